@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Helpers every kopt subcommand uses: logging, the libbpf print hook,
+ * subcommand dispatch, privilege checks and strict number parsing.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+
+#include <bpf/libbpf.h>
+
+#include "kopt.h"
+
+struct kopt_env kopt_env = { .prog = "kopt" };
+
+static void vlog(const char *lvl, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", kopt_env.prog, lvl);
+	vfprintf(stderr, fmt, ap);
+}
+
+void pr_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+void pr_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+void pr_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (kopt_env.verbose < 1)
+		return;
+	va_start(ap, fmt);
+	vlog("debug: ", fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * libbpf prints warnings for every refused load; kopt explains refusals
+ * itself, so libbpf's own chatter shows only with -v (warnings, info) or
+ * -vv (debug), as in xdp-tools.
+ */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (kopt_env.verbose < 1)
+		return 0;
+	if (level == LIBBPF_DEBUG && kopt_env.verbose < 2)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void kopt_setup_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
+static void print_cmds(FILE *f, const char *what, const struct kopt_cmd *cmds)
+{
+	fprintf(f, "Usage: %s COMMAND [OPTIONS]\n\nCommands:\n", what);
+	for (; cmds->name; cmds++)
+		fprintf(f, "  %-12s %s\n", cmds->name, cmds->summary);
+	fprintf(f, "\nRun '%s COMMAND --help' for the options of one.\n", what);
+}
+
+int kopt_dispatch(const char *what, const struct kopt_cmd *cmds, int argc,
+		  char **argv)
+{
+	const struct kopt_cmd *c;
+
+	if (argc < 1) {
+		print_cmds(stderr, what, cmds);
+		return KOPT_EXIT_USAGE;
+	}
+	if (!strcmp(argv[0], "help") || !strcmp(argv[0], "--help") ||
+	    !strcmp(argv[0], "-h")) {
+		print_cmds(stdout, what, cmds);
+		return KOPT_EXIT_OK;
+	}
+	for (c = cmds; c->name; c++)
+		if (!strcmp(argv[0], c->name))
+			return c->fn(argc, argv);
+	fprintf(stderr, "%s: unknown command '%s'\n", what, argv[0]);
+	print_cmds(stderr, what, cmds);
+	return KOPT_EXIT_USAGE;
+}
+
+static bool cap_effective(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1U << (cap % 32));
+}
+
+bool kopt_have_bpf_caps(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = {};
+
+	/* libcap is not worth a dependency for one capget() */
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	if (cap_effective(data, CAP_SYS_ADMIN))
+		return true;
+	return cap_effective(data, CAP_BPF) && cap_effective(data, CAP_PERFMON);
+}
+
+int kopt_need_root(const char *step)
+{
+	pr_warn("%s needs CAP_BPF and CAP_PERFMON (or root); run it as root "
+		"or with sudo\n",
+		step);
+	return KOPT_EXIT_PERM;
+}
+
+int kopt_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 0);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int kopt_parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}

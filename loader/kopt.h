@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Shared declarations of the kopt binary: exit codes, logging, the
+ * subcommand table and the entry points of every subcommand.
+ *
+ * Userspace only: BPF programs must not include this.
+ */
+#ifndef KOPT_LOADER_KOPT_H
+#define KOPT_LOADER_KOPT_H
+
+#ifdef __bpf__
+#error "loader/kopt.h is userspace-only"
+#endif
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit codes, distinct per failure class (documented in the README). */
+enum kopt_exit {
+	KOPT_EXIT_OK = 0,
+	KOPT_EXIT_FAIL = 1, /* runtime failure: bad input file, I/O, plant */
+	KOPT_EXIT_USAGE = 2, /* bad command line */
+	KOPT_EXIT_BPF = 3, /* kernel/BPF refused: load, attach, map op */
+	KOPT_EXIT_PERM = 4, /* missing privilege (CAP_BPF/root) */
+};
+
+/* Global options (set by main before the subcommand runs). */
+struct kopt_env {
+	int verbose; /* -v: libbpf debug output; -vv: everything */
+	bool json; /* --json: machine-readable output on stdout */
+	const char *prog; /* argv[0] basename */
+};
+extern struct kopt_env kopt_env;
+
+/* Logging to stderr; pr_debug only with -v. */
+void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Installs the libbpf print callback honouring -v. */
+void kopt_setup_libbpf(void);
+
+/*
+ * A subcommand. fn gets argc/argv with argv[0] = the subcommand name, and
+ * returns a kopt_exit code. Options are parsed with getopt_long inside fn;
+ * every fn handles -h/--help itself.
+ */
+struct kopt_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+/*
+ * Dispatches argv[0] against a NULL-terminated table; prints the table on
+ * unknown/missing name. `what` names the level ("kopt", "kopt bench").
+ */
+int kopt_dispatch(const char *what, const struct kopt_cmd *cmds, int argc,
+		  char **argv);
+
+/* True if the process has CAP_BPF (or CAP_SYS_ADMIN) and CAP_PERFMON. */
+bool kopt_have_bpf_caps(void);
+/* Prints the standard "needs root" message for `step` and returns PERM. */
+int kopt_need_root(const char *step);
+
+/* Parses a non-negative integer/double with range check; 0 or -EINVAL. */
+int kopt_parse_long(const char *s, long min, long max, long *out);
+int kopt_parse_double(const char *s, double min, double max, double *out);
+
+/* Subcommands (loader/<name>.c). */
+int cmd_probe(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif /* KOPT_LOADER_KOPT_H */

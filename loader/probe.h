@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Features `kopt probe` reports; the JSON key of each is stable.
+ */
+#ifndef KOPT_LOADER_PROBE_H
+#define KOPT_LOADER_PROBE_H
+
+#include <stdbool.h>
+
+enum kopt_probe_id {
+	KOPT_PROBE_KERNEL,
+	KOPT_PROBE_BTF,
+	KOPT_PROBE_LOCKDOWN,
+	KOPT_PROBE_CAPS,
+	KOPT_PROBE_RINGBUF,
+	KOPT_PROBE_TRACEPOINT,
+	KOPT_PROBE_TP_BTF,
+	KOPT_PROBE_FEXIT,
+	KOPT_PROBE_KPROBE,
+	KOPT_PROBE_XDP,
+	KOPT_PROBE_TEST_RUN,
+	KOPT_PROBE_STRUCT_OPS,
+	KOPT_PROBE_STATS,
+	KOPT_PROBE_SCHED_EXT,
+	KOPT_PROBE_KOPT_PATCH,
+	KOPT_PROBE_CPUFREQ,
+	KOPT_PROBE_RAPL,
+	KOPT_PROBE_PERF_POWER,
+	KOPT_PROBE_NET,
+	KOPT_PROBE_NR,
+};
+
+/* Runs every probe and prints the table or JSON; returns a kopt_exit. */
+int kopt_probe_run(bool json);
+
+#endif /* KOPT_LOADER_PROBE_H */

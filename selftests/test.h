@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Minimal test_progs-style harness for kopt.
+ *
+ * A test is a function declared with KOPT_TEST(name) in any
+ * selftests/test_*.c file; it registers itself through a constructor, so
+ * adding a file is all it takes. Inside a test, ASSERT_* macros print
+ * "func:FAIL:what actual X != expected Y" and mark the test failed (they
+ * return a bool so a test can bail out: `if (!ASSERT_OK(err, "load")) return;`).
+ * SKIP("reason") ends the test as skipped: a test the host cannot run is a
+ * skip with its reason printed, never a pass.
+ *
+ * Why not Criterion/cmocka: both fork per test or longjmp, which fights
+ * ASan, BPF object lifetimes and the skip-with-reason accounting the kernel
+ * selftests use; the runner is ~150 lines (selftests/runner.c).
+ */
+#ifndef KOPT_SELFTESTS_TEST_H
+#define KOPT_SELFTESTS_TEST_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <errno.h>
+#include <math.h>
+
+struct kopt_test {
+	const char *name;
+	void (*fn)(void);
+	struct kopt_test *next;
+};
+
+void kopt_test_register(struct kopt_test *t);
+/* Marks the current test failed (used by the ASSERT macros). */
+void kopt_test_fail(void);
+/* Marks the current test skipped with a reason; the caller must return. */
+void kopt_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Path of the kopt binary under test (sanitized build). */
+const char *kopt_test_bin(void);
+/* Directory of build outputs (BPF objects etc.). */
+const char *kopt_test_builddir(void);
+/* Per-run scratch directory (removed at exit unless KOPT_KEEP_TMP=1). */
+const char *kopt_test_tmpdir(void);
+/*
+ * Runs a shell command, captures up to cap-1 bytes of combined stdout and
+ * stderr into out (may be NULL) and returns its exit status (or -1).
+ */
+int kopt_test_run(char *out, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define KOPT_TEST(tname)                                                  \
+	static void test_##tname(void);                                   \
+	static struct kopt_test __kopt_test_##tname = {                   \
+		.name = #tname,                                           \
+		.fn = test_##tname,                                       \
+	};                                                                \
+	__attribute__((constructor)) static void __kopt_reg_##tname(void) \
+	{                                                                 \
+		kopt_test_register(&__kopt_test_##tname);                 \
+	}                                                                 \
+	static void test_##tname(void)
+
+#define SKIP(...) kopt_test_skip(__VA_ARGS__)
+
+#define __KOPT_FAIL(fmt, ...)                                                  \
+	({                                                                     \
+		fprintf(stderr, "%s:%d:%s:FAIL:" fmt "\n", __FILE__, __LINE__, \
+			__func__, ##__VA_ARGS__);                              \
+		kopt_test_fail();                                              \
+	})
+
+#define ASSERT_TRUE(cond, name)                                              \
+	({                                                                   \
+		bool ___ok = (cond);                                         \
+		if (!___ok)                                                  \
+			__KOPT_FAIL("%s unexpected false: %s", name, #cond); \
+		___ok;                                                       \
+	})
+
+#define ASSERT_FALSE(cond, name) ASSERT_TRUE(!(cond), name)
+
+#define ASSERT_EQ(actual, expected, name)                                    \
+	({                                                                   \
+		long long ___a = (long long)(actual);                        \
+		long long ___e = (long long)(expected);                      \
+		bool ___ok = ___a == ___e;                                   \
+		if (!___ok)                                                  \
+			__KOPT_FAIL("%s actual %lld != expected %lld", name, \
+				    ___a, ___e);                             \
+		___ok;                                                       \
+	})
+
+#define ASSERT_NEQ(actual, expected, name)                                   \
+	({                                                                   \
+		long long ___a = (long long)(actual);                        \
+		long long ___e = (long long)(expected);                      \
+		bool ___ok = ___a != ___e;                                   \
+		if (!___ok)                                                  \
+			__KOPT_FAIL("%s actual %lld == expected %lld", name, \
+				    ___a, ___e);                             \
+		___ok;                                                       \
+	})
+
+#define __KOPT_CMP(actual, op, bound, name)                                   \
+	({                                                                    \
+		long long ___a = (long long)(actual);                         \
+		long long ___b = (long long)(bound);                          \
+		bool ___ok = ___a op ___b;                                    \
+		if (!___ok)                                                   \
+			__KOPT_FAIL("%s actual %lld not %s %lld", name, ___a, \
+				    #op, ___b);                               \
+		___ok;                                                        \
+	})
+
+#define ASSERT_LT(a, b, name) __KOPT_CMP(a, <, b, name)
+#define ASSERT_LE(a, b, name) __KOPT_CMP(a, <=, b, name)
+#define ASSERT_GT(a, b, name) __KOPT_CMP(a, >, b, name)
+#define ASSERT_GE(a, b, name) __KOPT_CMP(a, >=, b, name)
+
+#define ASSERT_OK(res, name)                                                \
+	({                                                                  \
+		long long ___r = (long long)(res);                          \
+		bool ___ok = ___r == 0;                                     \
+		if (!___ok)                                                 \
+			__KOPT_FAIL("%s unexpected error: %lld (errno %d)", \
+				    name, ___r, errno);                     \
+		___ok;                                                      \
+	})
+
+#define ASSERT_ERR(res, name)                                            \
+	({                                                               \
+		long long ___r = (long long)(res);                       \
+		bool ___ok = ___r < 0;                                   \
+		if (!___ok)                                              \
+			__KOPT_FAIL("%s unexpected success: %lld", name, \
+				    ___r);                               \
+		___ok;                                                   \
+	})
+
+#define ASSERT_OK_PTR(ptr, name)                                           \
+	({                                                                 \
+		const void *___p = (ptr);                                  \
+		bool ___ok = ___p != NULL;                                 \
+		if (!___ok)                                                \
+			__KOPT_FAIL("%s unexpected NULL (errno %d)", name, \
+				    errno);                                \
+		___ok;                                                     \
+	})
+
+#define ASSERT_NULL(ptr, name)                                       \
+	({                                                           \
+		const void *___p = (ptr);                            \
+		bool ___ok = ___p == NULL;                           \
+		if (!___ok)                                          \
+			__KOPT_FAIL("%s unexpected non-NULL", name); \
+		___ok;                                               \
+	})
+
+#define ASSERT_STREQ(actual, expected, name)                                 \
+	({                                                                   \
+		const char *___a = (actual);                                 \
+		const char *___e = (expected);                               \
+		bool ___ok = ___a && ___e && strcmp(___a, ___e) == 0;        \
+		if (!___ok)                                                  \
+			__KOPT_FAIL("%s actual '%s' != expected '%s'", name, \
+				    ___a ? ___a : "(null)",                  \
+				    ___e ? ___e : "(null)");                 \
+		___ok;                                                       \
+	})
+
+#define ASSERT_HAS(haystack, needle, name)                                  \
+	({                                                                  \
+		const char *___h = (haystack);                              \
+		const char *___n = (needle);                                \
+		bool ___ok = ___h && strstr(___h, ___n) != NULL;            \
+		if (!___ok)                                                 \
+			__KOPT_FAIL("%s: '%s' not found in '%.400s'", name, \
+				    ___n, ___h ? ___h : "(null)");          \
+		___ok;                                                      \
+	})
+
+#define ASSERT_NEAR(actual, expected, tol, name)                         \
+	({                                                               \
+		double ___a = (double)(actual);                          \
+		double ___e = (double)(expected);                        \
+		double ___t = (double)(tol);                             \
+		bool ___ok = fabs(___a - ___e) <= ___t;                  \
+		if (!___ok)                                              \
+			__KOPT_FAIL("%s actual %.12g != expected %.12g " \
+				    "(tol %g)",                          \
+				    name, ___a, ___e, ___t);             \
+		___ok;                                                   \
+	})
+
+#endif /* KOPT_SELFTESTS_TEST_H */
