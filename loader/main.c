@@ -11,6 +11,7 @@
 
 static const struct kopt_cmd cmds[] = {
 	{ "probe", cmd_probe, "report what this host's kernel allows" },
+	{ "collect", cmd_collect, "record kernel data (migrations, nic)" },
 	{ "bench", cmd_bench, "benchmarks (JSON with --json)" },
 	{ NULL },
 };

@@ -203,24 +203,43 @@ static int read_lockdown_private(char *buf, size_t len)
 	return 0;
 }
 
+/* Returns how it was read; mode is "unknown" when it could not be. */
+static const char *read_lockdown(char *mode, size_t len)
+{
+	char line[128];
+
+	if (!read_first_line("/sys/kernel/security/lockdown", line,
+			     sizeof(line))) {
+		parse_lockdown(line, mode, len);
+		return "securityfs";
+	}
+	if (!read_lockdown_private(line, sizeof(line))) {
+		parse_lockdown(line, mode, len);
+		return "securityfs mounted in a private namespace";
+	}
+	snprintf(mode, len, "unknown");
+	return NULL;
+}
+
+void kopt_lockdown_mode(char *mode, size_t len)
+{
+	static char cached[32];
+
+	if (!cached[0])
+		read_lockdown(cached, sizeof(cached));
+	snprintf(mode, len, "%s", cached);
+}
+
 static void probe_lockdown(struct probe_ctx *ctx)
 {
 	struct feature *f = feat(ctx, KOPT_PROBE_LOCKDOWN);
-	const char *how = "securityfs";
-	char line[128];
+	const char *how = read_lockdown(ctx->lockdown, sizeof(ctx->lockdown));
 
-	if (read_first_line("/sys/kernel/security/lockdown", line,
-			    sizeof(line))) {
-		how = "securityfs mounted in a private namespace";
-		if (read_lockdown_private(line, sizeof(line))) {
-			snprintf(ctx->lockdown, sizeof(ctx->lockdown),
-				 "unknown");
-			set_feat(f, false,
-				 "unknown: no lockdown LSM file in securityfs");
-			return;
-		}
+	if (!how) {
+		set_feat(f, false,
+			 "unknown: no lockdown LSM file in securityfs");
+		return;
 	}
-	parse_lockdown(line, ctx->lockdown, sizeof(ctx->lockdown));
 	/* ok = "not locked down": nothing is refused by lockdown */
 	set_feat(f, !strcmp(ctx->lockdown, "none"), "%s (read through %s)",
 		 ctx->lockdown, how);
@@ -262,12 +281,13 @@ static void probe_caps(struct probe_ctx *ctx)
 
 /* ---- BPF programs ------------------------------------------------------------ */
 
-enum prog_kind { PK_TRACEPOINT, PK_TP_BTF, PK_FEXIT, PK_KPROBE };
-
-static const char *explain(struct probe_ctx *ctx, enum prog_kind kind, int err)
+const char *kopt_explain_refusal(enum kopt_prog_kind kind, int err)
 {
-	bool locked = strcmp(ctx->lockdown, "none") &&
-		      strcmp(ctx->lockdown, "unknown");
+	char mode[32];
+	bool locked;
+
+	kopt_lockdown_mode(mode, sizeof(mode));
+	locked = strcmp(mode, "none") && strcmp(mode, "unknown");
 
 	switch (err) {
 	case EPERM:
@@ -369,7 +389,7 @@ static int try_prog_private_tracefs(const char *prog)
 }
 
 static void probe_prog(struct probe_ctx *ctx, enum kopt_probe_id id,
-		       const char *prog, enum prog_kind kind)
+		       const char *prog, enum kopt_prog_kind kind)
 {
 	struct feature *f = feat(ctx, id);
 	const char *step;
@@ -390,7 +410,7 @@ static void probe_prog(struct probe_ctx *ctx, enum kopt_probe_id id,
 	}
 	set_feat(f, false, "%s refused (%s, errno %d): %s", step,
 		 strerrorname_np(err) ? strerrorname_np(err) : "?", err,
-		 explain(ctx, kind, err));
+		 kopt_explain_refusal(kind, err));
 	f->extra = json_object_new_object();
 	json_object_object_add(f->extra, "errno", json_object_new_int(err));
 	json_object_object_add(f->extra, "step", json_object_new_string(step));

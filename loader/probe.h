@@ -6,6 +6,7 @@
 #define KOPT_LOADER_PROBE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum kopt_probe_id {
 	KOPT_PROBE_KERNEL,
@@ -29,6 +30,15 @@ enum kopt_probe_id {
 	KOPT_PROBE_NET,
 	KOPT_PROBE_NR,
 };
+
+/* Program kinds, for explaining a refusal. */
+enum kopt_prog_kind { PK_TRACEPOINT, PK_TP_BTF, PK_FEXIT, PK_KPROBE };
+
+/* The likely reason the kernel refused a program of `kind` with errno. */
+const char *kopt_explain_refusal(enum kopt_prog_kind kind, int err);
+
+/* The kernel lockdown mode ("none", "integrity", ...; "unknown"). */
+void kopt_lockdown_mode(char *mode, size_t len);
 
 /* Runs every probe and prints the table or JSON; returns a kopt_exit. */
 int kopt_probe_run(bool json);

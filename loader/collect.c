@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kopt collect: dispatch to the collectors (one per kernel data source).
+ */
+#include "kopt.h"
+
+static const struct kopt_cmd collect_cmds[] = {
+	{ "migrations", cmd_collect_migrations,
+	  "can_migrate_task() features and decisions -> CSV" },
+	{ NULL },
+};
+
+int cmd_collect(int argc, char **argv)
+{
+	return kopt_dispatch("kopt collect", collect_cmds, argc - 1, argv + 1);
+}
