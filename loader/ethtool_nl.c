@@ -95,14 +95,26 @@ static int nl_to_errno(int nlerr)
 	}
 }
 
-int ethtool_coalesce_get(const char *ifname, struct ethtool_coalesce_info *info)
+/* Attributes to put into a COALESCE_SET request. */
+struct coalesce_set_req {
+	int attrs[4];
+	__u32 values[4];
+	int n;
+};
+
+/*
+ * One ethtool netlink request for ifname: cmd with a header nest, plus
+ * set attributes when req is given; replies go to info when given.
+ */
+static int ethtool_request(int cmd, int hdr_attr, const char *ifname,
+			   const struct coalesce_set_req *req,
+			   struct ethtool_coalesce_info *info)
 {
+	struct nl_msg *msg = NULL;
 	struct nl_sock *sk;
 	struct nlattr *hdr;
-	struct nl_msg *msg = NULL;
-	int family, err;
+	int family, err, i;
 
-	memset(info, 0, sizeof(*info));
 	if (!if_nametoindex(ifname))
 		return -ENODEV;
 	sk = nl_socket_alloc();
@@ -119,23 +131,25 @@ int ethtool_coalesce_get(const char *ifname, struct ethtool_coalesce_info *info)
 		goto out;
 	}
 	msg = nlmsg_alloc();
-	if (!msg) {
-		err = -ENOMEM;
+	err = -ENOMEM;
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0,
+				 NLM_F_ACK, cmd, ETHTOOL_GENL_VERSION))
 		goto out;
-	}
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, 0,
-			 ETHTOOL_MSG_COALESCE_GET, ETHTOOL_GENL_VERSION)) {
-		err = -ENOMEM;
+	hdr = nla_nest_start(msg, hdr_attr);
+	if (!hdr || nla_put_string(msg, ETHTOOL_A_HEADER_DEV_NAME, ifname))
 		goto out;
-	}
-	hdr = nla_nest_start(msg, ETHTOOL_A_COALESCE_HEADER);
-	if (!hdr || nla_put_string(msg, ETHTOOL_A_HEADER_DEV_NAME, ifname)) {
-		err = -ENOMEM;
-		goto out;
-	}
 	nla_nest_end(msg, hdr);
-	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, coalesce_parse,
-			    info);
+	for (i = 0; req && i < req->n; i++) {
+		bool u8 = req->attrs[i] == ETHTOOL_A_COALESCE_USE_ADAPTIVE_RX ||
+			  req->attrs[i] == ETHTOOL_A_COALESCE_USE_ADAPTIVE_TX;
+
+		if (u8 ? nla_put_u8(msg, req->attrs[i], req->values[i]) :
+			 nla_put_u32(msg, req->attrs[i], req->values[i]))
+			goto out;
+	}
+	if (info)
+		nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM,
+				    coalesce_parse, info);
 	err = nl_send_auto(sk, msg);
 	if (err < 0) {
 		err = nl_to_errno(err);
@@ -147,6 +161,35 @@ out:
 	nlmsg_free(msg);
 	nl_socket_free(sk);
 	return err;
+}
+
+int ethtool_coalesce_get(const char *ifname, struct ethtool_coalesce_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return ethtool_request(ETHTOOL_MSG_COALESCE_GET,
+			       ETHTOOL_A_COALESCE_HEADER, ifname, NULL, info);
+}
+
+int ethtool_coalesce_set(const char *ifname, int attr, __u32 value)
+{
+	struct coalesce_set_req req = { .attrs = { attr },
+					.values = { value },
+					.n = 1 };
+
+	if (!ethtool_coalesce_attr_name(attr))
+		return -EINVAL;
+	return ethtool_request(ETHTOOL_MSG_COALESCE_SET,
+			       ETHTOOL_A_COALESCE_HEADER, ifname, &req, NULL);
+}
+
+int ethtool_coalesce_attr_parse(const char *name)
+{
+	int a;
+
+	for (a = 0; a <= KOPT_COALESCE_MAX_ATTR; a++)
+		if (coalesce_names[a] && !strcmp(coalesce_names[a], name))
+			return a;
+	return -EINVAL;
 }
 
 int ethtool_driver_name(const char *ifname, char *buf, size_t len)

@@ -29,6 +29,15 @@ struct ethtool_coalesce_info {
 int ethtool_coalesce_get(const char *ifname,
 			 struct ethtool_coalesce_info *info);
 
+/*
+ * Sets one coalescing attribute (u8 for adaptive-rx/tx, else u32); the
+ * kernel validates against what the driver supports (-EOPNOTSUPP).
+ */
+int ethtool_coalesce_set(const char *ifname, int attr, __u32 value);
+
+/* Attribute id for an ethtool(8) name ("rx-usecs"), or -EINVAL. */
+int ethtool_coalesce_attr_parse(const char *name);
+
 /* "rx-usecs" etc. (ethtool(8)'s names), or NULL for unknown attributes. */
 const char *ethtool_coalesce_attr_name(int attr);
 

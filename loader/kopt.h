@@ -73,5 +73,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_bench_bo(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_collect_migrations(int argc, char **argv);
+int cmd_knob(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #endif /* KOPT_LOADER_KOPT_H */

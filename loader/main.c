@@ -12,6 +12,8 @@
 static const struct kopt_cmd cmds[] = {
 	{ "probe", cmd_probe, "report what this host's kernel allows" },
 	{ "collect", cmd_collect, "record kernel data (migrations, nic)" },
+	{ "knob", cmd_knob, "list, read or set one actuator by hand" },
+	{ "restore", cmd_restore, "undo changes a killed kopt left behind" },
 	{ "bench", cmd_bench, "benchmarks (JSON with --json)" },
 	{ NULL },
 };

@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Actuators (see actuator.h): NIC coalescing through ethtool netlink,
+ * software coalescing through sysfs, CPU frequency through libcpupower.
+ * Each first write of a knob is journaled with the original value before
+ * it happens (state.c), and every write is read back.
+ *
+ * Cost: one netlink round trip or a sysfs write per set; the control loop
+ * sets at most once per measurement window.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cpufreq.h>
+
+#include "actuator.h"
+#include "ethtool_nl.h"
+#include "kopt.h"
+
+/* e1000e and most drivers cap rx-usecs at 10 ms; the policy narrows it. */
+#define COALESCE_MAX_USECS 10000
+#define SW_FLUSH_MAX_USECS 100000
+#define SW_DEFER_MAX 1000
+#define SYSFS_NET "/sys/class/net"
+
+static const char *const kind_names[ACT_NR] = {
+	[ACT_NIC_COALESCE] = "nic-coalesce",
+	[ACT_SW_COALESCE] = "sw-coalesce",
+	[ACT_CPUFREQ] = "cpufreq",
+};
+
+const char *act_kind_name(enum act_kind kind)
+{
+	return kind < ACT_NR ? kind_names[kind] : "?";
+}
+
+enum act_kind act_kind_parse(const char *name)
+{
+	int k;
+
+	for (k = 0; k < ACT_NR; k++)
+		if (!strcmp(name, kind_names[k]))
+			return k;
+	return ACT_NR;
+}
+
+static int fail(char *why, size_t len, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *why, size_t len, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* The network namespace we run in, so a restore happens in the same one. */
+static void current_netns(char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st))
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, "net:[%lu]", (unsigned long)st.st_ino);
+}
+
+static int journal(const struct actuator *a, const char *knob, long long orig,
+		   const char *orig_str)
+{
+	struct state_entry e = {};
+
+	snprintf(e.kind, sizeof(e.kind), "%s", act_kind_name(a->kind));
+	snprintf(e.target, sizeof(e.target), "%s", a->target);
+	snprintf(e.knob, sizeof(e.knob), "%s", knob);
+	snprintf(e.original_str, sizeof(e.original_str), "%s",
+		 orig_str ? orig_str : "");
+	current_netns(e.netns, sizeof(e.netns));
+	e.original = orig;
+	return state_record(&e);
+}
+
+/* ---- nic-coalesce ---------------------------------------------------------- */
+
+static int nic_get_attr(const char *ifname, int attr, long *val, char *why,
+			size_t len)
+{
+	struct ethtool_coalesce_info info;
+	int err = ethtool_coalesce_get(ifname, &info);
+
+	if (err)
+		return fail(why, len, err,
+			    "%s: ethtool netlink COALESCE_GET: %s", ifname,
+			    strerror(-err));
+	if (!info.present[attr])
+		return fail(why, len, -EOPNOTSUPP,
+			    "%s: the driver does not support %s", ifname,
+			    ethtool_coalesce_attr_name(attr));
+	*val = info.value[attr];
+	return 0;
+}
+
+static int nic_probe(struct actuator *a)
+{
+	int attr = ethtool_coalesce_attr_parse(a->knob);
+	long v;
+
+	if (attr != ETHTOOL_A_COALESCE_RX_USECS &&
+	    attr != ETHTOOL_A_COALESCE_TX_USECS)
+		return fail(a->why, sizeof(a->why), -EINVAL,
+			    "nic-coalesce knob '%s': expected rx-usecs or "
+			    "tx-usecs",
+			    a->knob);
+	a->min = 0;
+	a->max = COALESCE_MAX_USECS;
+	a->step = 1;
+	return nic_get_attr(a->target, attr, &v, a->why, sizeof(a->why));
+}
+
+/* Adaptive coalescing would move the knob under us: off while we hold it. */
+static int nic_adaptive_off(struct actuator *a, int attr)
+{
+	int adaptive = attr == ETHTOOL_A_COALESCE_RX_USECS ?
+			       ETHTOOL_A_COALESCE_USE_ADAPTIVE_RX :
+			       ETHTOOL_A_COALESCE_USE_ADAPTIVE_TX;
+	char tmp[ACT_WHY_LEN];
+	long on;
+	int err;
+
+	if (nic_get_attr(a->target, adaptive, &on, tmp, sizeof(tmp)) || !on)
+		return 0; /* unsupported or already off */
+	err = journal(a, ethtool_coalesce_attr_name(adaptive), on, NULL);
+	if (err)
+		return fail(a->why, sizeof(a->why), err,
+			    "cannot journal %s; not changing it",
+			    ethtool_coalesce_attr_name(adaptive));
+	err = ethtool_coalesce_set(a->target, adaptive, 0);
+	if (err)
+		return fail(a->why, sizeof(a->why), err,
+			    "%s: turning %s off: %s", a->target,
+			    ethtool_coalesce_attr_name(adaptive),
+			    strerror(-err));
+	pr_info("%s: %s off while kopt holds the NIC\n", a->target,
+		ethtool_coalesce_attr_name(adaptive));
+	return 0;
+}
+
+static int nic_set(struct actuator *a, long value)
+{
+	int attr = ethtool_coalesce_attr_parse(a->knob), err;
+	long orig, now;
+
+	err = nic_get_attr(a->target, attr, &orig, a->why, sizeof(a->why));
+	if (err)
+		return err;
+	err = journal(a, a->knob, orig, NULL);
+	if (err)
+		return fail(a->why, sizeof(a->why), err,
+			    "cannot journal %s %s; not changing it", a->target,
+			    a->knob);
+	err = nic_adaptive_off(a, attr);
+	if (err)
+		return err;
+	err = ethtool_coalesce_set(a->target, attr, value);
+	if (err)
+		return fail(a->why, sizeof(a->why), err, "%s: set %s %ld: %s",
+			    a->target, a->knob, value, strerror(-err));
+	err = nic_get_attr(a->target, attr, &now, a->why, sizeof(a->why));
+	if (err)
+		return err;
+	if (now != value)
+		return fail(a->why, sizeof(a->why), -ERANGE,
+			    "%s: %s read back %ld after setting %ld (driver "
+			    "rounds or clamps)",
+			    a->target, a->knob, now, value);
+	return 0;
+}
+
+/* ---- sw-coalesce ------------------------------------------------------------- */
+
+/* knob -> sysfs file and the factor from the knob's unit to the file's */
+static int sw_file(const struct actuator *a, char *path, size_t len,
+		   long *scale)
+{
+	const char *file;
+
+	if (!strcmp(a->knob, "gro-flush-usecs")) {
+		file = "gro_flush_timeout"; /* ns in sysfs */
+		*scale = 1000;
+	} else if (!strcmp(a->knob, "napi-defer-hard-irqs")) {
+		file = "napi_defer_hard_irqs";
+		*scale = 1;
+	} else {
+		return -EINVAL;
+	}
+	snprintf(path, len, SYSFS_NET "/%s/%s", a->target, file);
+	return 0;
+}
+
+static int read_long(const char *path, long *v)
+{
+	FILE *f = fopen(path, "re");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%ld", v) == 1;
+	fclose(f);
+	return ok ? 0 : -EIO;
+}
+
+static int write_long(const char *path, long v)
+{
+	FILE *f = fopen(path, "we");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%ld\n", v) < 0)
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
+static int sw_probe(struct actuator *a)
+{
+	char path[PATH_MAX];
+	long scale, v;
+	int err;
+
+	if (sw_file(a, path, sizeof(path), &scale))
+		return fail(a->why, sizeof(a->why), -EINVAL,
+			    "sw-coalesce knob '%s': expected gro-flush-usecs "
+			    "or napi-defer-hard-irqs",
+			    a->knob);
+	a->min = 0;
+	a->max = scale > 1 ? SW_FLUSH_MAX_USECS : SW_DEFER_MAX;
+	a->step = 1;
+	err = read_long(path, &v);
+	if (err)
+		return fail(a->why, sizeof(a->why), err, "%s: %s", path,
+			    strerror(-err));
+	if (access(path, W_OK))
+		return fail(a->why, sizeof(a->why), -errno, "%s: %s", path,
+			    strerror(errno));
+	return 0;
+}
+
+static int sw_set(struct actuator *a, long value)
+{
+	char path[PATH_MAX];
+	long scale = 1, orig, now;
+	int err;
+
+	sw_file(a, path, sizeof(path), &scale);
+	err = read_long(path, &orig);
+	if (!err)
+		err = journal(a, a->knob, orig, NULL);
+	if (!err)
+		err = write_long(path, value * scale);
+	if (!err)
+		err = read_long(path, &now);
+	if (err)
+		return fail(a->why, sizeof(a->why), err, "%s: %s", path,
+			    strerror(-err));
+	if (now != value * scale)
+		return fail(a->why, sizeof(a->why), -ERANGE,
+			    "%s read back %ld after writing %ld", path, now,
+			    value * scale);
+	return 0;
+}
+
+/* ---- cpufreq ---------------------------------------------------------------- */
+
+/* "0-3,6" -> cpus[] */
+static int parse_cpus(struct actuator *a)
+{
+	char buf[STATE_TARGET_LEN], *tok, *save = NULL;
+	long lo, hi;
+
+	snprintf(buf, sizeof(buf), "%s", a->target);
+	a->nr_cpus = 0;
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(tok, '-');
+
+		if (dash)
+			*dash = '\0';
+		if (kopt_parse_long(tok, 0, ACT_MAX_CPUS - 1, &lo) ||
+		    kopt_parse_long(dash ? dash + 1 : tok, lo, ACT_MAX_CPUS - 1,
+				    &hi))
+			return -EINVAL;
+		for (; lo <= hi && a->nr_cpus < ACT_MAX_CPUS; lo++)
+			a->cpus[a->nr_cpus++] = lo;
+	}
+	return a->nr_cpus ? 0 : -EINVAL;
+}
+
+static bool has_governor(unsigned int cpu, const char *name)
+{
+	struct cpufreq_available_governors *g, *first;
+	bool found = false;
+
+	first = cpufreq_get_available_governors(cpu);
+	for (g = first ? first->first : NULL; g; g = g->next)
+		found |= !strcmp(g->governor, name);
+	if (first)
+		cpufreq_put_available_governors(first);
+	return found;
+}
+
+static int cpufreq_probe(struct actuator *a)
+{
+	unsigned long min, max;
+	char *drv;
+	int i;
+
+	if (strcmp(a->knob, "freq-khz"))
+		return fail(a->why, sizeof(a->why), -EINVAL,
+			    "cpufreq knob '%s': expected freq-khz", a->knob);
+	if (parse_cpus(a))
+		return fail(a->why, sizeof(a->why), -EINVAL,
+			    "cpufreq target '%s': expected a CPU list like "
+			    "0-3,6",
+			    a->target);
+	for (i = 0; i < a->nr_cpus; i++) {
+		drv = cpufreq_get_driver(a->cpus[i]);
+		if (!drv)
+			return fail(a->why, sizeof(a->why), -ENODEV,
+				    "cpu%d: no cpufreq driver "
+				    "(/sys/devices/system/cpu/cpu%d/cpufreq "
+				    "absent): DVFS not available on this host",
+				    a->cpus[i], a->cpus[i]);
+		cpufreq_put_driver(drv);
+		if (cpufreq_get_hardware_limits(a->cpus[i], &min, &max))
+			return fail(a->why, sizeof(a->why), -EIO,
+				    "cpu%d: cannot read cpuinfo_min/max_freq",
+				    a->cpus[i]);
+	}
+	a->min = min;
+	a->max = max;
+	a->step = 1;
+	return 0;
+}
+
+static int cpufreq_set_one(struct actuator *a, unsigned int cpu, long khz)
+{
+	struct cpufreq_policy *pol = cpufreq_get_policy(cpu);
+	char target[16];
+	int err = 0;
+
+	if (!pol)
+		return fail(a->why, sizeof(a->why), -EIO,
+			    "cpu%u: cannot read its cpufreq policy", cpu);
+	snprintf(target, sizeof(target), "%u", cpu);
+	if (has_governor(cpu, "userspace")) {
+		struct actuator one = *a;
+
+		snprintf(one.target, sizeof(one.target), "%s", target);
+		err = journal(&one, "governor", 0, pol->governor);
+		if (!err && strcmp(pol->governor, "userspace"))
+			err = cpufreq_modify_policy_governor(cpu, "userspace");
+		if (!err)
+			err = cpufreq_set_frequency(cpu, khz);
+	} else {
+		/* no userspace governor (intel_pstate): pin min = max */
+		struct actuator one = *a;
+
+		snprintf(one.target, sizeof(one.target), "%s", target);
+		err = journal(&one, "scaling-min-khz", pol->min, NULL);
+		if (!err)
+			err = journal(&one, "scaling-max-khz", pol->max, NULL);
+		if (!err && (unsigned long)khz > pol->max)
+			err = cpufreq_modify_policy_max(cpu, khz) ||
+			      cpufreq_modify_policy_min(cpu, khz);
+		else if (!err)
+			err = cpufreq_modify_policy_min(cpu, khz) ||
+			      cpufreq_modify_policy_max(cpu, khz);
+	}
+	cpufreq_put_policy(pol);
+	if (err)
+		return fail(a->why, sizeof(a->why), err < 0 ? err : -EIO,
+			    "cpu%u: setting %ld kHz failed", cpu, khz);
+	return 0;
+}
+
+static int cpufreq_set_all(struct actuator *a, long khz)
+{
+	int i, err;
+
+	for (i = 0; i < a->nr_cpus; i++) {
+		err = cpufreq_set_one(a, a->cpus[i], khz);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int cpufreq_cur(struct actuator *a, long *khz)
+{
+	unsigned long f = cpufreq_get_freq_kernel(a->cpus[0]);
+
+	if (!f)
+		return fail(a->why, sizeof(a->why), -EIO,
+			    "cpu%d: cannot read scaling_cur_freq", a->cpus[0]);
+	*khz = f;
+	return 0;
+}
+
+/* ---- interface ---------------------------------------------------------------- */
+
+int act_probe(struct actuator *a, enum act_kind kind, const char *target,
+	      const char *knob)
+{
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	snprintf(a->target, sizeof(a->target), "%s", target);
+	snprintf(a->knob, sizeof(a->knob), "%s", knob);
+	if (kind != ACT_CPUFREQ && !if_nametoindex(target))
+		return fail(a->why, sizeof(a->why), -ENODEV,
+			    "no network interface '%s' in this namespace",
+			    target);
+	switch (kind) {
+	case ACT_NIC_COALESCE:
+		return nic_probe(a);
+	case ACT_SW_COALESCE:
+		return sw_probe(a);
+	case ACT_CPUFREQ:
+		return cpufreq_probe(a);
+	default:
+		return fail(a->why, sizeof(a->why), -EINVAL, "unknown kind");
+	}
+}
+
+int act_get(struct actuator *a, long *value)
+{
+	char path[PATH_MAX];
+	long scale = 1;
+	int err;
+
+	switch (a->kind) {
+	case ACT_NIC_COALESCE:
+		return nic_get_attr(a->target,
+				    ethtool_coalesce_attr_parse(a->knob), value,
+				    a->why, sizeof(a->why));
+	case ACT_SW_COALESCE:
+		sw_file(a, path, sizeof(path), &scale);
+		err = read_long(path, value);
+		if (err)
+			return fail(a->why, sizeof(a->why), err, "%s: %s", path,
+				    strerror(-err));
+		*value /= scale;
+		return 0;
+	case ACT_CPUFREQ:
+		return cpufreq_cur(a, value);
+	default:
+		return -EINVAL;
+	}
+}
+
+int act_set(struct actuator *a, long value)
+{
+	if (value < a->min || value > a->max ||
+	    (a->step > 1 && (value - a->min) % a->step))
+		return fail(a->why, sizeof(a->why), -ERANGE,
+			    "%s %s %s: %ld outside %ld..%ld step %ld",
+			    act_kind_name(a->kind), a->target, a->knob, value,
+			    a->min, a->max, a->step);
+	switch (a->kind) {
+	case ACT_NIC_COALESCE:
+		return nic_set(a, value);
+	case ACT_SW_COALESCE:
+		return sw_set(a, value);
+	case ACT_CPUFREQ:
+		return cpufreq_set_all(a, value);
+	default:
+		return -EINVAL;
+	}
+}
+
+void act_range(const struct actuator *a, long *min, long *max, long *step)
+{
+	*min = a->min;
+	*max = a->max;
+	*step = a->step;
+}
+
+static int restore_cpufreq(const struct state_entry *e, char *why, size_t len)
+{
+	long cpu;
+	int err;
+
+	if (kopt_parse_long(e->target, 0, ACT_MAX_CPUS - 1, &cpu))
+		return fail(why, len, -EINVAL, "bad cpu '%s'", e->target);
+	if (!strcmp(e->knob, "governor"))
+		err = cpufreq_modify_policy_governor(cpu,
+						     (char *)e->original_str);
+	else if (!strcmp(e->knob, "scaling-min-khz"))
+		err = cpufreq_modify_policy_min(cpu, e->original);
+	else if (!strcmp(e->knob, "scaling-max-khz"))
+		err = cpufreq_modify_policy_max(cpu, e->original);
+	else
+		return fail(why, len, -EINVAL, "unknown knob");
+	if (err)
+		return fail(why, len, -EIO, "libcpupower refused (%d)", err);
+	snprintf(why, len, "%s",
+		 e->original_str[0] ? e->original_str : "(limit)");
+	if (!e->original_str[0])
+		snprintf(why, len, "%lld", e->original);
+	return 0;
+}
+
+int act_restore_entry(const struct state_entry *e, char *why, size_t len)
+{
+	struct actuator a = {};
+	char ns[STATE_TARGET_LEN], path[PATH_MAX];
+	long scale = 1;
+	int err, attr;
+
+	current_netns(ns, sizeof(ns));
+	if (e->netns[0] && strcmp(e->netns, ns))
+		return fail(why, len, -EXDEV,
+			    "changed in network namespace %s; run `kopt "
+			    "restore` inside it",
+			    e->netns);
+	switch (act_kind_parse(e->kind)) {
+	case ACT_NIC_COALESCE:
+		attr = ethtool_coalesce_attr_parse(e->knob);
+		if (attr < 0)
+			return fail(why, len, -EINVAL, "unknown knob");
+		err = ethtool_coalesce_set(e->target, attr, e->original);
+		if (err)
+			return fail(why, len, err, "ethtool netlink: %s",
+				    strerror(-err));
+		break;
+	case ACT_SW_COALESCE:
+		a.kind = ACT_SW_COALESCE;
+		snprintf(a.target, sizeof(a.target), "%s", e->target);
+		snprintf(a.knob, sizeof(a.knob), "%s", e->knob);
+		if (sw_file(&a, path, sizeof(path), &scale))
+			return fail(why, len, -EINVAL, "unknown knob");
+		err = write_long(path, e->original);
+		if (err)
+			return fail(why, len, err, "%s: %s", path,
+				    strerror(-err));
+		break;
+	case ACT_CPUFREQ:
+		return restore_cpufreq(e, why, len);
+	default:
+		return fail(why, len, -EINVAL, "unknown actuator kind");
+	}
+	snprintf(why, len, "%lld", e->original);
+	return 0;
+}

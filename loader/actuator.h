@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Actuators: the knobs the energy controller turns, behind one interface
+ * (probe, get, set, range, restore). Every set is validated against the
+ * range, journaled (state.h) before the first write, written, and read
+ * back; a read-back that differs is an error.
+ *
+ * Kinds:
+ *   nic-coalesce  NIC interrupt coalescing (rx-usecs, tx-usecs) through
+ *                 ethtool netlink; adaptive coalescing is turned off while
+ *                 kopt holds the NIC and restored after.
+ *   sw-coalesce   software coalescing for NICs without it:
+ *                 napi_defer_hard_irqs and gro_flush_timeout (sysfs).
+ *   cpufreq       CPU frequency through libcpupower: the userspace
+ *                 governor and setspeed, else min = max limits.
+ *
+ * Userspace only.
+ */
+#ifndef KOPT_LOADER_ACTUATOR_H
+#define KOPT_LOADER_ACTUATOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "state.h"
+
+#define ACT_WHY_LEN 256
+#define ACT_MAX_CPUS 256
+
+enum act_kind { ACT_NIC_COALESCE, ACT_SW_COALESCE, ACT_CPUFREQ, ACT_NR };
+
+struct actuator {
+	enum act_kind kind;
+	char target[STATE_TARGET_LEN]; /* interface, or cpu list "0-3" */
+	char knob[STATE_KNOB_LEN]; /* rx-usecs | tx-usecs |
+				    * gro-flush-timeout | napi-defer-hard-irqs
+				    * | freq-khz */
+	int cpus[ACT_MAX_CPUS]; /* cpufreq: the CPUs driven */
+	int nr_cpus;
+	long min, max, step; /* valid values (set by probe) */
+	char why[ACT_WHY_LEN]; /* last error, with the reason */
+};
+
+/* "nic-coalesce" etc.; ACT_NR if unknown. */
+const char *act_kind_name(enum act_kind kind);
+enum act_kind act_kind_parse(const char *name);
+
+/*
+ * Fills a for kind/target/knob and checks the knob exists and is
+ * writable on this host; 0, or -errno with a->why saying what is missing
+ * and why (e.g. "no cpufreq driver: /sys/devices/system/cpu/cpu0/cpufreq
+ * absent").
+ */
+int act_probe(struct actuator *a, enum act_kind kind, const char *target,
+	      const char *knob);
+int act_get(struct actuator *a, long *value);
+/* Validates, journals the original, writes and reads back. */
+int act_set(struct actuator *a, long value);
+void act_range(const struct actuator *a, long *min, long *max, long *step);
+
+/* Applies a journaled original value (used by state_restore). */
+int act_restore_entry(const struct state_entry *e, char *why, size_t len);
+
+#endif /* KOPT_LOADER_ACTUATOR_H */
