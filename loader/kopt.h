@@ -75,5 +75,6 @@ int cmd_collect(int argc, char **argv);
 int cmd_collect_migrations(int argc, char **argv);
 int cmd_knob(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_energy(int argc, char **argv);
 
 #endif /* KOPT_LOADER_KOPT_H */

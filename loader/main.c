@@ -13,6 +13,7 @@ static const struct kopt_cmd cmds[] = {
 	{ "probe", cmd_probe, "report what this host's kernel allows" },
 	{ "collect", cmd_collect, "record kernel data (migrations, nic)" },
 	{ "knob", cmd_knob, "list, read or set one actuator by hand" },
+	{ "energy", cmd_energy, "measure energy with the best meter here" },
 	{ "restore", cmd_restore, "undo changes a killed kopt left behind" },
 	{ "bench", cmd_bench, "benchmarks (JSON with --json)" },
 	{ NULL },
