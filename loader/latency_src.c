@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * External latency feed: p99/p50 (and optionally the request rate) of a
+ * service kopt does not drive, read once per control window from a
+ * command's one JSON line or from a file the service rewrites.
+ *
+ * Validation is strict because a wrong latency steers the optimizer
+ * silently: the line must be exactly one JSON object (json-c's strict
+ * tokener, nothing after it but whitespace), with numeric, finite,
+ * non-negative p99_us and p50_us, p50 <= p99, an optional numeric qps,
+ * and no other keys (a misspelt "p99" must fail, not read as missing).
+ * A file not rewritten within max_age_s is stale, not a fresh reading.
+ *
+ * The command runs under /bin/sh in its own process group, stdin from
+ * /dev/null, stderr passed through; after timeout_s the group is killed.
+ *
+ * Cost: one fork/exec per read for a command, one small read for a file.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "latency_src.h"
+
+#define DEFAULT_TIMEOUT_S 10.0
+#define REREAD_DELAY_NS 20000000L /* a rewrite caught half-way: retry once */
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int latency_src_init(struct latency_src *src, const char *spec, char *err,
+		     size_t errlen)
+{
+	memset(src, 0, sizeof(*src));
+	src->timeout_s = DEFAULT_TIMEOUT_S;
+	if (spec && !strncmp(spec, "cmd:", 4) && spec[4]) {
+		src->kind = LATENCY_SRC_CMD;
+		src->arg = strdup(spec + 4);
+	} else if (spec && !strncmp(spec, "file:", 5) && spec[5]) {
+		src->kind = LATENCY_SRC_FILE;
+		src->arg = strdup(spec + 5);
+	} else {
+		return fail(err, errlen, -EINVAL,
+			    "latency feed '%s': expected cmd:COMMAND or "
+			    "file:PATH",
+			    spec ? spec : "");
+	}
+	if (!src->arg)
+		return fail(err, errlen, -ENOMEM,
+			    "latency feed: out of memory");
+	return 0;
+}
+
+void latency_src_free(struct latency_src *src)
+{
+	free(src->arg);
+	src->arg = NULL;
+}
+
+/* ---- the line ------------------------------------------------------------ */
+
+static int get_number(struct json_object *v, const char *key, double *out,
+		      char *err, size_t errlen)
+{
+	enum json_type t = json_object_get_type(v);
+
+	if (t != json_type_int && t != json_type_double)
+		return fail(err, errlen, -EINVAL,
+			    "\"%s\" is %s, expected a number", key,
+			    json_type_to_name(t));
+	*out = json_object_get_double(v);
+	if (!isfinite(*out) || *out < 0)
+		return fail(err, errlen, -EINVAL,
+			    "\"%s\" is %g, expected a finite number >= 0", key,
+			    *out);
+	return 0;
+}
+
+static int read_keys(struct json_object *obj, struct latency_reading *r,
+		     char *err, size_t errlen)
+{
+	struct json_object_iterator it = json_object_iter_begin(obj);
+	struct json_object_iterator end = json_object_iter_end(obj);
+	bool have99 = false, have50 = false;
+	int ret;
+
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		const char *key = json_object_iter_peek_name(&it);
+		struct json_object *val = json_object_iter_peek_value(&it);
+
+		if (!strcmp(key, "p99_us")) {
+			ret = get_number(val, key, &r->p99_us, err, errlen);
+			have99 = true;
+		} else if (!strcmp(key, "p50_us")) {
+			ret = get_number(val, key, &r->p50_us, err, errlen);
+			have50 = true;
+		} else if (!strcmp(key, "qps")) {
+			ret = get_number(val, key, &r->qps, err, errlen);
+		} else {
+			ret = fail(err, errlen, -EINVAL,
+				   "unknown key \"%s\" (allowed: p99_us, "
+				   "p50_us, qps)",
+				   key);
+		}
+		if (ret)
+			return ret;
+	}
+	if (!have99 || !have50)
+		return fail(err, errlen, -EINVAL,
+			    "missing \"%s\" (required: "
+			    "p99_us and p50_us, in microseconds)",
+			    have99 ? "p50_us" : "p99_us");
+	if (r->p50_us > r->p99_us)
+		return fail(err, errlen, -EINVAL,
+			    "p50_us %g > p99_us %g: a median cannot exceed "
+			    "the 99th percentile",
+			    r->p50_us, r->p99_us);
+	return 0;
+}
+
+int latency_parse_line(const char *line, struct latency_reading *r, char *err,
+		       size_t errlen)
+{
+	size_t len = strlen(line);
+	enum json_tokener_error jerr;
+	struct json_tokener *tok;
+	struct json_object *obj;
+	int ret;
+
+	while (len && strchr(" \t\r\n", line[len - 1]))
+		len--;
+	if (!len)
+		return fail(err, errlen, -EINVAL,
+			    "empty (expected one JSON "
+			    "line like {\"p99_us\": 400, \"p50_us\": 90})");
+	if (memchr(line, '\n', len))
+		return fail(err, errlen, -EINVAL,
+			    "more than one line (expected one JSON line)");
+	tok = json_tokener_new();
+	if (!tok)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, line, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (!obj || jerr != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
+		ret = fail(err, errlen, -EINVAL, "not one JSON object: %s",
+			   obj ? "text after the object" :
+			   jerr == json_tokener_continue ?
+				 "incomplete JSON" :
+				 json_tokener_error_desc(jerr));
+		goto out;
+	}
+	if (!json_object_is_type(obj, json_type_object)) {
+		ret = fail(err, errlen, -EINVAL, "JSON %s, expected an object",
+			   json_type_to_name(json_object_get_type(obj)));
+		goto out;
+	}
+	r->qps = -1;
+	ret = read_keys(obj, r, err, errlen);
+out:
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return ret;
+}
+
+/* ---- a command --------------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void child_exec(const char *cmd, int out_fd)
+{
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	setpgid(0, 0);
+	if (null >= 0)
+		dup2(null, STDIN_FILENO);
+	dup2(out_fd, STDOUT_FILENO);
+	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	_exit(127);
+}
+
+/* Reads the child's stdout until EOF, the size cap or the deadline. */
+static int read_output(int fd, char *buf, size_t cap, double deadline,
+		       size_t *len)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+	double left;
+
+	*len = 0;
+	for (;;) {
+		left = deadline - now_s();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)ceil(left * 1e3)) == 0)
+			return -ETIMEDOUT;
+		if (*len == cap)
+			return -E2BIG;
+		n = read(fd, buf + *len, cap - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		*len += n;
+	}
+}
+
+static int cmd_status(const struct latency_src *src, pid_t pid, int rd,
+		      char *err, size_t errlen)
+{
+	int st;
+
+	if (rd == -ETIMEDOUT || rd == -E2BIG)
+		kill(-pid, SIGKILL); /* the whole group we started */
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (rd == -ETIMEDOUT)
+		return fail(err, errlen, -ETIMEDOUT,
+			    "latency feed command '%s': no output within "
+			    "%.1f s (killed); make it print one line and exit",
+			    src->arg, src->timeout_s);
+	if (rd == -E2BIG)
+		return fail(err, errlen, -EINVAL,
+			    "latency feed command '%s': more than %d bytes of "
+			    "output (killed); expected one JSON line",
+			    src->arg, LATENCY_SRC_MAX_LINE);
+	if (rd)
+		return fail(err, errlen, rd,
+			    "latency feed command '%s': reading its output: %s",
+			    src->arg, strerror(-rd));
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (WIFEXITED(st))
+		return fail(err, errlen, -EIO,
+			    "latency feed command '%s' exited with status %d%s",
+			    src->arg, WEXITSTATUS(st),
+			    WEXITSTATUS(st) == 127 ? " (command not found?)" :
+						     "");
+	return fail(err, errlen, -EIO,
+		    "latency feed command '%s' killed by "
+		    "signal %d",
+		    src->arg, WTERMSIG(st));
+}
+
+static int run_cmd(const struct latency_src *src, char *buf, char *err,
+		   size_t errlen)
+{
+	int pipefd[2], rd;
+	size_t len = 0;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return fail(err, errlen, -errno, "latency feed: pipe: %s",
+			    strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return fail(err, errlen, -errno,
+			    "latency feed command '%s': fork: %s", src->arg,
+			    strerror(errno));
+	}
+	if (pid == 0)
+		child_exec(src->arg, pipefd[1]);
+	close(pipefd[1]);
+	rd = read_output(pipefd[0], buf, LATENCY_SRC_MAX_LINE,
+			 now_s() + src->timeout_s, &len);
+	close(pipefd[0]);
+	buf[len] = '\0';
+	return cmd_status(src, pid, rd, err, errlen);
+}
+
+/* ---- a file -------------------------------------------------------------- */
+
+static int read_file(const struct latency_src *src, char *buf, char *err,
+		     size_t errlen)
+{
+	int fd = open(src->arg, O_RDONLY | O_CLOEXEC), ret = 0;
+	struct timespec now;
+	struct stat sb;
+	ssize_t n;
+	double age;
+
+	if (fd < 0)
+		return fail(err, errlen, -errno,
+			    "latency feed file '%s': cannot open: %s; does the "
+			    "service write it there?",
+			    src->arg, strerror(errno));
+	if (fstat(fd, &sb)) {
+		ret = -errno;
+		goto out;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	age = (now.tv_sec - sb.st_mtim.tv_sec) +
+	      (now.tv_nsec - sb.st_mtim.tv_nsec) / 1e9;
+	if (src->max_age_s > 0 && age > src->max_age_s) {
+		ret = fail(err, errlen, -ESTALE,
+			   "latency feed file '%s': last rewritten %.1f s ago "
+			   "(limit %.1f s): the service stopped updating it",
+			   src->arg, age, src->max_age_s);
+		goto out;
+	}
+	n = read(fd, buf, LATENCY_SRC_MAX_LINE);
+	if (n < 0)
+		ret = -errno;
+	else
+		buf[n] = '\0';
+	if (n == LATENCY_SRC_MAX_LINE)
+		ret = fail(err, errlen, -EINVAL,
+			   "latency feed file '%s': %d bytes or more; expected "
+			   "one JSON line",
+			   src->arg, LATENCY_SRC_MAX_LINE);
+out:
+	if (ret < 0 && ret != -ESTALE && ret != -EINVAL)
+		fail(err, errlen, ret, "latency feed file '%s': %s", src->arg,
+		     strerror(-ret));
+	close(fd);
+	return ret;
+}
+
+int latency_src_read(const struct latency_src *src, struct latency_reading *r,
+		     char *err, size_t errlen)
+{
+	struct timespec pause = { .tv_nsec = REREAD_DELAY_NS };
+	char buf[LATENCY_SRC_MAX_LINE + 1], why[LATENCY_SRC_ERR_LEN];
+	int ret, tries = src->kind == LATENCY_SRC_FILE ? 2 : 1;
+
+	do {
+		ret = src->kind == LATENCY_SRC_CMD ?
+			      run_cmd(src, buf, err, errlen) :
+			      read_file(src, buf, err, errlen);
+		if (ret)
+			return ret;
+		ret = latency_parse_line(buf, r, why, sizeof(why));
+		if (!ret)
+			return 0;
+		if (--tries)
+			nanosleep(&pause, NULL);
+	} while (tries);
+	if (src->kind == LATENCY_SRC_CMD)
+		return fail(err, errlen, ret,
+			    "latency feed command '%s' printed '%.80s': %s",
+			    src->arg, buf, why);
+	return fail(err, errlen, ret,
+		    "latency feed file '%s' holds '%.80s': %s (if the service "
+		    "rewrites it in place, have it write a temporary file and "
+		    "rename() it over this one)",
+		    src->arg, buf, why);
+}
