@@ -227,7 +227,7 @@ KOPT_TEST(migrate_collect_bad_args)
 /* SIGTERM mid-collection: summary printed, dataset complete, exit 0. */
 KOPT_TEST(migrate_collect_sigterm)
 {
-	char csv[256], cmd[512], out[8192];
+	char csv[256], cmd[1024], out[8192], nap[32];
 	int st;
 
 	if (geteuid()) {
@@ -235,10 +235,13 @@ KOPT_TEST(migrate_collect_sigterm)
 		return;
 	}
 	snprintf(csv, sizeof(csv), "%s/sig.csv", kopt_test_tmpdir());
+	/* a sleep length unique to this run: other runs may be going on */
+	snprintf(nap, sizeof(nap), "60.%d", getpid());
 	snprintf(cmd, sizeof(cmd),
-		 "%s collect migrations -o %s -- sleep 60 & P=$!; sleep 2; "
-		 "kill -TERM $P; wait $P",
-		 kopt_test_bin(), csv);
+		 "%s collect migrations -o %s -- sleep %s & P=$!; "
+		 "for i in $(seq 100); do grep -q '^ts_ns' %s 2>/dev/null && "
+		 "break; sleep 0.05; done; kill -TERM $P; wait $P",
+		 kopt_test_bin(), csv, nap, csv);
 	st = kopt_test_run(out, sizeof(out), "%s", cmd);
 	ASSERT_EQ(st, 0, "exit status after SIGTERM");
 	ASSERT_HAS(out, "stopped by signal 15", "signal reported");
@@ -246,7 +249,7 @@ KOPT_TEST(migrate_collect_sigterm)
 	ASSERT_HAS(out, "stopped at the end of collection", "workload ended");
 	ASSERT_EQ(kopt_test_run(NULL, 0, "grep -q '^ts_ns,pid,' %s", csv), 0,
 		  "dataset header written");
-	ASSERT_NEQ(kopt_test_run(NULL, 0, "pgrep -f '^sleep 60$'"), 0,
+	ASSERT_NEQ(kopt_test_run(NULL, 0, "pgrep -f '^sleep %s$'", nap), 0,
 		   "no workload left behind");
 }
 
