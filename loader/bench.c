@@ -16,6 +16,7 @@ static int bench_all(int argc, char **argv);
 /* One line per benchmark; "all" runs the others in order. */
 static const struct kopt_cmd bench_cmds[] = {
 	{ "all", bench_all, "run every benchmark below" },
+	{ "bo", cmd_bench_bo, "GP Bayesian optimizer: regret and speed" },
 	{ NULL },
 };
 
