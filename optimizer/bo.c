@@ -561,6 +561,39 @@ int bo_predict(struct bo *bo, const double *x, struct bo_pred *p)
 	return 0;
 }
 
+int bo_recommend(struct bo *bo, double *x, double *mean, bool feasible_only)
+{
+	size_t best = bo->n;
+	double best_m = HUGE_VAL;
+	int ret;
+
+	if (feasible_only && isnan(bo->o.bound))
+		return bo_fail(bo, -EINVAL, "no bound: nothing is feasible");
+	ret = update_models(bo);
+	for (size_t i = 0; i < bo->n && !ret; i++) {
+		double m;
+
+		if (feasible_only && !feasible(bo, i))
+			continue;
+		ret = gp_train_mean(bo->f, i, &m);
+		if (!ret && m < best_m) {
+			best_m = m;
+			best = i;
+		}
+	}
+	if (ret)
+		return bo_fail(bo, ret, "objective model: %s",
+			       gp_strerror(bo->f));
+	if (best == bo->n)
+		return bo_fail(bo, -ENOENT, "no %smeasured point",
+			       feasible_only ? "feasible " : "");
+	if (x)
+		memcpy(x, bo->x + best * bo->d, bo->d * sizeof(*x));
+	if (mean)
+		*mean = best_m;
+	return 0;
+}
+
 /* Incumbent: lowest posterior mean at a measured (feasible) point. */
 static int incumbent(struct bo *bo, struct acq *a)
 {

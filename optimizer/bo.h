@@ -132,6 +132,14 @@ int bo_observe(struct bo *bo, const double *x, double y, double constraint);
  */
 int bo_best(const struct bo *bo, double *x, double *y, bool feasible_only);
 
+/*
+ * Like bo_best(), but ranks the measured points by the posterior mean of
+ * the objective (penalized objective in PENALIZED mode), which pools
+ * repeated and neighbouring readings: with noisy energy the lowest single
+ * reading is biased low (winner's curse). Fits the models if needed.
+ */
+int bo_recommend(struct bo *bo, double *x, double *mean, bool feasible_only);
+
 /* Posterior at x (caller's units); fits the models if needed. */
 int bo_predict(struct bo *bo, const double *x, struct bo_pred *p);
 

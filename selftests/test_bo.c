@@ -198,6 +198,31 @@ KOPT_TEST(bo_duplicate_observations)
 	bo_free(bo);
 }
 
+KOPT_TEST(bo_recommend_pools_noisy_readings)
+{
+	/* A: readings 0.7..1.5, mean 1.1; B: always 0.8 (posteriors ~1.0, 0.9) */
+	const double ra[] = { 0.7, 1.5, 1.1, 1.1 };
+	struct bo_space sp = cont_space(1, 0, 1);
+	double a = 0.1, b = 0.9, x, m, y;
+	struct bo_pred p;
+	struct bo *bo = bo_new(&sp, NULL, NULL, 0);
+
+	if (!ASSERT_OK_PTR(bo, "bo_new"))
+		return;
+	for (int i = 0; i < 4; i++) {
+		ASSERT_OK(bo_observe(bo, &a, ra[i], NAN), "A");
+		ASSERT_OK(bo_observe(bo, &b, 0.8, NAN), "B");
+	}
+	ASSERT_OK(bo_best(bo, &x, &y, false), "best");
+	ASSERT_NEAR(x, a, 0, "lowest single reading is A's");
+	ASSERT_OK(bo_recommend(bo, &x, &m, false), "recommend");
+	ASSERT_NEAR(x, b, 0, "lowest posterior mean is B's");
+	ASSERT_OK(bo_predict(bo, &b, &p), "predict");
+	ASSERT_NEAR(m, p.mean, 1e-9, "recommend reports the posterior mean");
+	ASSERT_EQ(bo_recommend(bo, &x, &m, true), -EINVAL, "no bound");
+	bo_free(bo);
+}
+
 /* kopt run's shape: ITR 0..1024 step 2 and a list of frequencies. */
 static const double freqs[] = { 2400, 800, 1600, 1200, 2000, 3000 };
 
