@@ -17,6 +17,8 @@ static int bench_all(int argc, char **argv);
 static const struct kopt_cmd bench_cmds[] = {
 	{ "all", bench_all, "run every benchmark below" },
 	{ "bo", cmd_bench_bo, "GP Bayesian optimizer: regret and speed" },
+	{ "collector", cmd_bench_collector,
+	  "NIC collector: ns per event, XDP ns/packet, lost records" },
 	{ NULL },
 };
 

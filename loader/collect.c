@@ -7,6 +7,7 @@
 static const struct kopt_cmd collect_cmds[] = {
 	{ "migrations", cmd_collect_migrations,
 	  "can_migrate_task() features and decisions -> CSV" },
+	{ "nic", cmd_collect_nic, "per-interrupt NIC statistics -> CSV" },
 	{ NULL },
 };
 

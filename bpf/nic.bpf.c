@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Per-interrupt NIC statistics from tracepoints alone, on any driver.
+ *
+ * What: for one interface (ifindex + network namespace, both set before
+ * load), count received packets (net:netif_receive_skb), transmitted
+ * packets (net:net_dev_xmit), NAPI polls with their work and budget
+ * (napi:napi_poll: how much each poll batched), time in the hard-irq
+ * handlers of the NIC's vectors (irq:irq_handler_entry/exit, filtered to
+ * the vector list in .rodata) and CPU idle residency (power:cpu_idle).
+ * Every handler exit of a NIC vector emits a struct nic_record: what its
+ * queue received, sent and polled since that queue's previous interrupt,
+ * how long this CPU idled since its previous record, and hardware
+ * counters (perf event array) where the host has them. On a device
+ * without interrupt vectors (veth), each NAPI poll emits the record
+ * instead. Everything also adds to per-CPU window totals (the stats at
+ * the head of nic_percpu) the control loop reads with one syscall.
+ *
+ * Why: the published study instrumented the ixgbe driver for this picture;
+ * raw BTF tracepoints (tp_btf) give it on any driver, need no tracefs and
+ * read kernel structs directly (no bpf_probe_read per field).
+ *
+ * Cost: a NIC event does one per-CPU map update plus, when records are on,
+ * a few atomic adds on its queue's counters. Records are staged per CPU
+ * and reach the ring buffer NIC_BATCH at a time in one copy, without a
+ * wakeup unless the ring fills up (the consumer drains on a timer): in a
+ * VM one reserve and wakeup per record cost more than the rest of the
+ * record. Foreign interrupts pay a scan of the vector list, foreign
+ * packets an ifindex compare. `kopt bench collector` measures all of it.
+ * The per-queue counters are monotonic and records carry differences
+ * against a snapshot, so a record dropped on a full ring buffer loses no
+ * counts: the next record of that queue carries them.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "nic.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader before load. */
+const volatile __u32 target_ifindex = 0;
+const volatile __u32 target_netns = 0; /* inode of the netns; 0 = any */
+const volatile __u32 nr_irqs = 0;
+const volatile __u32 irq_list[NIC_MAX_IRQS] = {};
+const volatile __u32 irq_queue[NIC_MAX_IRQS] = {};
+const volatile bool emit_records = false;
+const volatile bool napi_records = false; /* device has no vectors */
+const volatile __u32 ctr_mask = 0; /* bit k: counter k opened */
+const volatile __u32 nr_cpus = 1; /* perf array index = k * nr_cpus + cpu */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, NIC_RINGBUF_BYTES);
+} records SEC(".maps");
+
+/* NIC_NR_COUNTERS events per CPU; the loader sizes it (or leaves 1). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+	__uint(max_entries, 1);
+} counters SEC(".maps");
+
+static __always_inline bool dev_match(struct net_device *dev)
+{
+	if (!dev || dev->ifindex != target_ifindex)
+		return false;
+	/* ifindex is per namespace: two veths may share one */
+	if (!target_netns || !bpf_core_field_exists(dev->nd_net.net))
+		return true;
+	return dev->nd_net.net->ns.inum == target_netns;
+}
+
+/* Slot of irq in the vector list, or -1. */
+static __always_inline int irq_slot(__u32 irq)
+{
+	int i;
+
+	for (i = 0; i < NIC_MAX_IRQS; i++) {
+		if (i >= nr_irqs)
+			break;
+		if (irq_list[i] == irq)
+			return i;
+	}
+	return -1;
+}
+
+/* Wire packets in an skb: GRO/TSO aggregates count their segments. */
+static __always_inline __u32 skb_segs(struct sk_buff *skb)
+{
+	struct skb_shared_info *shinfo;
+	__u16 segs = 0;
+
+	/* skb_shinfo(): head + end (an offset on 64-bit kernels) */
+	shinfo = (void *)((unsigned long)skb->head + skb->end);
+	bpf_probe_read_kernel(&segs, sizeof(segs), &shinfo->gso_segs);
+	return segs ? segs : 1;
+}
+
+#define ACC_ADD(acc, field, val) __sync_fetch_and_add(&(acc)->field, (val))
+
+/* d = acc - snap; snap = acc, for every counter of a queue. */
+#define ACC_DELTA(d, acc, snap, field)             \
+	do {                                       \
+		__u64 ___v = (acc)->field;         \
+		(d)->field = ___v - (snap)->field; \
+		(snap)->field = ___v;              \
+	} while (0)
+
+static __always_inline void queue_delta(struct nic_queue_acc *d,
+					struct nic_queue_acc *acc,
+					struct nic_queue_acc *snap)
+{
+	ACC_DELTA(d, acc, snap, rx_pkts);
+	ACC_DELTA(d, acc, snap, rx_bytes);
+	ACC_DELTA(d, acc, snap, tx_pkts);
+	ACC_DELTA(d, acc, snap, tx_bytes);
+	ACC_DELTA(d, acc, snap, xdp_pkts);
+	ACC_DELTA(d, acc, snap, xdp_bytes);
+	ACC_DELTA(d, acc, snap, napi_polls);
+	ACC_DELTA(d, acc, snap, napi_work);
+	ACC_DELTA(d, acc, snap, napi_budget);
+}
+
+/*
+ * Idle since this CPU's previous record. An interrupt usually arrives
+ * while the CPU idles (cpu_idle exit fires after the handler), so the
+ * running idle period counts up to now; totals stay monotonic.
+ */
+static __always_inline void idle_delta(struct nic_record *r,
+				       struct nic_cpu_state *cs, __u64 now)
+{
+	__u64 running = cs->idle_entry_ns ? now - cs->idle_entry_ns : 0;
+	__u64 total = cs->idle_total_ns + running;
+	int i;
+
+	r->idle_ns = total - cs->idle_snap_ns;
+	cs->idle_snap_ns = total;
+	for (i = 0; i < NIC_NR_IDLE_STATES; i++) {
+		__u64 v = cs->idle_state_total_ns[i];
+
+		if (i == cs->idle_state)
+			v += running;
+		r->idle_state_ns[i] = v - cs->idle_state_snap_ns[i];
+		cs->idle_state_snap_ns[i] = v;
+	}
+}
+
+static __always_inline void read_counters(struct nic_record *r,
+					  struct nic_cpu_state *cs, __u32 cpu)
+{
+	struct bpf_perf_event_value v;
+	__u32 k;
+
+	for (k = 0; k < NIC_NR_COUNTERS; k++) {
+		if (!(ctr_mask & (1U << k)))
+			continue;
+		if (bpf_perf_event_read_value(&counters, k * nr_cpus + cpu, &v,
+					      sizeof(v)))
+			continue;
+		/* the first read on a CPU only sets the snapshot */
+		if (cs->ctr_snap[k]) {
+			r->ctr[k] = v.counter - cs->ctr_snap[k];
+			r->ctr_mask |= 1U << k;
+		}
+		cs->ctr_snap[k] = v.counter;
+	}
+}
+
+/*
+ * A wakeup is an irq_work self-interrupt (hundreds of ns in a VM): wake
+ * the consumer only once the ring is a quarter full; it also drains on
+ * its own timer.
+ */
+static __always_inline __u64 ringbuf_wakeup_flag(void)
+{
+	if (bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA) >=
+	    NIC_RINGBUF_WAKEUP_BYTES)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+/* Staged records to the ring in one copy; false if the ring is full. */
+static __always_inline bool flush_batch(struct nic_percpu *pc)
+{
+	__u32 nr = pc->nr_staged;
+
+	if (!nr || nr > NIC_BATCH)
+		return true;
+	if (bpf_ringbuf_output(&records, pc->batch,
+			       nr * sizeof(struct nic_record),
+			       ringbuf_wakeup_flag()))
+		return false;
+	pc->stats.v[NIC_STAT_RECORDS] += nr;
+	pc->nr_staged = 0;
+	return true;
+}
+
+/*
+ * One ring-buffer reserve costs as much as the rest of a record (cold
+ * ring pages), so records are staged per CPU and flushed in batches.
+ */
+static __always_inline void emit_record(struct nic_percpu *pc, __u16 kind,
+					__u32 irq, __u32 queue, __u64 ts,
+					__u64 now, __u64 handler_ns, int ret)
+{
+	__u32 q = nic_queue_clamp(queue), cpu = bpf_get_smp_processor_id();
+	struct nic_queue_slot *qs = nic_queue_get(q);
+	struct nic_record *r;
+	__u32 idx;
+
+	if (!qs)
+		return;
+	if (pc->nr_staged >= NIC_BATCH && !flush_batch(pc)) {
+		/* ring full: snapshots stay, the next record carries these */
+		pc->stats.v[NIC_STAT_LOST]++;
+		return;
+	}
+	idx = pc->nr_staged & (NIC_BATCH - 1);
+	r = &pc->batch[idx];
+	r->ts_ns = ts;
+	r->handler_ns = handler_ns;
+	r->gap_ns = qs->last_ts ? ts - qs->last_ts : 0;
+	r->cpu = cpu;
+	r->irq = irq;
+	r->queue = q;
+	r->kind = kind;
+	r->ret = ret;
+	r->ctr_mask = 0;
+	r->flags = pc->cpu.idle_seen ? NIC_REC_F_IDLE : 0;
+	queue_delta(&r->delta, &qs->acc, &qs->snap);
+	qs->last_ts = ts;
+	/* no cpu_idle event yet on this CPU: the fields stay unset */
+	if (r->flags & NIC_REC_F_IDLE)
+		idle_delta(r, &pc->cpu, now);
+	if (ctr_mask)
+		read_counters(r, &pc->cpu, cpu);
+	pc->nr_staged = idx + 1;
+	if (pc->nr_staged == NIC_BATCH ||
+	    now - pc->batch[0].ts_ns >= NIC_BATCH_AGE_NS)
+		flush_batch(pc); /* a full ring keeps them staged */
+}
+
+SEC("tp_btf/irq_handler_entry")
+int BPF_PROG(nic_irq_entry, int irq, struct irqaction *action)
+{
+	struct nic_percpu *pc;
+
+	if (irq_slot(irq) < 0)
+		return 0;
+	pc = nic_percpu_get();
+	if (!pc)
+		return 0;
+	pc->cpu.irq = irq;
+	pc->cpu.irq_entry_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/irq_handler_exit")
+int BPF_PROG(nic_irq_exit, int irq, struct irqaction *action, int ret)
+{
+	int slot = irq_slot(irq);
+	struct nic_cpu_state *cs;
+	struct nic_percpu *pc;
+	__u64 now, handler_ns;
+	__u32 queue;
+
+	if (slot < 0 || slot >= NIC_MAX_IRQS)
+		return 0;
+	pc = nic_percpu_get();
+	if (!pc)
+		return 0;
+	cs = &pc->cpu;
+	/* an exit without its entry (attached mid-handler) is skipped */
+	if (cs->irq != (__u32)irq || !cs->irq_entry_ns)
+		return 0;
+	now = bpf_ktime_get_ns();
+	handler_ns = now - cs->irq_entry_ns;
+	queue = irq_queue[slot];
+	pc->stats.v[NIC_STAT_IRQS]++;
+	pc->stats.v[NIC_STAT_IRQ_NS] += handler_ns;
+	cs->irq_queue = queue;
+	if (emit_records)
+		emit_record(pc, NIC_REC_IRQ, irq, queue, cs->irq_entry_ns, now,
+			    handler_ns, ret);
+	cs->irq_entry_ns = 0;
+	cs->irq = NIC_IRQ_NONE;
+	return 0;
+}
+
+SEC("tp_btf/netif_receive_skb")
+int BPF_PROG(nic_rx, struct sk_buff *skb)
+{
+	struct nic_queue_slot *qs;
+	struct nic_percpu *pc;
+	__u32 segs, len, queue;
+
+	if (!dev_match(skb->dev))
+		return 0;
+	pc = nic_percpu_get();
+	if (!pc)
+		return 0;
+	segs = skb_segs(skb);
+	len = skb->len;
+	/* skb_get_rx_queue(): queue_mapping holds queue + 1 when recorded */
+	queue = skb->queue_mapping ? skb->queue_mapping - 1 : 0;
+	pc->stats.v[NIC_STAT_RX_PKTS] += segs;
+	pc->stats.v[NIC_STAT_RX_BYTES] += len;
+	pc->cpu.rx_queue = queue;
+	if (!emit_records)
+		return 0;
+	qs = nic_queue_get(queue);
+	if (qs) {
+		ACC_ADD(&qs->acc, rx_pkts, segs);
+		ACC_ADD(&qs->acc, rx_bytes, len);
+	}
+	return 0;
+}
+
+/*
+ * Fires after the driver's ndo_start_xmit: the skb now belongs to the
+ * driver. Reads of it stay memory-safe (BTF loads are fault-tolerant) but
+ * may see a recycled skb on drivers that free at once; len comes from
+ * the tracepoint itself.
+ */
+SEC("tp_btf/net_dev_xmit")
+int BPF_PROG(nic_tx, struct sk_buff *skb, int rc, struct net_device *dev,
+	     unsigned int skb_len)
+{
+	struct nic_queue_slot *qs;
+	struct nic_percpu *pc;
+	__u32 segs;
+
+	if (!dev_match(dev))
+		return 0;
+	pc = nic_percpu_get();
+	if (!pc)
+		return 0;
+	if (rc != NIC_NETDEV_TX_OK) {
+		pc->stats.v[NIC_STAT_TX_ERRS]++;
+		return 0;
+	}
+	segs = skb_segs(skb);
+	pc->stats.v[NIC_STAT_TX_PKTS] += segs;
+	pc->stats.v[NIC_STAT_TX_BYTES] += skb_len;
+	if (!emit_records)
+		return 0;
+	qs = nic_queue_get(skb->queue_mapping);
+	if (qs) {
+		ACC_ADD(&qs->acc, tx_pkts, segs);
+		ACC_ADD(&qs->acc, tx_bytes, skb_len);
+	}
+	return 0;
+}
+
+/*
+ * The queue a poll served: the NAPI's own queue index or vector where the
+ * kernel and driver record them, else the queue of this CPU's last NIC
+ * interrupt (NAPI runs where its interrupt was taken), else that of its
+ * last received packet.
+ */
+static __always_inline __u32 napi_queue(struct napi_struct *napi,
+					struct nic_cpu_state *cs)
+{
+	int slot;
+
+	if (bpf_core_field_exists(napi->index) && napi->index >= 0)
+		return napi->index;
+	if (bpf_core_field_exists(napi->irq) && napi->irq > 0) {
+		slot = irq_slot(napi->irq);
+		if (slot >= 0 && slot < NIC_MAX_IRQS)
+			return irq_queue[slot];
+	}
+	return nr_irqs ? cs->irq_queue : cs->rx_queue;
+}
+
+SEC("tp_btf/napi_poll")
+int BPF_PROG(nic_napi, struct napi_struct *napi, int work, int budget)
+{
+	struct nic_queue_slot *qs;
+	struct nic_percpu *pc;
+	__u32 queue;
+	__u64 now;
+
+	if (!dev_match(napi->dev))
+		return 0;
+	pc = nic_percpu_get();
+	if (!pc)
+		return 0;
+	pc->stats.v[NIC_STAT_NAPI_POLLS]++;
+	pc->stats.v[NIC_STAT_NAPI_WORK] += work;
+	pc->stats.v[NIC_STAT_NAPI_BUDGET] += budget;
+	if (work >= budget)
+		pc->stats.v[NIC_STAT_NAPI_FULL]++;
+	if (!emit_records)
+		return 0;
+	queue = napi_queue(napi, &pc->cpu);
+	qs = nic_queue_get(queue);
+	if (qs) {
+		ACC_ADD(&qs->acc, napi_polls, 1);
+		ACC_ADD(&qs->acc, napi_work, work);
+		ACC_ADD(&qs->acc, napi_budget, budget);
+	}
+	if (napi_records) {
+		now = bpf_ktime_get_ns();
+		emit_record(pc, NIC_REC_NAPI, NIC_IRQ_NONE, queue, now, now, 0,
+			    0);
+	}
+	return 0;
+}
+
+/*
+ * power:cpu_idle: state index on entry, PWR_EVENT_EXIT on exit. Fires
+ * from the cpuidle core and from default_idle_call(); not under idle=poll.
+ */
+SEC("tp_btf/cpu_idle")
+int BPF_PROG(nic_cpu_idle, unsigned int state, unsigned int cpu_id)
+{
+	struct nic_percpu *pc = nic_percpu_get();
+	struct nic_cpu_state *cs;
+	__u64 now, d;
+	__u32 s;
+
+	if (!pc)
+		return 0;
+	cs = &pc->cpu;
+	now = bpf_ktime_get_ns();
+	cs->idle_seen = 1;
+	if (state != NIC_PWR_EVENT_EXIT) {
+		cs->idle_entry_ns = now;
+		cs->idle_state = state < NIC_NR_IDLE_STATES ?
+					 state :
+					 NIC_NR_IDLE_STATES - 1;
+		return 0;
+	}
+	if (!cs->idle_entry_ns)
+		return 0;
+	d = now - cs->idle_entry_ns;
+	s = cs->idle_state;
+	cs->idle_entry_ns = 0;
+	cs->idle_total_ns += d;
+	if (s < NIC_NR_IDLE_STATES)
+		cs->idle_state_total_ns[s] += d;
+	pc->stats.v[NIC_STAT_IDLE_NS] += d;
+	pc->stats.v[NIC_STAT_IDLE_EXITS]++;
+	return 0;
+}

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Per-interrupt NIC statistics: the ABI between bpf/nic.bpf.c,
+ * bpf/nic_xdp.bpf.c and the loader (loader/nic.c).
+ *
+ * Two outputs: a ring buffer of struct nic_record (one per NIC interrupt,
+ * or one per NAPI poll on devices without interrupt vectors, e.g. veth),
+ * and a per-CPU array of window totals (struct nic_stats indexed by
+ * enum nic_stat) that the control loop sums and differences cheaply.
+ *
+ * Neutral types only: shared by BPF and userspace.
+ */
+#ifndef KOPT_NIC_H
+#define KOPT_NIC_H
+
+#ifndef __VMLINUX_H__ /* BPF gets the types from vmlinux.h */
+#include <linux/types.h>
+#endif
+
+/* Interrupt vectors of one NIC the BPF side filters on (MSI-X: 1/queue). */
+#define NIC_MAX_IRQS 64
+/* Queues tracked per interface; higher queue indexes fold into the last. */
+#define NIC_MAX_QUEUES 64
+/* CPU idle states told apart (cpu_idle state index, deeper fold in). */
+#define NIC_NR_IDLE_STATES 8
+/* Ring buffer of per-interrupt records (bytes, power of two). */
+#define NIC_RINGBUF_BYTES (1U << 20)
+/* Unread bytes above which a batch wakes the consumer. */
+#define NIC_RINGBUF_WAKEUP_BYTES (NIC_RINGBUF_BYTES / 4)
+/*
+ * Records are staged per CPU and go to the ring buffer NIC_BATCH at a
+ * time (one reserve per batch), or sooner once the oldest staged record
+ * is NIC_BATCH_AGE_NS old (checked at the CPU's next record), and at
+ * nic_stop(). Power of two.
+ */
+#define NIC_BATCH 8
+#define NIC_BATCH_AGE_NS 100000000ULL
+/* "no interrupt" / "no queue" in records. */
+#define NIC_IRQ_NONE 0xffffffffU
+/* power:cpu_idle state value on idle exit (PWR_EVENT_EXIT). */
+#define NIC_PWR_EVENT_EXIT 0xffffffffU
+/* NETDEV_TX_OK: the only net_dev_xmit rc that means "sent". */
+#define NIC_NETDEV_TX_OK 0
+/* Layer-2 header netif_receive_skb has already pulled (Ethernet). */
+#define NIC_ETH_HLEN 14
+/* Ethertypes the XDP parser follows (UAPI if_ether.h values). */
+#define NIC_ETH_P_IP 0x0800
+#define NIC_ETH_P_IPV6 0x86DD
+#define NIC_ETH_P_8021Q 0x8100
+#define NIC_ETH_P_8021AD 0x88A8
+/* Largest IPv4 header (ihl = 15 words) as a mask bounding the offset. */
+#define NIC_IP_HDR_MAX 0x3c
+/*
+ * libxdp run priority of the counter (lower runs first; libxdp's default
+ * is 50): counting before other programs can drop.
+ */
+#define NIC_XDP_RUN_PRIO 5
+
+/* Hardware counters read per interrupt (perf event array), when present. */
+enum nic_counter {
+	NIC_CTR_INSTRUCTIONS,
+	NIC_CTR_CYCLES,
+	NIC_CTR_REF_CYCLES,
+	NIC_CTR_LLC_MISSES,
+	NIC_NR_COUNTERS,
+};
+
+/* What produced a record. */
+enum nic_rec_kind {
+	NIC_REC_IRQ = 1, /* hard interrupt of one of the NIC's vectors */
+	NIC_REC_NAPI = 2, /* NAPI poll (devices without interrupt vectors) */
+};
+
+enum nic_rec_flags {
+	/* idle fields are valid: cpu_idle has fired on this CPU */
+	NIC_REC_F_IDLE = 1 << 0,
+};
+
+/* Window totals; per CPU, monotonic; userspace sums CPUs and differences. */
+enum nic_stat {
+	NIC_STAT_RX_PKTS, /* netif_receive_skb, GRO segments counted */
+	NIC_STAT_RX_BYTES, /* skb->len after the L2 header pull */
+	NIC_STAT_TX_PKTS, /* net_dev_xmit rc == NETDEV_TX_OK, TSO segments */
+	NIC_STAT_TX_BYTES,
+	NIC_STAT_TX_ERRS, /* net_dev_xmit with rc != NETDEV_TX_OK */
+	NIC_STAT_XDP_PKTS, /* XDP counter (when attached) */
+	NIC_STAT_XDP_BYTES, /* frame length including the L2 header */
+	NIC_STAT_XDP_DATA_PKTS, /* TCP/UDP packets carrying payload */
+	NIC_STAT_IRQS, /* handler exits of the NIC's vectors */
+	NIC_STAT_IRQ_NS, /* time in those handlers */
+	NIC_STAT_NAPI_POLLS,
+	NIC_STAT_NAPI_WORK, /* packets processed by those polls */
+	NIC_STAT_NAPI_BUDGET, /* sum of budgets: work/budget = batching */
+	NIC_STAT_NAPI_FULL, /* polls that used their whole budget */
+	NIC_STAT_IDLE_NS, /* cpu_idle residency (all states) */
+	NIC_STAT_IDLE_EXITS,
+	NIC_STAT_RECORDS, /* records submitted to the ring buffer */
+	NIC_STAT_LOST, /* records dropped: ring buffer full */
+	NIC_NR_STATS,
+};
+
+struct nic_stats {
+	__u64 v[NIC_NR_STATS];
+};
+
+/*
+ * Per-queue monotonic counters (shared array, atomic adds): a record
+ * carries the difference since its queue's previous record.
+ */
+struct nic_queue_acc {
+	__u64 rx_pkts;
+	__u64 rx_bytes;
+	__u64 tx_pkts;
+	__u64 tx_bytes;
+	__u64 xdp_pkts;
+	__u64 xdp_bytes;
+	__u64 napi_polls;
+	__u64 napi_work;
+	__u64 napi_budget;
+};
+
+/* Per-CPU, per-RX-queue counts of the XDP program. */
+struct nic_xdp_count {
+	__u64 pkts;
+	__u64 bytes;
+	__u64 data_pkts;
+};
+
+/* One per NIC interrupt (or NAPI poll on devices without vectors). */
+struct nic_record {
+	__u64 ts_ns; /* handler entry (poll end for NAPI), CLOCK_MONOTONIC */
+	__u64 handler_ns; /* hard-irq handler duration; 0 for NAPI */
+	__u64 gap_ns; /* since this queue's previous record; 0 = first */
+	__u32 cpu;
+	__u32 irq; /* NIC_IRQ_NONE for NAPI records */
+	__u32 queue;
+	__u16 kind; /* enum nic_rec_kind */
+	__s16 ret; /* irqreturn_t of the handler (1 = handled) */
+	struct nic_queue_acc delta; /* since this queue's previous record */
+	__u64 idle_ns; /* idle on this CPU since its previous record */
+	__u64 idle_state_ns[NIC_NR_IDLE_STATES];
+	__u64 ctr[NIC_NR_COUNTERS]; /* since this CPU's previous record */
+	__u32 ctr_mask; /* bit k set: ctr[k] is valid */
+	__u32 flags; /* enum nic_rec_flags */
+};
+
+/* Per-CPU bookkeeping of bpf/nic.bpf.c between events. */
+struct nic_cpu_state {
+	__u64 irq_entry_ns;
+	__u32 irq; /* vector whose handler runs, NIC_IRQ_NONE if none */
+	__u32 irq_queue; /* queue of this CPU's last NIC interrupt */
+	__u32 rx_queue; /* queue of this CPU's last received packet */
+	__u32 idle_state;
+	__u32 idle_seen; /* cpu_idle has fired on this CPU */
+	__u32 pad;
+	__u64 idle_entry_ns; /* 0: not idle */
+	__u64 idle_total_ns;
+	__u64 idle_state_total_ns[NIC_NR_IDLE_STATES];
+	__u64 idle_snap_ns; /* idle total at this CPU's previous record */
+	__u64 idle_state_snap_ns[NIC_NR_IDLE_STATES];
+	__u64 ctr_snap[NIC_NR_COUNTERS];
+};
+
+/*
+ * The per-CPU value of the nic_percpu map: window totals, the CPU's
+ * bookkeeping and its staged records, so one lookup serves all. The
+ * loader sums stats and, when the collector stops, delivers what is
+ * still staged.
+ */
+struct nic_percpu {
+	struct nic_stats stats;
+	struct nic_cpu_state cpu;
+	__u32 nr_staged; /* records in batch[] not yet in the ring */
+	__u32 pad;
+	struct nic_record batch[NIC_BATCH];
+};
+
+/*
+ * Per queue: monotonic counters any CPU may add to (atomically), and the
+ * snapshot at the queue's previous record, written by the record's CPU.
+ */
+struct nic_queue_slot {
+	struct nic_queue_acc acc;
+	struct nic_queue_acc snap;
+	__u64 last_ts;
+};
+
+#endif /* KOPT_NIC_H */

@@ -1,0 +1,844 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kopt bench collector: what the NIC collector (bpf/nic.bpf.c and
+ * bpf/nic_xdp.bpf.c) costs per event, under a fixed load.
+ *
+ * Live cost: run-time statistics are enabled for this process's lifetime
+ * (BPF_ENABLE_STATS, undone when its fd closes) and each program's
+ * run_time_ns / run_cnt is read before and after a fixed load: a TCP
+ * ping-pong of a fixed number of round trips between two threads placed
+ * in two private network namespaces joined by a veth pair (the collector
+ * on the server side, XDP native, per-record mode), plus direct,
+ * synchronous disk writes so that the irq programs have vectors that
+ * fire (veth has none; the disk's vectors stand in, and the irq programs
+ * run the same code for any vector). The irq programs run on every
+ * interrupt of the host; their figure mixes matched and foreign vectors.
+ * An empty program on each tracepoint (bpf/nic_base.bpf.c), attached in
+ * the same run, gives the floor every program pays (clock reads around it,
+ * cold caches on rare events): the net figure is the collector's own.
+ *
+ * XDP cost: BPF_PROG_TEST_RUN with repeat on a TCP segment carrying
+ * payload, against an empty XDP program in the same run (the baseline).
+ *
+ * Changes to the host: two network namespaces (deleted at the end) and a
+ * scratch file (removed); the bench runs in a private mount namespace so
+ * a bpffs libxdp may need is mounted there only.
+ *
+ * Cost: about two seconds.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+
+#include "kopt.h"
+#include "nic.h"
+#include "nic_base.skel.h"
+#include "nic_xdp.skel.h"
+
+#define BENCH_BUDGET_NS 150 /* acceptance: per event, each tracepoint */
+#define DEF_ROUND_TRIPS 20000
+#define MAX_ROUND_TRIPS 10000000
+#define DEF_REPEAT 1000000
+#define MAX_REPEAT 100000000
+#define MSG_BYTES 64
+#define SERVER_ADDR "10.77.1.2"
+#define CLIENT_ADDR "10.77.1.1"
+#define SERVER_PORT 11411
+#define IF_CLIENT "kbca"
+#define IF_SERVER "kbcb"
+#define DISK_BLOCK 4096
+#define POLL_MS 20
+#define MAX_PROGS 16
+#define PKT_PAYLOAD 64
+
+struct bench_args {
+	bool window_only; /* no per-interrupt records: the control loop's use */
+	long round_trips;
+	long repeat;
+	__u32 irqs[NIC_MAX_IRQS];
+	int nr_irqs;
+};
+
+struct load {
+	char ns_client[64], ns_server[64];
+	long round_trips;
+	long done; /* round trips completed */
+	int listen_fd;
+	bool disk; /* write to the disk beside the ping-pong */
+	volatile int stop_disk;
+	long disk_writes;
+	int err;
+	char why[160];
+};
+
+struct prog_stat {
+	const char *name;
+	int fd;
+	__u64 cnt0, ns0, cnt1, ns1;
+};
+
+/* Per event over the load; NAN when the program never ran. */
+static double ns_per_event(const struct prog_stat *p)
+{
+	__u64 cnt = p->cnt1 - p->cnt0;
+
+	return cnt ? (double)(p->ns1 - p->ns0) / cnt : NAN;
+}
+
+/* The empty program on the same tracepoint: nic_rx -> base_rx. */
+static const struct prog_stat *baseline_of(const struct prog_stat *p,
+					   const struct prog_stat *base, int n)
+{
+	int i;
+
+	if (strncmp(p->name, "nic_", 4))
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (!strcmp(base[i].name + strlen("base_"), p->name + 4))
+			return &base[i];
+	return NULL;
+}
+
+static __u64 records_seen;
+
+static void count_record(void *ctx, const struct nic_record *r)
+{
+	records_seen++;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- namespaces --------------------------------------------------------- */
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return st == 0 ? 0 : -1;
+}
+
+static int netns_up(struct load *l)
+{
+	snprintf(l->ns_client, sizeof(l->ns_client), "kopt-bc%d-a", getpid());
+	snprintf(l->ns_server, sizeof(l->ns_server), "kopt-bc%d-b", getpid());
+	return sh("set -e; exec >/dev/null 2>&1; "
+		  "ip netns add %1$s; ip netns add %2$s; "
+		  "ip -n %1$s link set lo up; ip -n %2$s link set lo up; "
+		  "ip -n %1$s link add " IF_CLIENT
+		  " type veth peer name " IF_SERVER " netns %2$s; "
+		  "ip -n %1$s addr add " CLIENT_ADDR "/24 dev " IF_CLIENT "; "
+		  "ip -n %2$s addr add " SERVER_ADDR "/24 dev " IF_SERVER "; "
+		  "ip -n %1$s link set " IF_CLIENT " up; "
+		  "ip -n %2$s link set " IF_SERVER " up",
+		  l->ns_client, l->ns_server);
+}
+
+static void netns_down(struct load *l)
+{
+	sh("ip netns del %s >/dev/null 2>&1; ip netns del %s >/dev/null 2>&1",
+	   l->ns_client, l->ns_server);
+}
+
+/* Moves the calling thread into a named network namespace. */
+static int enter_netns(const char *name)
+{
+	char path[128];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* ---- the load -------------------------------------------------------------- */
+
+static int full_io(int fd, char *buf, size_t len, bool rd)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t r = rd ? read(fd, buf + off, len - off) :
+				 write(fd, buf + off, len - off);
+
+		if (r <= 0)
+			return -1;
+		off += r;
+	}
+	return 0;
+}
+
+static void *server_main(void *arg)
+{
+	struct load *l = arg;
+	char buf[MSG_BYTES];
+	int fd = accept(l->listen_fd, NULL, NULL);
+
+	while (fd >= 0 && !full_io(fd, buf, sizeof(buf), true) &&
+	       !full_io(fd, buf, sizeof(buf), false))
+		;
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void *client_main(void *arg)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(SERVER_PORT) };
+	struct load *l = arg;
+	char buf[MSG_BYTES] = "kopt";
+	int fd, one = 1;
+
+	if (enter_netns(l->ns_client)) {
+		snprintf(l->why, sizeof(l->why), "setns client: %s",
+			 strerror(errno));
+		l->err = -1;
+		return NULL;
+	}
+	inet_pton(AF_INET, SERVER_ADDR, &sa.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		snprintf(l->why, sizeof(l->why), "connect %s:%d: %s",
+			 SERVER_ADDR, SERVER_PORT, strerror(errno));
+		l->err = -1;
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (l->done = 0; l->done < l->round_trips; l->done++)
+		if (full_io(fd, buf, sizeof(buf), false) ||
+		    full_io(fd, buf, sizeof(buf), true))
+			break;
+	close(fd);
+	return NULL;
+}
+
+/* Direct, synchronous 4 KiB writes: each completes through a disk irq. */
+static void *disk_main(void *arg)
+{
+	char path[] = "/var/tmp/kopt-bench-XXXXXX";
+	struct load *l = arg;
+	void *buf = NULL;
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return NULL;
+	unlink(path);
+	close(fd);
+	fd = open(path, O_CREAT | O_WRONLY | O_DIRECT | O_DSYNC | O_CLOEXEC,
+		  0600);
+	if (fd >= 0)
+		unlink(path);
+	if (fd < 0 || posix_memalign(&buf, DISK_BLOCK, DISK_BLOCK)) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	memset(buf, 0, DISK_BLOCK);
+	while (!l->stop_disk && pwrite(fd, buf, DISK_BLOCK, 0) == DISK_BLOCK)
+		l->disk_writes++;
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+static int listen_server(struct load *l)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(SERVER_PORT) };
+	int one = 1;
+
+	inet_pton(AF_INET, SERVER_ADDR, &sa.sin_addr);
+	l->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l->listen_fd < 0)
+		return -errno;
+	setsockopt(l->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(l->listen_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (bind(l->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(l->listen_fd, 1))
+		return -errno;
+	return 0;
+}
+
+/* ---- run-time statistics -------------------------------------------------- */
+
+static void read_stats(struct prog_stat *p, int n, bool after)
+{
+	struct bpf_prog_info info;
+	__u32 len;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (p[i].fd < 0 || bpf_obj_get_info_by_fd(p[i].fd, &info, &len))
+			continue;
+		if (after) {
+			p[i].cnt1 = info.run_cnt;
+			p[i].ns1 = info.run_time_ns;
+		} else {
+			p[i].cnt0 = info.run_cnt;
+			p[i].ns0 = info.run_time_ns;
+		}
+	}
+}
+
+/* Drives the load while draining records; 0 or -1 with l->why. */
+/*
+ * The ping-pong, with direct disk writes beside it so that the traced
+ * vectors fire. Run apart, each would leave the CPUs idling between
+ * events and measure little more than a VM's cold caches. 0, or -1 with
+ * l->why.
+ */
+static int run_load(struct nic *n, struct load *l, double *secs)
+{
+	pthread_t srv, cli, disk;
+	double t0;
+
+	if (listen_server(l)) {
+		snprintf(l->why, sizeof(l->why), "listen on %s:%d: %s",
+			 SERVER_ADDR, SERVER_PORT, strerror(errno));
+		return -1;
+	}
+	t0 = now_s();
+	pthread_create(&srv, NULL, server_main, l);
+	if (l->disk)
+		pthread_create(&disk, NULL, disk_main, l);
+	pthread_create(&cli, NULL, client_main, l);
+	while (pthread_tryjoin_np(cli, NULL))
+		nic_poll(n, POLL_MS);
+	l->stop_disk = 1;
+	if (l->disk)
+		pthread_join(disk, NULL);
+	shutdown(l->listen_fd, SHUT_RDWR);
+	pthread_join(srv, NULL);
+	close(l->listen_fd);
+	*secs = now_s() - t0;
+	return l->err;
+}
+
+/* ---- XDP through BPF_PROG_TEST_RUN -------------------------------------- */
+
+/* Ethernet + IPv4 + TCP with PKT_PAYLOAD bytes: the counter's full path. */
+static void build_packet(unsigned char *pkt, size_t len)
+{
+	struct ethhdr eth = { .h_proto = htons(ETH_P_IP) };
+	struct iphdr ip = {
+		.version = 4,
+		.ihl = sizeof(ip) / 4,
+		.tot_len = htons(len - sizeof(eth)),
+		.protocol = IPPROTO_TCP,
+	};
+	struct tcphdr th = { .doff = sizeof(th) / 4, .ack = 1 };
+
+	/* built apart and copied: the IP header is not aligned in a frame */
+	memset(pkt, 0, len);
+	memcpy(pkt, &eth, sizeof(eth));
+	memcpy(pkt + sizeof(eth), &ip, sizeof(ip));
+	memcpy(pkt + sizeof(eth) + sizeof(ip), &th, sizeof(th));
+}
+
+static int test_run(int fd, long repeat, __u32 *ns, __u32 *retval)
+{
+	unsigned char pkt[sizeof(struct ethhdr) + sizeof(struct iphdr) +
+			  sizeof(struct tcphdr) + PKT_PAYLOAD];
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = pkt,
+		    .data_size_in = sizeof(pkt), .repeat = repeat);
+
+	build_packet(pkt, sizeof(pkt));
+	if (bpf_prog_test_run_opts(fd, &topts))
+		return -errno;
+	*ns = topts.duration;
+	*retval = topts.retval;
+	return 0;
+}
+
+static struct json_object *xdp_test_run_json(long repeat, int *err)
+{
+	struct json_object *o = json_object_new_object();
+	__u32 ns_count = 0, ns_empty = 0, rv_count = 0, rv_empty = 0;
+	struct nic_xdp_bpf *x = nic_xdp_bpf__open_and_load();
+
+	*err = x ? 0 : -errno;
+	if (!*err)
+		*err = test_run(bpf_program__fd(x->progs.nic_xdp_empty), repeat,
+				&ns_empty, &rv_empty);
+	if (!*err)
+		*err = test_run(bpf_program__fd(x->progs.nic_xdp_count), repeat,
+				&ns_count, &rv_count);
+	nic_xdp_bpf__destroy(x);
+	if (*err) {
+		pr_warn("BPF_PROG_TEST_RUN of the XDP counter failed (%s)\n",
+			strerror(-*err));
+		json_object_object_add(o, "error",
+				       json_object_new_string(strerror(-*err)));
+		return o;
+	}
+	json_object_object_add(o, "repeat", json_object_new_int64(repeat));
+	json_object_object_add(o, "packet_bytes",
+			       json_object_new_int(sizeof(struct ethhdr) +
+						   sizeof(struct iphdr) +
+						   sizeof(struct tcphdr) +
+						   PKT_PAYLOAD));
+	json_object_object_add(o, "ns_per_packet",
+			       json_object_new_int(ns_count));
+	json_object_object_add(o, "empty_ns_per_packet",
+			       json_object_new_int(ns_empty));
+	json_object_object_add(
+		o, "net_ns_per_packet",
+		json_object_new_int((int)ns_count - (int)ns_empty));
+	json_object_object_add(o, "verdict_pass",
+			       json_object_new_boolean(rv_count == XDP_PASS &&
+						       rv_empty == XDP_PASS));
+	return o;
+}
+
+/* ---- the irq vectors that stand in for a NIC's ------------------------- */
+
+/* Vectors of the disk that holds /var/tmp, where disk_main writes. */
+static int disk_irqs(struct bench_args *a, char *src, size_t len)
+{
+	struct nic_irq irqs[NIC_MAX_IRQS];
+	char path[128];
+	struct stat st;
+	int n, i;
+
+	if (stat("/var/tmp", &st))
+		return 0;
+	/* whole disk: /sys/dev/block/M:m/device; a partition: its parent */
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device",
+		 major(st.st_dev), minor(st.st_dev));
+	n = nic_find_dev_irqs(path, irqs, NIC_MAX_IRQS, src, len);
+	if (n <= 0) {
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/../device",
+			 major(st.st_dev), minor(st.st_dev));
+		n = nic_find_dev_irqs(path, irqs, NIC_MAX_IRQS, src, len);
+	}
+	for (i = 0; i < n; i++)
+		a->irqs[i] = irqs[i].irq;
+	a->nr_irqs = n > 0 ? n : 0;
+	return a->nr_irqs;
+}
+
+/* ---- output ----------------------------------------------------------------- */
+
+static struct json_object *jnum(double v)
+{
+	return isfinite(v) ? json_object_new_double(v) : NULL;
+}
+
+struct bench_result;
+static struct json_object *progs_json(const struct bench_result *r,
+				      bool *raw_ok, bool *net_ok);
+
+static void print_text(const struct bench_result *r);
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kopt bench collector [--json] [--round-trips N] "
+		"[--repeat N] [--irq LIST] [--window-only]\n"
+		"\n"
+		"Cost per event of each NIC collector program (run_time_ns / "
+		"run_cnt\n"
+		"from BPF run-time statistics) under a fixed TCP ping-pong "
+		"through a\n"
+		"veth pair in private network namespaces, and the XDP "
+		"counter's\n"
+		"ns/packet by BPF_PROG_TEST_RUN next to an empty XDP "
+		"program.\n"
+		"The irq programs are filtered to the disk's vectors (or "
+		"--irq),\n"
+		"driven by direct disk writes: veth has no vectors. Needs "
+		"root.\n"
+		"\n"
+		"  --round-trips N   TCP round trips of %d bytes (default %d)\n"
+		"  --repeat N        BPF_PROG_TEST_RUN repeat (default %d)\n"
+		"  --irq LIST        vectors for the irq programs\n"
+		"  --window-only     no per-interrupt records (window totals "
+		"only,\n"
+		"                    as the control loop uses the collector)\n"
+		"  -j, --json        one JSON object\n"
+		"  -h, --help        this help\n",
+		MSG_BYTES, DEF_ROUND_TRIPS, DEF_REPEAT);
+}
+
+static int parse_args(int argc, char **argv, struct bench_args *a)
+{
+	enum { OPT_RT = 256, OPT_REPEAT, OPT_IRQ, OPT_WINDOW };
+	static const struct option opts[] = {
+		{ "window-only", no_argument, NULL, OPT_WINDOW },
+		{ "round-trips", required_argument, NULL, OPT_RT },
+		{ "repeat", required_argument, NULL, OPT_REPEAT },
+		{ "irq", required_argument, NULL, OPT_IRQ },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL },
+	};
+	char *tok, *save;
+	long v;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_RT:
+			if (kopt_parse_long(optarg, 1, MAX_ROUND_TRIPS,
+					    &a->round_trips)) {
+				fprintf(stderr,
+					"kopt bench collector: --round-trips "
+					"'%s': need 1..%d\n",
+					optarg, MAX_ROUND_TRIPS);
+				return KOPT_EXIT_USAGE;
+			}
+			break;
+		case OPT_REPEAT:
+			if (kopt_parse_long(optarg, 1, MAX_REPEAT,
+					    &a->repeat)) {
+				fprintf(stderr,
+					"kopt bench collector: --repeat '%s': "
+					"need 1..%d\n",
+					optarg, MAX_REPEAT);
+				return KOPT_EXIT_USAGE;
+			}
+			break;
+		case OPT_WINDOW:
+			a->window_only = true;
+			break;
+		case OPT_IRQ:
+			for (tok = strtok_r(optarg, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (a->nr_irqs >= NIC_MAX_IRQS ||
+				    kopt_parse_long(tok, 0, 65535, &v)) {
+					fprintf(stderr,
+						"kopt bench collector: --irq: "
+						"'%s' is not an IRQ number "
+						"(or more than %d)\n",
+						tok, NIC_MAX_IRQS);
+					return KOPT_EXIT_USAGE;
+				}
+				a->irqs[a->nr_irqs++] = v;
+			}
+			break;
+		case 'j':
+			kopt_env.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			usage(stderr);
+			return KOPT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr,
+			"kopt bench collector: unexpected argument '%s'\n",
+			argv[optind]);
+		return KOPT_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* A private mount namespace: a bpffs mounted for libxdp stays ours. */
+static int private_mounts(void)
+{
+	if (unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return -errno;
+	return 0;
+}
+
+struct bench_result {
+	struct prog_stat progs[MAX_PROGS];
+	int nr_progs;
+	struct prog_stat base[MAX_PROGS]; /* empty programs, same events */
+	int nr_base;
+	struct nic_stats totals;
+	double secs;
+	char irq_source[160];
+	const struct nic_info *info;
+	struct load load;
+};
+
+static struct json_object *progs_json(const struct bench_result *r,
+				      bool *raw_ok, bool *net_ok)
+{
+	struct json_object *o = json_object_new_object();
+	int i;
+
+	*raw_ok = *net_ok = true;
+	for (i = 0; i < r->nr_progs; i++) {
+		const struct prog_stat *p = &r->progs[i];
+		const struct prog_stat *b = baseline_of(p, r->base, r->nr_base);
+		struct json_object *v = json_object_new_object();
+		__u64 cnt = p->cnt1 - p->cnt0;
+		double ns = ns_per_event(p);
+		double base = b ? ns_per_event(b) : NAN;
+
+		json_object_object_add(v, "run_cnt",
+				       json_object_new_int64(cnt));
+		json_object_object_add(v, "run_time_ns",
+				       json_object_new_int64(p->ns1 - p->ns0));
+		json_object_object_add(v, "events_per_s",
+				       json_object_new_double(cnt / r->secs));
+		json_object_object_add(v, "ns_per_event", jnum(ns));
+		json_object_object_add(v, "baseline_ns_per_event", jnum(base));
+		json_object_object_add(v, "net_ns_per_event", jnum(ns - base));
+		/* the budget is for tracepoint programs (XDP: test run) */
+		if (b && isfinite(ns) && ns > BENCH_BUDGET_NS)
+			*raw_ok = false;
+		if (b && isfinite(ns - base) && ns - base > BENCH_BUDGET_NS)
+			*net_ok = false;
+		json_object_object_add(o, p->name, v);
+	}
+	return o;
+}
+
+static void print_text(const struct bench_result *r)
+{
+	int i;
+
+	printf("%-16s %10s %12s %10s %10s %10s\n", "program", "run_cnt",
+	       "events/s", "ns/event", "empty", "net");
+	for (i = 0; i < r->nr_progs; i++) {
+		const struct prog_stat *p = &r->progs[i];
+		const struct prog_stat *b = baseline_of(p, r->base, r->nr_base);
+		double ns = ns_per_event(p), base = b ? ns_per_event(b) : NAN;
+
+		printf("%-16s %10llu %12.0f %10.1f %10.1f %10.1f\n", p->name,
+		       (unsigned long long)(p->cnt1 - p->cnt0),
+		       (p->cnt1 - p->cnt0) / r->secs, ns, base, ns - base);
+	}
+}
+
+/* Attaches the empty programs after the collector's (they run second). */
+static struct nic_base_bpf *baseline_attach(struct bench_result *r)
+{
+	struct nic_base_bpf *b = nic_base_bpf__open_and_load();
+	struct bpf_program *p;
+
+	if (!b || nic_base_bpf__attach(b)) {
+		pr_warn("loading the baseline programs failed (%s); no "
+			"baseline\n",
+			strerror(errno));
+		nic_base_bpf__destroy(b);
+		return NULL;
+	}
+	bpf_object__for_each_program(p, b->obj) {
+		if (r->nr_base >= MAX_PROGS)
+			break;
+		r->base[r->nr_base].name = strdup(bpf_program__name(p));
+		r->base[r->nr_base++].fd = bpf_program__fd(p);
+	}
+	return b;
+}
+
+static int measure_live(struct bench_args *a, struct bench_result *r)
+{
+	struct nic_opts opts = { .xdp_mode = NIC_XDP_AUTO,
+				 .on_record = a->window_only ? NULL :
+							       count_record,
+				 .irqs = a->irqs,
+				 .nr_irqs = a->nr_irqs };
+	const char *names[MAX_PROGS];
+	int fds[MAX_PROGS], i, ret = KOPT_EXIT_OK;
+	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	struct nic_base_bpf *base = NULL;
+	struct nic *n;
+
+	if (home < 0 || enter_netns(r->load.ns_server)) {
+		pr_warn("entering netns %s failed (%s)\n", r->load.ns_server,
+			strerror(errno));
+		if (home >= 0)
+			close(home);
+		return KOPT_EXIT_FAIL;
+	}
+	n = nic_open(IF_SERVER, &opts);
+	if (!n) {
+		ret = errno == EPERM ? KOPT_EXIT_PERM : KOPT_EXIT_BPF;
+		goto out;
+	}
+	r->nr_progs = nic_prog_fds(n, names, fds, MAX_PROGS);
+	for (i = 0; i < r->nr_progs; i++) {
+		r->progs[i].name = strdup(names[i]);
+		r->progs[i].fd = fds[i];
+	}
+	base = baseline_attach(r);
+	read_stats(r->progs, r->nr_progs, false);
+	read_stats(r->base, r->nr_base, false);
+	if (run_load(n, &r->load, &r->secs)) {
+		pr_warn("the load failed: %s\n", r->load.why);
+		ret = KOPT_EXIT_FAIL;
+	}
+	read_stats(r->progs, r->nr_progs, true);
+	read_stats(r->base, r->nr_base, true);
+	nic_base_bpf__destroy(base);
+	nic_stop(n);
+	nic_read_totals(n, &r->totals);
+	nic_close(n);
+out:
+	/* back home: later benches must not run in a deleted namespace */
+	if (setns(home, CLONE_NEWNET))
+		pr_warn("returning to the original netns failed (%s)\n",
+			strerror(errno));
+	close(home);
+	return ret;
+}
+
+static void print_json(struct bench_args *a, struct bench_result *r,
+		       struct json_object *xdp)
+{
+	struct json_object *o = json_object_new_object(), *ld;
+	bool raw_ok, net_ok;
+
+	json_object_object_add(o, "programs", progs_json(r, &raw_ok, &net_ok));
+	json_object_object_add(o, "xdp_test_run", xdp);
+	ld = json_object_new_object();
+	json_object_object_add(ld, "round_trips",
+			       json_object_new_int64(r->load.done));
+	json_object_object_add(ld, "message_bytes",
+			       json_object_new_int(MSG_BYTES));
+	json_object_object_add(ld, "seconds", json_object_new_double(r->secs));
+	json_object_object_add(ld, "disk_writes",
+			       json_object_new_int64(r->load.disk_writes));
+
+	json_object_object_add(
+		ld, "rx_packets",
+		json_object_new_int64(r->totals.v[NIC_STAT_RX_PKTS]));
+	json_object_object_add(
+		ld, "xdp_packets",
+		json_object_new_int64(r->totals.v[NIC_STAT_XDP_PKTS]));
+	json_object_object_add(
+		ld, "irqs", json_object_new_int64(r->totals.v[NIC_STAT_IRQS]));
+	json_object_object_add(
+		ld, "napi_polls",
+		json_object_new_int64(r->totals.v[NIC_STAT_NAPI_POLLS]));
+	json_object_object_add(o, "load", ld);
+	json_object_object_add(o, "irq_source",
+			       json_object_new_string(r->irq_source));
+	json_object_object_add(
+		o, "records_mode",
+		json_object_new_string(a->window_only ?
+					       "window totals only" :
+					       "per-interrupt records"));
+	json_object_object_add(o, "records",
+			       json_object_new_int64(records_seen));
+	json_object_object_add(
+		o, "lost_records",
+		json_object_new_int64(r->totals.v[NIC_STAT_LOST]));
+	json_object_object_add(o, "budget_ns_per_event",
+			       json_object_new_int(BENCH_BUDGET_NS));
+	/* raw: as measured; net: minus the empty program's figure */
+	json_object_object_add(o, "within_budget",
+			       json_object_new_boolean(raw_ok));
+	json_object_object_add(o, "within_budget_net",
+			       json_object_new_boolean(net_ok));
+	printf("%s\n", json_object_to_json_string_ext(
+			       o, JSON_C_TO_STRING_PRETTY |
+					  JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+int cmd_bench_collector(int argc, char **argv)
+{
+	struct bench_args a = { .round_trips = DEF_ROUND_TRIPS,
+				.repeat = DEF_REPEAT };
+	struct bench_result *r;
+	struct json_object *xdp;
+	int ret, stats_fd, err, i;
+
+	ret = parse_args(argc, argv, &a);
+	if (ret)
+		return ret < 0 ? KOPT_EXIT_OK : ret;
+	if (!kopt_have_bpf_caps())
+		return kopt_need_root("kopt bench collector");
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return KOPT_EXIT_FAIL;
+	r->load.round_trips = a.round_trips;
+	if (a.nr_irqs)
+		snprintf(r->irq_source, sizeof(r->irq_source), "--irq");
+	else if (!disk_irqs(&a, r->irq_source, sizeof(r->irq_source)))
+		snprintf(r->irq_source, sizeof(r->irq_source),
+			 "none found: irq programs not measured (pass --irq)");
+	/* disk writes make the traced vectors fire */
+	r->load.disk = a.nr_irqs > 0;
+	/* fd-scoped: closing it turns the statistics off again */
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (stats_fd < 0) {
+		pr_warn("BPF_ENABLE_STATS refused (%s): no run-time "
+			"statistics\n",
+			strerror(errno));
+		free(r);
+		return KOPT_EXIT_BPF;
+	}
+	err = private_mounts();
+	if (!err)
+		err = netns_up(&r->load);
+	if (err) {
+		pr_warn("setting up the private namespaces failed (%s)\n",
+			err == -1 ? "ip netns/ip link" : strerror(-err));
+		ret = KOPT_EXIT_FAIL;
+	} else {
+		ret = measure_live(&a, r);
+	}
+	netns_down(&r->load);
+	close(stats_fd);
+	xdp = xdp_test_run_json(a.repeat, &err);
+	if (!ret && err)
+		ret = KOPT_EXIT_BPF;
+	if (kopt_env.json)
+		print_json(&a, r, xdp);
+	else {
+		print_text(r);
+		printf("XDP test run: %s\n", json_object_to_json_string(xdp));
+		json_object_put(xdp);
+	}
+	for (i = 0; i < r->nr_progs; i++)
+		free((char *)r->progs[i].name);
+	for (i = 0; i < r->nr_base; i++)
+		free((char *)r->base[i].name);
+	free(r);
+	return ret;
+}
