@@ -33,7 +33,7 @@ endif
 # Debian packages: build, test and run on the host.
 PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config \
 	libxdp-dev xdp-tools libcpupower-dev linux-cpupower libnlopt-dev \
-	liblapacke-dev liblapack-dev libblas-dev libinih-dev libnl-3-dev \
+	liblapacke-dev liblapack-dev libblas-dev libopenblas-dev libinih-dev libnl-3-dev \
 	libnl-genl-3-dev libjson-c-dev iproute2 ethtool memcached \
 	libmemcached-tools sockperf rt-tests stress-ng gnuplot-nox cppcheck \
 	clang-format
@@ -56,7 +56,7 @@ SAN       := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
 TEST_CFLAGS = -O1 -g -std=gnu11 -DKOPT_VERSION=\"$(KOPT_VERSION)\" $(WARN) $(INCLUDES) $(PKG_CFLAGS) $(SAN) \
 	     -DKOPT_TEST_BUILD -MMD -MP
-LDLIBS    = $(PKG_LDLIBS) -llapack -lblas -lcpupower -lelf -lz -lm -lpthread
+LDLIBS    = $(PKG_LDLIBS) -llapack -lblas -lcpupower -lelf -lz -lm -lpthread -ldl
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Wno-unused-function -Iinclude -I$(BUILD) -Ibpf \

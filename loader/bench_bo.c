@@ -151,21 +151,6 @@ struct time_result {
 	double cpu_mean_ms; /* this thread's CPU time: immune to other load */
 };
 
-/*
- * OpenBLAS wakes its threads even for the 60 x 60 factorizations here,
- * which makes them several times slower (and would steal the CPUs of the
- * workload kopt tunes). Looked up at run time: reference BLAS has no
- * threads and no such function.
- */
-static void blas_single_thread(void)
-{
-	void (*set)(int) =
-		(void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
-
-	if (set)
-		set(1);
-}
-
 static double clock_ms(clockid_t clk)
 {
 	struct timespec t;
@@ -615,7 +600,7 @@ int cmd_bench_bo(int argc, char **argv)
 
 	if (ret)
 		return ret > 0 ? KOPT_EXIT_OK : KOPT_EXIT_USAGE;
-	blas_single_thread();
+	kopt_blas_single_thread();
 	for (size_t i = 0; i < N_FNS; i++) {
 		if (!a.sel[i])
 			continue;

@@ -4,6 +4,7 @@
  * subcommand dispatch, privilege checks and strict number parsing.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -161,4 +162,19 @@ int kopt_parse_double(const char *s, double min, double max, double *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+/*
+ * OpenBLAS wakes its threads even for the small (n <= ~100) matrices of
+ * the optimizer, which makes them several times slower and steals the
+ * CPUs of the workload kopt tunes. Looked up at run time: reference BLAS
+ * has no threads and no such function.
+ */
+void kopt_blas_single_thread(void)
+{
+	void (*set)(int) =
+		(void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+
+	if (set)
+		set(1);
 }

@@ -63,6 +63,9 @@ bool kopt_have_bpf_caps(void);
 /* Prints the standard "needs root" message for `step` and returns PERM. */
 int kopt_need_root(const char *step);
 
+/* One BLAS thread: see common.c. Called by main for every command. */
+void kopt_blas_single_thread(void);
+
 /* Parses a non-negative integer/double with range check; 0 or -EINVAL. */
 int kopt_parse_long(const char *s, long min, long max, long *out);
 int kopt_parse_double(const char *s, double min, double max, double *out);

@@ -71,6 +71,7 @@ int main(int argc, char **argv)
 		}
 	}
 	kopt_setup_libbpf();
+	kopt_blas_single_thread();
 	if (optind >= argc) {
 		usage(stderr);
 		return KOPT_EXIT_USAGE;

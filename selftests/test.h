@@ -100,12 +100,21 @@ int kopt_test_run(char *out, size_t cap, const char *fmt, ...)
 		___ok;                                                       \
 	})
 
+/* True if x has a floating type: such operands are compared as double. */
+#define __KOPT_IS_FP(x) \
+	_Generic((x), float : 1, double : 1, long double : 1, default : 0)
+
 #define __KOPT_CMP(actual, op, bound, name)                                   \
 	({                                                                    \
+		bool ___fp = __KOPT_IS_FP(actual) || __KOPT_IS_FP(bound);     \
+		double ___da = (double)(actual), ___db = (double)(bound);     \
 		long long ___a = (long long)(actual);                         \
 		long long ___b = (long long)(bound);                          \
-		bool ___ok = ___a op ___b;                                    \
-		if (!___ok)                                                   \
+		bool ___ok = ___fp ? ___da op ___db : ___a op ___b;           \
+		if (!___ok && ___fp)                                          \
+			__KOPT_FAIL("%s actual %.12g not %s %.12g", name,     \
+				    ___da, #op, ___db);                       \
+		else if (!___ok)                                              \
 			__KOPT_FAIL("%s actual %lld not %s %lld", name, ___a, \
 				    #op, ___b);                               \
 		___ok;                                                        \
