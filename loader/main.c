@@ -17,6 +17,9 @@ static const struct kopt_cmd cmds[] = {
 	{ "restore", cmd_restore, "undo changes a killed kopt left behind" },
 	{ "bench", cmd_bench, "benchmarks (JSON with --json)" },
 	{ "loadgen", cmd_loadgen, "open-loop memcached load generator" },
+	{ "run", cmd_run, "energy controller: optimize and hold a plant" },
+	{ "plant", cmd_plant, "built-in plants (sim) as protocol servers" },
+	{ "report", cmd_report, "plot a kopt run log (gnuplot PNGs)" },
 	{ NULL },
 };
 

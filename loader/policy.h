@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Energy-controller policies (policies/NAME.conf): INI files in the spirit
+ * of tuned profiles, read with inih. A policy says what to minimize, the
+ * SLA to keep, the knob grid to search, the window length, the trial
+ * budget per trigger, what triggers a new search, the guard and where the
+ * stock-policy baseline comes from. See policies/memcached-sla500.conf
+ * for every key with its meaning.
+ *
+ * Also here: kopt_ini_parse(), inih with line numbers in error messages
+ * (Debian's inih is built without INI_HANDLER_LINENO), shared with the
+ * sim plant's parameter files.
+ *
+ * Userspace only.
+ */
+#ifndef KOPT_LOADER_POLICY_H
+#define KOPT_LOADER_POLICY_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define POLICY_MAX_FREQS 64
+#define POLICY_MAX_ITR_LEVELS 100000
+/* levels of a log-scaled ITR, which the optimizer gets as a list */
+#define POLICY_MAX_LOG_ITR_LEVELS 4096
+#define POLICY_NAME_LEN 64
+#define KOPT_INI_ERR_LEN 512
+
+/* ---- INI parsing with line numbers ------------------------------------ */
+
+struct kopt_ini;
+/* Returns 0 if the pair is fine, else fills ini->err (kopt_ini_err) and -1. */
+typedef int (*kopt_ini_handler)(struct kopt_ini *ini, const char *section,
+				const char *key, const char *value);
+
+struct kopt_ini {
+	const char *path;
+	kopt_ini_handler handler;
+	void *user;
+	int line; /* line the handler is called for */
+	char err[KOPT_INI_ERR_LEN]; /* first error, "path:line: ..." */
+};
+
+/*
+ * Parses ini->path, calling ini->handler for each key; stops reporting
+ * after the first error. 0, or -1 with ini->err filled (open failures,
+ * syntax errors, overlong lines and handler errors alike).
+ */
+int kopt_ini_parse(struct kopt_ini *ini);
+/* Records the first error, prefixed with "path:line: [section] key: ". */
+int kopt_ini_err(struct kopt_ini *ini, const char *section, const char *key,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Strict number parsing for INI values; 0 or -1 with ini->err filled. */
+int kopt_ini_double(struct kopt_ini *ini, const char *section, const char *key,
+		    const char *value, double min, double max, double *out);
+/* Whitespace-separated list of numbers, 1..cap of them. */
+int kopt_ini_list(struct kopt_ini *ini, const char *section, const char *key,
+		  const char *value, double min, double max, double *out,
+		  size_t cap, size_t *n);
+
+/* ---- policies ----------------------------------------------------------- */
+
+enum policy_objective {
+	POLICY_OBJ_ENERGY, /* joules per window: power at the offered load */
+	POLICY_OBJ_ENERGY_PER_OP, /* joules per request (closed-loop work) */
+};
+
+enum policy_sla_kind {
+	POLICY_SLA_LATENCY, /* percentile < bound_us */
+	POLICY_SLA_THROUGHPUT, /* throughput >= min_ratio x offered qps */
+};
+
+enum policy_pct { POLICY_P50, POLICY_P99 };
+
+enum policy_acq {
+	POLICY_ACQ_CEI,
+	POLICY_ACQ_EI,
+	POLICY_ACQ_LCB,
+	POLICY_ACQ_PENALIZED,
+};
+
+enum policy_baseline {
+	POLICY_BASE_AUTO, /* the plant's stock_energy_j, else measure */
+	POLICY_BASE_PLANT, /* only the plant's figure; error if it has none */
+	POLICY_BASE_MEASURE, /* one stock window per trigger */
+	POLICY_BASE_NONE,
+};
+
+struct policy_sla {
+	enum policy_sla_kind kind;
+	enum policy_pct pct;
+	double bound_us; /* breaking it is a violation */
+	double aim_us; /* what the optimizer aims at (< bound: noise margin) */
+	double min_ratio; /* throughput / qps below this is a violation */
+	double aim_ratio;
+};
+
+struct policy {
+	char path[PATH_MAX];
+	char name[POLICY_NAME_LEN];
+	enum policy_objective objective;
+	struct policy_sla sla;
+	double itr_min_us, itr_max_us, itr_step_us;
+	bool itr_log; /* the optimizer sees log(1 + ITR): fine at small ITR */
+	size_t n_freqs;
+	double freqs_mhz[POLICY_MAX_FREQS]; /* ascending */
+	double window_s;
+	/* optimizer */
+	unsigned int trials; /* suggested settings per trigger, at most */
+	unsigned int init_trials; /* space-filling design before the GP */
+	unsigned int converge_trials; /* stop after this many without gain */
+	double converge_tol; /* relative gain that counts */
+	double warm_radius; /* reuse trials at loads within this ratio */
+	enum policy_acq acq;
+	uint64_t seed;
+	/* triggers */
+	double schedule_s; /* re-optimize this often; 0: never */
+	double qps_change; /* relative load change that re-optimizes; 0: off */
+	/* guard */
+	unsigned int guard_windows; /* consecutive violations before revert */
+	bool fallback_stock; /* revert to the stock policy ... */
+	double fallback_itr_us, fallback_freq_mhz; /* ... or to this */
+	enum policy_baseline baseline;
+	/* plant */
+	char sim_params[PATH_MAX]; /* resolved against the policy's dir */
+	double timeout_s; /* wall-clock wait per reply; 0: window + 10 s */
+	unsigned int max_failures; /* consecutive failed windows: give up */
+};
+
+/*
+ * Reads and validates a policy. On error returns -1 with a message that
+ * names the file, the line (when there is one), the section and the key.
+ */
+int policy_load(const char *path, struct policy *p, char *err, size_t errlen);
+
+const char *policy_objective_name(enum policy_objective o);
+const char *policy_acq_name(enum policy_acq a);
+const char *policy_baseline_name(enum policy_baseline b);
+/* "p99 < 500 us" or "throughput >= 0.99 x qps" */
+void policy_sla_str(const struct policy_sla *sla, char *buf, size_t len);
+/* Wall-clock seconds to wait for one reply of a window of `seconds`. */
+double policy_reply_timeout(const struct policy *p, double seconds);
+
+#endif /* KOPT_LOADER_POLICY_H */
