@@ -264,6 +264,9 @@ static void log_header(struct run *r)
 		p->sla.kind == POLICY_SLA_LATENCY ? p->sla.aim_us :
 						    p->sla.aim_ratio,
 		r->o.plant);
+	if (!strcmp(r->o.plant, "sim"))
+		fprintf(r->log, "# source=sim: every figure in this file is "
+				"simulated (kopt plant sim)\n");
 	fprintf(r->log, "# figures come from the plant; the source column says "
 			"which are simulated (sim), measured or estimated\n"
 			"t_s,seconds,trigger,phase,itr_us,freq_mhz,energy_j,"
