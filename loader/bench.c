@@ -16,6 +16,7 @@ static int bench_all(int argc, char **argv);
 /* One line per benchmark; "all" runs the others in order. */
 static const struct kopt_cmd bench_cmds[] = {
 	{ "all", bench_all, "run every benchmark below" },
+	{ "mlp", cmd_bench_mlp, "fixed-point MLP in BPF: ns per inference" },
 	{ "bo", cmd_bench_bo, "GP Bayesian optimizer: regret and speed" },
 	{ "collector", cmd_bench_collector,
 	  "NIC collector: ns per event, XDP ns/packet, lost records" },

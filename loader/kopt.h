@@ -73,6 +73,8 @@ int kopt_parse_double(const char *s, double min, double max, double *out);
 /* Subcommands (loader/<name>.c). */
 int cmd_probe(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_model(int argc, char **argv);
+int cmd_bench_mlp(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_plant(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -16,6 +16,7 @@ static const struct kopt_cmd cmds[] = {
 	{ "energy", cmd_energy, "measure energy with the best meter here" },
 	{ "restore", cmd_restore, "undo changes a killed kopt left behind" },
 	{ "bench", cmd_bench, "benchmarks (JSON with --json)" },
+	{ "model", cmd_model, "fixed-point MLP models: load, show, verify" },
 	{ "loadgen", cmd_loadgen, "open-loop memcached load generator" },
 	{ "run", cmd_run, "energy controller: optimize and hold a plant" },
 	{ "plant", cmd_plant, "built-in plants (sim) as protocol servers" },

@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The fixed-point MLP evaluator, one header for three compilers: clang
+ * -target bpf (bpf/mlp*.bpf.c), kernel C (the 6.12 patch carries a copy as
+ * include/linux/kopt_mlp.h) and userspace (kopt verify, tests). Because
+ * the same source does the same integer operations everywhere, the three
+ * give bit-identical results; selftests/test_mlp.c proves it on random and
+ * edge-case inputs and compiles this header in a kernel-like environment.
+ *
+ * The model: N raw integer inputs -> 0..2 ReLU hidden layers -> one logit,
+ * positive if logit >= threshold.
+ *
+ * Number format. Activations (hidden units and the logit) are integers
+ * with frac_bits fractional bits: the value v means v / 2^frac_bits. The
+ * raw inputs are plain integers (0 fractional bits): each feature's
+ * normalization (x - mean) / scale was folded into the first layer when the
+ * model was quantized (w' = w / scale, b' = b - sum(w * mean / scale)), so
+ * nothing divides at inference time. Each layer's weights have their own
+ * number of fractional bits, chosen at quantization for precision, and
+ * its bias is stored at the accumulator's scale; the layer's `shift` takes
+ * the accumulator back to activation scale.
+ *
+ * Arithmetic, per unit:
+ *   acc   = bias + sum(w[i] * x[i])            (64-bit)
+ *   v     = (acc + 2^(shift-1)) >> shift       (round half up; arithmetic)
+ *   v     = clamp(v, S32_MIN, S32_MAX)         (saturate, never wrap)
+ *   h     = max(v, 0)                          (ReLU, hidden layers only)
+ * Inputs are saturated to the 32-bit range before the first layer.
+ * Weights are 32-bit values held in 64-bit cells: clang 14's BPF backend
+ * has no sign-extending load, so a 32-bit cell would cost two extra
+ * instructions per multiply; a 64-bit cell costs one load.
+ *
+ * Overflow. With |x| <= 2^31 and |w| < 2^31 each product fits in 63 bits;
+ * the loader rejects any model whose worst-case sum (sum |w| * 2^31 +
+ * |bias| + 2^(shift-1)) does not fit in 63 bits, so a validated model's
+ * accumulator never wraps. The arithmetic is still done in __u64 (wrapping
+ * is defined there, signed overflow is not) so that an unvalidated or
+ * half-written model gives the same garbage in all three builds instead of
+ * undefined behaviour: the evaluator is memory-safe and UB-free for any
+ * bytes in struct kopt_mlp.
+ *
+ * Cost. Loops run over compile-time caps with an early break, fully
+ * unrolled, four multiply-adds per bound check: in BPF each multiply-add
+ * is two loads at constant offsets, a multiply and an add, and the
+ * verifier sees constant offsets. A 7-16-1 model is ~150 multiply-adds:
+ * see `kopt bench mlp` for the measured ns.
+ *
+ * No libc, no floats, bounded loops only. Types: vmlinux.h in BPF,
+ * <linux/types.h> in the kernel and userspace.
+ */
+#ifndef KOPT_MLP_FIXED_H
+#define KOPT_MLP_FIXED_H
+
+#if !(defined(__bpf__) && defined(__VMLINUX_H__))
+#include <linux/types.h>
+#endif
+
+#include "features.h"
+
+/* Caps: every loop is bounded by one of these. */
+#define KOPT_MLP_MAX_IN 32 /* inputs */
+#define KOPT_MLP_MAX_HIDDEN 2 /* hidden layers */
+#define KOPT_MLP_MAX_UNITS 32 /* units per hidden layer */
+#define KOPT_MLP_WIDTH 32 /* row length: >= MAX_IN and MAX_UNITS */
+#define KOPT_MLP_GROUP 4 /* inputs per bound check (the code assumes 4) */
+#define KOPT_MLP_BLOCK 4 /* units per pass over the inputs (ditto) */
+#define KOPT_MLP_MAX_FRAC 30 /* activation fractional bits */
+#define KOPT_MLP_MAX_WFRAC 62 /* weight fractional bits */
+#define KOPT_MLP_MAX_SHIFT 62 /* accumulator to activation shift */
+
+#define KOPT_MLP_S32_MAX 2147483647LL
+#define KOPT_MLP_S32_MIN (-KOPT_MLP_S32_MAX - 1)
+
+/* Evaluation status. */
+enum kopt_mlp_status {
+	KOPT_MLP_OK = 0,
+	KOPT_MLP_NO_MODEL = 1, /* empty slot: nothing loaded yet */
+	KOPT_MLP_BAD_MODEL = 2, /* shape out of caps (never from kopt) */
+	KOPT_MLP_BUSY = 3, /* no consistent model snapshot (mlp_map.h) */
+};
+
+/* A hidden layer: n_out units of n_in inputs, unit-major rows. */
+struct kopt_mlp_layer {
+	__u32 n_in;
+	__u32 n_out;
+	__u32 shift; /* accumulator scale -> activation scale */
+	__u32 reserved;
+	__s64 bias[KOPT_MLP_MAX_UNITS]; /* at accumulator scale */
+	__s64 w[KOPT_MLP_MAX_UNITS][KOPT_MLP_WIDTH]; /* 32-bit values */
+};
+
+/* The output layer: one unit, the logit. */
+struct kopt_mlp_out {
+	__u32 n_in;
+	__u32 shift;
+	__s64 bias;
+	__s64 w[KOPT_MLP_WIDTH];
+};
+
+/*
+ * One model as the evaluator reads it (a map value; the loader builds it
+ * from a .kmlp file). n_in == 0 marks an empty slot.
+ */
+struct kopt_mlp {
+	__u32 n_in;
+	__u32 n_hidden; /* 0..KOPT_MLP_MAX_HIDDEN */
+	__u32 frac_bits; /* of activations and the logit */
+	__s32 threshold; /* positive iff logit >= threshold */
+	__u64 feature_mask; /* KOPT_FEAT_BIT() of every input */
+	__u32 crc32; /* of the .kmlp file: names the model */
+	__u32 reserved;
+	__u32 feature[KOPT_MLP_MAX_IN]; /* enum kopt_feat of each input */
+	struct kopt_mlp_layer hidden[KOPT_MLP_MAX_HIDDEN];
+	struct kopt_mlp_out out;
+};
+
+/*
+ * Working memory of one evaluation, ~800 bytes: more than the BPF stack,
+ * so BPF callers keep it in a per-CPU array; C callers use the stack. It
+ * needs no initialization: the evaluator reads only what it wrote.
+ */
+struct kopt_mlp_scratch {
+	__s64 in[KOPT_MLP_WIDTH];
+	__s64 h[KOPT_MLP_MAX_HIDDEN][KOPT_MLP_WIDTH];
+};
+
+_Static_assert(KOPT_MLP_MAX_IN <= KOPT_MLP_WIDTH, "inputs fit a row");
+_Static_assert(KOPT_MLP_MAX_UNITS <= KOPT_MLP_WIDTH, "units fit a row");
+_Static_assert(KOPT_MLP_WIDTH % KOPT_MLP_GROUP == 0, "rows hold groups");
+_Static_assert(KOPT_MLP_MAX_UNITS % KOPT_MLP_BLOCK == 0, "layers hold blocks");
+_Static_assert(KOPT_MLP_WIDTH / KOPT_MLP_GROUP == 8, "kopt_mlp_block cases");
+_Static_assert(KOPT_MLP_GROUP == 4 && KOPT_MLP_BLOCK == 4, "MAC4, GROUP4");
+_Static_assert(KOPT_MLP_BLOCK % KOPT_MLP_GROUP == 0, "blocks pad x enough");
+_Static_assert(KOPT_FEAT_NR <= 64, "feature_mask holds every feature");
+
+#define KOPT_MLP_INLINE static inline __attribute__((always_inline))
+
+/*
+ * Full unrolling turns every index into a constant offset, which is what
+ * makes the BPF version fast and easy to verify. gcc spells it differently
+ * and warns (-Wunknown-pragmas) on clang's spelling.
+ */
+#if defined(__clang__)
+#define KOPT_MLP_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define KOPT_MLP_UNROLL _Pragma("GCC unroll 32")
+#else
+#define KOPT_MLP_UNROLL
+#endif
+
+/*
+ * Makes the compiler forget what it knows about pointer p. Each unit calls
+ * it on its input row: otherwise the compiler hoists the 32 addresses (or
+ * values) of x[i] out of the unit loop and keeps them live across all
+ * units, which in BPF spills past the 512-byte stack; BPF loads take a
+ * constant offset for free, so recomputing costs nothing.
+ */
+#define kopt_mlp_hide(p) asm volatile("" : "+r"(p))
+
+KOPT_MLP_INLINE __s64 kopt_mlp_sat32(__s64 v)
+{
+	if (v > KOPT_MLP_S32_MAX)
+		return KOPT_MLP_S32_MAX;
+	if (v < KOPT_MLP_S32_MIN)
+		return KOPT_MLP_S32_MIN;
+	return v;
+}
+
+/* Arithmetic shift; the bias already holds the rounding constant. */
+KOPT_MLP_INLINE __s64 kopt_mlp_rescale(__u64 acc, __u32 shift)
+{
+	if (shift > KOPT_MLP_MAX_SHIFT)
+		shift = KOPT_MLP_MAX_SHIFT;
+	return (__s64)acc >> shift;
+}
+
+/* The rounding constant the loader adds to a bias: 2^(shift-1). */
+KOPT_MLP_INLINE __u64 kopt_mlp_half(__u32 shift)
+{
+	return shift ? 1ULL << (shift - 1) : 0;
+}
+
+/*
+ * Saturates the inputs into s->in, zero-padded to a whole group. With
+ * by_feature, src is indexed by feature id (a table of every feature the
+ * caller computed), else by input position; callers pass a constant, so
+ * the unused branch disappears.
+ */
+KOPT_MLP_INLINE void kopt_mlp_load_inputs(const struct kopt_mlp *m,
+					  const __s64 *src, int by_feature,
+					  struct kopt_mlp_scratch *s)
+{
+	__u32 n = m->n_in, i, id;
+	__s64 v;
+
+	KOPT_MLP_UNROLL
+	for (i = 0; i < KOPT_MLP_MAX_IN; i++) {
+		if (i >= n) {
+			if (i % KOPT_MLP_GROUP == 0)
+				break;
+			s->in[i] = 0;
+			continue;
+		}
+		if (by_feature) {
+			id = m->feature[i];
+			v = id < KOPT_FEAT_NR ? src[id] : 0;
+		} else {
+			v = src[i];
+		}
+		s->in[i] = kopt_mlp_sat32(v);
+	}
+}
+
+/* Rescale, saturate and ReLU one hidden unit's accumulator. */
+KOPT_MLP_INLINE __s64 kopt_mlp_relu(__u64 acc, __u32 shift)
+{
+	__s64 v = kopt_mlp_sat32(kopt_mlp_rescale(acc, shift));
+
+	return v < 0 ? 0 : v;
+}
+
+/* Groups of KOPT_MLP_GROUP inputs covering n inputs (n is clamped). */
+KOPT_MLP_INLINE __u32 kopt_mlp_groups(__u32 n)
+{
+	if (n > KOPT_MLP_WIDTH)
+		n = KOPT_MLP_WIDTH;
+	return (n + KOPT_MLP_GROUP - 1) / KOPT_MLP_GROUP;
+}
+
+/*
+ * The groups a layer reads: those its n_in asks for, but never more than
+ * the previous step wrote (x_groups). In a valid model the two agree; in
+ * a torn or foreign one this keeps every read on values written by this
+ * evaluation, so BPF (stale per-CPU scratch) and C (stack) still agree.
+ */
+KOPT_MLP_INLINE __u32 kopt_mlp_read_groups(__u32 n_in, __u32 x_groups)
+{
+	__u32 g = kopt_mlp_groups(n_in);
+
+	return g < x_groups ? g : x_groups;
+}
+
+/*
+ * Multiply-adds of input k into the accumulators of a block of four units
+ * (rows w0..w3), or of one unit (row w0); GROUP4 does one group of four
+ * inputs with either.
+ */
+#define KOPT_MLP_MAC4(k)                 \
+	do {                             \
+		xv = x[k];               \
+		a0 += (__u64)w0[k] * xv; \
+		a1 += (__u64)w1[k] * xv; \
+		a2 += (__u64)w2[k] * xv; \
+		a3 += (__u64)w3[k] * xv; \
+	} while (0)
+#define KOPT_MLP_MAC1(k) (a0 += (__u64)w0[k] * (__u64)x[k])
+#define KOPT_MLP_GROUP4(MAC, g)   \
+	do {                      \
+		MAC(4 * (g));     \
+		MAC(4 * (g) + 1); \
+		MAC(4 * (g) + 2); \
+		MAC(4 * (g) + 3); \
+	} while (0)
+#define KOPT_MLP_FALLTHROUGH __attribute__((__fallthrough__))
+
+/*
+ * The multiply-adds of the first `groups` groups of x. A switch that falls
+ * through (Duff's device) instead of a loop with a bound check per group:
+ * every entry point carries the same accumulator values, so they stay in
+ * registers; with a loop, clang merges the early exits and spills. The
+ * order of the additions does not matter: they are modulo 2^64.
+ */
+#define KOPT_MLP_DUFF(MAC, groups)               \
+	do {                                     \
+		switch (groups) {                \
+		default:                         \
+		case 8:                          \
+			KOPT_MLP_GROUP4(MAC, 7); \
+			KOPT_MLP_FALLTHROUGH;    \
+		case 7:                          \
+			KOPT_MLP_GROUP4(MAC, 6); \
+			KOPT_MLP_FALLTHROUGH;    \
+		case 6:                          \
+			KOPT_MLP_GROUP4(MAC, 5); \
+			KOPT_MLP_FALLTHROUGH;    \
+		case 5:                          \
+			KOPT_MLP_GROUP4(MAC, 4); \
+			KOPT_MLP_FALLTHROUGH;    \
+		case 4:                          \
+			KOPT_MLP_GROUP4(MAC, 3); \
+			KOPT_MLP_FALLTHROUGH;    \
+		case 3:                          \
+			KOPT_MLP_GROUP4(MAC, 2); \
+			KOPT_MLP_FALLTHROUGH;    \
+		case 2:                          \
+			KOPT_MLP_GROUP4(MAC, 1); \
+			KOPT_MLP_FALLTHROUGH;    \
+		case 1:                          \
+			KOPT_MLP_GROUP4(MAC, 0); \
+			KOPT_MLP_FALLTHROUGH;    \
+		case 0:                          \
+			break;                   \
+		}                                \
+	} while (0)
+
+/* Adds W[0..3] x to acc[0..3]: four units of a hidden layer. */
+KOPT_MLP_INLINE void kopt_mlp_block(const __s64 *w0, const __s64 *w1,
+				    const __s64 *w2, const __s64 *w3,
+				    const __s64 *x, __u32 groups, __u64 *acc)
+{
+	__u64 a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], xv;
+
+	KOPT_MLP_DUFF(KOPT_MLP_MAC4, groups);
+	acc[0] = a0;
+	acc[1] = a1;
+	acc[2] = a2;
+	acc[3] = a3;
+}
+
+/* Returns acc + w0 . x: the output unit. */
+KOPT_MLP_INLINE __u64 kopt_mlp_dot(const __s64 *w0, const __s64 *x,
+				   __u32 groups, __u64 a0)
+{
+	KOPT_MLP_DUFF(KOPT_MLP_MAC1, groups);
+	return a0;
+}
+
+/*
+ * One ReLU layer: y = relu(sat(rescale(b + W x))). Units go four at a time
+ * so that each x[i] is loaded once per block, not once per unit: a
+ * multiply-add is then a weight load, a multiply and an add. The rows of a
+ * block past n_out are computed too (in a model from kopt they are zero,
+ * and so are the next layer's weights that read them).
+ */
+KOPT_MLP_INLINE void kopt_mlp_hidden(const struct kopt_mlp_layer *l,
+				     const __s64 *x, __u32 x_groups, __s64 *y)
+{
+	__u32 groups = kopt_mlp_read_groups(l->n_in, x_groups), b, j;
+	__u32 n_out = l->n_out;
+	__u32 shift = l->shift;
+	__u64 acc[KOPT_MLP_BLOCK];
+
+	KOPT_MLP_UNROLL
+	for (b = 0; b < KOPT_MLP_MAX_UNITS / KOPT_MLP_BLOCK; b++) {
+		j = b * KOPT_MLP_BLOCK;
+		if (j >= n_out)
+			break;
+		kopt_mlp_hide(x);
+		acc[0] = l->bias[j];
+		acc[1] = l->bias[j + 1];
+		acc[2] = l->bias[j + 2];
+		acc[3] = l->bias[j + 3];
+		kopt_mlp_block(l->w[j], l->w[j + 1], l->w[j + 2], l->w[j + 3],
+			       x, groups, acc);
+		y[j] = kopt_mlp_relu(acc[0], shift);
+		y[j + 1] = kopt_mlp_relu(acc[1], shift);
+		y[j + 2] = kopt_mlp_relu(acc[2], shift);
+		y[j + 3] = kopt_mlp_relu(acc[3], shift);
+	}
+}
+
+/* The output unit: the logit, saturated, no ReLU. */
+KOPT_MLP_INLINE __s32 kopt_mlp_logit(const struct kopt_mlp_out *o,
+				     const __s64 *x, __u32 x_groups)
+{
+	__u32 groups = kopt_mlp_read_groups(o->n_in, x_groups);
+	__u64 acc = kopt_mlp_dot(o->w, x, groups, o->bias);
+
+	return (__s32)kopt_mlp_sat32(kopt_mlp_rescale(acc, o->shift));
+}
+
+/*
+ * Evaluates m on src (see kopt_mlp_load_inputs for by_feature) into
+ * *logit. Returns enum kopt_mlp_status; *logit is set only on KOPT_MLP_OK.
+ */
+KOPT_MLP_INLINE int kopt_mlp_eval(const struct kopt_mlp *m, const __s64 *src,
+				  int by_feature, struct kopt_mlp_scratch *s,
+				  __s32 *logit)
+{
+	__u32 n_hidden = m->n_hidden, groups;
+	const __s64 *x = s->in;
+
+	if (m->n_in == 0)
+		return KOPT_MLP_NO_MODEL;
+	if (n_hidden > KOPT_MLP_MAX_HIDDEN)
+		return KOPT_MLP_BAD_MODEL;
+	kopt_mlp_load_inputs(m, src, by_feature, s);
+	groups = kopt_mlp_groups(m->n_in);
+	if (n_hidden >= 1) {
+		kopt_mlp_hidden(&m->hidden[0], x, groups, s->h[0]);
+		groups = kopt_mlp_groups(m->hidden[0].n_out);
+		x = s->h[0];
+	}
+	if (n_hidden >= 2) {
+		kopt_mlp_hidden(&m->hidden[1], x, groups, s->h[1]);
+		groups = kopt_mlp_groups(m->hidden[1].n_out);
+		x = s->h[1];
+	}
+	*logit = kopt_mlp_logit(&m->out, x, groups);
+	return KOPT_MLP_OK;
+}
+
+KOPT_MLP_INLINE int kopt_mlp_positive(const struct kopt_mlp *m, __s32 logit)
+{
+	return logit >= m->threshold;
+}
+
+#endif /* KOPT_MLP_FIXED_H */
