@@ -88,6 +88,7 @@ struct load {
 	bool disk; /* write to the disk beside the ping-pong */
 	volatile int stop_disk;
 	long disk_writes;
+	char disk_why[128]; /* why there were no disk writes */
 	int err;
 	char why[160];
 };
@@ -254,23 +255,21 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
-/* Direct, synchronous 4 KiB writes: each completes through a disk irq. */
+/*
+ * Direct, synchronous 4 KiB writes: each completes through a disk irq.
+ * The file is unnamed (O_TMPFILE): nothing is left even after a crash.
+ */
 static void *disk_main(void *arg)
 {
-	char path[] = "/var/tmp/kopt-bench-XXXXXX";
 	struct load *l = arg;
 	void *buf = NULL;
-	int fd = mkstemp(path);
+	int fd;
 
-	if (fd < 0)
-		return NULL;
-	unlink(path);
-	close(fd);
-	fd = open(path, O_CREAT | O_WRONLY | O_DIRECT | O_DSYNC | O_CLOEXEC,
-		  0600);
-	if (fd >= 0)
-		unlink(path);
+	fd = open("/var/tmp",
+		  O_TMPFILE | O_WRONLY | O_DIRECT | O_DSYNC | O_CLOEXEC, 0600);
 	if (fd < 0 || posix_memalign(&buf, DISK_BLOCK, DISK_BLOCK)) {
+		snprintf(l->disk_why, sizeof(l->disk_why),
+			 "direct writes to /var/tmp: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return NULL;
@@ -580,11 +579,18 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 	return 0;
 }
 
-/* A private mount namespace: a bpffs mounted for libxdp stays ours. */
+/*
+ * A private mount namespace: a bpffs libxdp may need is mounted there
+ * only, and so is a tmpfs at /run/netns, where `ip netns add` makes its
+ * files: a crash leaves nothing on the host.
+ */
 static int private_mounts(void)
 {
+	const char *run = access("/run/netns", F_OK) ? "/run" : "/run/netns";
+
 	if (unshare(CLONE_NEWNS) ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("tmpfs", run, "tmpfs", 0, "mode=0755"))
 		return -errno;
 	return 0;
 }
@@ -742,6 +748,10 @@ static void print_json(struct bench_args *a, struct bench_result *r,
 	json_object_object_add(ld, "seconds", json_object_new_double(r->secs));
 	json_object_object_add(ld, "disk_writes",
 			       json_object_new_int64(r->load.disk_writes));
+	if (r->load.disk_why[0])
+		json_object_object_add(
+			ld, "disk_error",
+			json_object_new_string(r->load.disk_why));
 
 	json_object_object_add(
 		ld, "rx_packets",
