@@ -77,6 +77,7 @@ int cmd_model(int argc, char **argv);
 int cmd_bench_mlp(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_plant(int argc, char **argv);
+int cmd_plant_host(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_bench_bo(int argc, char **argv);
 int cmd_collect(int argc, char **argv);

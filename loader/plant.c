@@ -244,8 +244,8 @@ static void describe_exit(int st, char *buf, size_t len)
 
 static struct json_object *knob(bool stock, double v)
 {
-	if (stock)
-		return NULL; /* json null */
+	if (stock || isnan(v))
+		return NULL; /* json null: stock, or a knob the policy lacks */
 	if (v == floor(v) && fabs(v) < 1e15)
 		return json_object_new_int64((int64_t)v);
 	return json_object_new_double(v);

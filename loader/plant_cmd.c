@@ -458,20 +458,13 @@ static int cmd_plant_sim(int argc, char **argv)
 	return ret;
 }
 
-static int cmd_plant_host(int argc, char **argv)
-{
-	pr_warn("plant host: not yet available (it arrives with the next "
-		"issue: RAPL/estimated energy, NIC coalescing and cpufreq on "
-		"this host); use 'sim' or an external plant command\n");
-	return KOPT_EXIT_FAIL;
-}
-
 int cmd_plant(int argc, char **argv)
 {
 	static const struct kopt_cmd plant_cmds[] = {
 		{ "sim", cmd_plant_sim,
 		  "simulated server speaking the plant protocol" },
-		{ "host", cmd_plant_host, "this host (not yet available)" },
+		{ "host", cmd_plant_host,
+		  "this host: real knobs, energy meter, load generator" },
 		{ NULL },
 	};
 

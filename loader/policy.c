@@ -191,6 +191,7 @@ enum key_type {
 	K_PATH, /* char[PATH_MAX] at off, relative to the policy's dir */
 	K_FREQ_LIST, /* freqs_mhz / n_freqs */
 	K_FALLBACK, /* "stock" or "ITR_US,FREQ_MHZ" */
+	K_STR, /* char[POLICY_NAME_LEN] at off, no spaces */
 };
 
 /* Every key the parser tracks (also the index into seen lines). */
@@ -227,6 +228,14 @@ enum key_id {
 	KEY_SIM_PARAMS,
 	KEY_TIMEOUT,
 	KEY_MAX_FAILURES,
+	KEY_HOST_IF,
+	KEY_HOST_COALESCE,
+	KEY_HOST_CPUS,
+	KEY_HOST_SERVER,
+	KEY_HOST_RATE,
+	KEY_HOST_CONNS,
+	KEY_HOST_AGENT,
+	KEY_HOST_ENERGY,
 	NR_KEYS,
 };
 
@@ -239,6 +248,8 @@ static const char *const acq_names[] = { "cei", "ei", "lcb", "penalized",
 					 NULL };
 static const char *const baseline_names[] = { "auto", "plant", "measure",
 					      "none", NULL };
+static const char *const coalesce_names[] = { "nic", "sw", NULL };
+static const char *const energy_names[] = { "auto", "estimate", NULL };
 
 struct key_desc {
 	const char *section, *key;
@@ -312,6 +323,21 @@ static const struct key_desc key_table[NR_KEYS] = {
 			  .off = P_OFF(timeout_s) },
 	[KEY_MAX_FAILURES] = { "plant", "max_failures", K_UINT, 1, 1000,
 			       .off = P_OFF(max_failures) },
+	[KEY_HOST_IF] = { "host", "interface", K_STR,
+			  .off = P_OFF(host.ifname) },
+	[KEY_HOST_COALESCE] = { "host", "coalesce", K_ENUM,
+				.names = coalesce_names,
+				.off = P_OFF(host.coalesce) },
+	[KEY_HOST_CPUS] = { "host", "cpus", K_STR, .off = P_OFF(host.cpus) },
+	[KEY_HOST_SERVER] = { "host", "server", K_STR,
+			      .off = P_OFF(host.server) },
+	[KEY_HOST_RATE] = { "host", "rate", K_DOUBLE, 1, 1e7,
+			    .off = P_OFF(host.rate) },
+	[KEY_HOST_CONNS] = { "host", "connections", K_UINT, 1, 4096,
+			     .off = P_OFF(host.connections) },
+	[KEY_HOST_AGENT] = { "host", "agent", K_STR, .off = P_OFF(host.agent) },
+	[KEY_HOST_ENERGY] = { "host", "energy", K_ENUM, .names = energy_names,
+			      .off = P_OFF(host.energy) },
 };
 
 struct policy_parse {
@@ -465,9 +491,24 @@ static int set_value(struct policy_parse *pp, struct kopt_ini *ini, int id,
 	case K_PATH:
 		return set_path(pp, ini, d, value, dst);
 	case K_FREQ_LIST:
+		if (!strcmp(value, "none")) {
+			pp->p->freq_fixed = true;
+			pp->p->n_freqs = 1;
+			pp->p->freqs_mhz[0] = NAN;
+			return 0;
+		}
 		return kopt_ini_list(ini, d->section, d->key, value, 1,
 				     MAX_FREQ_MHZ, pp->p->freqs_mhz,
 				     POLICY_MAX_FREQS, &pp->p->n_freqs);
+	case K_STR:
+		if (!*value || strlen(value) >= POLICY_NAME_LEN ||
+		    strpbrk(value, " \t"))
+			return kopt_ini_err(ini, d->section, d->key,
+					    "'%s': expected 1 to %d characters "
+					    "without spaces",
+					    value, POLICY_NAME_LEN - 1);
+		strcpy(dst, value);
+		return 0;
 	case K_FALLBACK:
 		return set_fallback(ini, d, value, pp->p);
 	}
@@ -484,7 +525,7 @@ static int policy_handler(struct kopt_ini *ini, const char *section,
 		return kopt_ini_err(ini, NULL, NULL,
 				    "unknown section [%s] (key '%s'); known: "
 				    "policy, sla, itr, freq, window, "
-				    "optimizer, trigger, guard, plant",
+				    "optimizer, trigger, guard, plant, host",
 				    section, key);
 	id = find_key(section, key);
 	if (id < 0)

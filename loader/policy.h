@@ -106,6 +106,11 @@ struct policy {
 	bool itr_log; /* the optimizer sees log(1 + ITR): fine at small ITR */
 	size_t n_freqs;
 	double freqs_mhz[POLICY_MAX_FREQS]; /* ascending */
+	/*
+	 * [freq] list_mhz = none: no DVFS knob (a host without cpufreq);
+	 * the optimizer searches ITR alone and requests carry freq null.
+	 */
+	bool freq_fixed;
 	double window_s;
 	/* optimizer */
 	unsigned int trials; /* suggested settings per trigger, at most */
@@ -127,6 +132,17 @@ struct policy {
 	char sim_params[PATH_MAX]; /* resolved against the policy's dir */
 	double timeout_s; /* wall-clock wait per reply; 0: window + 10 s */
 	unsigned int max_failures; /* consecutive failed windows: give up */
+	/* [host]: what `--plant host` turns and measures (kopt plant host) */
+	struct policy_host {
+		char ifname[POLICY_NAME_LEN]; /* coalescing knob interface */
+		int coalesce; /* 0: nic (ethtool), 1: sw (gro_flush_timeout) */
+		char cpus[POLICY_NAME_LEN]; /* DVFS CPUs; "": no DVFS knob */
+		char server[POLICY_NAME_LEN]; /* memcached HOST:PORT to load */
+		double rate; /* offered load, requests/s */
+		unsigned int connections; /* 0: the load generator's default */
+		char agent[POLICY_NAME_LEN]; /* knobs at a remote listener */
+		int energy; /* 0: best meter, 1: always the estimate */
+	} host;
 };
 
 /*

@@ -136,13 +136,18 @@ static bool same_setting(const struct plant_setting *a,
 {
 	if (a->stock || b->stock)
 		return a->stock == b->stock;
-	return a->itr_us == b->itr_us && a->freq_mhz == b->freq_mhz;
+	/* without a DVFS knob both frequencies are NAN: equal */
+	return a->itr_us == b->itr_us &&
+	       (a->freq_mhz == b->freq_mhz ||
+		(isnan(a->freq_mhz) && isnan(b->freq_mhz)));
 }
 
 static void setting_str(const struct plant_setting *s, char *buf, size_t len)
 {
 	if (s->stock)
 		snprintf(buf, len, "stock");
+	else if (isnan(s->freq_mhz))
+		snprintf(buf, len, "ITR %g us", s->itr_us);
 	else
 		snprintf(buf, len, "ITR %g us, %g MHz", s->itr_us, s->freq_mhz);
 }
@@ -292,6 +297,8 @@ static void log_row(struct run *r, const struct plant_setting *s, enum phase ph,
 	fprintf(f, ",%zu,%s,", r->nlv ? r->nlv - 1 : 0, phase_names[ph]);
 	if (s->stock)
 		fprintf(f, "stock,stock,");
+	else if (isnan(s->freq_mhz)) /* no DVFS knob: empty column */
+		fprintf(f, "%g,,", s->itr_us);
 	else
 		fprintf(f, "%g,%g,", s->itr_us, s->freq_mhz);
 	if (w) {
@@ -489,7 +496,8 @@ static struct plant_setting from_bo(const struct policy *p, const double *x)
 	double k = round((itr - p->itr_min_us) / p->itr_step_us);
 
 	return (struct plant_setting){
-		.itr_us = p->itr_min_us + k * p->itr_step_us, .freq_mhz = x[1]
+		.itr_us = p->itr_min_us + k * p->itr_step_us,
+		.freq_mhz = p->freq_fixed ? NAN : x[1],
 	};
 }
 
@@ -499,7 +507,7 @@ static double *bo_space_from(const struct policy *p, struct bo_space *sp)
 	double *logs = NULL;
 
 	memset(sp, 0, sizeof(*sp));
-	sp->ndims = 2;
+	sp->ndims = p->freq_fixed ? 1 : 2;
 	sp->dims[0] = (struct bo_dim){
 		.name = "itr_us",
 		.kind = BO_DIM_STEP,
@@ -520,6 +528,8 @@ static double *bo_space_from(const struct policy *p, struct bo_space *sp)
 			.n_values = itr_levels(p),
 		};
 	}
+	if (p->freq_fixed)
+		return logs;
 	sp->dims[1] = (struct bo_dim){
 		.name = "freq_mhz",
 		.kind = BO_DIM_LIST,
@@ -1231,8 +1241,9 @@ static void run_usage(FILE *f)
 		"  -p, --policy FILE   policies/NAME.conf\n"
 		"  -P, --plant PLANT   sim (simulated server, parameters from "
 		"the policy's\n"
-		"                      [plant] sim_params), host (not yet "
-		"available), or\n"
+		"                      [plant] sim_params), host (the knobs, "
+		"meters and load\n"
+		"                      of the policy's [host] section), or\n"
 		"                      a command speaking the plant protocol "
 		"(README)\n"
 		"  -d, --duration S    stop after S seconds of plant time "
@@ -1375,18 +1386,77 @@ static struct plant *start_sim(const struct run *r, char *err, size_t errlen)
 	}
 }
 
+/* Appends "--opt value" to argv when value is set. */
+static void add_arg(char **argv, int *n, const char *opt, const char *value)
+{
+	if (!value || !*value)
+		return;
+	argv[(*n)++] = (char *)opt;
+	argv[(*n)++] = (char *)value;
+}
+
+/*
+ * --plant host: `kopt plant host` with the knobs and measures the
+ * policy's [host] section names (see policies/host-memcached.conf).
+ */
+static struct plant *start_host(const struct run *r, char *err, size_t errlen)
+{
+	const struct policy_host *h = &r->pol.host;
+	char self[PATH_MAX], rate[32], conns[16];
+	char *argv[24] = { self, "plant", "host" };
+	int n = 3;
+	ssize_t len;
+
+	if (!h->ifname[0] && !h->agent[0]) {
+		snprintf(err, errlen,
+			 "--plant host: policy %.200s has no [host] interface "
+			 "(the NIC whose coalescing kopt tunes)",
+			 r->pol.path);
+		return NULL;
+	}
+	if (!r->pol.freq_fixed && !h->cpus[0] && !h->agent[0]) {
+		snprintf(err, errlen,
+			 "--plant host: policy %.200s searches frequencies but "
+			 "[host] cpus is empty: name the CPUs, or set [freq] "
+			 "list_mhz = none on a host without DVFS",
+			 r->pol.path);
+		return NULL;
+	}
+	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len < 0) {
+		snprintf(err, errlen, "--plant host: /proc/self/exe: %s",
+			 strerror(errno));
+		return NULL;
+	}
+	self[len] = '\0';
+	snprintf(rate, sizeof(rate), "%.0f", h->rate);
+	snprintf(conns, sizeof(conns), "%u", h->connections);
+	add_arg(argv, &n, "--ifname", h->ifname);
+	add_arg(argv, &n, "--coalesce", h->coalesce ? "sw" : "nic");
+	add_arg(argv, &n, "--cpus", h->cpus);
+	add_arg(argv, &n, "--server", h->server);
+	add_arg(argv, &n, "--rate", h->server[0] ? rate : NULL);
+	add_arg(argv, &n, "--connections", h->connections ? conns : NULL);
+	add_arg(argv, &n, "--agent", h->agent);
+	if (h->energy)
+		argv[n++] = "--estimate";
+	argv[n] = NULL;
+	return plant_start_argv(argv, "host", err, errlen);
+}
+
 static int start_plant(struct run *r)
 {
 	char err[PLANT_ERR_LEN];
 
-	if (!strcmp(r->o.plant, "host")) {
-		pr_warn("run: --plant host is not yet available (it arrives "
-			"with the host plant: RAPL or estimated energy, NIC "
-			"coalescing, cpufreq); use --plant sim or a plant "
-			"command\n");
+	if (!strcmp(r->o.plant, "sim") && r->pol.freq_fixed) {
+		pr_warn("run: --plant sim models DVFS: policy %s has [freq] "
+			"list_mhz = none\n",
+			r->pol.path);
 		return KOPT_EXIT_FAIL;
 	}
-	if (!strcmp(r->o.plant, "sim"))
+	if (!strcmp(r->o.plant, "host"))
+		r->plant = start_host(r, err, sizeof(err));
+	else if (!strcmp(r->o.plant, "sim"))
 		r->plant = start_sim(r, err, sizeof(err));
 	else
 		r->plant = plant_start_cmd(r->o.plant, err, sizeof(err));

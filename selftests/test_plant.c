@@ -486,6 +486,6 @@ KOPT_TEST(plant_sim_cli)
 	ASSERT_EQ(st, 2, "oracle without an SLA");
 	ASSERT_HAS(out, "needs an SLA", "reason");
 	st = kopt_test_run(out, sizeof(out), "%s plant host", kopt_test_bin());
-	ASSERT_EQ(st, 1, "host plant");
-	ASSERT_HAS(out, "not yet available", "host plant message");
+	ASSERT_EQ(st, 2, "host plant without --ifname");
+	ASSERT_HAS(out, "--ifname is required", "host plant message");
 }

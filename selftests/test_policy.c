@@ -90,6 +90,34 @@ KOPT_TEST(policy_shipped)
 	ASSERT_TRUE(p.itr_log, "log-scaled ITR");
 }
 
+KOPT_TEST(policy_freq_none_and_host)
+{
+	char path[PATH_MAX], err[KOPT_INI_ERR_LEN];
+	struct policy p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/nofreq.conf", kopt_test_tmpdir());
+	f = fopen(path, "w");
+	ASSERT_OK_PTR(f, "write policy");
+	if (!f)
+		return;
+	fprintf(f, "[policy]\nobjective = energy\n[sla]\nkind = latency\n"
+		   "percentile = p99\nbound_us = 500\n[itr]\nmin_us = 0\n"
+		   "max_us = 100\nstep_us = 10\n[freq]\nlist_mhz = none\n"
+		   "[window]\nseconds = 1\n[optimizer]\ntrials = 3\n"
+		   "[host]\ninterface = eth1\ncoalesce = sw\n"
+		   "server = 127.0.0.1:11211\nrate = 2000\n");
+	fclose(f);
+	if (!ASSERT_OK(policy_load(path, &p, err, sizeof(err)), err))
+		return;
+	ASSERT_TRUE(p.freq_fixed, "no DVFS knob");
+	ASSERT_EQ(p.n_freqs, 1, "one placeholder frequency");
+	ASSERT_STREQ(p.host.ifname, "eth1", "host interface");
+	ASSERT_EQ(p.host.coalesce, 1, "software coalescing");
+	ASSERT_STREQ(p.host.server, "127.0.0.1:11211", "host server");
+	ASSERT_NEAR(p.host.rate, 2000, 1e-9, "host rate");
+}
+
 KOPT_TEST(policy_defaults)
 {
 	char path[PATH_MAX], err[KOPT_INI_ERR_LEN] = "";
@@ -121,6 +149,12 @@ static const struct bad_case bad_cases[] = {
 	  "[sla] bogus: unknown key" },
 	{ "unknown section", "[nosuch]\nx = 1\n", false, 17,
 	  "unknown section [nosuch]" },
+	{ "host coalesce", "[host]\ncoalesce = magic\n", false, 17,
+	  "[host] coalesce: 'magic' is not one of: nic, sw" },
+	{ "host interface with a space", "[host]\ninterface = eth 1\n", false,
+	  17, "[host] interface: 'eth 1': expected 1 to" },
+	{ "host rate", "[host]\nrate = 0\n", false, 17,
+	  "[host] rate: 0 is out of range" },
 	{ "not a number", "[trigger]\nqps_change = fast\n", false, 17,
 	  "[trigger] qps_change: 'fast' is not a number" },
 	{ "out of range", "[trigger]\nqps_change = -1\n", false, 17,

@@ -418,7 +418,7 @@ KOPT_TEST(run_cli_errors)
 	st = kopt_test_run(out, sizeof(out), "%s run --policy %s --plant host",
 			   kopt_test_bin(), pol);
 	ASSERT_EQ(st, 1, "host plant");
-	ASSERT_HAS(out, "--plant host is not yet available", "host message");
+	ASSERT_HAS(out, "has no [host] interface", "host message");
 	st = kopt_test_run(out, sizeof(out),
 			   "%s run --policy %s --plant sim --duration -5",
 			   kopt_test_bin(), pol);
