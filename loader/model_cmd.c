@@ -123,7 +123,7 @@ static int report_load(const char *path, const struct kopt_model *m,
 		       const char *warn)
 {
 	struct json_object *missing = shadow_missing(m, lv->shadow), *o;
-	char shape[64];
+	char shape[64], crc[16];
 
 	kopt_model_shape(m, shape, sizeof(shape));
 	if (warn[0])
@@ -145,7 +145,8 @@ static int report_load(const char *path, const struct kopt_model *m,
 	o = json_object_new_object();
 	json_object_object_add(o, "file", json_object_new_string(path));
 	json_object_object_add(o, "shape", json_object_new_string(shape));
-	json_object_object_add(o, "crc32", json_object_new_int64(m->crc32));
+	snprintf(crc, sizeof(crc), "0x%08x", m->crc32);
+	json_object_object_add(o, "crc32", json_object_new_string(crc));
 	json_object_object_add(o, "slot",
 			       json_object_new_int(kopt_mlp_seq_slot(seq)));
 	json_object_object_add(o, "generation",
@@ -178,12 +179,15 @@ static int model_load(int argc, char **argv)
 	__u64 seq;
 
 	while ((opt = next_opt(argc, argv, "njh", opts)) != -1) {
-		if (opt == 'n')
+		if (opt == 'n') {
 			shadow = false;
-		else if (opt == 'h')
-			return load_usage(stdout), KOPT_EXIT_OK;
-		else if (opt != 'j')
-			return load_usage(stderr), KOPT_EXIT_USAGE;
+		} else if (opt == 'h') {
+			load_usage(stdout);
+			return KOPT_EXIT_OK;
+		} else if (opt != 'j') {
+			load_usage(stderr);
+			return KOPT_EXIT_USAGE;
+		}
 	}
 	if (optind != argc - 1)
 		return bad_usage("load", "%s", "expects exactly one FILE",
@@ -370,12 +374,15 @@ static int model_show(int argc, char **argv)
 	int opt;
 
 	while ((opt = next_opt(argc, argv, "pjh", opts)) != -1) {
-		if (opt == 'p')
+		if (opt == 'p') {
 			pinned_model = true;
-		else if (opt == 'h')
-			return show_usage(stdout), KOPT_EXIT_OK;
-		else if (opt != 'j')
-			return show_usage(stderr), KOPT_EXIT_USAGE;
+		} else if (opt == 'h') {
+			show_usage(stdout);
+			return KOPT_EXIT_OK;
+		} else if (opt != 'j') {
+			show_usage(stderr);
+			return KOPT_EXIT_USAGE;
+		}
 	}
 	if (pinned_model && optind == argc)
 		return show_pinned();
@@ -418,10 +425,14 @@ static int model_unload(int argc, char **argv)
 	int opt;
 
 	while ((opt = next_opt(argc, argv, "jh", opts)) != -1) {
-		if (opt == 'h')
-			return unload_usage(stdout), KOPT_EXIT_OK;
-		if (opt != 'j')
-			return unload_usage(stderr), KOPT_EXIT_USAGE;
+		if (opt == 'h') {
+			unload_usage(stdout);
+			return KOPT_EXIT_OK;
+		}
+		if (opt != 'j') {
+			unload_usage(stderr);
+			return KOPT_EXIT_USAGE;
+		}
 	}
 	if (optind != argc)
 		return bad_usage("unload", "unexpected argument '%s'",
@@ -543,10 +554,14 @@ static int model_verify(int argc, char **argv)
 					 "--seed '%s': expects a non-negative "
 					 "integer",
 					 optarg, verify_usage);
-		if (opt == 'h')
-			return verify_usage(stdout), KOPT_EXIT_OK;
-		if (opt == '?')
-			return verify_usage(stderr), KOPT_EXIT_USAGE;
+		if (opt == 'h') {
+			verify_usage(stdout);
+			return KOPT_EXIT_OK;
+		}
+		if (opt == '?') {
+			verify_usage(stderr);
+			return KOPT_EXIT_USAGE;
+		}
 	}
 	if (optind != argc - 1)
 		return bad_usage("verify", "%s", "expects exactly one FILE",
@@ -730,11 +745,13 @@ static int model_gen(int argc, char **argv)
 						 optarg, gen_usage);
 			break;
 		case 'h':
-			return gen_usage(stdout), KOPT_EXIT_OK;
+			gen_usage(stdout);
+			return KOPT_EXIT_OK;
 		case 'j':
 			break;
 		default:
-			return gen_usage(stderr), KOPT_EXIT_USAGE;
+			gen_usage(stderr);
+			return KOPT_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)
@@ -754,6 +771,8 @@ static const struct kopt_cmd model_cmds[] = {
 	{ "unload", model_unload, "remove the live model's pins" },
 	{ "verify", model_verify, "BPF vs userspace evaluator, bit for bit" },
 	{ "gen", model_gen, "write a random model (tests, benchmarks)" },
+	{ "attach", cmd_model_attach, "register the sched_lb_ops policy" },
+	{ "detach", cmd_model_detach, "unregister the sched_lb_ops policy" },
 	{ NULL },
 };
 

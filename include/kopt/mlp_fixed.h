@@ -22,10 +22,13 @@
  *
  * Arithmetic, per unit:
  *   acc   = bias + sum(w[i] * x[i])            (64-bit)
- *   v     = (acc + 2^(shift-1)) >> shift       (round half up; arithmetic)
+ *   v     = acc >> shift                       (arithmetic shift)
  *   v     = clamp(v, S32_MIN, S32_MAX)         (saturate, never wrap)
  *   h     = max(v, 0)                          (ReLU, hidden layers only)
- * Inputs are saturated to the 32-bit range before the first layer.
+ * The bias in a map value already holds the rounding constant 2^(shift-1)
+ * (the loader adds it, as it folds the normalization in), so the shift
+ * rounds half up: v = floor(real value + 1/2). Inputs are saturated to the
+ * 32-bit range before the first layer.
  * Weights are 32-bit values held in 64-bit cells: clang 14's BPF backend
  * has no sign-extending load, so a 32-bit cell would cost two extra
  * instructions per multiply; a 64-bit cell costs one load.
@@ -39,11 +42,14 @@
  * undefined behaviour: the evaluator is memory-safe and UB-free for any
  * bytes in struct kopt_mlp.
  *
- * Cost. Loops run over compile-time caps with an early break, fully
- * unrolled, four multiply-adds per bound check: in BPF each multiply-add
- * is two loads at constant offsets, a multiply and an add, and the
- * verifier sees constant offsets. A 7-16-1 model is ~150 multiply-adds:
- * see `kopt bench mlp` for the measured ns.
+ * Cost. Units go four at a time, so each input is loaded once per four
+ * multiply-adds, and the inputs of a block are a switch that falls
+ * through (Duff's device) in groups of four: a multiply-add is a weight
+ * load at a constant offset, a multiply and an add, about one cycle, and
+ * the multiplier is the bottleneck. Everything is unrolled over the
+ * compile-time caps, so the verifier sees constant offsets only. A 7-16-1
+ * model is 144 multiply-adds (inputs padded to 8) and ~10 ns of fixed
+ * cost: see `kopt bench mlp` for the measured ns.
  *
  * No libc, no floats, bounded loops only. Types: vmlinux.h in BPF,
  * <linux/types.h> in the kernel and userspace.
@@ -85,7 +91,7 @@ struct kopt_mlp_layer {
 	__u32 n_out;
 	__u32 shift; /* accumulator scale -> activation scale */
 	__u32 reserved;
-	__s64 bias[KOPT_MLP_MAX_UNITS]; /* at accumulator scale */
+	__s64 bias[KOPT_MLP_MAX_UNITS]; /* accumulator scale, + rounding */
 	__s64 w[KOPT_MLP_MAX_UNITS][KOPT_MLP_WIDTH]; /* 32-bit values */
 };
 
@@ -93,7 +99,7 @@ struct kopt_mlp_layer {
 struct kopt_mlp_out {
 	__u32 n_in;
 	__u32 shift;
-	__s64 bias;
+	__s64 bias; /* accumulator scale, + rounding */
 	__s64 w[KOPT_MLP_WIDTH];
 };
 
@@ -128,7 +134,7 @@ _Static_assert(KOPT_MLP_MAX_IN <= KOPT_MLP_WIDTH, "inputs fit a row");
 _Static_assert(KOPT_MLP_MAX_UNITS <= KOPT_MLP_WIDTH, "units fit a row");
 _Static_assert(KOPT_MLP_WIDTH % KOPT_MLP_GROUP == 0, "rows hold groups");
 _Static_assert(KOPT_MLP_MAX_UNITS % KOPT_MLP_BLOCK == 0, "layers hold blocks");
-_Static_assert(KOPT_MLP_WIDTH / KOPT_MLP_GROUP == 8, "kopt_mlp_block cases");
+_Static_assert(KOPT_MLP_WIDTH / KOPT_MLP_GROUP == 8, "KOPT_MLP_DUFF cases");
 _Static_assert(KOPT_MLP_GROUP == 4 && KOPT_MLP_BLOCK == 4, "MAC4, GROUP4");
 _Static_assert(KOPT_MLP_BLOCK % KOPT_MLP_GROUP == 0, "blocks pad x enough");
 _Static_assert(KOPT_FEAT_NR <= 64, "feature_mask holds every feature");
@@ -149,11 +155,11 @@ _Static_assert(KOPT_FEAT_NR <= 64, "feature_mask holds every feature");
 #endif
 
 /*
- * Makes the compiler forget what it knows about pointer p. Each unit calls
- * it on its input row: otherwise the compiler hoists the 32 addresses (or
- * values) of x[i] out of the unit loop and keeps them live across all
- * units, which in BPF spills past the 512-byte stack; BPF loads take a
- * constant offset for free, so recomputing costs nothing.
+ * Makes the compiler forget what it knows about the value of p. Each block
+ * of units calls it on its input row: otherwise the compiler hoists the 32
+ * addresses (or values) of x[i] out of the unit loop and keeps them live
+ * across all units, which in BPF spills past the 512-byte stack; BPF loads
+ * take a constant offset for free, so recomputing costs nothing.
  */
 #define kopt_mlp_hide(p) asm volatile("" : "+r"(p))
 
@@ -235,9 +241,15 @@ KOPT_MLP_INLINE __u32 kopt_mlp_groups(__u32 n)
  */
 KOPT_MLP_INLINE __u32 kopt_mlp_read_groups(__u32 n_in, __u32 x_groups)
 {
-	__u32 g = kopt_mlp_groups(n_in);
+	__s64 d = (__s64)kopt_mlp_groups(n_in) - x_groups;
 
-	return g < x_groups ? g : x_groups;
+	/*
+	 * min() without a branch: a branch would double the paths the BPF
+	 * verifier walks through the layer (~1.7x the instructions); the
+	 * barrier keeps clang from turning this back into one.
+	 */
+	kopt_mlp_hide(d);
+	return x_groups + (d & (d >> 63));
 }
 
 /*

@@ -8,11 +8,13 @@
  *   mlp_weights  ARRAY, 2 entries: the two model slots (struct kopt_mlp)
  *   mlp_active   ARRAY, 1 entry, BPF_F_MMAPABLE: struct kopt_mlp_active
  *
- * The protocol is a sequence count (like the kernel's seqcount_latch),
- * chosen over waiting for an RCU grace period because userspace has no
+ * The active index is bit 1 of a sequence count: slot = (seq >> 1) & 1,
+ * and the flip is the one store that moves seq to the next even value.
+ * The protocol (like the kernel's seqcount_latch) was chosen over waiting
+ * for an RCU grace period before reusing a slot because userspace has no
  * cheap synchronize_rcu(): membarrier(MEMBARRIER_CMD_GLOBAL) and a
- * map-in-map update both call synchronize_rcu(), ~10 ms each here, and it
- * is skipped on a single CPU even when readers can be preempted.
+ * map-in-map update both call it, ~10 ms each here (10K swaps would take
+ * 100 s), and membarrier skips it altogether on a single CPU.
  *
  *   seq even 2k: model k is active, in slot k & 1; nobody writes.
  *   seq odd 2k+1: model k is still active in slot k & 1; a writer is
