@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The VM harness (included by the main Makefile): Linux 6.12 from Debian's
+# linux-source-6.12 with kernel-patches/series applied, booted under QEMU.
+# See kernel-patches/README.md.
+#
+#   make vmkernel        build (or find in the cache) the kernel; prints the
+#                        path of its bzImage
+#   make vmtest          the VM test selection (selftests/vm_tests.list, or
+#                        TESTS=a,b) inside the guest; exits with its status
+#   make vmrun CMD='..'  one command inside the guest (cwd: this tree)
+
+KOPT_VM_TIMEOUT ?= 900
+
+.PHONY: vmkernel vmtest vmrun
+
+vmkernel: | $(DEPS_STAMP)
+	$(Q)kernel-patches/build-kernel.sh
+
+vmtest: $(BUILD)/kopt $(BUILD)/test/kopt $(BUILD)/test/test_progs $(BPF_OBJS) \
+	| $(DEPS_STAMP)
+	$(Q)TESTS='$(TESTS)' KOPT_VM_TIMEOUT=$(KOPT_VM_TIMEOUT) \
+		kernel-patches/vmtest.sh $(BUILD)
+
+vmrun: | $(DEPS_STAMP)
+	$(Q)if [ -z "$$CMD" ]; then \
+		echo "usage: make vmrun CMD='uname -a'" >&2; exit 2; fi
+	$(Q)KOPT_VM_TIMEOUT=$(KOPT_VM_TIMEOUT) \
+		kernel-patches/vm-run.sh -- /bin/sh -c "$$CMD"
