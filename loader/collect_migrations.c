@@ -34,7 +34,9 @@
 
 #include "kopt.h"
 #include "kopt/migrate.h"
+#include "kopt/sched_lb.h"
 #include "migrate.skel.h"
+#include "migrate_tp.skel.h"
 #include "probe.h"
 
 #define REASON_LEN 256
@@ -50,6 +52,7 @@ static const char *const rung_names[NR_RUNGS] = {
 
 struct collector {
 	struct migrate_bpf *skel;
+	struct migrate_tp_bpf *tp_skel; /* rung 2 only; maps are skel's */
 	struct bpf_link *link;
 	struct ring_buffer *rb;
 	enum rung rung;
@@ -200,6 +203,85 @@ fail:
 	return -err;
 }
 
+/*
+ * Rung 2: the patch tracepoint's program lives in its own object
+ * (bpf/migrate_tp.bpf.c, built on migrate.bpf.c) so that migrate.bpf.c
+ * stays what runs on unpatched kernels. migrate.bpf.c's skeleton is
+ * loaded without programs, for its maps: the rest of the collector reads
+ * them as on any other rung, and the tracepoint object shares them.
+ */
+static int load_patch_tp(struct collector *c, const char **step)
+{
+	struct bpf_program *p;
+	int err;
+
+	*step = "open";
+	c->skel = migrate_bpf__open();
+	c->tp_skel = migrate_tp_bpf__open();
+	if (!c->skel || !c->tp_skel)
+		return errno ? errno : EINVAL;
+	bpf_object__for_each_program(p, c->skel->obj)
+		bpf_program__set_autoload(p, false);
+	bpf_object__for_each_program(p, c->tp_skel->obj)
+		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p),
+						     "mig_patch_tp"));
+	*step = "load";
+	err = -migrate_bpf__load(c->skel);
+	if (err)
+		return err;
+	c->tp_skel->rodata->migration_cost_ns = c->migration_cost_ns;
+	fill_cpu_nodes(c->tp_skel->rodata->cpu_node, c->nr_cpus);
+	err = -bpf_map__reuse_fd(c->tp_skel->maps.mig_events,
+				 bpf_map__fd(c->skel->maps.mig_events));
+	if (!err)
+		err = -bpf_map__reuse_fd(c->tp_skel->maps.mig_stats,
+					 bpf_map__fd(c->skel->maps.mig_stats));
+	if (!err)
+		err = -migrate_tp_bpf__load(c->tp_skel);
+	if (err)
+		return err;
+	*step = "attach";
+	c->link = bpf_program__attach(c->tp_skel->progs.mig_patch_tp);
+	return c->link ? 0 : (errno ? errno : EINVAL);
+}
+
+static int try_patch_tp(struct collector *c)
+{
+	const char *step;
+	int err = load_patch_tp(c, &step);
+
+	if (!err) {
+		c->rung = RUNG_PATCH_TP;
+		return 0;
+	}
+	snprintf(c->refused[RUNG_PATCH_TP], REASON_LEN, "%s refused (%s): %s",
+		 step, strerrorname_np(err) ? strerrorname_np(err) : "?",
+		 kopt_explain_refusal(PK_TP_BTF, err));
+	migrate_tp_bpf__destroy(c->tp_skel);
+	migrate_bpf__destroy(c->skel);
+	c->tp_skel = NULL;
+	c->skel = NULL;
+	return -err;
+}
+
+/* Forced-flag agreement of rung 2: exact flag vs the patch-free rule. */
+static void read_agreement(struct collector *c, __u64 out[KOPT_MIG_AGREE_NR])
+{
+	int fd = bpf_map__fd(c->tp_skel->maps.mig_tp_agree);
+	__u64 *vals = calloc(c->nr_cpus, sizeof(__u64));
+	__u32 k;
+	int cpu;
+
+	for (k = 0; k < KOPT_MIG_AGREE_NR; k++) {
+		out[k] = 0;
+		if (!vals || bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (cpu = 0; cpu < c->nr_cpus; cpu++)
+			out[k] += vals[cpu];
+	}
+	free(vals);
+}
+
 static bool kernel_has_patch_tp(void)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
@@ -213,21 +295,38 @@ static bool kernel_has_patch_tp(void)
 	return has;
 }
 
-static int attach_ladder(struct collector *c)
+/* --rung: the ladder starts lower; the rungs above say why they were not tried. */
+static void skip_rungs(struct collector *c, enum rung start)
 {
-	if (!try_rung(c, RUNG_FEXIT, "mig_fexit", PK_FEXIT))
-		return 0;
-	pr_info("fexit on can_migrate_task: %s; trying the next rung\n",
-		c->refused[RUNG_FEXIT]);
-	if (kernel_has_patch_tp())
-		snprintf(c->refused[RUNG_PATCH_TP], REASON_LEN,
-			 "the kernel has the sched_can_migrate_task tracepoint "
-			 "but this kopt build has no program for it yet");
-	else
-		snprintf(c->refused[RUNG_PATCH_TP], REASON_LEN,
-			 "absent: the running kernel lacks the kopt patch "
-			 "(no sched_can_migrate_task tracepoint)");
-	pr_info("patch tracepoint: %s\n", c->refused[RUNG_PATCH_TP]);
+	int r;
+
+	for (r = 0; r < (int)start; r++)
+		snprintf(c->refused[r], REASON_LEN, "not tried (--rung %s)",
+			 rung_names[start]);
+}
+
+static int attach_ladder(struct collector *c, enum rung start)
+{
+	skip_rungs(c, start);
+	if (start <= RUNG_FEXIT) {
+		if (!try_rung(c, RUNG_FEXIT, "mig_fexit", PK_FEXIT))
+			return 0;
+		pr_info("fexit on can_migrate_task: %s; trying the next rung\n",
+			c->refused[RUNG_FEXIT]);
+	}
+	if (start <= RUNG_PATCH_TP) {
+		if (!kernel_has_patch_tp())
+			snprintf(c->refused[RUNG_PATCH_TP], REASON_LEN,
+				 "absent: the running kernel lacks the kopt "
+				 "patch (no sched_can_migrate_task "
+				 "tracepoint)");
+		else if (!try_patch_tp(c)) {
+			pr_info("using the kopt patch's sched_can_migrate_task "
+				"tracepoint: every call, exact forced flag\n");
+			return 0;
+		}
+		pr_info("patch tracepoint: %s\n", c->refused[RUNG_PATCH_TP]);
+	}
 	if (!try_rung(c, RUNG_TP_BTF, "mig_tp_btf", PK_TP_BTF)) {
 		pr_info("using tp_btf sched_migrate_task: migrations only, "
 			"every record marked positive-only\n");
@@ -258,7 +357,8 @@ static void write_header(struct collector *c, const char *cmd)
 	fprintf(c->csv, "# rung: %s%s\n", rung_names[c->rung],
 		c->rung == RUNG_TP_BTF ?
 			" (positive decisions only; sd fields approximate)" :
-			"");
+		c->rung == RUNG_PATCH_TP ? " (forced flag exact)" :
+					   "");
 	for (r = 0; r < (int)c->rung; r++)
 		fprintf(c->csv, "# refused %s: %s\n", rung_names[r],
 			c->refused[r]);
@@ -374,10 +474,55 @@ static double now_s(void)
 /* ---- main loop and summary --------------------------------------------- */
 
 struct run_opts {
+	enum rung start; /* --rung: the highest rung to try */
 	double duration; /* 0 = until the workload exits or a signal */
 	const char *out;
 	char **cmd;
 };
+
+static double agreement_pct(const __u64 *a)
+{
+	__u64 agree = a[KOPT_MIG_AGREE_BOTH] + a[KOPT_MIG_AGREE_NEITHER];
+	__u64 all = agree + a[KOPT_MIG_AGREE_EXACT_ONLY] +
+		    a[KOPT_MIG_AGREE_RULE_ONLY];
+
+	return all ? 100.0 * agree / all : 100.0;
+}
+
+/* Rung 2 only: how far the patch-free forced rule matches the exact flag. */
+static void agreement_json(struct collector *c, struct json_object *o)
+{
+	struct json_object *a = json_object_new_object();
+	__u64 n[KOPT_MIG_AGREE_NR];
+
+	read_agreement(c, n);
+	json_object_object_add(a, "both",
+			       json_object_new_int64(n[KOPT_MIG_AGREE_BOTH]));
+	json_object_object_add(
+		a, "neither", json_object_new_int64(n[KOPT_MIG_AGREE_NEITHER]));
+	json_object_object_add(
+		a, "exact_only",
+		json_object_new_int64(n[KOPT_MIG_AGREE_EXACT_ONLY]));
+	json_object_object_add(
+		a, "rule_only",
+		json_object_new_int64(n[KOPT_MIG_AGREE_RULE_ONLY]));
+	json_object_object_add(a, "agreement_pct",
+			       json_object_new_double(agreement_pct(n)));
+	json_object_object_add(o, "forced_rule_agreement", a);
+}
+
+static void agreement_text(struct collector *c)
+{
+	__u64 n[KOPT_MIG_AGREE_NR];
+
+	read_agreement(c, n);
+	printf("forced rule: %.2f%% agreement with the exact flag (both %llu, "
+	       "neither %llu, missed %llu, extra %llu)\n",
+	       agreement_pct(n), (unsigned long long)n[KOPT_MIG_AGREE_BOTH],
+	       (unsigned long long)n[KOPT_MIG_AGREE_NEITHER],
+	       (unsigned long long)n[KOPT_MIG_AGREE_EXACT_ONLY],
+	       (unsigned long long)n[KOPT_MIG_AGREE_RULE_ONLY]);
+}
 
 static void print_summary(struct collector *c, const __u64 *st, double secs,
 			  const char *workload_status)
@@ -427,6 +572,8 @@ static void print_summary(struct collector *c, const __u64 *st, double secs,
 				       json_object_new_string(c->cost_source));
 		json_object_object_add(o, "workload",
 				       json_object_new_string(workload_status));
+		if (c->rung == RUNG_PATCH_TP)
+			agreement_json(c, o);
 		printf("%s\n", json_object_to_json_string_ext(
 				       o, JSON_C_TO_STRING_PRETTY));
 		json_object_put(o);
@@ -445,6 +592,8 @@ static void print_summary(struct collector *c, const __u64 *st, double secs,
 	       (unsigned long long)st[KOPT_MIG_STAT_LOST],
 	       st[KOPT_MIG_STAT_LOST] ? " (ring buffer was full)" : "");
 	printf("workload:    %s\n", workload_status);
+	if (c->rung == RUNG_PATCH_TP)
+		agreement_text(c);
 }
 
 static void progress(struct collector *c, double t0)
@@ -549,8 +698,23 @@ static void usage(FILE *f)
 		"  -d, --duration S   stop after S seconds (stops CMD too)\n"
 		"  -o, --output FILE  write the dataset as CSV (header: rung,\n"
 		"                     refusals, units, feature names)\n"
+		"  -r, --rung NAME    start the ladder at NAME: fexit (default),\n"
+		"                     patch_tracepoint or tp_btf\n"
 		"  -j, --json         print the summary as JSON\n"
 		"  -h, --help         this help\n");
+}
+
+static int parse_rung(const char *s, enum rung *out)
+{
+	int r;
+
+	for (r = 0; r < NR_RUNGS; r++) {
+		if (!strcmp(s, rung_names[r])) {
+			*out = r;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 static int parse_opts(int argc, char **argv, struct run_opts *o)
@@ -558,13 +722,14 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 	static const struct option opts[] = {
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "rung", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+d:o:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+d:o:r:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			if (kopt_parse_double(optarg, 0.001, 1e7,
@@ -577,6 +742,15 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'o':
 			o->out = optarg;
+			break;
+		case 'r':
+			if (parse_rung(optarg, &o->start)) {
+				pr_warn("collect migrations: --rung '%s': "
+					"expected fexit, patch_tracepoint or "
+					"tp_btf\n",
+					optarg);
+				return KOPT_EXIT_USAGE;
+			}
 			break;
 		case 'j':
 			kopt_env.json = true;
@@ -615,7 +789,7 @@ int cmd_collect_migrations(int argc, char **argv)
 		}
 	}
 	find_migration_cost(&c);
-	if (attach_ladder(&c)) {
+	if (attach_ladder(&c, o.start)) {
 		ret = KOPT_EXIT_BPF;
 		goto out;
 	}
@@ -625,6 +799,7 @@ int cmd_collect_migrations(int argc, char **argv)
 out:
 	ring_buffer__free(c.rb);
 	bpf_link__destroy(c.link);
+	migrate_tp_bpf__destroy(c.tp_skel);
 	migrate_bpf__destroy(c.skel);
 	if (c.csv && fclose(c.csv)) {
 		pr_warn("collect migrations: writing '%s' failed: %s\n", o.out,

@@ -88,5 +88,8 @@ int cmd_bench_collector(int argc, char **argv);
 int cmd_knob(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_energy(int argc, char **argv);
+int cmd_model_attach(int argc, char **argv);
+int cmd_model_detach(int argc, char **argv);
+int cmd_bench_kpatch(int argc, char **argv);
 
 #endif /* KOPT_LOADER_KOPT_H */

@@ -771,6 +771,8 @@ static const struct kopt_cmd model_cmds[] = {
 	{ "unload", model_unload, "remove the live model's pins" },
 	{ "verify", model_verify, "BPF vs userspace evaluator, bit for bit" },
 	{ "gen", model_gen, "write a random model (tests, benchmarks)" },
+	{ "attach", cmd_model_attach, "register the sched_lb_ops policy" },
+	{ "detach", cmd_model_detach, "unregister the sched_lb_ops policy" },
 	{ NULL },
 };
 

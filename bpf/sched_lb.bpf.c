@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The kopt load-balancing policy: a sched_lb_ops struct_ops program for
+ * kernels with the kopt patch series (kernel-patches/0002-*), registered by
+ * `kopt model attach`.
+ *
+ * What it does. CFS calls can_migrate() for every task that passed the
+ * hard vetoes (affinity, running, throttled, per-CPU kthread), with its own
+ * soft decision. We build the task's feature vector (include/kopt/
+ * features.h, the same definitions as the collector's records, read with
+ * CO-RE), evaluate the live model from the two-slot weights map (the
+ * sequence-count protocol of include/kopt/mlp_map.h: a model swap never
+ * gives a torn read), and compare its prediction "CFS will force this
+ * migration" with what CFS decided. In `shadow` mode that is all: every
+ * decision stays CFS's. In `enforce` mode a task CFS wants to keep (cache
+ * hot) but the model predicts it would be forced to move anyway is
+ * migrated now, saving the failed balancing rounds in between; every other
+ * decision stays CFS's. Two test modes return a fixed answer: `refuse`
+ * (proves the hook really decides) and `accept` (proves the hard vetoes
+ * hold whatever a policy says).
+ *
+ * Why the kfunc. The patch's bpf_kopt_mlp_eval() runs the same evaluator
+ * (include/kopt/mlp_fixed.h) compiled by the kernel's gcc; the loader
+ * turns it on when the kernel's BTF has it, else the BPF build of the
+ * evaluator runs inline. Both give bit-identical logits.
+ *
+ * Cost per call: a config and a stats lookup (inlined array accesses),
+ * ~25 CO-RE loads for the features, one model evaluation (a 7-16-1 model:
+ * ~150 multiply-adds), two sequence loads; `make vmbench` measures it.
+ *
+ * Builds against the host's vmlinux.h, which lacks the patch's types:
+ * struct sched_lb_ops is declared here (libbpf matches it to the kernel's
+ * by name and member names); lb_env and task_struct fields are CO-RE
+ * relocated against the running kernel at load time.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "kopt/migrate.h"
+#include "kopt/sched_lb.h"
+#include "mlp.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define LB_MAX_CPUS 1024 /* cpu_node[] size: power of two for masking */
+#define BITS_PER_WORD 64
+
+struct sched_lb_ops {
+	int (*can_migrate)(struct task_struct *p, struct lb_env *env,
+			   int cfs_decision);
+	char name[KOPT_LB_NAME_LEN];
+};
+
+/* In the patched kernel; absent elsewhere (dead code then, see use_kfunc). */
+extern int bpf_kopt_mlp_eval(const void *model, __u32 model__sz,
+			     const __s64 *feat, __u32 feat__sz,
+			     __s32 *logit) __ksym __weak;
+
+/* Set by the loader before load. */
+const volatile bool use_kfunc;
+const volatile __u8 cpu_node[LB_MAX_CPUS];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kopt_lb_cfg);
+} lb_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KOPT_LB_NR_STATS);
+	__type(key, __u32);
+	__type(value, __u64);
+} lb_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, KOPT_LB_SAMPLES_BYTES);
+} lb_samples SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&lb_stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* Normalized as the collector records it (bpf/migrate.bpf.c). */
+static __always_inline __s64 idle_type(enum cpu_idle_type idle)
+{
+	if (idle == bpf_core_enum_value(enum cpu_idle_type, CPU_IDLE))
+		return KOPT_IDLE_IDLE;
+	if (idle == bpf_core_enum_value(enum cpu_idle_type, CPU_NEWLY_IDLE))
+		return KOPT_IDLE_NEWLY_IDLE;
+	return KOPT_IDLE_NOT_IDLE;
+}
+
+static __always_inline void task_features(__s64 *f, struct task_struct *p)
+{
+	f[KOPT_FEAT_PID] = p->pid;
+	f[KOPT_FEAT_LOAD_AVG] = p->se.avg.load_avg;
+	f[KOPT_FEAT_UTIL_AVG] = p->se.avg.util_avg;
+	f[KOPT_FEAT_VRUNTIME] = p->se.vruntime;
+	f[KOPT_FEAT_NR_MIGRATIONS] = p->se.nr_migrations;
+	f[KOPT_FEAT_EXEC_START] = p->se.exec_start;
+	f[KOPT_FEAT_TASK_RUNNING] = p->on_cpu != 0;
+}
+
+static __always_inline void rq_features(__s64 *f, struct rq *src,
+					struct rq *dst)
+{
+	f[KOPT_FEAT_DELTA_NS] =
+		(__s64)(src->clock_task - (__u64)f[KOPT_FEAT_EXEC_START]);
+	f[KOPT_FEAT_SRC_NR_RUNNING] = src->nr_running;
+	f[KOPT_FEAT_DST_NR_RUNNING] = dst->nr_running;
+	f[KOPT_FEAT_SRC_LOAD_AVG] = src->cfs.avg.load_avg;
+	f[KOPT_FEAT_DST_LOAD_AVG] = dst->cfs.avg.load_avg;
+	f[KOPT_FEAT_SRC_UTIL_AVG] = src->cfs.avg.util_avg;
+	f[KOPT_FEAT_DST_UTIL_AVG] = dst->cfs.avg.util_avg;
+}
+
+static __always_inline void env_features(__s64 *f, struct lb_env *env)
+{
+	struct sched_domain *sd = env->sd, *child = sd->child;
+	int src = env->src_cpu, dst = env->dst_cpu;
+
+	f[KOPT_FEAT_IMBALANCE] = env->imbalance;
+	f[KOPT_FEAT_IDLE_TYPE] = idle_type(env->idle);
+	f[KOPT_FEAT_NR_BALANCE_FAILED] = sd->nr_balance_failed;
+	f[KOPT_FEAT_CACHE_NICE_TRIES] = sd->cache_nice_tries;
+	f[KOPT_FEAT_SRC_CPU] = src;
+	f[KOPT_FEAT_DST_CPU] = dst;
+	f[KOPT_FEAT_SAME_NODE] = cpu_node[src & (LB_MAX_CPUS - 1)] ==
+				 cpu_node[dst & (LB_MAX_CPUS - 1)];
+	/* the hard vetoes passed: the group is not throttled */
+	f[KOPT_FEAT_THROTTLED] = 0;
+	f[KOPT_FEAT_PREFER_SIBLING] =
+		child ? (child->flags & SD_PREFER_SIBLING) != 0 : 0;
+}
+
+/* Every entry written: the kfunc reads the whole table. */
+static __always_inline void build_features(__s64 *f, struct task_struct *p,
+					   struct lb_env *env)
+{
+	task_features(f, p);
+	rq_features(f, env->src_rq, env->dst_rq);
+	env_features(f, env);
+}
+
+/* One evaluation of model m, by the kfunc or the inline evaluator. */
+static __always_inline int eval_one(const struct kopt_mlp *m, const __s64 *f,
+				    __s32 *logit)
+{
+	struct kopt_mlp_scratch *scratch;
+	__u32 zero = 0;
+
+	if (use_kfunc)
+		return bpf_kopt_mlp_eval(m, sizeof(*m), f,
+					 KOPT_FEAT_NR * sizeof(__s64), logit);
+	scratch = bpf_map_lookup_elem(&mlp_scratch, &zero);
+	if (!scratch)
+		return KOPT_MLP_NO_MODEL;
+	return kopt_mlp_eval(m, f, 1, scratch, logit);
+}
+
+struct prediction {
+	__u64 seq;
+	__s32 logit;
+	__s32 threshold; /* the model's own */
+	__u32 crc32;
+	int status;
+};
+
+/*
+ * kopt_mlp_predict() of mlp.bpf.h, with the kfunc as an alternative
+ * evaluator and the model's threshold and crc read inside the same
+ * sequence-checked window as its weights.
+ */
+static __always_inline void predict(const __s64 *f, struct prediction *out)
+{
+	struct kopt_mlp_active *active;
+	const struct kopt_mlp *m;
+	__u32 zero = 0, slot, try;
+	__u64 s2;
+
+	out->status = KOPT_MLP_NO_MODEL;
+	active = bpf_map_lookup_elem(&mlp_active, &zero);
+	if (!active)
+		return;
+#pragma nounroll
+	for (try = 0; try < KOPT_MLP_READ_TRIES; try++) {
+		out->seq = kopt_mlp_load_seq(&active->seq);
+		kopt_mlp_rmb();
+		slot = kopt_mlp_seq_slot(out->seq);
+		m = bpf_map_lookup_elem(&mlp_weights, &slot);
+		if (!m)
+			return;
+		out->status = eval_one(m, f, &out->logit);
+		out->threshold = m->threshold;
+		out->crc32 = m->crc32;
+		kopt_mlp_rmb();
+		s2 = kopt_mlp_load_seq(&active->seq);
+		if (kopt_mlp_seq_valid(out->seq, s2))
+			return;
+		out->status = KOPT_MLP_BUSY;
+	}
+}
+
+static __always_inline void sample(const struct prediction *pr)
+{
+	struct kopt_lb_sample *s;
+
+	s = bpf_ringbuf_reserve(&lb_samples, sizeof(*s), 0);
+	if (!s) {
+		stat_inc(KOPT_LB_STAT_LOST);
+		return;
+	}
+	s->seq = pr->seq;
+	s->crc32 = pr->crc32;
+	s->logit = pr->logit;
+	s->status = pr->status;
+	s->via_kfunc = use_kfunc;
+	bpf_ringbuf_submit(s, 0);
+}
+
+static __always_inline void count_status(int status)
+{
+	if (status == KOPT_MLP_NO_MODEL)
+		stat_inc(KOPT_LB_STAT_NO_MODEL);
+	else if (status == KOPT_MLP_BUSY)
+		stat_inc(KOPT_LB_STAT_BUSY);
+	else
+		stat_inc(KOPT_LB_STAT_ERROR);
+}
+
+/*
+ * The model's answer to "will CFS force this migration?": 1, 0, or -1
+ * when there is no answer (no model, no consistent snapshot, error).
+ */
+static __always_inline int model_says_forced(struct task_struct *p,
+					     struct lb_env *env,
+					     const struct kopt_lb_cfg *cfg)
+{
+	struct prediction pr = {};
+	__s64 f[KOPT_FEAT_NR];
+	__s32 threshold;
+
+	build_features(f, p, env);
+	predict(f, &pr);
+	if (cfg->sample)
+		sample(&pr);
+	if (pr.status != KOPT_MLP_OK) {
+		count_status(pr.status);
+		return -1;
+	}
+	stat_inc(KOPT_LB_STAT_EVALS);
+	if (use_kfunc)
+		stat_inc(KOPT_LB_STAT_KFUNC);
+	threshold = cfg->use_threshold ? cfg->threshold : pr.threshold;
+	return pr.logit >= threshold;
+}
+
+/*
+ * Test modes only: was this task hard-vetoed after all (dst not in its
+ * affinity mask, or running)? The patch must never ask us about one.
+ */
+static __always_inline void check_hard_vetoes(struct task_struct *p,
+					      struct lb_env *env)
+{
+	unsigned long word = 0, mask = (unsigned long)p->cpus_ptr;
+	int dst = env->dst_cpu & (LB_MAX_CPUS - 1);
+
+	bpf_probe_read_kernel(
+		&word, sizeof(word),
+		(void *)(mask + (dst / BITS_PER_WORD) * sizeof(word)));
+	if (!(word & (1UL << (dst % BITS_PER_WORD))) || p->on_cpu)
+		stat_inc(KOPT_LB_STAT_HARD_SEEN);
+}
+
+static __always_inline int decide(struct task_struct *p, struct lb_env *env,
+				  int cfs_decision, int cfs_forced,
+				  const struct kopt_lb_cfg *cfg)
+{
+	int forced;
+
+	if (cfg->mode == KOPT_LB_REFUSE || cfg->mode == KOPT_LB_ACCEPT) {
+		check_hard_vetoes(p, env);
+		return cfg->mode == KOPT_LB_ACCEPT;
+	}
+	forced = model_says_forced(p, env, cfg);
+	if (forced < 0)
+		return KOPT_LB_KEEP_CFS;
+	if (forced)
+		stat_inc(KOPT_LB_STAT_PREDICTED);
+	if (forced == cfs_forced)
+		stat_inc(KOPT_LB_STAT_AGREE);
+	/* enforce: move now what CFS would move later, after failing */
+	if (cfg->mode == KOPT_LB_ENFORCE && forced && !cfs_decision)
+		return 1;
+	return KOPT_LB_KEEP_CFS;
+}
+
+/* Not named p: BPF_CORE_READ_BITFIELD() declares a local p. */
+static __always_inline int sched_task_hot(struct task_struct *task)
+{
+	return BPF_CORE_READ_BITFIELD(task, sched_task_hot);
+}
+
+SEC("struct_ops/can_migrate")
+int BPF_PROG(kopt_can_migrate, struct task_struct *p, struct lb_env *env,
+	     int cfs_decision)
+{
+	struct kopt_lb_cfg *cfg;
+	__u32 zero = 0;
+	int cfs_forced, ret;
+
+	stat_inc(KOPT_LB_STAT_CALLS);
+	cfg = bpf_map_lookup_elem(&lb_cfg, &zero);
+	if (!cfg)
+		return KOPT_LB_KEEP_CFS;
+	/* sched_task_hot is set exactly when CFS's migration is forced */
+	cfs_forced = cfs_decision && sched_task_hot(p);
+	if (cfs_decision)
+		stat_inc(KOPT_LB_STAT_CFS_MIGRATE);
+	if (cfs_forced)
+		stat_inc(KOPT_LB_STAT_CFS_FORCED);
+	ret = decide(p, env, cfs_decision, cfs_forced, cfg);
+	if (ret >= 0 && ret != !!cfs_decision)
+		stat_inc(KOPT_LB_STAT_OVERRIDES);
+	return ret;
+}
+
+SEC(".struct_ops")
+struct sched_lb_ops kopt_lb = {
+	.can_migrate = (void *)kopt_can_migrate,
+	.name = "kopt_lb",
+};
