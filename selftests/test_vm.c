@@ -254,9 +254,14 @@ KOPT_TEST(vm_fexit_can_migrate_task)
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log,
-		    .log_size = sizeof(log), .log_level = 1,
-		    .expected_attach_type = BPF_TRACE_FEXIT);
+	/* What LIBBPF_OPTS() expands to, spelled out for cppcheck. */
+	struct bpf_prog_load_opts opts = {
+		.sz = sizeof(opts),
+		.log_buf = log,
+		.log_size = sizeof(log),
+		.log_level = 1,
+		.expected_attach_type = BPF_TRACE_FEXIT,
+	};
 	int prog_fd = -1, link_fd = -1, stats_fd = -1;
 	enum { NSPIN = 4 };
 	pid_t pids[NSPIN] = { 0 };
