@@ -297,7 +297,7 @@ KOPT_TEST(vm_sched_lb_hard_vetoes_hold)
 {
 	__u64 st[KOPT_LB_NR_STATS];
 	struct kopt_lb *lb = NULL;
-	long m0, m1;
+	long m0, m1, old_cost;
 	pid_t hog[2];
 	int i;
 
@@ -309,14 +309,19 @@ KOPT_TEST(vm_sched_lb_hard_vetoes_hold)
 		hog[i] = spawn_pinned(0);
 	usleep(200000);
 	m0 = nr_migrations(hog[0]) + nr_migrations(hog[1]);
+	/* CFS keeps hot tasks: accept overrides it, yet must not move these */
+	old_cost = set_migration_cost(HOT_COST_NS);
 	if (lb_open(&lb, KOPT_LB_ACCEPT)) {
 		ASSERT_EQ(kopt_test_run(NULL, 0, WORKLOAD), 0, "hackbench");
 		lb_stats(lb, st);
 		ASSERT_GT(st[KOPT_LB_STAT_CALLS], 0, "the policy was asked");
+		ASSERT_GT(st[KOPT_LB_STAT_OVERRIDES], 0, "CFS overridden");
 		ASSERT_EQ(st[KOPT_LB_STAT_HARD_SEEN], 0,
 			  "asked about a pinned or running task");
 		kopt_lb_close(lb);
 	}
+	if (old_cost >= 0)
+		set_migration_cost(old_cost);
 	m1 = nr_migrations(hog[0]) + nr_migrations(hog[1]);
 	for (i = 0; i < 2; i++) {
 		kill(hog[i], SIGKILL);
