@@ -36,7 +36,7 @@ PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config \
 	liblapacke-dev liblapack-dev libblas-dev libopenblas-dev libinih-dev libnl-3-dev \
 	libnl-genl-3-dev libjson-c-dev iproute2 ethtool memcached \
 	libmemcached-tools sockperf rt-tests stress-ng gnuplot-nox cppcheck \
-	clang-format
+	clang-format jq
 # The VM harness (kernel build and QEMU), see kernel-patches/vm.mk.
 VM_PKGS := linux-source-6.12 bc bison flex libssl-dev dwarves cpio \
 	busybox-static qemu-system-x86 xz-utils kmod
@@ -161,6 +161,10 @@ check: $(BUILD)/kopt $(BUILD)/test/kopt $(BUILD)/test/test_progs $(BPF_OBJS)
 	  KOPT_BUILD=$(abspath $(BUILD)) \
 	  ASAN_OPTIONS=detect_leaks=1 \
 	  $(BUILD)/test/test_progs $(if $(TESTS),-t $(TESTS))
+
+# The energy job end to end on the 6.12 guest's e1000e (kernel-patches/demo.sh).
+demo: $(BUILD)/kopt | $(DEPS_STAMP)
+	$(Q)kernel-patches/demo.sh $(BUILD)
 
 bench: $(BUILD)/kopt
 	$(Q)$(BUILD)/kopt bench all --json | tee $(BUILD)/bench.json

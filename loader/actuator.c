@@ -27,6 +27,8 @@
 
 /* e1000e and most drivers cap rx-usecs at 10 ms; the policy narrows it. */
 #define COALESCE_MAX_USECS 10000
+/* read-back slack for drivers that store a rate: 1% or 2 us */
+#define COALESCE_ROUNDING(v) ((v) / 100 > 2 ? (v) / 100 : 2)
 #define SW_FLUSH_MAX_USECS 100000
 #define SW_DEFER_MAX 1000
 #define SYSFS_NET "/sys/class/net"
@@ -179,11 +181,19 @@ static int nic_set(struct actuator *a, long value)
 	err = nic_get_attr(a->target, attr, &now, a->why, sizeof(a->why));
 	if (err)
 		return err;
-	if (now != value)
+	/*
+	 * Drivers store an interrupt rate, not microseconds (e1000e: ITR =
+	 * 1e9 / (256 * 1e6 / usecs)), so a read-back may differ by the
+	 * conversion's rounding: accept that, refuse a clamp.
+	 */
+	if (labs(now - value) > COALESCE_ROUNDING(value))
 		return fail(a->why, sizeof(a->why), -ERANGE,
-			    "%s: %s read back %ld after setting %ld (driver "
-			    "rounds or clamps)",
+			    "%s: %s read back %ld after setting %ld (the "
+			    "driver clamps it)",
 			    a->target, a->knob, now, value);
+	if (now != value)
+		pr_debug("%s: %s %ld stored as %ld (driver rounding)\n",
+			 a->target, a->knob, value, now);
 	return 0;
 }
 

@@ -13,7 +13,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum energy_source { ENERGY_RAPL, ENERGY_PERF, ENERGY_ESTIMATE };
+enum energy_source {
+	ENERGY_RAPL,
+	ENERGY_PERF,
+	ENERGY_ESTIMATE, /* this host's CPUs: busy time and frequency */
+	ENERGY_PROC_ESTIMATE, /* one process's CPU time (an emulated testbed) */
+};
 
 /* Parameters of the estimate (watts); defaults in energy_opts_default(). */
 struct energy_opts {
@@ -21,6 +26,12 @@ struct energy_opts {
 	double static_w; /* package/uncore power, always on */
 	double core_idle_w; /* per CPU, idle */
 	double core_busy_w; /* per CPU, busy at its maximum frequency */
+	/*
+	 * > 0: estimate the energy of what this process runs (e.g. the QEMU
+	 * of a VM testbed) from its CPU time: static_w + core_busy_w per
+	 * CPU-second it uses. Skips the real meters.
+	 */
+	int pid;
 };
 
 struct energy_meter;
@@ -37,8 +48,10 @@ struct energy_meter *energy_open(const struct energy_opts *o, char *why_not,
 /* Joules since energy_open(); 0 or -errno. */
 int energy_read(struct energy_meter *m, double *joules);
 enum energy_source energy_source(const struct energy_meter *m);
-/* "rapl", "perf-power" or "estimate". */
+/* "rapl", "perf-power", "estimate" or "estimate-process". */
 const char *energy_source_name(const struct energy_meter *m);
+/* True for the model estimates: callers must label their figures. */
+bool energy_is_estimate(const struct energy_meter *m);
 void energy_close(struct energy_meter *m);
 
 #endif /* KOPT_LOADER_ENERGY_H */

@@ -84,8 +84,7 @@ int cmd_energy(int argc, char **argv)
 			json_object_new_string(energy_source_name(m)));
 		json_object_object_add(
 			o, "estimate",
-			json_object_new_boolean(energy_source(m) ==
-						ENERGY_ESTIMATE));
+			json_object_new_boolean(energy_is_estimate(m)));
 		json_object_object_add(o, "joules",
 				       json_object_new_double(j1 - j0));
 		json_object_object_add(o, "seconds",
@@ -100,7 +99,7 @@ int cmd_energy(int argc, char **argv)
 	} else {
 		printf("%.3f J in %.2f s (%.2f W), source: %s%s\n", j1 - j0,
 		       secs, (j1 - j0) / secs, energy_source_name(m),
-		       energy_source(m) == ENERGY_ESTIMATE ?
+		       energy_is_estimate(m) ?
 			       " (a model estimate, not a measurement)" :
 			       "");
 		if (why[0])

@@ -61,6 +61,7 @@ struct host_opts {
 	const char *listen; /* serve on TCP instead of stdin/stdout */
 	const char *agent; /* forward knobs/energy to this listener */
 	bool estimate; /* force the energy estimate */
+	int energy_pid; /* energy from this process's CPU time (a VM) */
 	bool no_bpf; /* NIC counters from sysfs only */
 };
 
@@ -289,8 +290,7 @@ static int measure_local(struct host_plant *h, double secs,
 		w->qps = st.achieved_qps;
 	}
 	snprintf(w->source, sizeof(w->source), "%s",
-		 energy_source(h->meter) == ENERGY_ESTIMATE ? "estimate" :
-							      "measured");
+		 energy_is_estimate(h->meter) ? "estimate" : "measured");
 	snprintf(w->meter, sizeof(w->meter), "%s",
 		 energy_source_name(h->meter));
 	nic_into(h, w);
@@ -320,8 +320,11 @@ static int measure_agent(struct host_plant *h, const char *line,
 	struct json_object *rep = NULL, *e = NULL;
 	char buf[HOST_LINE_MAX];
 	struct loadgen_stats st;
+	double e0 = 0, e1 = 0;
 	int ret = -EPROTO;
 
+	if (h->meter)
+		energy_read(h->meter, &e0);
 	fprintf(h->agent_out, "%s", line);
 	fflush(h->agent_out);
 	if (h->lg)
@@ -332,6 +335,8 @@ static int measure_agent(struct host_plant *h, const char *line,
 			 h->o.agent, rq->seconds + AGENT_SLACK_S);
 		return -ETIMEDOUT;
 	}
+	if (h->meter)
+		energy_read(h->meter, &e1);
 	if (h->lg && !loadgen_window(h->lg, &st)) {
 		w->have_latency = true;
 		w->p50_us = st.p50_us;
@@ -357,6 +362,12 @@ static int measure_agent(struct host_plant *h, const char *line,
 		 json_object_object_get_ex(rep, "energy_meter", &e) ?
 			 json_object_get_string(e) :
 			 "?");
+	if (h->meter) { /* --energy-pid: the testbed's process, measured here */
+		w->energy_j = e1 - e0;
+		snprintf(w->source, sizeof(w->source), "estimate");
+		snprintf(w->meter, sizeof(w->meter), "%s",
+			 energy_source_name(h->meter));
+	}
 	w->irq_rate = jnum(rep, "irq_rate");
 	w->batch = jnum(rep, "batch");
 	if (!w->have_latency)
@@ -478,11 +489,15 @@ static int open_measures(struct host_plant *h)
 
 	energy_opts_default(&eo);
 	eo.force_estimate = h->o.estimate;
-	if (!h->o.agent) {
+	eo.pid = h->o.energy_pid;
+	if (!h->o.agent || h->o.energy_pid) {
 		h->meter = energy_open(&eo, why, sizeof(why));
-		if (!h->meter)
+		if (!h->meter) {
+			pr_warn("plant host: energy meter: %s\n",
+				strerror(errno));
 			return KOPT_EXIT_FAIL;
-		if (energy_source(h->meter) == ENERGY_ESTIMATE)
+		}
+		if (energy_is_estimate(h->meter))
 			pr_info("plant host: energy is a model ESTIMATE "
 				"(%s)\n",
 				why);
@@ -582,7 +597,11 @@ static void usage(FILE *f)
 		"      --estimate         use the energy estimate even if a "
 		"meter exists\n"
 		"      --no-bpf           no NIC collector (interrupt rates "
-		"omitted)\n");
+		"omitted)\n"
+		"      --energy-pid PID   estimate energy from PID's CPU time "
+		"(the QEMU of\n"
+		"                         a VM testbed), labelled "
+		"estimate-process\n");
 }
 
 static int parse_opts(int argc, char **argv, struct host_opts *o)
@@ -598,6 +617,7 @@ static int parse_opts(int argc, char **argv, struct host_opts *o)
 		{ "agent", required_argument, NULL, 'A' },
 		{ "estimate", no_argument, NULL, 'E' },
 		{ "no-bpf", no_argument, NULL, 'N' },
+		{ "energy-pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
@@ -642,6 +662,11 @@ static int parse_opts(int argc, char **argv, struct host_opts *o)
 			break;
 		case 'N':
 			o->no_bpf = true;
+			break;
+		case 'p':
+			if (kopt_parse_long(optarg, 1, 1 << 22, &conns))
+				goto bad;
+			o->energy_pid = conns;
 			break;
 		case 'h':
 			usage(stdout);

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,4 +130,62 @@ KOPT_TEST(energy_cli_labels_source)
 	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s energy --duration 0",
 				kopt_test_bin()),
 		  2, "bad duration");
+}
+
+/* Spins until this process has used `secs` of CPU time. */
+static void burn_cpu(double secs)
+{
+	struct timespec t;
+
+	do
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	while (t.tv_sec + t.tv_nsec / 1e9 < secs);
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+KOPT_TEST(energy_process_estimate)
+{
+	struct energy_opts o;
+	struct energy_meter *m;
+	double j0, j1, t0, t1;
+	siginfo_t info;
+	pid_t child;
+
+	child = fork();
+	if (child == 0) {
+		burn_cpu(0.3); /* a known amount of CPU time, however busy */
+		_exit(0);
+	}
+	if (!ASSERT_GT(child, 0, "fork"))
+		return;
+	energy_opts_default(&o);
+	o.pid = child;
+	t0 = now_s();
+	m = energy_open(&o, NULL, 0);
+	if (ASSERT_OK_PTR(m, "open on a live process")) {
+		ASSERT_STREQ(energy_source_name(m), "estimate-process", "name");
+		ASSERT_TRUE(energy_is_estimate(m), "labelled an estimate");
+		energy_read(m, &j0);
+		/* exited but not reaped: its /proc/PID/stat still has its times */
+		waitid(P_PID, child, &info, WEXITED | WNOWAIT);
+		energy_read(m, &j1);
+		t1 = now_s();
+		/* static power over the window plus 0.3 CPU-seconds (ticks) */
+		ASSERT_GE(j1 - j0, o.core_busy_w * 0.27, "CPU time counted");
+		ASSERT_LE(j1 - j0,
+			  o.static_w * (t1 - t0) + o.core_busy_w * 0.33,
+			  "no more than static + its CPU time");
+		energy_close(m);
+	}
+	waitpid(child, NULL, 0);
+	m = energy_open(&o, NULL, 0); /* reaped: gone */
+	ASSERT_NULL(m, "a dead process has no energy");
+	energy_close(m);
 }
