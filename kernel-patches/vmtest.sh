@@ -33,14 +33,31 @@ fi
 [ -n "$tests" ] || { echo "vmtest: empty selection in $list" >&2; exit 1; }
 
 out=$(mktemp "${TMPDIR:-/tmp}/kopt-vmtest.XXXXXX")
-trap 'rm -f "$out"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# A memcached on the host's loopback, which the guest reaches through its
+# e1000e at 10.0.2.2 (QEMU user networking): traffic that crosses the NIC,
+# for the ITR test. It lives as long as this script.
+mc_pid=
+mc_port=
+if command -v memcached >/dev/null; then
+	for _ in $(seq 20); do
+		p=$((20000 + RANDOM % 20000))
+		ss -Htln "sport = :$p" | grep -q . && continue
+		memcached -u nobody -l 127.0.0.1 -p "$p" -t 1 &
+		mc_pid=$!
+		mc_port=$p
+		break
+	done
+fi
+trap 'rm -f "$out"; [ -z "$mc_pid" ] || kill "$mc_pid" 2>/dev/null' EXIT
 
 echo "vmtest: running test_progs -t $tests in the kopt VM" >&2
 rc=0
 # Leak checking needs ptrace-free LSan: works in the guest (see README).
 "$here/vm-run.sh" --timeout "${KOPT_VM_TIMEOUT:-900}" --cwd "$top" \
+	${mc_port:+--env KOPT_VM_HOST_MEMCACHED=10.0.2.2:$mc_port} \
 	--env KOPT_BIN="$build/test/kopt" --env KOPT_BUILD="$build" \
 	--env ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" \
 	-- "$build/test/test_progs" -t "$tests" | tee "$out" || rc=${PIPESTATUS[0]}
