@@ -24,9 +24,11 @@
  * turns it on when the kernel's BTF has it, else the BPF build of the
  * evaluator runs inline. Both give bit-identical logits.
  *
- * Cost per call: a config and a stats lookup (inlined array accesses),
- * ~25 CO-RE loads for the features, one model evaluation (a 7-16-1 model:
- * ~150 multiply-adds), two sequence loads; `make vmbench` measures it.
+ * Cost per call: a config and a few stats lookups (inlined array
+ * accesses), two sequence loads, the CO-RE loads of the feature groups the
+ * model reads (up to ~25) and one evaluation (a 7-16-1 model: ~150
+ * multiply-adds); with no model loaded, no features. `make vmbench`
+ * measures it.
  *
  * Builds against the host's vmlinux.h, which lacks the patch's types:
  * struct sched_lb_ops is declared here (libbpf matches it to the kernel's
@@ -99,22 +101,36 @@ static __always_inline __s64 idle_type(enum cpu_idle_type idle)
 	return KOPT_IDLE_NOT_IDLE;
 }
 
-static __always_inline void task_features(__s64 *f, struct task_struct *p)
+#define FEAT(id) KOPT_FEAT_BIT(KOPT_FEAT_##id)
+#define TASK_FEATS                                                      \
+	(FEAT(PID) | FEAT(LOAD_AVG) | FEAT(UTIL_AVG) | FEAT(VRUNTIME) | \
+	 FEAT(NR_MIGRATIONS) | FEAT(EXEC_START) | FEAT(DELTA_NS) |      \
+	 FEAT(TASK_RUNNING))
+#define RQ_FEATS                                                            \
+	(FEAT(SRC_NR_RUNNING) | FEAT(DST_NR_RUNNING) | FEAT(SRC_LOAD_AVG) | \
+	 FEAT(DST_LOAD_AVG) | FEAT(SRC_UTIL_AVG) | FEAT(DST_UTIL_AVG))
+#define SD_FEATS                                            \
+	(FEAT(NR_BALANCE_FAILED) | FEAT(CACHE_NICE_TRIES) | \
+	 FEAT(PREFER_SIBLING))
+
+static __always_inline void task_features(__s64 *f, struct task_struct *p,
+					  struct rq *src)
 {
+	__u64 exec_start = p->se.exec_start;
+
 	f[KOPT_FEAT_PID] = p->pid;
 	f[KOPT_FEAT_LOAD_AVG] = p->se.avg.load_avg;
 	f[KOPT_FEAT_UTIL_AVG] = p->se.avg.util_avg;
 	f[KOPT_FEAT_VRUNTIME] = p->se.vruntime;
 	f[KOPT_FEAT_NR_MIGRATIONS] = p->se.nr_migrations;
-	f[KOPT_FEAT_EXEC_START] = p->se.exec_start;
+	f[KOPT_FEAT_EXEC_START] = exec_start;
+	f[KOPT_FEAT_DELTA_NS] = (__s64)(src->clock_task - exec_start);
 	f[KOPT_FEAT_TASK_RUNNING] = p->on_cpu != 0;
 }
 
 static __always_inline void rq_features(__s64 *f, struct rq *src,
 					struct rq *dst)
 {
-	f[KOPT_FEAT_DELTA_NS] =
-		(__s64)(src->clock_task - (__u64)f[KOPT_FEAT_EXEC_START]);
 	f[KOPT_FEAT_SRC_NR_RUNNING] = src->nr_running;
 	f[KOPT_FEAT_DST_NR_RUNNING] = dst->nr_running;
 	f[KOPT_FEAT_SRC_LOAD_AVG] = src->cfs.avg.load_avg;
@@ -123,31 +139,52 @@ static __always_inline void rq_features(__s64 *f, struct rq *src,
 	f[KOPT_FEAT_DST_UTIL_AVG] = dst->cfs.avg.util_avg;
 }
 
+static __always_inline void sd_features(__s64 *f, struct sched_domain *sd)
+{
+	struct sched_domain *child = sd->child;
+
+	f[KOPT_FEAT_NR_BALANCE_FAILED] = sd->nr_balance_failed;
+	f[KOPT_FEAT_CACHE_NICE_TRIES] = sd->cache_nice_tries;
+	f[KOPT_FEAT_PREFER_SIBLING] =
+		child ? (child->flags & SD_PREFER_SIBLING) != 0 : 0;
+}
+
+/* The cheap ones: fields of env itself. */
 static __always_inline void env_features(__s64 *f, struct lb_env *env)
 {
-	struct sched_domain *sd = env->sd, *child = sd->child;
 	int src = env->src_cpu, dst = env->dst_cpu;
 
 	f[KOPT_FEAT_IMBALANCE] = env->imbalance;
 	f[KOPT_FEAT_IDLE_TYPE] = idle_type(env->idle);
-	f[KOPT_FEAT_NR_BALANCE_FAILED] = sd->nr_balance_failed;
-	f[KOPT_FEAT_CACHE_NICE_TRIES] = sd->cache_nice_tries;
 	f[KOPT_FEAT_SRC_CPU] = src;
 	f[KOPT_FEAT_DST_CPU] = dst;
 	f[KOPT_FEAT_SAME_NODE] = cpu_node[src & (LB_MAX_CPUS - 1)] ==
 				 cpu_node[dst & (LB_MAX_CPUS - 1)];
 	/* the hard vetoes passed: the group is not throttled */
 	f[KOPT_FEAT_THROTTLED] = 0;
-	f[KOPT_FEAT_PREFER_SIBLING] =
-		child ? (child->flags & SD_PREFER_SIBLING) != 0 : 0;
 }
 
-/* Every entry written: the kfunc reads the whole table. */
+/*
+ * Fills f for a model reading the features in mask (0: unknown, all of
+ * them), group by group: pointer chases a model does not need are the
+ * bulk of the cost. Every entry is written (zero if unused): the kfunc
+ * reads the whole table.
+ */
 static __always_inline void build_features(__s64 *f, struct task_struct *p,
-					   struct lb_env *env)
+					   struct lb_env *env, __u64 mask)
 {
-	task_features(f, p);
-	rq_features(f, env->src_rq, env->dst_rq);
+	__u32 i;
+
+	for (i = 0; i < KOPT_FEAT_NR; i++)
+		f[i] = 0;
+	if (!mask)
+		mask = ~0ULL;
+	if (mask & TASK_FEATS)
+		task_features(f, p, env->src_rq);
+	if (mask & RQ_FEATS)
+		rq_features(f, env->src_rq, env->dst_rq);
+	if (mask & SD_FEATS)
+		sd_features(f, env->sd);
 	env_features(f, env);
 }
 
@@ -177,10 +214,12 @@ struct prediction {
 
 /*
  * kopt_mlp_predict() of mlp.bpf.h, with the kfunc as an alternative
- * evaluator and the model's threshold and crc read inside the same
- * sequence-checked window as its weights.
+ * evaluator, the features the model reads built once it is known, and the
+ * model's threshold and crc read inside the same sequence-checked window
+ * as its weights. An empty slot costs no features.
  */
-static __always_inline void predict(const __s64 *f, struct prediction *out)
+static __always_inline void predict(__s64 *f, struct task_struct *p,
+				    struct lb_env *env, struct prediction *out)
 {
 	struct kopt_mlp_active *active;
 	const struct kopt_mlp *m;
@@ -197,8 +236,11 @@ static __always_inline void predict(const __s64 *f, struct prediction *out)
 		kopt_mlp_rmb();
 		slot = kopt_mlp_seq_slot(out->seq);
 		m = bpf_map_lookup_elem(&mlp_weights, &slot);
-		if (!m)
+		if (!m || !m->n_in) {
+			out->status = KOPT_MLP_NO_MODEL;
 			return;
+		}
+		build_features(f, p, env, m->feature_mask);
 		out->status = eval_one(m, f, &out->logit);
 		out->threshold = m->threshold;
 		out->crc32 = m->crc32;
@@ -249,8 +291,7 @@ static __always_inline int model_says_forced(struct task_struct *p,
 	__s64 f[KOPT_FEAT_NR];
 	__s32 threshold;
 
-	build_features(f, p, env);
-	predict(f, &pr);
+	predict(f, p, env, &pr);
 	if (cfg->sample)
 		sample(&pr);
 	if (pr.status != KOPT_MLP_OK) {

@@ -8,8 +8,11 @@
  *   no_policy      the patch's static key off (on an unpatched kernel,
  *                  the only phase: `make vmbench` runs it there too and
  *                  passes the result back in with --baseline)
- *   policy_kfunc   the sched_lb_ops policy registered in shadow mode on a
- *                  random 7-16-1 model, evaluated by bpf_kopt_mlp_eval()
+ *   policy_nomodel the sched_lb_ops policy registered in shadow mode with
+ *                  no model loaded: the hook, the stats and the feature
+ *                  vector, without the evaluation
+ *   policy_kfunc   the same on a random 7-16-1 model, evaluated by
+ *                  bpf_kopt_mlp_eval()
  *   policy_inline  the same with the BPF build of the evaluator
  * The added cost per call is a policy phase's mean minus no_policy's; the
  * policy program's own run time (BPF_ENABLE_STATS) is reported beside it.
@@ -17,9 +20,12 @@
  *
  * Under QEMU TCG every figure is inflated (no hardware virtualization):
  * compare ratios. For a rough native figure, every run also times the
- * same model in the BPF evaluator with BPF_PROG_TEST_RUN (calibration);
- * given the host's run (--host), the added cost is scaled by host/guest
- * of that time, labelled an estimate. Needs fentry/fexit (refused under
+ * same model in the BPF evaluator with BPF_PROG_TEST_RUN, and in the kfunc
+ * in a bpf_loop (calibration); given the host's run (--host), the added
+ * cost is scaled by host/guest of the BPF evaluator's time, labelled an
+ * estimate. It overstates: those loops run hot, while TCG charges a
+ * load-balancer path that runs once in a while several times more per
+ * instruction (the kfunc costs ~5x its hot-loop time there). Needs fentry/fexit (refused under
  * lockdown, as on the development host: then only the calibration runs).
  */
 #define _GNU_SOURCE
@@ -45,17 +51,18 @@
 #include "sched_lb.h"
 
 #define DEFAULT_WORKLOAD "hackbench -g 4 -l 400"
-#define DEFAULT_ROUNDS 3
+#define DEFAULT_ROUNDS 5
 #define MAX_ROUNDS 100
 #define GOAL_NS 150 /* the goal for the added cost per call */
 #define BENCH_SHAPE "7-16-1"
 #define BENCH_SEED 7
 #define CALIB_REPEAT 100000
 
-enum phase_id { PH_NONE, PH_KFUNC, PH_INLINE, NR_PHASES };
+enum phase_id { PH_NONE, PH_EMPTY, PH_KFUNC, PH_INLINE, NR_PHASES };
 
 static const char *const phase_names[NR_PHASES] = {
 	[PH_NONE] = "no_policy",
+	[PH_EMPTY] = "policy_nomodel",
 	[PH_KFUNC] = "policy_kfunc",
 	[PH_INLINE] = "policy_inline",
 };
@@ -79,6 +86,7 @@ struct bench {
 	const char *out;
 	double calib_ns; /* bench model, BPF evaluator, BPF_PROG_TEST_RUN */
 	double calib_empty_ns; /* an empty program, same loop */
+	double calib_kfunc_ns; /* the bench model through the kfunc */
 	char skipped[256];
 };
 
@@ -138,9 +146,10 @@ static int prog_runtime(int prog_fd, __u64 *ns, __u64 *cnt)
 	return 0;
 }
 
-/* A policy in shadow mode on the bench model, private maps. */
-static int open_policy(struct bench *b, bool kfunc, struct kopt_lb **lb)
+/* A policy in shadow mode on the bench model (or none), private maps. */
+static int open_policy(struct bench *b, enum phase_id id, struct kopt_lb **lb)
 {
+	bool kfunc = id == PH_KFUNC;
 	struct kopt_lb_opts o = { .mode = KOPT_LB_SHADOW, .no_kfunc = !kfunc };
 	struct kopt_mlp_active *active;
 	char err[512];
@@ -160,6 +169,10 @@ static int open_policy(struct bench *b, bool kfunc, struct kopt_lb **lb)
 			strerror(errno));
 		kopt_lb_close(*lb);
 		return KOPT_EXIT_FAIL;
+	}
+	if (id == PH_EMPTY) {
+		munmap(active, getpagesize());
+		return 0;
 	}
 	ret = kopt_mlp_swap(kopt_lb_weights_fd(*lb), active, -1, &b->model,
 			    &seq);
@@ -185,7 +198,7 @@ static int measure(struct bench *b, enum phase_id id)
 	int ret;
 
 	if (id != PH_NONE) {
-		ret = open_policy(b, id == PH_KFUNC, &lb);
+		ret = open_policy(b, id, &lb);
 		if (ret)
 			return ret;
 		prog_runtime(kopt_lb_prog_fd(lb), &ns0, &cnt0);
@@ -280,6 +293,45 @@ static int calibrate(struct bench *b)
 	return 0;
 }
 
+/*
+ * ns per bpf_kopt_mlp_eval() call on the bench model, in a bpf_loop over
+ * KOPT_KP_BATCH zero feature tables (kp_kfunc_batch): the kfunc's own
+ * cost in a hot loop, next to the BPF evaluator's above.
+ */
+static int calibrate_kfunc(struct bench *b)
+{
+	struct kopt_kp_batch ctx = { .count = KOPT_KP_BATCH };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx));
+	struct kpatch_probe_bpf *kp = kpatch_probe_bpf__open();
+	struct bpf_program *p;
+	__u32 zero = 0;
+	double t0;
+	int ret;
+
+	if (!kp)
+		return -errno;
+	bpf_object__for_each_program(p, kp->obj)
+		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p),
+						     "kp_kfunc_batch"));
+	ret = kpatch_probe_bpf__load(kp);
+	if (!ret)
+		ret = bpf_map_update_elem(bpf_map__fd(kp->maps.kp_model), &zero,
+					  &b->model, BPF_ANY);
+	/* syscall test runs report no duration: time the one call */
+	t0 = now_s();
+	if (!ret)
+		ret = bpf_prog_test_run_opts(
+			bpf_program__fd(kp->progs.kp_kfunc_batch), &opts);
+	if (!ret)
+		b->calib_kfunc_ns = (now_s() - t0) * 1e9 / KOPT_KP_BATCH;
+	else
+		pr_warn("bench kpatch: kfunc calibration failed: %s\n",
+			strerror(errno));
+	kpatch_probe_bpf__destroy(kp);
+	return ret;
+}
+
 /* ---- output --------------------------------------------------------------- */
 
 static double per_call(__u64 ns, __u64 calls)
@@ -365,7 +417,11 @@ static void native_estimate(struct bench *b, struct json_object *s)
 		return;
 	factor = b->calib_ns / host;
 	add_d(s, "tcg_slowdown_factor", factor);
-	for (i = PH_KFUNC; i < NR_PHASES; i++) {
+	/* the kfunc alone, hot: the evaluation's share of the added cost */
+	if (b->calib_kfunc_ns > 0)
+		add_d(s, "est_native_kfunc_eval_ns",
+		      b->calib_kfunc_ns / factor);
+	for (i = PH_EMPTY; i < NR_PHASES; i++) {
 		const struct phase *ph = &b->ph[i];
 		char key[64];
 
@@ -389,7 +445,7 @@ static void summary(struct bench *b, struct json_object *o)
 		add_d(s, "no_policy_minus_unpatched_ns", none - base);
 		add_d(s, "no_policy_ratio_to_unpatched", none / base);
 	}
-	for (i = PH_KFUNC; i < NR_PHASES; i++) {
+	for (i = PH_EMPTY; i < NR_PHASES; i++) {
 		const struct phase *ph = &b->ph[i];
 		double mean = per_call(ph->lat_ns, ph->calls);
 		char key[64];
@@ -429,12 +485,16 @@ static int report(struct bench *b, bool patched)
 
 		add_d(c, "mlp_ns", b->calib_ns);
 		add_d(c, "empty_ns", b->calib_empty_ns);
+		if (b->calib_kfunc_ns > 0)
+			add_d(c, "kfunc_ns", b->calib_kfunc_ns);
 		json_object_object_add(
 			c, "what",
 			json_object_new_string(
 				"BPF_PROG_TEST_RUN ns per run of "
 				"the bench model's XDP evaluator "
-				"and of an empty program"));
+				"and of an empty program; kfunc_ns: "
+				"per bpf_kopt_mlp_eval call in a "
+				"bpf_loop"));
 		json_object_object_add(o, "calibration", c);
 	}
 	if (b->skipped[0]) {
@@ -610,6 +670,8 @@ int cmd_bench_kpatch(int argc, char **argv)
 	if (make_model(&b))
 		return KOPT_EXIT_FAIL;
 	calibrate(&b); /* optional: the figures stand without it */
+	if (sup.kfunc)
+		calibrate_kfunc(&b);
 	ret = attach_probes(&b);
 	if (ret) {
 		snprintf(b.skipped, sizeof(b.skipped),
