@@ -533,3 +533,65 @@ out:
 	json_tokener_free(tok);
 	return ret;
 }
+
+/* ---- the plant's side: requests ---------------------------------------- */
+
+/* A knob: a number >= 0, or null. 1 null, 0 set, -1 bad. */
+static int request_knob(struct json_object *req, const char *key, double *out)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(req, key, &v) || !v)
+		return 1;
+	if (!json_object_is_type(v, json_type_int) &&
+	    !json_object_is_type(v, json_type_double))
+		return -1;
+	*out = json_object_get_double(v);
+	return isfinite(*out) && *out >= 0 ? 0 : -1;
+}
+
+int plant_parse_request(const char *line, double max_seconds,
+			struct plant_request *rq, char *err, size_t errlen)
+{
+	struct json_object *req = json_tokener_parse(line), *v = NULL;
+	int itr, freq, ret = -EINVAL;
+
+	if (!req || !json_object_is_type(req, json_type_object)) {
+		snprintf(err, errlen, "request is not a JSON object");
+		goto out;
+	}
+	itr = request_knob(req, "itr_us", &rq->itr_us);
+	freq = request_knob(req, "freq_mhz", &rq->freq_mhz);
+	if (itr < 0 || freq < 0) {
+		snprintf(err, errlen,
+			 "itr_us and freq_mhz must both be "
+			 "non-negative numbers, or both null "
+			 "(stock policy)");
+		goto out;
+	}
+	if (itr == 1 && freq != 1) {
+		snprintf(err, errlen,
+			 "itr_us is null (stock policy) but "
+			 "freq_mhz is not");
+		goto out;
+	}
+	rq->stock = itr == 1;
+	if (freq == 1)
+		rq->freq_mhz = NAN; /* ITR only: frequency left as it is */
+	if (!json_object_object_get_ex(req, "seconds", &v) ||
+	    (!json_object_is_type(v, json_type_int) &&
+	     !json_object_is_type(v, json_type_double))) {
+		snprintf(err, errlen, "seconds: missing or not a number");
+		goto out;
+	}
+	rq->seconds = json_object_get_double(v);
+	if (!(rq->seconds > 0 && rq->seconds <= max_seconds)) {
+		snprintf(err, errlen, "seconds: %g is outside (0, %g]",
+			 rq->seconds, max_seconds);
+		goto out;
+	}
+	ret = 0;
+out:
+	json_object_put(req);
+	return ret;
+}

@@ -84,6 +84,21 @@ int plant_measure(struct plant *p, const struct plant_setting *s,
 		  double seconds, double timeout_s, enum plant_need need,
 		  struct plant_reply *r, char *err, size_t errlen);
 
+/* A request as a plant sees it: the server side of the protocol. */
+struct plant_request {
+	bool stock; /* both knobs null: the stock policy */
+	double itr_us;
+	double freq_mhz; /* NAN: null beside a set itr_us (no DVFS knob) */
+	double seconds;
+};
+
+/*
+ * Parses and validates one request line for a plant; 0, or -EINVAL with
+ * err saying what is wrong (the plant replies {"error": err}).
+ */
+int plant_parse_request(const char *line, double max_seconds,
+			struct plant_request *rq, char *err, size_t errlen);
+
 /* Validates one reply line (exposed for tests). 0 or -EPROTO. */
 int plant_parse_reply(const char *line, double seconds, enum plant_need need,
 		      struct plant_reply *r, char *err, size_t errlen);

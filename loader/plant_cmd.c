@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "kopt.h"
+#include "plant.h"
 #include "plant_sim.h"
 #include "policy.h"
 
@@ -163,53 +164,27 @@ static void reply_error(const char *fmt, ...)
 	json_object_put(o);
 }
 
-/* A knob: a number, or null for "the stock policy". 1 null, 0 set, -1 bad. */
-static int get_knob(struct json_object *req, const char *key, double *out)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(req, key, &v) || !v)
-		return 1;
-	if (!json_object_is_type(v, json_type_int) &&
-	    !json_object_is_type(v, json_type_double))
-		return -1;
-	*out = json_object_get_double(v);
-	return isfinite(*out) && *out >= 0 ? 0 : -1;
-}
-
+/* The sim models DVFS: a setting needs both knobs, or neither (stock). */
 static int parse_request(const char *line, struct sim_request *rq)
 {
-	struct json_object *req = json_tokener_parse(line), *v;
-	int itr, freq, ret = -1;
+	struct plant_request pr;
+	char err[256];
 
-	if (!req || !json_object_is_type(req, json_type_object)) {
-		reply_error("request is not a JSON object");
-		goto out;
+	if (plant_parse_request(line, MAX_SECONDS, &pr, err, sizeof(err))) {
+		reply_error("%s", err);
+		return -1;
 	}
-	itr = get_knob(req, "itr_us", &rq->itr_us);
-	freq = get_knob(req, "freq_mhz", &rq->freq_mhz);
-	if (itr < 0 || freq < 0 || itr != freq) {
+	if (!pr.stock && isnan(pr.freq_mhz)) {
 		reply_error("itr_us and freq_mhz must both be non-negative "
-			    "numbers, or both null (stock policy)");
-		goto out;
+			    "numbers, or both null (stock policy): the sim "
+			    "models DVFS");
+		return -1;
 	}
-	rq->stock = itr == 1;
-	if (!json_object_object_get_ex(req, "seconds", &v) ||
-	    (!json_object_is_type(v, json_type_int) &&
-	     !json_object_is_type(v, json_type_double))) {
-		reply_error("seconds: missing or not a number");
-		goto out;
-	}
-	rq->seconds = json_object_get_double(v);
-	if (!(rq->seconds > 0 && rq->seconds <= MAX_SECONDS)) {
-		reply_error("seconds: %g is outside (0, %g]", rq->seconds,
-			    MAX_SECONDS);
-		goto out;
-	}
-	ret = 0;
-out:
-	json_object_put(req);
-	return ret;
+	*rq = (struct sim_request){ .stock = pr.stock,
+				    .itr_us = pr.itr_us,
+				    .freq_mhz = pr.freq_mhz,
+				    .seconds = pr.seconds };
+	return 0;
 }
 
 static void add_num(struct json_object *o, const char *key, double v)

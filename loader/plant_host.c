@@ -44,6 +44,7 @@
 #include "kopt.h"
 #include "loadgen.h"
 #include "nic.h"
+#include "plant.h"
 #include "state.h"
 
 #define HOST_LINE_MAX 4096
@@ -75,11 +76,6 @@ struct host_plant {
 	FILE *agent_in, *agent_out;
 };
 
-struct host_request {
-	bool stock;
-	double itr_us, freq_mhz, seconds;
-};
-
 struct host_window {
 	double energy_j, qps, p50_us, p99_us, irq_rate, batch;
 	bool have_latency;
@@ -108,63 +104,6 @@ static void reply_error(FILE *out, const char *fmt, ...)
 	json_object_put(o);
 }
 
-/* A knob: a number >= 0, or null. 1 null, 0 set, -1 bad. */
-static int req_knob(struct json_object *req, const char *key, double *out)
-{
-	struct json_object *v = NULL;
-
-	if (!json_object_object_get_ex(req, key, &v) || !v)
-		return 1;
-	if (!json_object_is_type(v, json_type_int) &&
-	    !json_object_is_type(v, json_type_double))
-		return -1;
-	*out = json_object_get_double(v);
-	return isfinite(*out) && *out >= 0 ? 0 : -1;
-}
-
-static int parse_request(const char *line, struct host_request *rq, char *err,
-			 size_t len)
-{
-	struct json_object *req = json_tokener_parse(line), *v = NULL;
-	int itr, freq, ret = -1;
-
-	if (!req || !json_object_is_type(req, json_type_object)) {
-		snprintf(err, len, "request is not a JSON object");
-		goto out;
-	}
-	itr = req_knob(req, "itr_us", &rq->itr_us);
-	freq = req_knob(req, "freq_mhz", &rq->freq_mhz);
-	if (itr < 0 || freq < 0) {
-		snprintf(err, len,
-			 "itr_us and freq_mhz must be non-negative "
-			 "numbers or null");
-		goto out;
-	}
-	if (itr == 1 && freq != 1) {
-		snprintf(err, len,
-			 "itr_us is null (stock policy) but freq_mhz "
-			 "is not");
-		goto out;
-	}
-	rq->stock = itr == 1;
-	if (freq == 1)
-		rq->freq_mhz = NAN; /* ITR only: frequency left as it is */
-	if (!json_object_object_get_ex(req, "seconds", &v) ||
-	    (!json_object_is_type(v, json_type_int) &&
-	     !json_object_is_type(v, json_type_double)) ||
-	    !(json_object_get_double(v) > 0 &&
-	      json_object_get_double(v) <= HOST_MAX_SECONDS)) {
-		snprintf(err, len, "seconds: missing or outside (0, %d]",
-			 HOST_MAX_SECONDS);
-		goto out;
-	}
-	rq->seconds = json_object_get_double(v);
-	ret = 0;
-out:
-	json_object_put(req);
-	return ret;
-}
-
 static void add_num(struct json_object *o, const char *key, double v)
 {
 	if (isfinite(v))
@@ -172,7 +111,7 @@ static void add_num(struct json_object *o, const char *key, double v)
 }
 
 static void send_reply(struct host_plant *h, FILE *out,
-		       const struct host_request *rq,
+		       const struct plant_request *rq,
 		       const struct host_window *w)
 {
 	struct json_object *o = json_object_new_object();
@@ -197,8 +136,8 @@ static void send_reply(struct host_plant *h, FILE *out,
 
 /* ---- knobs --------------------------------------------------------------------- */
 
-static int apply(struct host_plant *h, const struct host_request *rq, char *err,
-		 size_t len)
+static int apply(struct host_plant *h, const struct plant_request *rq,
+		 char *err, size_t len)
 {
 	if (rq->stock) {
 		/* the stock policy is what the host had before kopt */
@@ -313,7 +252,7 @@ static double jnum(struct json_object *o, const char *key)
  * load and the latency are measured here over the same window.
  */
 static int measure_agent(struct host_plant *h, const char *line,
-			 const struct host_request *rq, struct host_window *w,
+			 const struct plant_request *rq, struct host_window *w,
 			 char *err, size_t len)
 {
 	struct pollfd pfd = { .fd = fileno(h->agent_in), .events = POLLIN };
@@ -386,7 +325,7 @@ out:
 static int serve(struct host_plant *h, FILE *in, FILE *out)
 {
 	char line[HOST_LINE_MAX], err[512];
-	struct host_request rq;
+	struct plant_request rq;
 
 	while (!state_stop_signal && fgets(line, sizeof(line), in)) {
 		struct host_window w = { .p50_us = NAN, .p99_us = NAN };
@@ -394,7 +333,8 @@ static int serve(struct host_plant *h, FILE *in, FILE *out)
 
 		if (line[strspn(line, " \t\r\n")] == '\0')
 			continue;
-		if (parse_request(line, &rq, err, sizeof(err))) {
+		if (plant_parse_request(line, HOST_MAX_SECONDS, &rq, err,
+					sizeof(err))) {
 			reply_error(out, "%s", err);
 			continue;
 		}
