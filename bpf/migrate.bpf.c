@@ -53,6 +53,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "kopt/migrate.h"
+#include "sched.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -90,15 +91,6 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
-static __always_inline __u8 idle_type(enum cpu_idle_type idle)
-{
-	if (idle == bpf_core_enum_value(enum cpu_idle_type, CPU_IDLE))
-		return KOPT_IDLE_IDLE;
-	if (idle == bpf_core_enum_value(enum cpu_idle_type, CPU_NEWLY_IDLE))
-		return KOPT_IDLE_NEWLY_IDLE;
-	return KOPT_IDLE_NOT_IDLE;
-}
-
 static __always_inline int cfs_throttled(struct cfs_rq *cfs)
 {
 	if (!cfs || !bpf_core_field_exists(cfs->throttle_count))
@@ -109,54 +101,10 @@ static __always_inline int cfs_throttled(struct cfs_rq *cfs)
 /* throttled_lb_pair(): src or dst cfs_rq of p's group throttled. */
 static __always_inline __u8 throttled_pair(struct task_struct *p, int dst)
 {
-	struct task_group *tg;
-	struct cfs_rq **rqs, *dst_cfs = NULL;
-
-	if (!bpf_core_field_exists(p->se.cfs_rq) ||
-	    !bpf_core_field_exists(p->sched_task_group))
-		return 0;
-	tg = BPF_CORE_READ(p, sched_task_group);
-	rqs = tg ? BPF_CORE_READ(tg, cfs_rq) : NULL;
-	if (rqs)
-		bpf_probe_read_kernel(&dst_cfs, sizeof(dst_cfs), &rqs[dst]);
-	return cfs_throttled(BPF_CORE_READ(p, se.cfs_rq)) ||
-	       cfs_throttled(dst_cfs);
-}
-
-/*
- * The run queues of a task being moved, without the `runqueues` per-CPU
- * ksym (kernels without CONFIG_KALLSYMS_ALL cannot resolve it): the
- * task's cfs_rq still points at the source rq when sched_migrate_task
- * fires, and its group's per-CPU cfs_rq array gives the destination.
- * Needs CONFIG_FAIR_GROUP_SCHED; without it both are NULL.
- */
-static __always_inline struct rq *cfs_rq_rq(struct cfs_rq *cfs)
-{
-	if (!cfs || !bpf_core_field_exists(cfs->rq))
-		return NULL;
-	return BPF_CORE_READ(cfs, rq);
-}
-
-static __always_inline struct rq *task_src_rq(struct task_struct *p)
-{
 	if (!bpf_core_field_exists(p->se.cfs_rq))
-		return NULL;
-	return cfs_rq_rq(BPF_CORE_READ(p, se.cfs_rq));
-}
-
-static __always_inline struct rq *task_dst_rq(struct task_struct *p, int dst)
-{
-	struct cfs_rq **rqs, *cfs = NULL;
-	struct task_group *tg;
-
-	if (!bpf_core_field_exists(p->sched_task_group))
-		return NULL;
-	tg = BPF_CORE_READ(p, sched_task_group);
-	rqs = tg ? BPF_CORE_READ(tg, cfs_rq) : NULL;
-	if (!rqs)
-		return NULL;
-	bpf_probe_read_kernel(&cfs, sizeof(cfs), &rqs[dst & (MAX_CPUS - 1)]);
-	return cfs_rq_rq(cfs);
+		return 0;
+	return cfs_throttled(BPF_CORE_READ(p, se.cfs_rq)) ||
+	       cfs_throttled(kopt_task_cfs_rq_on(p, dst));
 }
 
 static __always_inline void fill_task(struct kopt_mig_event *e,
@@ -242,7 +190,7 @@ int BPF_PROG(mig_fexit, struct task_struct *p, struct lb_env *env, int ret)
 	e->dst_cpu = BPF_CORE_READ(env, dst_cpu);
 	fill_rqs(e, BPF_CORE_READ(env, src_rq), BPF_CORE_READ(env, dst_rq));
 	e->imbalance = BPF_CORE_READ(env, imbalance);
-	e->idle_type = idle_type(BPF_CORE_READ(env, idle));
+	e->idle_type = kopt_idle_type(BPF_CORE_READ(env, idle));
 	e->nr_balance_failed = BPF_CORE_READ(sd, nr_balance_failed);
 	e->cache_nice_tries = BPF_CORE_READ(sd, cache_nice_tries);
 	e->throttled = throttled_pair(p, e->dst_cpu);
@@ -270,8 +218,8 @@ int BPF_PROG(mig_tp_btf, struct task_struct *p, int dest_cpu)
 	if (!fair_policy(BPF_CORE_READ(p, policy)))
 		return 0;
 	src_cpu = BPF_CORE_READ(p, thread_info.cpu);
-	src = task_src_rq(p);
-	dst = task_dst_rq(p, dest_cpu);
+	src = kopt_task_src_rq(p);
+	dst = kopt_task_dst_rq(p, dest_cpu);
 	e = reserve();
 	if (!e)
 		return 0;

@@ -66,7 +66,7 @@ int BPF_PROG(mig_patch_tp, struct task_struct *p, struct lb_env *env,
 	e->dst_cpu = dst_cpu;
 	fill_rqs(e, BPF_CORE_READ(env, src_rq), BPF_CORE_READ(env, dst_rq));
 	e->imbalance = BPF_CORE_READ(env, imbalance);
-	e->idle_type = idle_type(idle);
+	e->idle_type = kopt_idle_type(idle);
 	e->nr_balance_failed = nr_balance_failed;
 	e->cache_nice_tries = BPF_CORE_READ(sd, cache_nice_tries);
 	e->throttled = throttled_pair(p, dst_cpu);

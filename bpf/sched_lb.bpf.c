@@ -43,6 +43,7 @@
 #include "kopt/migrate.h"
 #include "kopt/sched_lb.h"
 #include "mlp.bpf.h"
+#include "sched.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -89,16 +90,6 @@ static __always_inline void stat_inc(__u32 idx)
 
 	if (v)
 		*v += 1;
-}
-
-/* Normalized as the collector records it (bpf/migrate.bpf.c). */
-static __always_inline __s64 idle_type(enum cpu_idle_type idle)
-{
-	if (idle == bpf_core_enum_value(enum cpu_idle_type, CPU_IDLE))
-		return KOPT_IDLE_IDLE;
-	if (idle == bpf_core_enum_value(enum cpu_idle_type, CPU_NEWLY_IDLE))
-		return KOPT_IDLE_NEWLY_IDLE;
-	return KOPT_IDLE_NOT_IDLE;
 }
 
 #define FEAT(id) KOPT_FEAT_BIT(KOPT_FEAT_##id)
@@ -155,7 +146,7 @@ static __always_inline void env_features(__s64 *f, struct lb_env *env)
 	int src = env->src_cpu, dst = env->dst_cpu;
 
 	f[KOPT_FEAT_IMBALANCE] = env->imbalance;
-	f[KOPT_FEAT_IDLE_TYPE] = idle_type(env->idle);
+	f[KOPT_FEAT_IDLE_TYPE] = kopt_idle_type(env->idle);
 	f[KOPT_FEAT_SRC_CPU] = src;
 	f[KOPT_FEAT_DST_CPU] = dst;
 	f[KOPT_FEAT_SAME_NODE] = cpu_node[src & (LB_MAX_CPUS - 1)] ==

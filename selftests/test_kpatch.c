@@ -17,6 +17,7 @@
  * for bit on 100k random inputs.
  */
 #define _GNU_SOURCE
+#include "sched_util.h"
 #include "test.h"
 
 #include <limits.h>
@@ -233,30 +234,6 @@ KOPT_TEST(kpatch_fragment_enables_hook)
 				"%s/kernel-patches/config.fragment",
 				top()),
 		  0, "CONFIG_SCHED_LB_BPF=y in config.fragment");
-}
-
-#define MIGRATION_COST "/sys/kernel/debug/sched/migration_cost_ns"
-/* Every task looks cache hot to CFS: the guest's init mounts debugfs. */
-#define HOT_COST_NS 100000000L
-
-/* Sets sysctl_sched_migration_cost; returns the old value or -1. */
-static long set_migration_cost(long ns)
-{
-	long old = -1;
-	FILE *f = fopen(MIGRATION_COST, "re");
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &old) != 1)
-		old = -1;
-	fclose(f);
-	f = fopen(MIGRATION_COST, "we");
-	if (!f)
-		return -1;
-	fprintf(f, "%ld\n", ns);
-	if (fclose(f))
-		return -1;
-	return old;
 }
 
 /* ---- in the patched guest ---------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "kopt/migrate.h"
+#include "sched_util.h"
 #include "test.h"
 
 #define NCOLS 28
@@ -254,12 +255,10 @@ KOPT_TEST(migrate_collect_sigterm)
 }
 
 /* In the 6.12 guest: fexit attaches and sees both decisions. */
-#define COST_FILE "/sys/kernel/debug/sched/migration_cost_ns"
-
 KOPT_TEST(vm_migrate_fexit)
 {
 	long nr_cpus = sysconf(_SC_NPROCESSORS_CONF);
-	char cost[32] = "";
+	long old_cost;
 	struct json_object *o;
 	struct csv_stats s;
 	char csv[256];
@@ -276,13 +275,11 @@ KOPT_TEST(vm_migrate_fexit)
 	 * by 10 in this disposable guest (restored after), and repeat short
 	 * hackbench runs, whose starts are when balancing fails.
 	 */
-	kopt_test_run(cost, sizeof(cost), "cat %s", COST_FILE);
-	kopt_test_run(NULL, 0, "echo 5000000 > %s", COST_FILE);
+	old_cost = set_migration_cost(5000000);
 	o = collect(csv, "--duration 60 -- sh -c 'while :; do hackbench -g 4 "
 			 "-l 300 >/dev/null 2>&1; done'");
-	if (cost[0])
-		kopt_test_run(NULL, 0, "echo %ld > %s", strtol(cost, NULL, 10),
-			      COST_FILE);
+	if (old_cost >= 0)
+		set_migration_cost(old_cost);
 	if (!o)
 		return;
 	ASSERT_STREQ(jstr(o, "rung"), "fexit", "fexit rung in the guest");

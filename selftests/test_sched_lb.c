@@ -14,6 +14,7 @@
  * attaches, reconfigures, refuses a second policy and detaches.
  */
 #define _GNU_SOURCE
+#include "sched_util.h"
 #include "test.h"
 
 #include <fcntl.h>
@@ -56,30 +57,6 @@ static bool in_vm(void)
 			return;                                            \
 		}                                                          \
 	} while (0)
-
-#define MIGRATION_COST "/sys/kernel/debug/sched/migration_cost_ns"
-/* Every task looks cache hot to CFS: the guest's init mounts debugfs. */
-#define HOT_COST_NS 100000000L
-
-/* Sets sysctl_sched_migration_cost; returns the old value or -1. */
-static long set_migration_cost(long ns)
-{
-	long old = -1;
-	FILE *f = fopen(MIGRATION_COST, "re");
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &old) != 1)
-		old = -1;
-	fclose(f);
-	f = fopen(MIGRATION_COST, "we");
-	if (!f)
-		return -1;
-	fprintf(f, "%ld\n", ns);
-	if (fclose(f))
-		return -1;
-	return old;
-}
 
 /* ---- host ------------------------------------------------------------------ */
 
