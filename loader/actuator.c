@@ -218,16 +218,15 @@ static int sw_file(const struct actuator *a, char *path, size_t len,
 	return 0;
 }
 
+/* sysfs coalescing values are unsigned and fit a long. */
 static int read_long(const char *path, long *v)
 {
-	FILE *f = fopen(path, "re");
-	int ok;
+	unsigned long long u;
+	int err = kopt_read_ull(path, &u);
 
-	if (!f)
-		return -errno;
-	ok = fscanf(f, "%ld", v) == 1;
-	fclose(f);
-	return ok ? 0 : -EIO;
+	if (!err)
+		*v = (long)u;
+	return err;
 }
 
 static int write_long(const char *path, long v)

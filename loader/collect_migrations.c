@@ -74,22 +74,6 @@ static void on_signal(int sig)
 
 /* ---- what the kernel hides: migration cost, CPU -> node --------------- */
 
-static int read_u64_file(const char *path, __u64 *out)
-{
-	unsigned long long v;
-	FILE *f = fopen(path, "re");
-	int ok;
-
-	if (!f)
-		return -errno;
-	ok = fscanf(f, "%llu", &v) == 1;
-	fclose(f);
-	if (!ok)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 #define DEBUGFS_COST "/sys/kernel/debug/sched/migration_cost_ns"
 
 /* debugfs is rarely mounted; a child mounts it in a private namespace. */
@@ -111,7 +95,7 @@ static int read_cost_private_debugfs(__u64 *out)
 		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 		    mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL))
 			_exit(1);
-		if (read_u64_file(DEBUGFS_COST, &v))
+		if (kopt_read_ull(DEBUGFS_COST, &v))
 			_exit(2);
 		_exit(write(pfd[1], &v, sizeof(v)) == sizeof(v) ? 0 : 3);
 	}
@@ -124,13 +108,13 @@ static int read_cost_private_debugfs(__u64 *out)
 
 static void find_migration_cost(struct collector *c)
 {
-	if (!read_u64_file("/proc/sys/kernel/sched_migration_cost_ns",
+	if (!kopt_read_ull("/proc/sys/kernel/sched_migration_cost_ns",
 			   &c->migration_cost_ns)) {
 		snprintf(c->cost_source, sizeof(c->cost_source),
 			 "/proc/sys/kernel/sched_migration_cost_ns");
 		return;
 	}
-	if (!read_u64_file(DEBUGFS_COST, &c->migration_cost_ns) ||
+	if (!kopt_read_ull(DEBUGFS_COST, &c->migration_cost_ns) ||
 	    !read_cost_private_debugfs(&c->migration_cost_ns)) {
 		snprintf(c->cost_source, sizeof(c->cost_source), "debugfs");
 		return;

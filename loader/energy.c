@@ -89,18 +89,6 @@ void energy_opts_default(struct energy_opts *o)
 	};
 }
 
-static int read_ull(const char *path, unsigned long long *v)
-{
-	FILE *f = fopen(path, "re");
-	int ok;
-
-	if (!f)
-		return -errno;
-	ok = fscanf(f, "%llu", v) == 1;
-	fclose(f);
-	return ok ? 0 : -EIO;
-}
-
 /* ---- RAPL ---------------------------------------------------------------------- */
 
 static const char *powercap_root(void)
@@ -139,9 +127,9 @@ static int rapl_open(struct energy_meter *m, char *why, size_t len)
 			 de->d_name);
 		snprintf(path, sizeof(path), "%s/%s/max_energy_range_uj", root,
 			 de->d_name);
-		err = read_ull(z->path, &z->last_uj);
+		err = kopt_read_ull(z->path, &z->last_uj);
 		if (!err)
-			err = read_ull(path, &z->range_uj);
+			err = kopt_read_ull(path, &z->range_uj);
 		if (err) {
 			snprintf(why, len, "RAPL: %s unreadable (%s)", z->path,
 				 strerror(-err));
@@ -163,7 +151,7 @@ static int rapl_read(struct energy_meter *m)
 	for (i = 0; i < m->nr_zones; i++) {
 		struct rapl_zone *z = &m->zones[i];
 
-		err = read_ull(z->path, &raw);
+		err = kopt_read_ull(z->path, &raw);
 		if (err)
 			return err;
 		delta = raw >= z->last_uj ? raw - z->last_uj :
@@ -175,18 +163,6 @@ static int rapl_read(struct energy_meter *m)
 }
 
 /* ---- perf power PMU ------------------------------------------------------- */
-
-static int read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	int ok;
-
-	if (!f)
-		return -errno;
-	ok = fgets(buf, len, f) != NULL;
-	fclose(f);
-	return ok ? 0 : -EIO;
-}
 
 static int perf_read_counts(struct energy_meter *m, unsigned long long *out)
 {
@@ -218,22 +194,22 @@ static int perf_open(struct energy_meter *m, char *why, size_t len)
 	unsigned int config;
 	int i, moved = 0;
 
-	if (read_line(POWER_PMU "/type", buf, sizeof(buf))) {
+	if (kopt_read_line(POWER_PMU "/type", buf, sizeof(buf))) {
 		snprintf(why, len, "perf: no power PMU");
 		return -ENOENT;
 	}
 	attr.type = strtol(buf, NULL, 10);
-	if (read_line(POWER_PMU "/events/energy-pkg", buf, sizeof(buf)) ||
+	if (kopt_read_line(POWER_PMU "/events/energy-pkg", buf, sizeof(buf)) ||
 	    sscanf(buf, "event=%x", &config) != 1) {
 		snprintf(why, len, "perf: power PMU has no energy-pkg event");
 		return -ENOENT;
 	}
 	attr.config = config;
-	m->scale = read_line(POWER_PMU "/events/energy-pkg.scale", buf,
-			     sizeof(buf)) ?
+	m->scale = kopt_read_line(POWER_PMU "/events/energy-pkg.scale", buf,
+				  sizeof(buf)) ?
 			   2.3283064365386962890625e-10 :
 			   strtod(buf, NULL);
-	if (read_line(POWER_PMU "/cpumask", buf, sizeof(buf)))
+	if (kopt_read_line(POWER_PMU "/cpumask", buf, sizeof(buf)))
 		snprintf(buf, sizeof(buf), "0");
 	for (tok = strtok_r(buf, ",\n", &save); tok && m->nr_fds < MAX_ZONES;
 	     tok = strtok_r(NULL, ",\n", &save)) {

@@ -70,6 +70,13 @@ void kopt_blas_single_thread(void);
 int kopt_parse_long(const char *s, long min, long max, long *out);
 int kopt_parse_double(const char *s, double min, double max, double *out);
 
+/*
+ * Small sysfs/procfs reads: the first line of a file without its newline,
+ * or the unsigned number it starts with. 0 or a negative errno.
+ */
+int kopt_read_line(const char *path, char *buf, size_t len);
+int kopt_read_ull(const char *path, unsigned long long *v);
+
 /* Subcommands (loader/<name>.c). */
 int cmd_probe(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

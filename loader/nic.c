@@ -72,21 +72,6 @@ struct nic {
 
 /* ---- interrupt vectors ------------------------------------------------- */
 
-static int read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	int err = 0;
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, len, f))
-		err = -EIO;
-	else
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
-	return err;
-}
-
 /*
  * Queue index in a vector name: trailing digits after '-', '.' or '_'
  * ("eth0-TxRx-3", "virtio2-input.0", "mlx5_comp5" is not matched). Names
@@ -689,7 +674,7 @@ static bool sysfs_is_ours(const char *ifname, int ifindex)
 	char path[PATH_MAX], buf[32];
 
 	snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", ifname);
-	if (read_line(path, buf, sizeof(buf)))
+	if (kopt_read_line(path, buf, sizeof(buf)))
 		return true; /* absent: discovery reports "no device" */
 	return atoi(buf) == ifindex;
 }

@@ -104,21 +104,6 @@ static bool path_exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
-static int read_first_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	int err = 0;
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, len, f))
-		err = -EIO;
-	else
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
-	return err;
-}
-
 /* ---- kernel, BTF, lockdown, capabilities ------------------------------- */
 
 static void probe_kernel(struct probe_ctx *ctx)
@@ -186,8 +171,8 @@ static int read_lockdown_private(char *buf, size_t len)
 		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 		    mount("securityfs", "/sys/kernel/security", "securityfs", 0,
 			  NULL) ||
-		    read_first_line("/sys/kernel/security/lockdown", line,
-				    sizeof(line)))
+		    kopt_read_line("/sys/kernel/security/lockdown", line,
+				   sizeof(line)))
 			_exit(1);
 		if (write(pfd[1], line, strlen(line)) < 0)
 			_exit(1);
@@ -208,8 +193,8 @@ static const char *read_lockdown(char *mode, size_t len)
 {
 	char line[128];
 
-	if (!read_first_line("/sys/kernel/security/lockdown", line,
-			     sizeof(line))) {
+	if (!kopt_read_line("/sys/kernel/security/lockdown", line,
+			    sizeof(line))) {
 		parse_lockdown(line, mode, len);
 		return "securityfs";
 	}
@@ -663,7 +648,7 @@ static void probe_stats(struct probe_ctx *ctx)
 	char cur[16] = "?";
 	int fd;
 
-	read_first_line("/proc/sys/kernel/bpf_stats_enabled", cur, sizeof(cur));
+	kopt_read_line("/proc/sys/kernel/bpf_stats_enabled", cur, sizeof(cur));
 	/* BPF_ENABLE_STATS is scoped to the fd: closing it undoes it */
 	fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (fd < 0) {
@@ -742,11 +727,11 @@ static void probe_rapl(struct probe_ctx *ctx)
 			continue;
 		snprintf(path, sizeof(path), "/sys/class/powercap/%s/name",
 			 de->d_name);
-		if (read_first_line(path, name, sizeof(name)))
+		if (kopt_read_line(path, name, sizeof(name)))
 			continue;
 		snprintf(path, sizeof(path), "/sys/class/powercap/%s/energy_uj",
 			 de->d_name);
-		if (read_first_line(path, uj, sizeof(uj)))
+		if (kopt_read_line(path, uj, sizeof(uj)))
 			continue; /* unreadable energy is no meter */
 		n++;
 		snprintf(zones + l, sizeof(zones) - l, "%s%s=%s", l ? ", " : "",
@@ -778,7 +763,7 @@ static long long energy_event_delta(long type, const char *event)
 	int fd;
 
 	snprintf(path, sizeof(path), POWER_PMU "/events/%s", event);
-	if (read_first_line(path, buf, sizeof(buf)) ||
+	if (kopt_read_line(path, buf, sizeof(buf)) ||
 	    sscanf(buf, "event=%x", &config) != 1)
 		return -EINVAL;
 	attr.type = type;
@@ -811,7 +796,7 @@ static void probe_perf_power(struct probe_ctx *ctx)
 	long type;
 	DIR *d;
 
-	if (read_first_line(POWER_PMU "/type", buf, sizeof(buf))) {
+	if (kopt_read_line(POWER_PMU "/type", buf, sizeof(buf))) {
 		set_feat(f, false, "absent: no power PMU (" POWER_PMU ")");
 		return;
 	}
