@@ -35,7 +35,6 @@
 #include <bpf/bpf_tracing.h>
 
 #include "mlp.bpf.h"
-#include "sched.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -81,6 +80,23 @@ static __always_inline void rq_features(struct shadow_feat *f, struct rq *rq,
 }
 
 /*
+ * The runqueue p is queued on, through its own cfs_rq (group scheduling).
+ * Not sched.bpf.h's kopt_task_src_rq(): that one reads with CO-RE probe
+ * reads and returns a plain scalar, while rq_features() dereferences the
+ * result directly, which the verifier allows only on a BTF pointer.
+ */
+static __always_inline struct rq *task_rq_of(struct task_struct *p)
+{
+	struct cfs_rq *cfs_rq;
+
+	if (!bpf_core_field_exists(p->se.cfs_rq) ||
+	    !bpf_core_field_exists(struct cfs_rq, rq))
+		return NULL;
+	cfs_rq = p->se.cfs_rq;
+	return cfs_rq ? cfs_rq->rq : NULL;
+}
+
+/*
  * Fills every feature this event shows. With per_cpu_rq the runqueues
  * come from the per-CPU `runqueues` symbol (both CPUs); without it, which
  * kernels without CONFIG_KALLSYMS_ALL need (the verifier cannot find a
@@ -108,7 +124,7 @@ static __always_inline void task_features(struct shadow_feat *f,
 		src = bpf_per_cpu_ptr(&runqueues, src_cpu);
 		dst = bpf_per_cpu_ptr(&runqueues, dst_cpu);
 	} else {
-		src = kopt_task_src_rq(p);
+		src = task_rq_of(p);
 	}
 	rq_features(f, src, KOPT_FEAT_SRC_NR_RUNNING, KOPT_FEAT_SRC_LOAD_AVG,
 		    KOPT_FEAT_SRC_UTIL_AVG);
