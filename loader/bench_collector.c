@@ -128,14 +128,6 @@ static void count_record(void *ctx, const struct nic_record *r)
 	records_seen++;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- namespaces --------------------------------------------------------- */
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -340,7 +332,7 @@ static int run_load(struct nic *n, struct load *l, double *secs)
 			 SERVER_ADDR, SERVER_PORT, strerror(errno));
 		return -1;
 	}
-	t0 = now_s();
+	t0 = kopt_now_s();
 	pthread_create(&srv, NULL, server_main, l);
 	if (l->disk)
 		pthread_create(&disk, NULL, disk_main, l);
@@ -353,7 +345,7 @@ static int run_load(struct nic *n, struct load *l, double *secs)
 	shutdown(l->listen_fd, SHUT_RDWR);
 	pthread_join(srv, NULL);
 	close(l->listen_fd);
-	*secs = now_s() - t0;
+	*secs = kopt_now_s() - t0;
 	return l->err;
 }
 

@@ -414,47 +414,6 @@ static int read_stats(struct collector *c, __u64 out[KOPT_MIG_NR_STATS])
 
 /* ---- workload ---------------------------------------------------------------- */
 
-static pid_t start_workload(char **argv)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		/* keep our stdout for data (--json): workload output -> stderr */
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		execvp(argv[0], argv);
-		fprintf(stderr,
-			"kopt collect migrations: cannot run '%s': %s\n",
-			argv[0], strerror(errno));
-		_exit(127);
-	}
-	return pid;
-}
-
-static int stop_workload(pid_t pid)
-{
-	int st, i;
-
-	if (waitpid(pid, &st, WNOHANG) == pid)
-		return st;
-	kill(pid, SIGTERM);
-	for (i = 0; i < 20; i++) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return st;
-		usleep(100000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return st;
-}
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /* ---- main loop and summary --------------------------------------------- */
 
 struct run_opts {
@@ -589,29 +548,10 @@ static void progress(struct collector *c, double t0)
 	read_stats(c, st);
 	fprintf(stderr,
 		"\r%6.0fs calls %llu migrations %llu forced %llu lost %llu   ",
-		now_s() - t0, (unsigned long long)st[KOPT_MIG_STAT_CALLS],
+		kopt_now_s() - t0, (unsigned long long)st[KOPT_MIG_STAT_CALLS],
 		(unsigned long long)st[KOPT_MIG_STAT_MIGRATE],
 		(unsigned long long)st[KOPT_MIG_STAT_FORCED],
 		(unsigned long long)st[KOPT_MIG_STAT_LOST]);
-}
-
-static void describe_status(int st, char *buf, size_t len)
-{
-	if (WIFEXITED(st))
-		snprintf(buf, len, "exited %d", WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		snprintf(buf, len, "stopped by signal %d", WTERMSIG(st));
-	else
-		snprintf(buf, len, "unknown");
-}
-
-static void join_cmd(char **cmd, char *buf, size_t len)
-{
-	size_t l = 0;
-
-	buf[0] = '\0';
-	for (; cmd && *cmd && l < len; cmd++)
-		l += snprintf(buf + l, len - l, "%s%s", l ? " " : "", *cmd);
 }
 
 static int collect(struct collector *c, const struct run_opts *o)
@@ -622,7 +562,7 @@ static int collect(struct collector *c, const struct run_opts *o)
 	pid_t child = -1;
 	int wst;
 
-	join_cmd(o->cmd, cmdline, sizeof(cmdline));
+	kopt_join_cmd(o->cmd, cmdline, sizeof(cmdline));
 	if (c->csv)
 		write_header(c, o->cmd ? cmdline : NULL);
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.mig_events),
@@ -632,26 +572,26 @@ static int collect(struct collector *c, const struct run_opts *o)
 			strerror(errno));
 		return KOPT_EXIT_BPF;
 	}
-	t0 = now_s();
+	t0 = kopt_now_s();
 	if (o->cmd)
-		child = start_workload(o->cmd);
+		child = kopt_workload_start(o->cmd, "kopt collect migrations");
 	while (!stop_signal) {
 		ring_buffer__poll(c->rb, 100);
-		if (o->duration > 0 && now_s() - t0 >= o->duration)
+		if (o->duration > 0 && kopt_now_s() - t0 >= o->duration)
 			break;
 		if (child > 0 && waitpid(child, &wst, WNOHANG) == child) {
-			describe_status(wst, status, sizeof(status));
+			kopt_describe_status(wst, status, sizeof(status));
 			child = -1;
 			break;
 		}
-		if (now_s() - last >= 1) {
+		if (kopt_now_s() - last >= 1) {
 			progress(c, t0);
-			last = now_s();
+			last = kopt_now_s();
 		}
 	}
 	if (child > 0) {
-		wst = stop_workload(child);
-		describe_status(wst, status, sizeof(status));
+		wst = kopt_workload_stop(child);
+		kopt_describe_status(wst, status, sizeof(status));
 		strncat(status, " (stopped at the end of collection)",
 			sizeof(status) - strlen(status) - 1);
 	}
@@ -662,7 +602,7 @@ static int collect(struct collector *c, const struct run_opts *o)
 		pr_info("collect migrations: stopped by signal %d\n",
 			(int)stop_signal);
 	read_stats(c, st);
-	print_summary(c, st, now_s() - t0, status);
+	print_summary(c, st, kopt_now_s() - t0, status);
 	return KOPT_EXIT_OK;
 }
 

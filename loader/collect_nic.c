@@ -48,14 +48,6 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void on_record(void *ctx, const struct nic_record *r)
 {
 	struct collect *c = ctx;
@@ -381,7 +373,7 @@ static void run_loop(struct nic *n, struct collect *c, double duration)
 				strerror(-err));
 			break;
 		}
-		t = now_s();
+		t = kopt_now_s();
 		if (duration > 0 && t - c->t0 >= duration)
 			break;
 		if (t < next)
@@ -536,11 +528,11 @@ int cmd_collect_nic(int argc, char **argv)
 	describe(nic_info(n), a.output != NULL);
 	pr_info("collecting%s; Ctrl-C to stop\n",
 		a.duration > 0 ? " for the given duration" : "");
-	c.t0 = now_s();
+	c.t0 = kopt_now_s();
 	run_loop(n, &c, a.duration);
 	/* interface restored first; then the last records, then totals */
 	nic_stop(n);
-	print_summary(n, &c, now_s() - c.t0);
+	print_summary(n, &c, kopt_now_s() - c.t0);
 	nic_close(n);
 	ret = KOPT_EXIT_OK;
 out:

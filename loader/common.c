@@ -13,7 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include <bpf/libbpf.h>
 
@@ -204,4 +208,63 @@ int kopt_read_ull(const char *path, unsigned long long *v)
 	ok = fscanf(f, "%llu", v) == 1;
 	fclose(f);
 	return ok ? 0 : -EIO;
+}
+
+double kopt_now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+pid_t kopt_workload_start(char **argv, const char *what)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		/* keep our stdout for data (--json): workload output -> stderr */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		execvp(argv[0], argv);
+		fprintf(stderr, "%s: cannot run '%s': %s\n", what, argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+int kopt_workload_stop(pid_t pid)
+{
+	int st, i;
+
+	if (waitpid(pid, &st, WNOHANG) == pid)
+		return st;
+	kill(pid, SIGTERM);
+	for (i = 0; i < 20; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return st;
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return st;
+}
+
+void kopt_describe_status(int st, char *buf, size_t len)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, len, "exited %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "stopped by signal %d", WTERMSIG(st));
+	else
+		snprintf(buf, len, "unknown");
+}
+
+void kopt_join_cmd(char **argv, char *buf, size_t len)
+{
+	size_t l = 0;
+
+	buf[0] = '\0';
+	for (; argv && *argv && l < len; argv++)
+		l += snprintf(buf + l, len - l, "%s%s", l ? " " : "", *argv);
 }

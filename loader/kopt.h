@@ -13,6 +13,7 @@
 #endif
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdio.h>
 
 /* Exit codes, distinct per failure class (documented in the README). */
@@ -77,6 +78,21 @@ int kopt_parse_double(const char *s, double min, double max, double *out);
 int kopt_read_line(const char *path, char *buf, size_t len);
 int kopt_read_ull(const char *path, unsigned long long *v);
 
+/* CLOCK_MONOTONIC in seconds. */
+double kopt_now_s(void);
+
+/*
+ * A workload command (argv, NULL-terminated) run as a child with its
+ * stdout sent to our stderr (our stdout carries data); `what` prefixes the
+ * message if it cannot start. kopt_workload_stop() returns its wait status,
+ * asking it to stop (SIGTERM, then SIGKILL after 2 s) if it still runs.
+ */
+pid_t kopt_workload_start(char **argv, const char *what);
+int kopt_workload_stop(pid_t pid);
+/* "exited 0", "stopped by signal 15"; and argv joined by spaces. */
+void kopt_describe_status(int st, char *buf, size_t len);
+void kopt_join_cmd(char **argv, char *buf, size_t len);
+
 /* Subcommands (loader/<name>.c). */
 int cmd_probe(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
@@ -98,5 +114,6 @@ int cmd_energy(int argc, char **argv);
 int cmd_model_attach(int argc, char **argv);
 int cmd_model_detach(int argc, char **argv);
 int cmd_bench_kpatch(int argc, char **argv);
+int cmd_model_live(int argc, char **argv);
 
 #endif /* KOPT_LOADER_KOPT_H */

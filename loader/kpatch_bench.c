@@ -90,14 +90,6 @@ struct bench {
 	char skipped[256];
 };
 
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 static int run_workload(const char *cmd)
 {
 	pid_t pid = fork();
@@ -205,9 +197,9 @@ static int measure(struct bench *b, enum phase_id id)
 		kopt_lb_read_stats(kopt_lb_stats_fd(lb), lb0);
 	}
 	read_kp(b, before);
-	t0 = now_s();
+	t0 = kopt_now_s();
 	ret = run_workload(b->workload);
-	ph->secs += now_s() - t0;
+	ph->secs += kopt_now_s() - t0;
 	read_kp(b, after);
 	if (lb) {
 		prog_runtime(kopt_lb_prog_fd(lb), &ns1, &cnt1);
@@ -319,12 +311,12 @@ static int calibrate_kfunc(struct bench *b)
 		ret = bpf_map_update_elem(bpf_map__fd(kp->maps.kp_model), &zero,
 					  &b->model, BPF_ANY);
 	/* syscall test runs report no duration: time the one call */
-	t0 = now_s();
+	t0 = kopt_now_s();
 	if (!ret)
 		ret = bpf_prog_test_run_opts(
 			bpf_program__fd(kp->progs.kp_kfunc_batch), &opts);
 	if (!ret)
-		b->calib_kfunc_ns = (now_s() - t0) * 1e9 / KOPT_KP_BATCH;
+		b->calib_kfunc_ns = (kopt_now_s() - t0) * 1e9 / KOPT_KP_BATCH;
 	else
 		pr_warn("bench kpatch: kfunc calibration failed: %s\n",
 			strerror(errno));

@@ -33,6 +33,7 @@
 
 #include <json-c/json.h>
 
+#include "kopt.h"
 #include "latency_src.h"
 
 #define DEFAULT_TIMEOUT_S 10.0
@@ -189,14 +190,6 @@ out:
 
 /* ---- a command --------------------------------------------------------- */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void child_exec(const char *cmd, int out_fd)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -219,7 +212,7 @@ static int read_output(int fd, char *buf, size_t cap, double deadline,
 
 	*len = 0;
 	for (;;) {
-		left = deadline - now_s();
+		left = deadline - kopt_now_s();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		if (poll(&pfd, 1, (int)ceil(left * 1e3)) == 0)
@@ -296,7 +289,7 @@ static int run_cmd(const struct latency_src *src, char *buf, char *err,
 		child_exec(src->arg, pipefd[1]);
 	close(pipefd[1]);
 	rd = read_output(pipefd[0], buf, LATENCY_SRC_MAX_LINE,
-			 now_s() + src->timeout_s, &len);
+			 kopt_now_s() + src->timeout_s, &len);
 	close(pipefd[0]);
 	buf[len] = '\0';
 	return cmd_status(src, pid, rd, err, errlen);

@@ -804,14 +804,6 @@ static int attach_progs(struct nic *n)
 	return 0;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / NS_PER_S;
-}
-
 /* A sample is a batch of records (bpf/nic.bpf.c stages them per CPU). */
 static int on_ring_batch(void *ctx, void *data, size_t size)
 {
@@ -892,7 +884,7 @@ struct nic *nic_open(const char *ifname, const struct nic_opts *opts)
 	if (err)
 		goto fail;
 	nic_read_totals(n, &n->prev);
-	n->prev_s = now_s();
+	n->prev_s = kopt_now_s();
 	return n;
 fail:
 	nic_close(n);
@@ -959,7 +951,7 @@ int nic_read_window(struct nic *nic, struct nic_window *w)
 	err = nic_read_totals(nic, &cur);
 	if (err)
 		return err;
-	t = now_s();
+	t = kopt_now_s();
 	memset(w, 0, sizeof(*w));
 	for (i = 0; i < NIC_NR_STATS; i++)
 		w->delta.v[i] = cur.v[i] - nic->prev.v[i];
