@@ -243,20 +243,41 @@ static __always_inline void predict(__s64 *f, struct task_struct *p,
 	}
 }
 
-static __always_inline void sample(const struct prediction *pr)
+/*
+ * One lb_samples record: the evaluation, the features it read and CFS's
+ * label, so userspace can recompute and score it record by record.
+ */
+static __always_inline void sample(const struct prediction *pr, const __s64 *f,
+				   int cfs_decision, int cfs_forced,
+				   __s32 threshold, int predicted)
 {
 	struct kopt_lb_sample *s;
+	__u32 i;
 
 	s = bpf_ringbuf_reserve(&lb_samples, sizeof(*s), 0);
 	if (!s) {
 		stat_inc(KOPT_LB_STAT_LOST);
 		return;
 	}
+	s->ts_ns = bpf_ktime_get_ns();
 	s->seq = pr->seq;
 	s->crc32 = pr->crc32;
 	s->logit = pr->logit;
 	s->status = pr->status;
+	s->threshold = threshold;
 	s->via_kfunc = use_kfunc;
+	s->cfs_decision = cfs_decision != 0;
+	s->cfs_forced = cfs_forced != 0;
+	s->predicted = predicted > 0;
+	s->reserved = 0;
+	/* f is written only when a model was read */
+	if (pr->status == KOPT_MLP_OK) {
+		for (i = 0; i < KOPT_FEAT_NR; i++)
+			s->feat[i] = f[i];
+	} else {
+		for (i = 0; i < KOPT_FEAT_NR; i++)
+			s->feat[i] = 0;
+	}
 	bpf_ringbuf_submit(s, 0);
 }
 
@@ -276,15 +297,21 @@ static __always_inline void count_status(int status)
  */
 static __always_inline int model_says_forced(struct task_struct *p,
 					     struct lb_env *env,
-					     const struct kopt_lb_cfg *cfg)
+					     const struct kopt_lb_cfg *cfg,
+					     int cfs_decision, int cfs_forced)
 {
 	struct prediction pr = {};
 	__s64 f[KOPT_FEAT_NR];
-	__s32 threshold;
+	__s32 threshold = 0;
+	int forced = -1;
 
 	predict(f, p, env, &pr);
+	if (pr.status == KOPT_MLP_OK) {
+		threshold = cfg->use_threshold ? cfg->threshold : pr.threshold;
+		forced = pr.logit >= threshold;
+	}
 	if (cfg->sample)
-		sample(&pr);
+		sample(&pr, f, cfs_decision, cfs_forced, threshold, forced);
 	if (pr.status != KOPT_MLP_OK) {
 		count_status(pr.status);
 		return -1;
@@ -292,8 +319,7 @@ static __always_inline int model_says_forced(struct task_struct *p,
 	stat_inc(KOPT_LB_STAT_EVALS);
 	if (use_kfunc)
 		stat_inc(KOPT_LB_STAT_KFUNC);
-	threshold = cfg->use_threshold ? cfg->threshold : pr.threshold;
-	return pr.logit >= threshold;
+	return forced;
 }
 
 /*
@@ -323,7 +349,7 @@ static __always_inline int decide(struct task_struct *p, struct lb_env *env,
 		check_hard_vetoes(p, env);
 		return cfg->mode == KOPT_LB_ACCEPT;
 	}
-	forced = model_says_forced(p, env, cfg);
+	forced = model_says_forced(p, env, cfg, cfs_decision, cfs_forced);
 	if (forced < 0)
 		return KOPT_LB_KEEP_CFS;
 	if (forced)

@@ -773,6 +773,8 @@ static const struct kopt_cmd model_cmds[] = {
 	{ "gen", model_gen, "write a random model (tests, benchmarks)" },
 	{ "attach", cmd_model_attach, "register the sched_lb_ops policy" },
 	{ "detach", cmd_model_detach, "unregister the sched_lb_ops policy" },
+	{ "live", cmd_model_live,
+	  "run a workload with the model in the kernel, scored" },
 	{ NULL },
 };
 
@@ -780,8 +782,11 @@ int cmd_model(int argc, char **argv)
 {
 	int i;
 
-	/* accept --json after the subcommand as well as before it */
-	for (i = 1; i < argc; i++)
+	/*
+	 * accept --json after the subcommand as well as before it, but not
+	 * among a workload's own arguments (after "--")
+	 */
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
 			kopt_env.json = true;
 	optind = 0;

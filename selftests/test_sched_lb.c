@@ -84,12 +84,84 @@ KOPT_TEST(sched_lb_cli_usage_errors)
 				kopt_test_bin()),
 		  KOPT_EXIT_OK, "attach --help");
 	ASSERT_HAS(out, "shadow", "help lists the modes");
+
+	/* kopt model live */
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"%s model live --mode bogus -- true",
+				kopt_test_bin()),
+		  KOPT_EXIT_USAGE, "live --mode bogus");
+	ASSERT_HAS(out, "--mode 'bogus'", "names the option");
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"%s model live --mode refuse -m x -- true",
+				kopt_test_bin()),
+		  KOPT_EXIT_USAGE, "live refuses the test modes");
+	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s model live -m x",
+				kopt_test_bin()),
+		  KOPT_EXIT_USAGE, "live without workload or duration");
+	ASSERT_HAS(out, "--duration", "says what is missing");
+	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s model live -- true",
+				kopt_test_bin()),
+		  KOPT_EXIT_USAGE, "live without a model");
+	ASSERT_HAS(out, "--model is required", "says so");
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"%s model live --mode off -m x -- true",
+				kopt_test_bin()),
+		  KOPT_EXIT_USAGE, "off takes no model");
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"%s model live -m x --duration -1",
+				kopt_test_bin()),
+		  KOPT_EXIT_USAGE, "negative duration");
+}
+
+/* --mode off: the stock-CFS baseline, timed; needs no privilege */
+KOPT_TEST(sched_lb_live_off_times_workload)
+{
+	char cmd[PATH_MAX + 64], out[4096];
+	struct json_object *j, *v;
+	int rc;
+
+	rc = kopt_test_run(out, sizeof(out),
+			   "%s model live --mode off --json -- sleep 0.2 "
+			   "--json",
+			   kopt_test_bin());
+	/* sleep rejects "--json": the workload's arguments are its own */
+	ASSERT_EQ(rc, 0, "kopt model live --mode off");
+	j = json_tokener_parse(strchr(out, '{') ?: "null");
+	if (!ASSERT_OK_PTR(j, "JSON summary")) {
+		fprintf(stderr, "%s\n", out);
+		return;
+	}
+	ASSERT_TRUE(json_object_object_get_ex(j, "runtime_s", &v), "runtime");
+	ASSERT_GE(json_object_get_double(v), 0.0, "run time measured");
+	ASSERT_TRUE(json_object_object_get_ex(j, "workload_status", &v),
+		    "status");
+	ASSERT_STREQ(json_object_get_string(v), "exited 1",
+		     "the workload's own exit status");
+	json_object_put(j);
+	snprintf(cmd, sizeof(cmd), "%s model live --mode off -- sleep 0.2",
+		 kopt_test_bin());
+	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s", cmd), 0, "text form");
+	ASSERT_HAS(out, "stock CFS", "says what ran");
+	ASSERT_HAS(out, "run time:", "prints the run time");
+}
+
+/* A random 7-16-1 model file in the scratch directory. */
+static bool live_model(char *path, size_t len)
+{
+	char out[4096];
+
+	snprintf(path, len, "%s/live.kmlp", kopt_test_tmpdir());
+	return ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				       "%s model gen --shape 7-16-1 --seed 3 "
+				       "-o %s",
+				       kopt_test_bin(), path),
+			 0, "kopt model gen");
 }
 
 KOPT_TEST(sched_lb_refuses_unpatched_kernel)
 {
+	char out[4096], model[PATH_MAX], csv[PATH_MAX];
 	struct kopt_lb_support s;
-	char out[4096];
 
 	kopt_lb_probe(&s);
 	if (s.struct_ops) {
@@ -108,6 +180,15 @@ KOPT_TEST(sched_lb_refuses_unpatched_kernel)
 	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s model detach",
 				kopt_test_bin()),
 		  KOPT_EXIT_OK, "detach with nothing attached");
+	if (!live_model(model, sizeof(model)))
+		return;
+	snprintf(csv, sizeof(csv), "%s/unpatched.csv", kopt_test_tmpdir());
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"%s model live -m %s -o %s -- true",
+				kopt_test_bin(), model, csv),
+		  KOPT_EXIT_BPF, "live on an unpatched kernel");
+	ASSERT_HAS(out, "lacks the kopt patch", "says why");
+	ASSERT_NEQ(access(csv, F_OK), 0, "no dataset left behind");
 }
 
 KOPT_TEST(sched_lb_objects_open)
@@ -564,4 +645,81 @@ KOPT_TEST(vm_sched_lb_cli_attach_detach)
 	rc = kopt_lb_open(&second, &o, err, sizeof(err));
 	ASSERT_EQ(rc, KOPT_EXIT_OK, "register after detach");
 	kopt_lb_close(second);
+}
+
+static __u64 json_u64(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v = NULL;
+
+	if (!o || !json_object_object_get_ex(o, a, &v))
+		return (__u64)-1;
+	if (b && !json_object_object_get_ex(v, b, &v))
+		return (__u64)-1;
+	return json_object_get_int64(v);
+}
+
+static long csv_rows(const char *path)
+{
+	char line[4096];
+	long n = -1; /* the header */
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '#')
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * The live scoring: every in-kernel evaluation of a model in shadow mode
+ * is recomputed in userspace from the features it read, with the same
+ * logit, so the in-kernel accuracy and the userspace accuracy on the same
+ * records are equal, count for count; the dataset has one row each.
+ */
+KOPT_TEST(vm_model_live_shadow_scores)
+{
+	char cmd[3 * PATH_MAX], model[PATH_MAX], csv[PATH_MAX];
+	static const char *const keys[] = { "tp", "fp", "tn", "fn" };
+	struct json_object *j;
+	__u64 n, sum = 0;
+	long old_cost;
+	int rc, i;
+
+	SKIP_UNLESS_IN_VM();
+	if (!have_patch() || !live_model(model, sizeof(model)))
+		return;
+	snprintf(csv, sizeof(csv), "%s/live.csv", kopt_test_tmpdir());
+	snprintf(cmd, sizeof(cmd),
+		 "%s model live -m %s --mode shadow -o %s --json -- sh -c "
+		 "'%s'",
+		 kopt_test_bin(), model, csv, WORKLOAD);
+	old_cost = set_migration_cost(HOT_COST_NS);
+	j = run_json(cmd, &rc);
+	if (old_cost >= 0)
+		set_migration_cost(old_cost);
+	if (!ASSERT_EQ(rc, 0, "kopt model live") || !ASSERT_OK_PTR(j, "JSON"))
+		goto out;
+	n = json_u64(j, "evaluations", NULL);
+	ASSERT_GT(n, 0, "evaluations sampled");
+	ASSERT_EQ(json_u64(j, "logit_mismatches", NULL), 0,
+		  "kernel and userspace logits");
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(json_u64(j, "kernel", keys[i]),
+			  json_u64(j, "userspace", keys[i]), keys[i]);
+		sum += json_u64(j, "kernel", keys[i]);
+	}
+	ASSERT_EQ(sum, n, "every evaluation scored");
+	ASSERT_EQ(json_u64(j, "stats", "overrides"), 0,
+		  "shadow changed no decision");
+	ASSERT_EQ(csv_rows(csv), (long)n, "one dataset row per evaluation");
+	fprintf(stderr, "  %llu evaluations; in-kernel accuracy %llu/%llu\n",
+		(unsigned long long)n,
+		(unsigned long long)(json_u64(j, "kernel", "tp") +
+				     json_u64(j, "kernel", "tn")),
+		(unsigned long long)n);
+out:
+	json_object_put(j);
 }

@@ -14,6 +14,8 @@
 #include <linux/types.h>
 #endif
 
+#include "features.h"
+
 /* struct sched_lb_ops .name length (SCHED_LB_OPS_NAME_LEN in the patch). */
 #define KOPT_LB_NAME_LEN 16
 
@@ -59,16 +61,32 @@ enum kopt_lb_stat {
 	KOPT_LB_NR_STATS,
 };
 
-/* lb_samples ring buffer record (cfg.sample): one model evaluation. */
+/*
+ * lb_samples ring buffer record (cfg.sample): one model evaluation with
+ * everything needed to check it afterwards, record by record: the exact
+ * feature table the evaluator read, CFS's decision and forced flag (the
+ * label), and the prediction the policy acted on. `kopt model live`
+ * writes these as a dataset with the collector's column names, so
+ * `kopt model score` recomputes every logit in userspace and the live
+ * in-kernel accuracy and the userspace accuracy are counted on the same
+ * records.
+ */
 struct kopt_lb_sample {
+	__u64 ts_ns; /* bpf_ktime_get_ns() */
 	__u64 seq; /* mlp_active seq the evaluation used */
 	__u32 crc32; /* the model's crc32 field, read with it */
 	__s32 logit;
 	__s32 status; /* enum kopt_mlp_status, or negative errno */
-	__u32 via_kfunc;
+	__s32 threshold; /* the logit threshold the prediction used */
+	__u8 via_kfunc;
+	__u8 cfs_decision; /* CFS's own decision: 1 migrate */
+	__u8 cfs_forced; /* ... and it was forced (cache hot) */
+	__u8 predicted; /* logit >= threshold (0 unless status OK) */
+	__u32 reserved;
+	__s64 feat[KOPT_FEAT_NR]; /* by feature id; 0 where unread */
 };
 
-#define KOPT_LB_SAMPLES_BYTES (1U << 20)
+#define KOPT_LB_SAMPLES_BYTES (4U << 20)
 
 /*
  * Forced-flag agreement of the patch tracepoint rung (mig_tp_agree):
