@@ -16,6 +16,7 @@
 #include "kopt.h"
 #include "mlp.h"
 #include "model.h"
+#include "model_util.h"
 #include "test.h"
 
 #define S32_MAX KOPT_MLP_S32_MAX
@@ -30,30 +31,6 @@ static bool have_bpf(void)
 }
 
 /* A valid random model of `shape` (kopt model gen's generator). */
-static struct kopt_model *random_model(const char *shape, unsigned long seed)
-{
-	struct kopt_mlp_float *f = malloc(sizeof(*f));
-	struct kopt_model *m = calloc(1, sizeof(*m));
-	char err[KOPT_MODEL_ERR] = "";
-	__u32 i;
-
-	if (!ASSERT_OK_PTR(f, "alloc") || !ASSERT_OK_PTR(m, "alloc"))
-		goto fail;
-	if (!ASSERT_OK(kopt_model_parse_shape(shape, m, err, sizeof(err)), err))
-		goto fail;
-	for (i = 0; i < m->n_in; i++)
-		m->feature[i] = (i + seed) % KOPT_FEAT_NR;
-	kopt_mlp_float_random(f, m, seed);
-	if (!ASSERT_OK(kopt_model_quantize(f, 16, m, err, sizeof(err)), err))
-		goto fail;
-	free(f);
-	return m;
-fail:
-	free(f);
-	free(m);
-	return NULL;
-}
-
 /* ---- exact integers -------------------------------------------------------- */
 
 /* One input, no hidden layer: logit = sat(round(w x / 2^shift)). */
@@ -248,7 +225,8 @@ KOPT_TEST(mlp_reference)
 
 	kopt_rng_seed(&r, 7);
 	for (s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
-		struct kopt_model *m = random_model(shapes[s], s + 1);
+		struct kopt_model *m =
+			test_random_model(shapes[s], s + 1, s + 1);
 
 		if (!m)
 			return;
@@ -270,7 +248,7 @@ KOPT_TEST(mlp_reference)
 
 static void parity(const char *shape, unsigned long seed)
 {
-	struct kopt_model *m = random_model(shape, seed);
+	struct kopt_model *m = test_random_model(shape, seed, seed);
 	char err[256] = "", what[64];
 	struct kopt_verify v = {};
 
@@ -443,8 +421,8 @@ static void *torture_writer(void *arg)
 KOPT_TEST(mlp_seq_torture)
 {
 	struct torture *t = calloc(1, sizeof(*t));
-	struct kopt_model *a = random_model("7-16-1", 11);
-	struct kopt_model *b = random_model("7-16-1", 12);
+	struct kopt_model *a = test_random_model("7-16-1", 11, 11);
+	struct kopt_model *b = test_random_model("7-16-1", 12, 12);
 	struct kopt_mlp *ma = malloc(sizeof(*ma)), *mb = malloc(sizeof(*mb));
 	__s64 in[KOPT_MLP_MAX_IN] = { 100, -200, 300, 5, 1000, -7, 42 };
 	long reads = 0, torn = 0, retries = 0, la = 0, lb = 0;

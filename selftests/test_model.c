@@ -31,6 +31,7 @@
 #include "kopt.h"
 #include "mlp.h"
 #include "model.h"
+#include "model_util.h"
 #include "test.h"
 
 #define OUT_LEN (1 << 16)
@@ -45,30 +46,6 @@ static bool root(void)
 	return false;
 }
 
-static struct kopt_model *gen_model(const char *shape, unsigned long seed)
-{
-	struct kopt_mlp_float *f = malloc(sizeof(*f));
-	struct kopt_model *m = calloc(1, sizeof(*m));
-	char err[KOPT_MODEL_ERR] = "";
-	__u32 i;
-
-	if (!f || !m)
-		goto fail;
-	if (!ASSERT_OK(kopt_model_parse_shape(shape, m, err, sizeof(err)), err))
-		goto fail;
-	for (i = 0; i < m->n_in; i++)
-		m->feature[i] = (i + 1) % KOPT_FEAT_NR;
-	kopt_mlp_float_random(f, m, seed);
-	if (!ASSERT_OK(kopt_model_quantize(f, 16, m, err, sizeof(err)), err))
-		goto fail;
-	free(f);
-	return m;
-fail:
-	free(f);
-	free(m);
-	return NULL;
-}
-
 /* Writes a model file into the scratch directory; returns its path. */
 static const char *model_file(const char *name, const char *shape,
 			      unsigned long seed)
@@ -76,7 +53,7 @@ static const char *model_file(const char *name, const char *shape,
 	static char path[8][512];
 	static int next;
 	char err[KOPT_MODEL_ERR] = "";
-	struct kopt_model *m = gen_model(shape, seed);
+	struct kopt_model *m = test_random_model(shape, seed, 1);
 	char *p = path[next++ % 8];
 
 	snprintf(p, sizeof(path[0]), "%s/%s", kopt_test_tmpdir(), name);
@@ -131,7 +108,7 @@ static void pins_down(void)
 
 KOPT_TEST(model_roundtrip)
 {
-	struct kopt_model *m = gen_model("15-10-1", 4), *back;
+	struct kopt_model *m = test_random_model("15-10-1", 4, 1), *back;
 	char err[KOPT_MODEL_ERR] = "";
 	struct kopt_mlp *mlp = malloc(sizeof(*mlp));
 	size_t len;
@@ -226,7 +203,7 @@ static size_t mutate(const unsigned char *src, size_t len,
 
 KOPT_TEST(model_reject_malformed)
 {
-	struct kopt_model *m = gen_model("7-16-1", 1), *back;
+	struct kopt_model *m = test_random_model("7-16-1", 1, 1), *back;
 	unsigned char *bad = malloc(1 << 16);
 	char err[KOPT_MODEL_ERR];
 	size_t len, n, k;
@@ -377,7 +354,7 @@ KOPT_TEST(model_load_rejects_keep_maps)
 	const char *good = model_file("keep-good.kmlp", "7-16-1", 1);
 	struct snapshot *before = malloc(sizeof(*before));
 	struct snapshot *after = malloc(sizeof(*after));
-	struct kopt_model *m = gen_model("7-16-1", 1);
+	struct kopt_model *m = test_random_model("7-16-1", 1, 1);
 	unsigned char *bad = malloc(1 << 16);
 	char path[512];
 	size_t len, n, k;
@@ -509,8 +486,8 @@ static void *swap_loop(void *arg)
  */
 KOPT_TEST(model_hot_swap_stress)
 {
-	struct kopt_model *a = gen_model("7-16-1", 21),
-			  *b = gen_model("7-16-1", 22);
+	struct kopt_model *a = test_random_model("7-16-1", 21, 1),
+			  *b = test_random_model("7-16-1", 22, 1);
 	struct kopt_mlp *ma = malloc(sizeof(*ma)), *mb = malloc(sizeof(*mb));
 	char err[256] = "", warn[KOPT_WARN_LEN] = "";
 	long reads = 0, got_a = 0, got_b = 0, other = 0, busy = 0;
