@@ -278,10 +278,11 @@ static void train_text(const struct kopt_train_cfg *cfg,
 		       kopt_feat_name(k->id), f,
 		       k->excluded ? "  skipped: " : "", k->excluded ?: "");
 	}
-	printf("model: %s, ReLU, class-balanced cross-entropy + L2 %g, "
+	printf("model: %s %s, class-balanced cross-entropy + L2 %g, "
 	       "L-BFGS (NLopt), seed %lu\n",
-	       shape_of(&r->fixed, shape, sizeof(shape)), KOPT_TRAIN_L2,
-	       cfg->seed);
+	       shape_of(&r->fixed, shape, sizeof(shape)),
+	       r->fixed.n_hidden ? "ReLU MLP" : "logistic regression",
+	       KOPT_TRAIN_L2, cfg->seed);
 	printf("  training: %d objective evaluations in %.2f s (measured "
 	       "wall clock); %s\n",
 	       r->evals, r->train_s, r->stop);
