@@ -96,18 +96,18 @@ static int parse_header(struct reader *r, char *line, __u64 want, __u64 need,
 			struct kopt_dataset *ds, char *err, size_t errlen)
 {
 	bool label = false;
-	char *tok, *save = NULL;
+	char *tok, *rest = line;
 	int c, id;
 
-	for (tok = strtok_r(line, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
+	/* strsep, not strtok: an empty name still counts as a column */
+	while ((tok = strsep(&rest, ","))) {
 		char *name = trim(tok);
 
 		if (r->n_cols == MAX_COLS)
 			return fail(err, errlen,
 				    "%s: line %ld: more than %d columns",
 				    r->path, r->lineno, MAX_COLS);
-		for (c = 0; c < r->n_cols; c++)
+		for (c = 0; c < r->n_cols && *name; c++)
 			if (!strcmp(r->names[c], name))
 				return fail(err, errlen,
 					    "%s: line %ld: column '%s' appears "

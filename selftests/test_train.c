@@ -376,13 +376,16 @@ KOPT_TEST(train_csv_reader)
 	char path[512], err[512] = "";
 
 	snprintf(path, sizeof(path), "%s/reader.csv", kopt_test_tmpdir());
-	/* any column order, unknown columns, comments, CRLF, blank lines */
+	/*
+	 * any column order, unknown and unnamed columns, comments, CRLF,
+	 * blank lines
+	 */
 	ASSERT_OK(write_text(path, "# a comment\r\n"
-				   "extra,forced,vruntime,load_avg,note\r\n"
-				   "x,1,18446744073709551615,5,1.5\r\n"
+				   "extra,,forced,vruntime,load_avg,note\r\n"
+				   "x,,1,18446744073709551615,5,1.5\r\n"
 				   "\r\n"
 				   "# another comment\n"
-				   "y,0,3,-7,abc\n"),
+				   "y,z,0,3,-7,abc\n"),
 		  "write");
 	if (!ASSERT_OK(kopt_dataset_read(path, "forced", ~0ULL,
 					 KOPT_FEAT_BIT(KOPT_FEAT_LOAD_AVG), &ds,
