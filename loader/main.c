@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kopt.h"
+#include "train.h"
 
 static const struct kopt_cmd cmds[] = {
 	{ "probe", cmd_probe, "report what this host's kernel allows" },
@@ -17,6 +18,7 @@ static const struct kopt_cmd cmds[] = {
 	{ "restore", cmd_restore, "undo changes a killed kopt left behind" },
 	{ "bench", cmd_bench, "benchmarks (JSON with --json)" },
 	{ "model", cmd_model, "fixed-point MLP models: load, show, verify" },
+	{ "train", cmd_train, "train a model from a migrations CSV" },
 	{ "loadgen", cmd_loadgen, "open-loop memcached load generator" },
 	{ "run", cmd_run, "energy controller: optimize and hold a plant" },
 	{ "plant", cmd_plant, "built-in plants (sim) as protocol servers" },

@@ -23,6 +23,7 @@
 #include "kopt.h"
 #include "mlp.h"
 #include "model.h"
+#include "train.h"
 
 #define ERR_LEN 512
 
@@ -771,6 +772,7 @@ static const struct kopt_cmd model_cmds[] = {
 	{ "unload", model_unload, "remove the live model's pins" },
 	{ "verify", model_verify, "BPF vs userspace evaluator, bit for bit" },
 	{ "gen", model_gen, "write a random model (tests, benchmarks)" },
+	{ "score", cmd_model_score, "fixed-point model on every row of a CSV" },
 	{ "attach", cmd_model_attach, "register the sched_lb_ops policy" },
 	{ "detach", cmd_model_detach, "unregister the sched_lb_ops policy" },
 	{ "live", cmd_model_live,

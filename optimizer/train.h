@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The trainer of the forced-migration MLP (kopt issue 10): read a dataset
+ * of load-balancing decisions (the CSV of `kopt collect migrations`, or any
+ * CSV with the same column names), split it by time, rank the features,
+ * train a small float MLP with NLopt's L-BFGS and early stopping on the
+ * validation split, pick the fixed-point format that loses the least on the
+ * validation split, and measure float, fixed-point and majority-baseline
+ * models on the held-out test split.
+ *
+ * Why here (optimizer/) and not in loader/: it is learning code with no
+ * BPF in it; loader/train_cmd.c is the CLI on top (`kopt train`, `kopt
+ * model score`), selftests/test_train.c its tests.
+ *
+ * Cost: a 1M-row CSV loads in about a second; training is dominated by one
+ * forward and backward pass over the training split per objective
+ * evaluation (cblas_dgemm on row blocks); see the README for measured
+ * times.
+ */
+#ifndef KOPT_OPTIMIZER_TRAIN_H
+#define KOPT_OPTIMIZER_TRAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kopt/features.h"
+#include "model.h"
+
+/* ---- dataset ------------------------------------------------------------- */
+
+/*
+ * Rows of a dataset in file (= time) order. Feature columns are kept as
+ * the raw integers of the file, column-major: the fixed-point evaluator
+ * takes them as they are, training converts the ones it uses to double.
+ */
+struct kopt_dataset {
+	long n; /* rows */
+	long positives; /* rows with label 1 */
+	__u64 have; /* KOPT_FEAT_BIT() of every feature column loaded */
+	__s64 *col[KOPT_FEAT_NR]; /* n values each, NULL if not loaded */
+	unsigned char *y; /* n labels, 0 or 1 */
+};
+
+/*
+ * Reads path. target names the label column ("forced" or "decision").
+ * Feature columns in `need` must exist (error otherwise); those in `want`
+ * are loaded if present; other columns are ignored. Lines starting with
+ * '#' and empty lines are skipped; the first other line is the header.
+ * 0, or -errno with "path: line L, column C: reason" in err.
+ */
+int kopt_dataset_read(const char *path, const char *target, __u64 want,
+		      __u64 need, struct kopt_dataset *ds, char *err,
+		      size_t errlen);
+void kopt_dataset_free(struct kopt_dataset *ds);
+
+/* ---- metrics ---------------------------------------------------------------- */
+
+/* Binary classification figures on n rows; NAN where undefined. */
+struct kopt_metrics {
+	long n, tp, fp, tn, fn;
+	double accuracy, balanced_accuracy, precision, recall, f1;
+	double auc; /* ROC AUC of the score (ties count half); NAN if 1 class */
+};
+
+/* Metrics of the predictions score >= threshold against y; AUC of score. */
+void kopt_metrics_compute(const unsigned char *y, const double *score,
+			  double threshold, long n, struct kopt_metrics *m);
+/* Metrics of a constant prediction (the majority baseline): AUC 0.5. */
+void kopt_metrics_constant(const unsigned char *y, long n, int pred,
+			   struct kopt_metrics *m);
+
+/* ---- feature ranking --------------------------------------------------------- */
+
+/* One feature column of the ranking. */
+struct kopt_feat_rank {
+	__u32 id;
+	double f; /* ANOVA F against the label; INFINITY if it separates */
+	const char *excluded; /* why auto selection skips it, or NULL */
+};
+
+/*
+ * Ranks every loaded feature by its univariate ANOVA F score on rows
+ * [0, n): candidates by F, best first, then the excluded ones (features
+ * that identify rather than predict: pid, vruntime, exec_start; constant
+ * columns). Returns the number of entries written to out (KOPT_FEAT_NR
+ * max).
+ */
+__u32 kopt_rank_features(const struct kopt_dataset *ds, long n,
+			 struct kopt_feat_rank *out);
+
+/* ---- the network -------------------------------------------------------------- */
+
+/* L2 penalty on weights (not biases): (l2 / 2) * sum w^2. */
+#define KOPT_TRAIN_L2 1e-4
+
+/* Layout of an MLP's parameters in one vector, layer by layer (W, b). */
+struct kopt_net {
+	__u32 n_layers; /* hidden layers + 1 (the logit) */
+	__u32 in[KOPT_MLP_LAYERS], out[KOPT_MLP_LAYERS];
+	size_t w_off[KOPT_MLP_LAYERS], b_off[KOPT_MLP_LAYERS];
+	size_t n_params;
+};
+
+void kopt_net_init(struct kopt_net *net, __u32 n_in, __u32 n_hidden,
+		   const __u32 *units);
+
+/* He (hidden) and Glorot (output) normal init, zero biases; seeded. */
+void kopt_net_random(const struct kopt_net *net, double *theta,
+		     unsigned long seed);
+
+/*
+ * The objective: (1 / sum c) sum c[y_i] * bce(logit_i, y_i) + (l2 / 2) |W|^2
+ * on n rows of x (row-major, normalized, net->in[0] columns), with class
+ * weights c[0], c[1]. Writes the analytic gradient to grad if not NULL.
+ */
+double kopt_net_loss(const struct kopt_net *net, const double *theta,
+		     const double *x, const unsigned char *y, long n,
+		     const double c[2], double l2, double *grad);
+
+/* Logits of n rows. */
+void kopt_net_logits(const struct kopt_net *net, const double *theta,
+		     const double *x, long n, double *logit);
+
+/* ---- training ----------------------------------------------------------------- */
+
+enum kopt_split { KOPT_TRAIN, KOPT_VAL, KOPT_TEST, KOPT_NR_SPLITS };
+enum kopt_which { KOPT_M_FLOAT, KOPT_M_FIXED, KOPT_M_BASELINE, KOPT_NR_M };
+
+struct kopt_train_cfg {
+	const char *path; /* dataset */
+	const char *target; /* "forced" (default) or "decision" */
+	__u32 n_feat; /* 0: auto, the best k by F */
+	__u32 feature[KOPT_MLP_MAX_IN]; /* explicit list */
+	__u32 k; /* auto: how many */
+	__u32 n_hidden;
+	__u32 units[KOPT_MLP_MAX_HIDDEN];
+	unsigned long seed;
+	int max_eval; /* objective evaluations (NLopt maxeval) */
+	int check_every; /* validation loss every N evaluations */
+	int patience; /* evaluations without improvement before stopping */
+};
+
+void kopt_train_defaults(struct kopt_train_cfg *cfg);
+
+/* One fixed-point format tried on the validation split. */
+struct kopt_quant_try {
+	__u32 frac_bits;
+	bool ok; /* the quantizer accepted it */
+	long correct; /* validation rows right */
+	long agree; /* validation rows where fixed and float agree */
+};
+
+struct kopt_train_report {
+	long n; /* rows */
+	long lo[KOPT_NR_SPLITS], len[KOPT_NR_SPLITS], pos[KOPT_NR_SPLITS];
+	struct kopt_feat_rank rank[KOPT_FEAT_NR];
+	__u32 n_rank;
+	long sat[KOPT_MLP_MAX_IN]; /* rows past the 32-bit input range */
+	struct kopt_mlp_float fl; /* the float model */
+	struct kopt_model fixed; /* the chosen quantization */
+	struct kopt_quant_try quant[KOPT_MLP_MAX_FRAC + 1];
+	__u32 n_quant;
+	double agree[KOPT_NR_SPLITS]; /* float vs fixed predictions */
+	int majority; /* of the training split */
+	/* optimizer */
+	int evals, best_eval;
+	double train_loss, val_loss; /* at the returned parameters */
+	const char *stop; /* why training stopped */
+	/* wall clock, seconds */
+	double load_s, train_s, total_s;
+	struct kopt_metrics test[KOPT_NR_M]; /* on the test split */
+	struct kopt_metrics val[KOPT_NR_M]; /* on the validation split */
+};
+
+/*
+ * The whole pipeline. 0, -EINVAL for bad data (err says what and where),
+ * or another -errno. The model to write is rep->fixed.
+ */
+int kopt_train(const struct kopt_train_cfg *cfg, struct kopt_train_report *rep,
+	       char *err, size_t errlen);
+
+/*
+ * Logits of the fixed-point model on rows [lo, lo + n) of ds (by the
+ * model's feature ids, which ds must have loaded).
+ */
+void kopt_fixed_logits(const struct kopt_mlp *mlp,
+		       const struct kopt_dataset *ds, long lo, long n,
+		       double *logit);
+
+/* The two commands (loader/train_cmd.c). */
+int cmd_train(int argc, char **argv);
+int cmd_model_score(int argc, char **argv);
+
+#endif /* KOPT_OPTIMIZER_TRAIN_H */
