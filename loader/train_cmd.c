@@ -356,6 +356,8 @@ static struct json_object *quant_json(const struct kopt_train_report *r)
 			     json_object_new_int64(q->correct));
 			jadd(o, "validation_agree",
 			     json_object_new_int64(q->agree));
+			jadd(o, "validation_logit_error",
+			     json_object_new_double(q->logit_err));
 		}
 		json_object_array_add(a, o);
 	}

@@ -941,6 +941,18 @@ void kopt_fixed_logits(const struct kopt_mlp *mlp,
 	}
 }
 
+/* Mean |z / 2^frac_bits - f| of integer logits z against float ones. */
+static double logit_error(const double *z, __u32 frac_bits, const double *f,
+			  long n)
+{
+	double scale = ldexp(1.0, -(int)frac_bits), sum = 0;
+	long i;
+
+	for (i = 0; i < n; i++)
+		sum += fabs(z[i] * scale - f[i]);
+	return n ? sum / n : 0;
+}
+
 static long agreement(const double *a, const double *b, long n)
 {
 	long i, same = 0;
@@ -1074,7 +1086,9 @@ static void to_float(const struct kopt_net *net, const double *theta,
 
 /*
  * Every fixed-point format from 4 bits: the best validation accuracy,
- * then the closest agreement with the float model, then fewer bits.
+ * then the closest agreement with the float model, then the smallest
+ * mean logit error against it (more bits resolve the weights finer until
+ * activations start to saturate), then fewer bits.
  */
 static int quantize(const struct kopt_dataset *ds,
 		    struct kopt_train_report *rep, const double *val_float,
@@ -1104,8 +1118,12 @@ static int quantize(const struct kopt_dataset *ds,
 		kopt_fixed_logits(mlp, ds, lo, n, z);
 		q->correct = correct(z, ds->y + lo, n);
 		q->agree = agreement(z, val_float, n);
+		q->logit_err = logit_error(z, fb, val_float, n);
 		if (!best || q->correct > best->correct ||
-		    (q->correct == best->correct && q->agree > best->agree)) {
+		    (q->correct == best->correct &&
+		     (q->agree > best->agree ||
+		      (q->agree == best->agree &&
+		       q->logit_err < best->logit_err)))) {
 			best = q;
 			rep->fixed = *m;
 		}

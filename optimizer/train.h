@@ -148,6 +148,7 @@ struct kopt_quant_try {
 	bool ok; /* the quantizer accepted it */
 	long correct; /* validation rows right */
 	long agree; /* validation rows where fixed and float agree */
+	double logit_err; /* mean |fixed - float| validation logit */
 };
 
 struct kopt_train_report {
