@@ -9,6 +9,10 @@
 #   make vmtest          the VM test selection (selftests/vm_tests.list, or
 #                        TESTS=a,b) inside the guest; exits with its status
 #   make vmrun CMD='..'  one command inside the guest (cwd: this tree)
+#   make experiment-migrations
+#                        the forced-migration experiment (collect, train,
+#                        score live, time enforce vs stock CFS); results in
+#                        build/experiment-migrations/results.{json,md}
 
 KOPT_VM_TIMEOUT ?= 900
 
@@ -27,3 +31,11 @@ vmrun: | $(DEPS_STAMP)
 		echo "usage: make vmrun CMD='uname -a'" >&2; exit 2; fi
 	$(Q)KOPT_VM_TIMEOUT=$(KOPT_VM_TIMEOUT) \
 		kernel-patches/vm-run.sh -- /bin/sh -c "$$CMD"
+
+# The forced-migration experiment (kernel-patches/experiment-migrations.sh):
+# collect, train, score live in the kernel, time enforce vs stock CFS.
+.PHONY: experiment-migrations
+experiment-migrations: $(BUILD)/kopt | $(DEPS_STAMP)
+	$(Q)kernel-patches/build-kernel.sh >/dev/null
+	$(Q)KOPT_VM_TIMEOUT=$(or $(KOPT_VM_EXP_TIMEOUT),5400) \
+		kernel-patches/experiment-migrations.sh $(BUILD)
