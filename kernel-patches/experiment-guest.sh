@@ -73,11 +73,24 @@ for n in "${names[@]}"; do
 		>"$out/collect-$n.json"
 done
 
-# all workloads together, in time order of collection (one header)
+# All workloads together, split by time within each workload: the first
+# 70% of every workload's rows, then the next 15% of each, then the last
+# 15% of each, so kopt train's time split (70/15/15) trains, validates and
+# tests on every workload (boundaries agree to within a row per workload).
 {
-	grep -v '^#' "$out/collect-${names[0]}.csv" | head -n 1
-	for n in "${names[@]}"; do
-		grep -v '^#' "$out/collect-$n.csv" | tail -n +2
+	sed -n '/^[^#]/{p;q}' "$out/collect-${names[0]}.csv"
+	for part in 0 1 2; do
+		for n in "${names[@]}"; do
+			grep -v '^#' "$out/collect-$n.csv" | tail -n +2 |
+				awk -v part=$part '
+				{ row[NR] = $0 }
+				END {
+					a = int(NR * 0.70); b = int(NR * 0.85)
+					lo = part == 0 ? 1 : part == 1 ? a + 1 : b + 1
+					hi = part == 0 ? a : part == 1 ? b : NR
+					for (i = lo; i <= hi; i++) print row[i]
+				}'
+		done
 	done
 } >"$out/collect-all.csv"
 

@@ -176,6 +176,12 @@ fi
 {
 	echo "# written by vm-run.sh; run by the guest's init with the host's bash"
 	printf 'cd -- %q || exit 125\n' "$cwd"
+	# OpenBLAS takes TCG's qemu64 CPU (it says AuthenticAMD) for an
+	# Opteron and runs kernels with instructions TCG does not emulate:
+	# SIGILL in the first BLAS call (kopt train). Its SSE3 kernels run on
+	# any x86_64; a KVM guest (-cpu host) keeps its own choice.
+	echo 'grep -q "QEMU Virtual CPU" /proc/cpuinfo &&' \
+		'export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Prescott}'
 	for e in "${envs[@]}"; do
 		printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"
 	done
