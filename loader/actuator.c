@@ -54,19 +54,6 @@ enum act_kind act_kind_parse(const char *name)
 	return ACT_NR;
 }
 
-static int fail(char *why, size_t len, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *why, size_t len, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 /* The network namespace we run in, so a restore happens in the same one. */
 static void current_netns(char *buf, size_t len)
 {
@@ -102,13 +89,13 @@ static int nic_get_attr(const char *ifname, int attr, long *val, char *why,
 	int err = ethtool_coalesce_get(ifname, &info);
 
 	if (err)
-		return fail(why, len, err,
-			    "%s: ethtool netlink COALESCE_GET: %s", ifname,
-			    strerror(-err));
+		return kopt_errf(why, len, err,
+				 "%s: ethtool netlink COALESCE_GET: %s", ifname,
+				 strerror(-err));
 	if (!info.present[attr])
-		return fail(why, len, -EOPNOTSUPP,
-			    "%s: the driver does not support %s", ifname,
-			    ethtool_coalesce_attr_name(attr));
+		return kopt_errf(why, len, -EOPNOTSUPP,
+				 "%s: the driver does not support %s", ifname,
+				 ethtool_coalesce_attr_name(attr));
 	*val = info.value[attr];
 	return 0;
 }
@@ -120,10 +107,10 @@ static int nic_probe(struct actuator *a)
 
 	if (attr != ETHTOOL_A_COALESCE_RX_USECS &&
 	    attr != ETHTOOL_A_COALESCE_TX_USECS)
-		return fail(a->why, sizeof(a->why), -EINVAL,
-			    "nic-coalesce knob '%s': expected rx-usecs or "
-			    "tx-usecs",
-			    a->knob);
+		return kopt_errf(a->why, sizeof(a->why), -EINVAL,
+				 "nic-coalesce knob '%s': expected rx-usecs or "
+				 "tx-usecs",
+				 a->knob);
 	a->min = 0;
 	a->max = COALESCE_MAX_USECS;
 	a->step = 1;
@@ -144,15 +131,15 @@ static int nic_adaptive_off(struct actuator *a, int attr)
 		return 0; /* unsupported or already off */
 	err = journal(a, ethtool_coalesce_attr_name(adaptive), on, NULL);
 	if (err)
-		return fail(a->why, sizeof(a->why), err,
-			    "cannot journal %s; not changing it",
-			    ethtool_coalesce_attr_name(adaptive));
+		return kopt_errf(a->why, sizeof(a->why), err,
+				 "cannot journal %s; not changing it",
+				 ethtool_coalesce_attr_name(adaptive));
 	err = ethtool_coalesce_set(a->target, adaptive, 0);
 	if (err)
-		return fail(a->why, sizeof(a->why), err,
-			    "%s: turning %s off: %s", a->target,
-			    ethtool_coalesce_attr_name(adaptive),
-			    strerror(-err));
+		return kopt_errf(a->why, sizeof(a->why), err,
+				 "%s: turning %s off: %s", a->target,
+				 ethtool_coalesce_attr_name(adaptive),
+				 strerror(-err));
 	pr_info("%s: %s off while kopt holds the NIC\n", a->target,
 		ethtool_coalesce_attr_name(adaptive));
 	return 0;
@@ -168,16 +155,17 @@ static int nic_set(struct actuator *a, long value)
 		return err;
 	err = journal(a, a->knob, orig, NULL);
 	if (err)
-		return fail(a->why, sizeof(a->why), err,
-			    "cannot journal %s %s; not changing it", a->target,
-			    a->knob);
+		return kopt_errf(a->why, sizeof(a->why), err,
+				 "cannot journal %s %s; not changing it",
+				 a->target, a->knob);
 	err = nic_adaptive_off(a, attr);
 	if (err)
 		return err;
 	err = ethtool_coalesce_set(a->target, attr, value);
 	if (err)
-		return fail(a->why, sizeof(a->why), err, "%s: set %s %ld: %s",
-			    a->target, a->knob, value, strerror(-err));
+		return kopt_errf(a->why, sizeof(a->why), err,
+				 "%s: set %s %ld: %s", a->target, a->knob,
+				 value, strerror(-err));
 	err = nic_get_attr(a->target, attr, &now, a->why, sizeof(a->why));
 	if (err)
 		return err;
@@ -187,10 +175,10 @@ static int nic_set(struct actuator *a, long value)
 	 * conversion's rounding: accept that, refuse a clamp.
 	 */
 	if (labs(now - value) > COALESCE_ROUNDING(value))
-		return fail(a->why, sizeof(a->why), -ERANGE,
-			    "%s: %s read back %ld after setting %ld (the "
-			    "driver clamps it)",
-			    a->target, a->knob, now, value);
+		return kopt_errf(a->why, sizeof(a->why), -ERANGE,
+				 "%s: %s read back %ld after setting %ld (the "
+				 "driver clamps it)",
+				 a->target, a->knob, now, value);
 	if (now != value)
 		pr_debug("%s: %s %ld stored as %ld (driver rounding)\n",
 			 a->target, a->knob, value, now);
@@ -250,20 +238,21 @@ static int sw_probe(struct actuator *a)
 	int err;
 
 	if (sw_file(a, path, sizeof(path), &scale))
-		return fail(a->why, sizeof(a->why), -EINVAL,
-			    "sw-coalesce knob '%s': expected gro-flush-usecs "
-			    "or napi-defer-hard-irqs",
-			    a->knob);
+		return kopt_errf(
+			a->why, sizeof(a->why), -EINVAL,
+			"sw-coalesce knob '%s': expected gro-flush-usecs "
+			"or napi-defer-hard-irqs",
+			a->knob);
 	a->min = 0;
 	a->max = scale > 1 ? SW_FLUSH_MAX_USECS : SW_DEFER_MAX;
 	a->step = 1;
 	err = read_long(path, &v);
 	if (err)
-		return fail(a->why, sizeof(a->why), err, "%s: %s", path,
-			    strerror(-err));
+		return kopt_errf(a->why, sizeof(a->why), err, "%s: %s", path,
+				 strerror(-err));
 	if (access(path, W_OK))
-		return fail(a->why, sizeof(a->why), -errno, "%s: %s", path,
-			    strerror(errno));
+		return kopt_errf(a->why, sizeof(a->why), -errno, "%s: %s", path,
+				 strerror(errno));
 	return 0;
 }
 
@@ -282,12 +271,12 @@ static int sw_set(struct actuator *a, long value)
 	if (!err)
 		err = read_long(path, &now);
 	if (err)
-		return fail(a->why, sizeof(a->why), err, "%s: %s", path,
-			    strerror(-err));
+		return kopt_errf(a->why, sizeof(a->why), err, "%s: %s", path,
+				 strerror(-err));
 	if (now != value * scale)
-		return fail(a->why, sizeof(a->why), -ERANGE,
-			    "%s read back %ld after writing %ld", path, now,
-			    value * scale);
+		return kopt_errf(a->why, sizeof(a->why), -ERANGE,
+				 "%s read back %ld after writing %ld", path,
+				 now, value * scale);
 	return 0;
 }
 
@@ -337,26 +326,30 @@ static int cpufreq_probe(struct actuator *a)
 	int i;
 
 	if (strcmp(a->knob, "freq-khz"))
-		return fail(a->why, sizeof(a->why), -EINVAL,
-			    "cpufreq knob '%s': expected freq-khz", a->knob);
+		return kopt_errf(a->why, sizeof(a->why), -EINVAL,
+				 "cpufreq knob '%s': expected freq-khz",
+				 a->knob);
 	if (parse_cpus(a))
-		return fail(a->why, sizeof(a->why), -EINVAL,
-			    "cpufreq target '%s': expected a CPU list like "
-			    "0-3,6",
-			    a->target);
+		return kopt_errf(
+			a->why, sizeof(a->why), -EINVAL,
+			"cpufreq target '%s': expected a CPU list like "
+			"0-3,6",
+			a->target);
 	for (i = 0; i < a->nr_cpus; i++) {
 		drv = cpufreq_get_driver(a->cpus[i]);
 		if (!drv)
-			return fail(a->why, sizeof(a->why), -ENODEV,
-				    "cpu%d: no cpufreq driver "
-				    "(/sys/devices/system/cpu/cpu%d/cpufreq "
-				    "absent): DVFS not available on this host",
-				    a->cpus[i], a->cpus[i]);
+			return kopt_errf(
+				a->why, sizeof(a->why), -ENODEV,
+				"cpu%d: no cpufreq driver "
+				"(/sys/devices/system/cpu/cpu%d/cpufreq "
+				"absent): DVFS not available on this host",
+				a->cpus[i], a->cpus[i]);
 		cpufreq_put_driver(drv);
 		if (cpufreq_get_hardware_limits(a->cpus[i], &min, &max))
-			return fail(a->why, sizeof(a->why), -EIO,
-				    "cpu%d: cannot read cpuinfo_min/max_freq",
-				    a->cpus[i]);
+			return kopt_errf(
+				a->why, sizeof(a->why), -EIO,
+				"cpu%d: cannot read cpuinfo_min/max_freq",
+				a->cpus[i]);
 	}
 	a->min = min;
 	a->max = max;
@@ -371,8 +364,8 @@ static int cpufreq_set_one(struct actuator *a, unsigned int cpu, long khz)
 	int err = 0;
 
 	if (!pol)
-		return fail(a->why, sizeof(a->why), -EIO,
-			    "cpu%u: cannot read its cpufreq policy", cpu);
+		return kopt_errf(a->why, sizeof(a->why), -EIO,
+				 "cpu%u: cannot read its cpufreq policy", cpu);
 	snprintf(target, sizeof(target), "%u", cpu);
 	if (has_governor(cpu, "userspace")) {
 		struct actuator one = *a;
@@ -400,8 +393,8 @@ static int cpufreq_set_one(struct actuator *a, unsigned int cpu, long khz)
 	}
 	cpufreq_put_policy(pol);
 	if (err)
-		return fail(a->why, sizeof(a->why), err < 0 ? err : -EIO,
-			    "cpu%u: setting %ld kHz failed", cpu, khz);
+		return kopt_errf(a->why, sizeof(a->why), err < 0 ? err : -EIO,
+				 "cpu%u: setting %ld kHz failed", cpu, khz);
 	return 0;
 }
 
@@ -422,8 +415,9 @@ static int cpufreq_cur(struct actuator *a, long *khz)
 	unsigned long f = cpufreq_get_freq_kernel(a->cpus[0]);
 
 	if (!f)
-		return fail(a->why, sizeof(a->why), -EIO,
-			    "cpu%d: cannot read scaling_cur_freq", a->cpus[0]);
+		return kopt_errf(a->why, sizeof(a->why), -EIO,
+				 "cpu%d: cannot read scaling_cur_freq",
+				 a->cpus[0]);
 	*khz = f;
 	return 0;
 }
@@ -438,9 +432,9 @@ int act_probe(struct actuator *a, enum act_kind kind, const char *target,
 	snprintf(a->target, sizeof(a->target), "%s", target);
 	snprintf(a->knob, sizeof(a->knob), "%s", knob);
 	if (kind != ACT_CPUFREQ && !if_nametoindex(target))
-		return fail(a->why, sizeof(a->why), -ENODEV,
-			    "no network interface '%s' in this namespace",
-			    target);
+		return kopt_errf(a->why, sizeof(a->why), -ENODEV,
+				 "no network interface '%s' in this namespace",
+				 target);
 	switch (kind) {
 	case ACT_NIC_COALESCE:
 		return nic_probe(a);
@@ -449,7 +443,8 @@ int act_probe(struct actuator *a, enum act_kind kind, const char *target,
 	case ACT_CPUFREQ:
 		return cpufreq_probe(a);
 	default:
-		return fail(a->why, sizeof(a->why), -EINVAL, "unknown kind");
+		return kopt_errf(a->why, sizeof(a->why), -EINVAL,
+				 "unknown kind");
 	}
 }
 
@@ -468,8 +463,8 @@ int act_get(struct actuator *a, long *value)
 		sw_file(a, path, sizeof(path), &scale);
 		err = read_long(path, value);
 		if (err)
-			return fail(a->why, sizeof(a->why), err, "%s: %s", path,
-				    strerror(-err));
+			return kopt_errf(a->why, sizeof(a->why), err, "%s: %s",
+					 path, strerror(-err));
 		*value /= scale;
 		return 0;
 	case ACT_CPUFREQ:
@@ -483,10 +478,10 @@ int act_set(struct actuator *a, long value)
 {
 	if (value < a->min || value > a->max ||
 	    (a->step > 1 && (value - a->min) % a->step))
-		return fail(a->why, sizeof(a->why), -ERANGE,
-			    "%s %s %s: %ld outside %ld..%ld step %ld",
-			    act_kind_name(a->kind), a->target, a->knob, value,
-			    a->min, a->max, a->step);
+		return kopt_errf(a->why, sizeof(a->why), -ERANGE,
+				 "%s %s %s: %ld outside %ld..%ld step %ld",
+				 act_kind_name(a->kind), a->target, a->knob,
+				 value, a->min, a->max, a->step);
 	switch (a->kind) {
 	case ACT_NIC_COALESCE:
 		return nic_set(a, value);
@@ -512,7 +507,7 @@ static int restore_cpufreq(const struct state_entry *e, char *why, size_t len)
 	int err;
 
 	if (kopt_parse_long(e->target, 0, ACT_MAX_CPUS - 1, &cpu))
-		return fail(why, len, -EINVAL, "bad cpu '%s'", e->target);
+		return kopt_errf(why, len, -EINVAL, "bad cpu '%s'", e->target);
 	if (!strcmp(e->knob, "governor"))
 		err = cpufreq_modify_policy_governor(cpu,
 						     (char *)e->original_str);
@@ -521,9 +516,10 @@ static int restore_cpufreq(const struct state_entry *e, char *why, size_t len)
 	else if (!strcmp(e->knob, "scaling-max-khz"))
 		err = cpufreq_modify_policy_max(cpu, e->original);
 	else
-		return fail(why, len, -EINVAL, "unknown knob");
+		return kopt_errf(why, len, -EINVAL, "unknown knob");
 	if (err)
-		return fail(why, len, -EIO, "libcpupower refused (%d)", err);
+		return kopt_errf(why, len, -EIO, "libcpupower refused (%d)",
+				 err);
 	snprintf(why, len, "%s",
 		 e->original_str[0] ? e->original_str : "(limit)");
 	if (!e->original_str[0])
@@ -540,35 +536,35 @@ int act_restore_entry(const struct state_entry *e, char *why, size_t len)
 
 	current_netns(ns, sizeof(ns));
 	if (e->netns[0] && strcmp(e->netns, ns))
-		return fail(why, len, -EXDEV,
-			    "changed in network namespace %s; run `kopt "
-			    "restore` inside it",
-			    e->netns);
+		return kopt_errf(why, len, -EXDEV,
+				 "changed in network namespace %s; run `kopt "
+				 "restore` inside it",
+				 e->netns);
 	switch (act_kind_parse(e->kind)) {
 	case ACT_NIC_COALESCE:
 		attr = ethtool_coalesce_attr_parse(e->knob);
 		if (attr < 0)
-			return fail(why, len, -EINVAL, "unknown knob");
+			return kopt_errf(why, len, -EINVAL, "unknown knob");
 		err = ethtool_coalesce_set(e->target, attr, e->original);
 		if (err)
-			return fail(why, len, err, "ethtool netlink: %s",
-				    strerror(-err));
+			return kopt_errf(why, len, err, "ethtool netlink: %s",
+					 strerror(-err));
 		break;
 	case ACT_SW_COALESCE:
 		a.kind = ACT_SW_COALESCE;
 		snprintf(a.target, sizeof(a.target), "%s", e->target);
 		snprintf(a.knob, sizeof(a.knob), "%s", e->knob);
 		if (sw_file(&a, path, sizeof(path), &scale))
-			return fail(why, len, -EINVAL, "unknown knob");
+			return kopt_errf(why, len, -EINVAL, "unknown knob");
 		err = write_long(path, e->original);
 		if (err)
-			return fail(why, len, err, "%s: %s", path,
-				    strerror(-err));
+			return kopt_errf(why, len, err, "%s: %s", path,
+					 strerror(-err));
 		break;
 	case ACT_CPUFREQ:
 		return restore_cpufreq(e, why, len);
 	default:
-		return fail(why, len, -EINVAL, "unknown actuator kind");
+		return kopt_errf(why, len, -EINVAL, "unknown actuator kind");
 	}
 	snprintf(why, len, "%lld", e->original);
 	return 0;

@@ -210,6 +210,16 @@ int kopt_read_ull(const char *path, unsigned long long *v)
 	return ok ? 0 : -EIO;
 }
 
+int kopt_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
 double kopt_now_s(void)
 {
 	struct timespec t;

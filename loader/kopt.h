@@ -78,6 +78,13 @@ int kopt_parse_double(const char *s, double min, double max, double *out);
 int kopt_read_line(const char *path, char *buf, size_t len);
 int kopt_read_ull(const char *path, unsigned long long *v);
 
+/*
+ * Formats an error message into err (errlen bytes) and returns ret: the
+ * one-liner behind every "fill err, return -EINVAL" of the library code.
+ */
+int kopt_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* CLOCK_MONOTONIC in seconds. */
 double kopt_now_s(void);
 
@@ -115,5 +122,6 @@ int cmd_model_attach(int argc, char **argv);
 int cmd_model_detach(int argc, char **argv);
 int cmd_bench_kpatch(int argc, char **argv);
 int cmd_model_live(int argc, char **argv);
+int cmd_bench_train(int argc, char **argv);
 
 #endif /* KOPT_LOADER_KOPT_H */

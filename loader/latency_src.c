@@ -39,19 +39,6 @@
 #define DEFAULT_TIMEOUT_S 10.0
 #define REREAD_DELAY_NS 20000000L /* a rewrite caught half-way: retry once */
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 int latency_src_init(struct latency_src *src, const char *spec, char *err,
 		     size_t errlen)
 {
@@ -64,14 +51,14 @@ int latency_src_init(struct latency_src *src, const char *spec, char *err,
 		src->kind = LATENCY_SRC_FILE;
 		src->arg = strdup(spec + 5);
 	} else {
-		return fail(err, errlen, -EINVAL,
-			    "latency feed '%s': expected cmd:COMMAND or "
-			    "file:PATH",
-			    spec ? spec : "");
+		return kopt_errf(err, errlen, -EINVAL,
+				 "latency feed '%s': expected cmd:COMMAND or "
+				 "file:PATH",
+				 spec ? spec : "");
 	}
 	if (!src->arg)
-		return fail(err, errlen, -ENOMEM,
-			    "latency feed: out of memory");
+		return kopt_errf(err, errlen, -ENOMEM,
+				 "latency feed: out of memory");
 	return 0;
 }
 
@@ -89,14 +76,14 @@ static int get_number(struct json_object *v, const char *key, double *out,
 	enum json_type t = json_object_get_type(v);
 
 	if (t != json_type_int && t != json_type_double)
-		return fail(err, errlen, -EINVAL,
-			    "\"%s\" is %s, expected a number", key,
-			    json_type_to_name(t));
+		return kopt_errf(err, errlen, -EINVAL,
+				 "\"%s\" is %s, expected a number", key,
+				 json_type_to_name(t));
 	*out = json_object_get_double(v);
 	if (!isfinite(*out) || *out < 0)
-		return fail(err, errlen, -EINVAL,
-			    "\"%s\" is %g, expected a finite number >= 0", key,
-			    *out);
+		return kopt_errf(err, errlen, -EINVAL,
+				 "\"%s\" is %g, expected a finite number >= 0",
+				 key, *out);
 	return 0;
 }
 
@@ -121,24 +108,25 @@ static int read_keys(struct json_object *obj, struct latency_reading *r,
 		} else if (!strcmp(key, "qps")) {
 			ret = get_number(val, key, &r->qps, err, errlen);
 		} else {
-			ret = fail(err, errlen, -EINVAL,
-				   "unknown key \"%s\" (allowed: p99_us, "
-				   "p50_us, qps)",
-				   key);
+			ret = kopt_errf(err, errlen, -EINVAL,
+					"unknown key \"%s\" (allowed: p99_us, "
+					"p50_us, qps)",
+					key);
 		}
 		if (ret)
 			return ret;
 	}
 	if (!have99 || !have50)
-		return fail(err, errlen, -EINVAL,
-			    "missing \"%s\" (required: "
-			    "p99_us and p50_us, in microseconds)",
-			    have99 ? "p50_us" : "p99_us");
+		return kopt_errf(err, errlen, -EINVAL,
+				 "missing \"%s\" (required: "
+				 "p99_us and p50_us, in microseconds)",
+				 have99 ? "p50_us" : "p99_us");
 	if (r->p50_us > r->p99_us)
-		return fail(err, errlen, -EINVAL,
-			    "p50_us %g > p99_us %g: a median cannot exceed "
-			    "the 99th percentile",
-			    r->p50_us, r->p99_us);
+		return kopt_errf(
+			err, errlen, -EINVAL,
+			"p50_us %g > p99_us %g: a median cannot exceed "
+			"the 99th percentile",
+			r->p50_us, r->p99_us);
 	return 0;
 }
 
@@ -154,30 +142,32 @@ int latency_parse_line(const char *line, struct latency_reading *r, char *err,
 	while (len && strchr(" \t\r\n", line[len - 1]))
 		len--;
 	if (!len)
-		return fail(err, errlen, -EINVAL,
-			    "empty (expected one JSON "
-			    "line like {\"p99_us\": 400, \"p50_us\": 90})");
+		return kopt_errf(
+			err, errlen, -EINVAL,
+			"empty (expected one JSON "
+			"line like {\"p99_us\": 400, \"p50_us\": 90})");
 	if (memchr(line, '\n', len))
-		return fail(err, errlen, -EINVAL,
-			    "more than one line (expected one JSON line)");
+		return kopt_errf(err, errlen, -EINVAL,
+				 "more than one line (expected one JSON line)");
 	tok = json_tokener_new();
 	if (!tok)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return kopt_errf(err, errlen, -ENOMEM, "out of memory");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, line, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (!obj || jerr != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != len) {
-		ret = fail(err, errlen, -EINVAL, "not one JSON object: %s",
-			   obj ? "text after the object" :
-			   jerr == json_tokener_continue ?
-				 "incomplete JSON" :
-				 json_tokener_error_desc(jerr));
+		ret = kopt_errf(err, errlen, -EINVAL, "not one JSON object: %s",
+				obj ? "text after the object" :
+				jerr == json_tokener_continue ?
+				      "incomplete JSON" :
+				      json_tokener_error_desc(jerr));
 		goto out;
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
-		ret = fail(err, errlen, -EINVAL, "JSON %s, expected an object",
-			   json_type_to_name(json_object_get_type(obj)));
+		ret = kopt_errf(err, errlen, -EINVAL,
+				"JSON %s, expected an object",
+				json_type_to_name(json_object_get_type(obj)));
 		goto out;
 	}
 	r->qps = -1;
@@ -240,31 +230,34 @@ static int cmd_status(const struct latency_src *src, pid_t pid, int rd,
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	if (rd == -ETIMEDOUT)
-		return fail(err, errlen, -ETIMEDOUT,
-			    "latency feed command '%s': no output within "
-			    "%.1f s (killed); make it print one line and exit",
-			    src->arg, src->timeout_s);
+		return kopt_errf(
+			err, errlen, -ETIMEDOUT,
+			"latency feed command '%s': no output within "
+			"%.1f s (killed); make it print one line and exit",
+			src->arg, src->timeout_s);
 	if (rd == -E2BIG)
-		return fail(err, errlen, -EINVAL,
-			    "latency feed command '%s': more than %d bytes of "
-			    "output (killed); expected one JSON line",
-			    src->arg, LATENCY_SRC_MAX_LINE);
+		return kopt_errf(
+			err, errlen, -EINVAL,
+			"latency feed command '%s': more than %d bytes of "
+			"output (killed); expected one JSON line",
+			src->arg, LATENCY_SRC_MAX_LINE);
 	if (rd)
-		return fail(err, errlen, rd,
-			    "latency feed command '%s': reading its output: %s",
-			    src->arg, strerror(-rd));
+		return kopt_errf(
+			err, errlen, rd,
+			"latency feed command '%s': reading its output: %s",
+			src->arg, strerror(-rd));
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
 	if (WIFEXITED(st))
-		return fail(err, errlen, -EIO,
-			    "latency feed command '%s' exited with status %d%s",
-			    src->arg, WEXITSTATUS(st),
-			    WEXITSTATUS(st) == 127 ? " (command not found?)" :
-						     "");
-	return fail(err, errlen, -EIO,
-		    "latency feed command '%s' killed by "
-		    "signal %d",
-		    src->arg, WTERMSIG(st));
+		return kopt_errf(
+			err, errlen, -EIO,
+			"latency feed command '%s' exited with status %d%s",
+			src->arg, WEXITSTATUS(st),
+			WEXITSTATUS(st) == 127 ? " (command not found?)" : "");
+	return kopt_errf(err, errlen, -EIO,
+			 "latency feed command '%s' killed by "
+			 "signal %d",
+			 src->arg, WTERMSIG(st));
 }
 
 static int run_cmd(const struct latency_src *src, char *buf, char *err,
@@ -275,15 +268,15 @@ static int run_cmd(const struct latency_src *src, char *buf, char *err,
 	pid_t pid;
 
 	if (pipe2(pipefd, O_CLOEXEC))
-		return fail(err, errlen, -errno, "latency feed: pipe: %s",
-			    strerror(errno));
+		return kopt_errf(err, errlen, -errno, "latency feed: pipe: %s",
+				 strerror(errno));
 	pid = fork();
 	if (pid < 0) {
 		close(pipefd[0]);
 		close(pipefd[1]);
-		return fail(err, errlen, -errno,
-			    "latency feed command '%s': fork: %s", src->arg,
-			    strerror(errno));
+		return kopt_errf(err, errlen, -errno,
+				 "latency feed command '%s': fork: %s",
+				 src->arg, strerror(errno));
 	}
 	if (pid == 0)
 		child_exec(src->arg, pipefd[1]);
@@ -307,10 +300,11 @@ static int read_file(const struct latency_src *src, char *buf, char *err,
 	double age;
 
 	if (fd < 0)
-		return fail(err, errlen, -errno,
-			    "latency feed file '%s': cannot open: %s; does the "
-			    "service write it there?",
-			    src->arg, strerror(errno));
+		return kopt_errf(
+			err, errlen, -errno,
+			"latency feed file '%s': cannot open: %s; does the "
+			"service write it there?",
+			src->arg, strerror(errno));
 	if (fstat(fd, &sb)) {
 		ret = -errno;
 		goto out;
@@ -319,10 +313,11 @@ static int read_file(const struct latency_src *src, char *buf, char *err,
 	age = (now.tv_sec - sb.st_mtim.tv_sec) +
 	      (now.tv_nsec - sb.st_mtim.tv_nsec) / 1e9;
 	if (src->max_age_s > 0 && age > src->max_age_s) {
-		ret = fail(err, errlen, -ESTALE,
-			   "latency feed file '%s': last rewritten %.1f s ago "
-			   "(limit %.1f s): the service stopped updating it",
-			   src->arg, age, src->max_age_s);
+		ret = kopt_errf(
+			err, errlen, -ESTALE,
+			"latency feed file '%s': last rewritten %.1f s ago "
+			"(limit %.1f s): the service stopped updating it",
+			src->arg, age, src->max_age_s);
 		goto out;
 	}
 	n = read(fd, buf, LATENCY_SRC_MAX_LINE);
@@ -331,14 +326,15 @@ static int read_file(const struct latency_src *src, char *buf, char *err,
 	else
 		buf[n] = '\0';
 	if (n == LATENCY_SRC_MAX_LINE)
-		ret = fail(err, errlen, -EINVAL,
-			   "latency feed file '%s': %d bytes or more; expected "
-			   "one JSON line",
-			   src->arg, LATENCY_SRC_MAX_LINE);
+		ret = kopt_errf(
+			err, errlen, -EINVAL,
+			"latency feed file '%s': %d bytes or more; expected "
+			"one JSON line",
+			src->arg, LATENCY_SRC_MAX_LINE);
 out:
 	if (ret < 0 && ret != -ESTALE && ret != -EINVAL)
-		fail(err, errlen, ret, "latency feed file '%s': %s", src->arg,
-		     strerror(-ret));
+		kopt_errf(err, errlen, ret, "latency feed file '%s': %s",
+			  src->arg, strerror(-ret));
 	close(fd);
 	return ret;
 }
@@ -363,12 +359,14 @@ int latency_src_read(const struct latency_src *src, struct latency_reading *r,
 			nanosleep(&pause, NULL);
 	} while (tries);
 	if (src->kind == LATENCY_SRC_CMD)
-		return fail(err, errlen, ret,
-			    "latency feed command '%s' printed '%.80s': %s",
-			    src->arg, buf, why);
-	return fail(err, errlen, ret,
-		    "latency feed file '%s' holds '%.80s': %s (if the service "
-		    "rewrites it in place, have it write a temporary file and "
-		    "rename() it over this one)",
-		    src->arg, buf, why);
+		return kopt_errf(
+			err, errlen, ret,
+			"latency feed command '%s' printed '%.80s': %s",
+			src->arg, buf, why);
+	return kopt_errf(
+		err, errlen, ret,
+		"latency feed file '%s' holds '%.80s': %s (if the service "
+		"rewrites it in place, have it write a temporary file and "
+		"rename() it over this one)",
+		src->arg, buf, why);
 }

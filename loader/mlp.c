@@ -45,19 +45,6 @@
 #include "mlp.skel.h"
 #include "mlp_shadow.skel.h"
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 const char *kopt_pin_dir(void)
 {
 	const char *d = getenv("KOPT_PIN_DIR");
@@ -110,13 +97,13 @@ static int record_mount(const char *where, char *err, size_t errlen)
 	FILE *f;
 
 	if (mkdir(kopt_state_dir(), 0755) && errno != EEXIST)
-		return fail(err, errlen, -errno, "state directory %s: %s",
-			    kopt_state_dir(), strerror(errno));
+		return kopt_errf(err, errlen, -errno, "state directory %s: %s",
+				 kopt_state_dir(), strerror(errno));
 	state_file(path, sizeof(path));
 	f = fopen(path, "we");
 	if (!f)
-		return fail(err, errlen, -errno, "%s: %s", path,
-			    strerror(errno));
+		return kopt_errf(err, errlen, -errno, "%s: %s", path,
+				 strerror(errno));
 	fprintf(f, "%s\n", where);
 	fclose(f);
 	return 0;
@@ -151,15 +138,16 @@ static int ensure_pin_dir(char *err, size_t errlen)
 	parent_dir(dir, parent, sizeof(parent));
 	if (!is_bpffs(parent)) {
 		if (strcmp(parent, KOPT_BPFFS))
-			return fail(err, errlen, -ENOTSUP,
-				    "%s is not a bpf filesystem: pins need one "
-				    "(mount -t bpf bpf %s, or unset "
-				    "KOPT_PIN_DIR)",
-				    parent, parent);
+			return kopt_errf(
+				err, errlen, -ENOTSUP,
+				"%s is not a bpf filesystem: pins need one "
+				"(mount -t bpf bpf %s, or unset "
+				"KOPT_PIN_DIR)",
+				parent, parent);
 		if (mount("bpf", parent, "bpf", 0, "mode=0700"))
-			return fail(err, errlen, -errno,
-				    "mount bpffs on %s: %s", parent,
-				    strerror(errno));
+			return kopt_errf(err, errlen, -errno,
+					 "mount bpffs on %s: %s", parent,
+					 strerror(errno));
 		pr_info("mounted bpffs on %s (kopt model unload unmounts it)\n",
 			parent);
 		ret = record_mount(parent, err, errlen);
@@ -167,8 +155,8 @@ static int ensure_pin_dir(char *err, size_t errlen)
 			return ret;
 	}
 	if (mkdir(dir, 0700) && errno != EEXIST)
-		return fail(err, errlen, -errno, "mkdir %s: %s", dir,
-			    strerror(errno));
+		return kopt_errf(err, errlen, -errno, "mkdir %s: %s", dir,
+				 strerror(errno));
 	return 0;
 }
 
@@ -248,9 +236,9 @@ static int create_pins(int v, char *warn, char *err, size_t errlen)
 
 	skel = mlp_shadow_bpf__open();
 	if (!skel)
-		return fail(err, errlen, -errno,
-			    "open bpf/mlp_shadow.bpf.c object: %s",
-			    strerror(errno));
+		return kopt_errf(err, errlen, -errno,
+				 "open bpf/mlp_shadow.bpf.c object: %s",
+				 strerror(errno));
 	for (i = 0; i < NR_SHADOW_VARIANTS; i++)
 		bpf_program__set_autoload(shadow_prog(skel, i), i == v);
 	pin_path(path, sizeof(path), KOPT_PIN_WEIGHTS);
@@ -276,10 +264,11 @@ static int create_pins(int v, char *warn, char *err, size_t errlen)
 	}
 	if (ret) {
 		mlp_shadow_bpf__destroy(skel);
-		return fail(err, errlen, ret,
-			    "create maps under %s: %s (pinned maps of another "
-			    "kopt version? kopt model unload removes them)",
-			    kopt_pin_dir(), strerror(-ret));
+		return kopt_errf(
+			err, errlen, ret,
+			"create maps under %s: %s (pinned maps of another "
+			"kopt version? kopt model unload removes them)",
+			kopt_pin_dir(), strerror(-ret));
 	}
 	if (v < NR_SHADOW_VARIANTS)
 		attach_shadow(shadow_prog(skel, v), warn);
@@ -295,11 +284,12 @@ static int open_pin(const char *name, char *err, size_t errlen)
 	pin_path(path, sizeof(path), name);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s: %s%s", path,
-			    strerror(errno),
-			    errno == ENOENT ? " (no model loaded: kopt model "
-					      "load FILE)" :
-					      "");
+		return kopt_errf(err, errlen, -errno, "%s: %s%s", path,
+				 strerror(errno),
+				 errno == ENOENT ?
+					 " (no model loaded: kopt model "
+					 "load FILE)" :
+					 "");
 	return fd;
 }
 
@@ -383,8 +373,9 @@ int kopt_mlp_live_open(struct kopt_mlp_live *lv, bool create, bool shadow,
 	lv->lock_fd = open(kopt_pin_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	lv->active = map_mmap(lv->active_fd, page_len(sizeof(*lv->active)));
 	if (!lv->active) {
-		ret = fail(err, errlen, -errno, "mmap %s/%s: %s",
-			   kopt_pin_dir(), KOPT_PIN_ACTIVE, strerror(errno));
+		ret = kopt_errf(err, errlen, -errno, "mmap %s/%s: %s",
+				kopt_pin_dir(), KOPT_PIN_ACTIVE,
+				strerror(errno));
 		goto out;
 	}
 	return 0;
@@ -538,8 +529,8 @@ int kopt_mlp_unload(char *note, size_t notelen, char *err, size_t errlen)
 		if (!unlink(path))
 			removed++;
 		else if (errno != ENOENT)
-			return fail(err, errlen, -errno, "unpin %s: %s", path,
-				    strerror(errno));
+			return kopt_errf(err, errlen, -errno, "unpin %s: %s",
+					 path, strerror(errno));
 	}
 	snprintf(note, notelen, "removed %d pin%s from %s", removed,
 		 removed == 1 ? "" : "s", dir);
@@ -566,8 +557,8 @@ static int tr_mmap(struct kopt_mlp_tr *t, char *err, size_t errlen)
 	t->out = map_mmap(bpf_map__fd(t->skel->maps.mlp_batch_out),
 			  page_len(sizeof(*t->out) * KOPT_MLP_BATCH));
 	if (!t->active || !t->in || !t->out)
-		return fail(err, errlen, -errno, "mmap test-run maps: %s",
-			    strerror(errno));
+		return kopt_errf(err, errlen, -errno, "mmap test-run maps: %s",
+				 strerror(errno));
 	return 0;
 }
 
@@ -589,8 +580,9 @@ int kopt_mlp_tr_open(struct kopt_mlp_tr *t, unsigned int progs,
 	memset(t, 0, sizeof(*t));
 	t->skel = mlp_bpf__open();
 	if (!t->skel)
-		return fail(err, errlen, -errno,
-			    "open bpf/mlp.bpf.c object: %s", strerror(errno));
+		return kopt_errf(err, errlen, -errno,
+				 "open bpf/mlp.bpf.c object: %s",
+				 strerror(errno));
 	bpf_program__set_autoload(t->skel->progs.mlp_eval, progs & KOPT_TR_XDP);
 	bpf_program__set_autoload(t->skel->progs.mlp_empty,
 				  progs & KOPT_TR_XDP);
@@ -600,10 +592,11 @@ int kopt_mlp_tr_open(struct kopt_mlp_tr *t, unsigned int progs,
 		set_pins(t->skel, pin_dir);
 	ret = mlp_bpf__load(t->skel);
 	if (ret) {
-		fail(err, errlen, ret,
-		     "load bpf/mlp.bpf.c (the evaluator): %s; kopt -v shows "
-		     "the verifier log",
-		     strerror(-ret));
+		kopt_errf(
+			err, errlen, ret,
+			"load bpf/mlp.bpf.c (the evaluator): %s; kopt -v shows "
+			"the verifier log",
+			strerror(-ret));
 		goto out;
 	}
 	ret = tr_mmap(t, err, errlen);

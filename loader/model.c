@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 #include <zlib.h>
 
+#include "kopt.h"
 #include "model.h"
 
 static const char *const feat_names[KOPT_FEAT_NR] = { KOPT_FEATURES(
@@ -38,19 +39,6 @@ int kopt_feat_id(const char *name)
 		if (!strcmp(name, feat_names[i]))
 			return i;
 	return -1;
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
 }
 
 /* ---- shape ----------------------------------------------------------- */
@@ -100,37 +88,39 @@ int kopt_model_parse_shape(const char *s, struct kopt_model *m, char *err,
 		errno = 0;
 		v[n++] = strtol(p, &end, 10);
 		if (errno || end == p || v[n - 1] < 1)
-			return fail(err, errlen,
-				    "shape '%s': expected IN-H1[-H2]-1, "
-				    "positive integers",
-				    s);
+			return kopt_errf(err, errlen, -EINVAL,
+					 "shape '%s': expected IN-H1[-H2]-1, "
+					 "positive integers",
+					 s);
 		if (*end == '\0')
 			break;
 		if (*end != '-')
-			return fail(err, errlen,
-				    "shape '%s': bad character '%c'", s, *end);
+			return kopt_errf(err, errlen, -EINVAL,
+					 "shape '%s': bad character '%c'", s,
+					 *end);
 		p = end + 1;
 	}
 	if (*end != '\0')
-		return fail(err, errlen,
-			    "shape '%s': more than %d hidden layers", s,
-			    KOPT_MLP_MAX_HIDDEN);
+		return kopt_errf(err, errlen, -EINVAL,
+				 "shape '%s': more than %d hidden layers", s,
+				 KOPT_MLP_MAX_HIDDEN);
 	if (n < 2 || v[n - 1] != 1)
-		return fail(err, errlen,
-			    "shape '%s': must end in one output unit (-1)", s);
+		return kopt_errf(err, errlen, -EINVAL,
+				 "shape '%s': must end in one output unit (-1)",
+				 s);
 	if (v[0] > KOPT_MLP_MAX_IN)
-		return fail(err, errlen,
-			    "shape '%s': %ld inputs exceed the cap "
-			    "of %d",
-			    s, v[0], KOPT_MLP_MAX_IN);
+		return kopt_errf(err, errlen, -EINVAL,
+				 "shape '%s': %ld inputs exceed the cap "
+				 "of %d",
+				 s, v[0], KOPT_MLP_MAX_IN);
 	m->n_in = v[0];
 	m->n_hidden = n - 2;
 	for (i = 0; i < KOPT_MLP_MAX_HIDDEN; i++)
 		m->units[i] = 0;
 	for (i = 1; i < n - 1; i++) {
 		if (v[i] > KOPT_MLP_MAX_UNITS)
-			return fail(
-				err, errlen,
+			return kopt_errf(
+				err, errlen, -EINVAL,
 				"shape '%s': %ld units exceed the cap of %d", s,
 				v[i], KOPT_MLP_MAX_UNITS);
 		m->units[i - 1] = v[i];
@@ -165,20 +155,24 @@ static int check_shape(const struct kopt_model *m, char *err, size_t errlen)
 	__u32 l;
 
 	if (m->n_in == 0 || m->n_in > KOPT_MLP_MAX_IN)
-		return fail(err, errlen, "n_in: %u inputs, the caps are 1..%d",
-			    m->n_in, KOPT_MLP_MAX_IN);
+		return kopt_errf(err, errlen, -EINVAL,
+				 "n_in: %u inputs, the caps are 1..%d", m->n_in,
+				 KOPT_MLP_MAX_IN);
 	if (m->n_hidden > KOPT_MLP_MAX_HIDDEN)
-		return fail(err, errlen,
-			    "n_hidden: %u hidden layers exceed the cap of %d",
-			    m->n_hidden, KOPT_MLP_MAX_HIDDEN);
+		return kopt_errf(
+			err, errlen, -EINVAL,
+			"n_hidden: %u hidden layers exceed the cap of %d",
+			m->n_hidden, KOPT_MLP_MAX_HIDDEN);
 	for (l = 0; l < m->n_hidden; l++)
 		if (m->units[l] == 0 || m->units[l] > KOPT_MLP_MAX_UNITS)
-			return fail(err, errlen,
-				    "units[%u]: %u units, the caps are 1..%d",
-				    l, m->units[l], KOPT_MLP_MAX_UNITS);
+			return kopt_errf(
+				err, errlen, -EINVAL,
+				"units[%u]: %u units, the caps are 1..%d", l,
+				m->units[l], KOPT_MLP_MAX_UNITS);
 	if (m->frac_bits > KOPT_MLP_MAX_FRAC)
-		return fail(err, errlen, "frac_bits: %u exceeds the cap of %d",
-			    m->frac_bits, KOPT_MLP_MAX_FRAC);
+		return kopt_errf(err, errlen, -EINVAL,
+				 "frac_bits: %u exceeds the cap of %d",
+				 m->frac_bits, KOPT_MLP_MAX_FRAC);
 	return 0;
 }
 
@@ -193,12 +187,12 @@ static int check_caps(const struct kopt_model *m, char *err, size_t errlen)
 		int shift = kopt_model_shift(m, l);
 
 		if (m->wfrac[l] > KOPT_MLP_MAX_WFRAC)
-			return fail(err, errlen,
-				    "wfrac[%u]: %u exceeds the cap of %d", l,
-				    m->wfrac[l], KOPT_MLP_MAX_WFRAC);
+			return kopt_errf(err, errlen, -EINVAL,
+					 "wfrac[%u]: %u exceeds the cap of %d",
+					 l, m->wfrac[l], KOPT_MLP_MAX_WFRAC);
 		if (shift < 0 || shift > KOPT_MLP_MAX_SHIFT)
-			return fail(
-				err, errlen,
+			return kopt_errf(
+				err, errlen, -EINVAL,
 				"wfrac[%u]: %u gives layer %u a shift of %d, "
 				"outside 0..%d (frac_bits %u)",
 				l, m->wfrac[l], l, shift, KOPT_MLP_MAX_SHIFT,
@@ -216,17 +210,17 @@ int kopt_model_check(const struct kopt_model *m, char *err, size_t errlen)
 		return ret;
 	for (i = 0; i < m->n_in; i++)
 		if (m->feature[i] >= KOPT_FEAT_NR)
-			return fail(err, errlen,
-				    "feature[%u]: unknown feature id %u", i,
-				    m->feature[i]);
+			return kopt_errf(err, errlen, -EINVAL,
+					 "feature[%u]: unknown feature id %u",
+					 i, m->feature[i]);
 	for (l = 0; l <= m->n_hidden; l++) {
 		for (j = 0; j < kopt_model_layer_out(m, l); j++) {
 			unsigned __int128 worst = unit_worst(m, l, j);
 
 			if (worst <= (unsigned __int128)INT64_MAX)
 				continue;
-			return fail(
-				err, errlen,
+			return kopt_errf(
+				err, errlen, -EINVAL,
 				"layer %u unit %u: weights could overflow the "
 				"64-bit accumulator (worst case 2^%.1f, "
 				"limit 2^63): lower wfrac[%u] and requantize",
@@ -343,42 +337,46 @@ static int decode_header(const unsigned char *buf, size_t len,
 	__u16 version;
 
 	if (len < 4 || memcmp(buf, KOPT_KMLP_MAGIC, 4))
-		return fail(err, errlen,
-			    "magic: the file does not start with '%s': not a "
-			    "kopt model (.kmlp) file",
-			    KOPT_KMLP_MAGIC);
+		return kopt_errf(
+			err, errlen, -EINVAL,
+			"magic: the file does not start with '%s': not a "
+			"kopt model (.kmlp) file",
+			KOPT_KMLP_MAGIC);
 	if (len < KOPT_KMLP_HEADER + 4)
-		return fail(err, errlen,
-			    "truncated: %zu bytes, a header and CRC alone take "
-			    "%d",
-			    len, KOPT_KMLP_HEADER + 4);
+		return kopt_errf(
+			err, errlen, -EINVAL,
+			"truncated: %zu bytes, a header and CRC alone take "
+			"%d",
+			len, KOPT_KMLP_HEADER + 4);
 	version = get16(buf + 4);
 	if (version != KOPT_KMLP_VERSION)
-		return fail(err, errlen,
-			    "version: file is version %u, this kopt reads "
-			    "version %d: use a matching kopt",
-			    version, KOPT_KMLP_VERSION);
+		return kopt_errf(err, errlen, -EINVAL,
+				 "version: file is version %u, this kopt reads "
+				 "version %d: use a matching kopt",
+				 version, KOPT_KMLP_VERSION);
 	blen = get32(buf + 20);
 	if (len != (size_t)KOPT_KMLP_HEADER + blen + 4)
-		return fail(err, errlen,
-			    "%s: the header announces %zu bytes, the file has "
-			    "%zu",
-			    len < (size_t)KOPT_KMLP_HEADER + blen + 4 ?
-				    "truncated" :
-				    "trailing data",
-			    (size_t)KOPT_KMLP_HEADER + blen + 4, len);
+		return kopt_errf(
+			err, errlen, -EINVAL,
+			"%s: the header announces %zu bytes, the file has "
+			"%zu",
+			len < (size_t)KOPT_KMLP_HEADER + blen + 4 ?
+				"truncated" :
+				"trailing data",
+			(size_t)KOPT_KMLP_HEADER + blen + 4, len);
 	stored = get32(buf + len - 4);
 	crc = crc_of(buf, len - 4);
 	if (stored != crc)
-		return fail(
-			err, errlen,
+		return kopt_errf(
+			err, errlen, -EINVAL,
 			"crc32: stored 0x%08x, computed 0x%08x: the file is "
 			"corrupt",
 			stored, crc);
 	if (get16(buf + 14) || get64(buf + 24))
-		return fail(err, errlen,
-			    "reserved: nonzero reserved header bytes (a newer "
-			    "format?)");
+		return kopt_errf(
+			err, errlen, -EINVAL,
+			"reserved: nonzero reserved header bytes (a newer "
+			"format?)");
 	memset(m, 0, sizeof(*m));
 	m->n_in = buf[6];
 	m->n_hidden = buf[7];
@@ -401,18 +399,20 @@ static int decode_features(const unsigned char *p, struct kopt_model *m,
 
 	for (i = 0; i < m->n_in; i++, p += KOPT_FEAT_NAME_LEN) {
 		if (!memchr(p, '\0', KOPT_FEAT_NAME_LEN))
-			return fail(err, errlen,
-				    "feature[%u]: name is not NUL-terminated "
-				    "within %d bytes",
-				    i, KOPT_FEAT_NAME_LEN);
+			return kopt_errf(
+				err, errlen, -EINVAL,
+				"feature[%u]: name is not NUL-terminated "
+				"within %d bytes",
+				i, KOPT_FEAT_NAME_LEN);
 		memcpy(name, p, KOPT_FEAT_NAME_LEN);
 		id = kopt_feat_id(name);
 		if (id < 0)
-			return fail(err, errlen,
-				    "feature[%u]: unknown feature '%s': the "
-				    "collector knows pid, load_avg, ... (see "
-				    "include/kopt/features.h)",
-				    i, name);
+			return kopt_errf(
+				err, errlen, -EINVAL,
+				"feature[%u]: unknown feature '%s': the "
+				"collector knows pid, load_avg, ... (see "
+				"include/kopt/features.h)",
+				i, name);
 		m->feature[i] = id;
 	}
 	return 0;
@@ -437,9 +437,9 @@ int kopt_model_decode(const void *image, size_t len, struct kopt_model *m,
 		char shape[64];
 
 		kopt_model_shape(m, shape, sizeof(shape));
-		return fail(err, errlen,
-			    "body_len: %u bytes, shape %s needs %zu",
-			    get32(buf + 20), shape, want);
+		return kopt_errf(err, errlen, -EINVAL,
+				 "body_len: %u bytes, shape %s needs %zu",
+				 get32(buf + 20), shape, want);
 	}
 	p = buf + KOPT_KMLP_HEADER;
 	ret = decode_features(p, m, err, errlen);
@@ -471,7 +471,8 @@ int kopt_model_read(const char *path, struct kopt_model *m, char *err,
 	int ret;
 
 	if (!buf)
-		return fail(err, errlen, "%s: out of memory", path);
+		return kopt_errf(err, errlen, -EINVAL, "%s: out of memory",
+				 path);
 	f = fopen(path, "rbe");
 	if (!f) {
 		ret = -errno;
@@ -485,8 +486,9 @@ int kopt_model_read(const char *path, struct kopt_model *m, char *err,
 	if (ret)
 		snprintf(err, errlen, "%s: read error", path);
 	else if (len > KOPT_KMLP_MAX_FILE)
-		ret = fail(err, errlen, "%s: larger than %d bytes: not a model",
-			   path, KOPT_KMLP_MAX_FILE);
+		ret = kopt_errf(err, errlen, -EINVAL,
+				"%s: larger than %d bytes: not a model", path,
+				KOPT_KMLP_MAX_FILE);
 	else
 		ret = kopt_model_decode(buf, len, m, err, errlen);
 	free(buf);
@@ -506,7 +508,8 @@ int kopt_model_write(const char *path, struct kopt_model *m, char *err,
 		return ret;
 	ret = kopt_model_encode(m, &buf, &len);
 	if (ret)
-		return fail(err, errlen, "%s: out of memory", path);
+		return kopt_errf(err, errlen, -EINVAL, "%s: out of memory",
+				 path);
 	f = fopen(path, "wbe");
 	if (!f) {
 		ret = -errno;
@@ -579,10 +582,11 @@ static int layer_from_mlp(struct kopt_model *m, __u32 l, const __s64 *bias,
 		m->b[l][j] = bias[j] - (__s64)kopt_mlp_half(shift);
 		for (i = 0; i < n_in; i++)
 			if (weight_from_cell(w[j * stride + i], &m->w[l][j][i]))
-				return fail(err, errlen,
-					    "layer %u: weight [%u][%u] is not "
-					    "a 32-bit value",
-					    l, j, i);
+				return kopt_errf(
+					err, errlen, -EINVAL,
+					"layer %u: weight [%u][%u] is not "
+					"a 32-bit value",
+					l, j, i);
 	}
 	return 0;
 }
@@ -595,7 +599,7 @@ int kopt_model_from_mlp(const struct kopt_mlp *in, struct kopt_model *m,
 
 	memset(m, 0, sizeof(*m));
 	if (in->n_in == 0)
-		return fail(err, errlen, "empty slot: no model");
+		return kopt_errf(err, errlen, -EINVAL, "empty slot: no model");
 	m->n_in = in->n_in;
 	m->n_hidden = in->n_hidden;
 	m->frac_bits = in->frac_bits;
@@ -832,8 +836,8 @@ int kopt_model_quantize(const struct kopt_mlp_float *f, __u32 frac_bits,
 		return -EINVAL;
 	for (i = 0; i < f->n_in; i++)
 		if (!(f->scale[i] > 0))
-			return fail(err, errlen,
-				    "feature[%u]: scale must be > 0", i);
+			return kopt_errf(err, errlen, -EINVAL,
+					 "feature[%u]: scale must be > 0", i);
 	for (l = 0; l <= m->n_hidden; l++) {
 		int lowest = l == 0 ? (int)frac_bits : 0;
 
@@ -843,10 +847,10 @@ int kopt_model_quantize(const struct kopt_mlp_float *f, __u32 frac_bits,
 			if (quantize_layer(m, l, k, w, b))
 				break;
 		if (k < lowest)
-			return fail(err, errlen,
-				    "layer %u: weights too large for %u "
-				    "fractional bits: lower frac_bits",
-				    l, frac_bits);
+			return kopt_errf(err, errlen, -EINVAL,
+					 "layer %u: weights too large for %u "
+					 "fractional bits: lower frac_bits",
+					 l, frac_bits);
 	}
 	t = round(ldexp(f->threshold, frac_bits));
 	m->threshold = t > KOPT_MLP_S32_MAX ? KOPT_MLP_S32_MAX :

@@ -33,20 +33,8 @@
 #include <cblas.h>
 #include <nlopt.h>
 
+#include "kopt.h"
 #include "train.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 static double now_s(void)
 {
@@ -104,15 +92,16 @@ static int parse_header(struct reader *r, char *line, __u64 want, __u64 need,
 		char *name = trim(tok);
 
 		if (r->n_cols == MAX_COLS)
-			return fail(err, errlen,
-				    "%s: line %ld: more than %d columns",
-				    r->path, r->lineno, MAX_COLS);
+			return kopt_errf(err, errlen, -EINVAL,
+					 "%s: line %ld: more than %d columns",
+					 r->path, r->lineno, MAX_COLS);
 		for (c = 0; c < r->n_cols && *name; c++)
 			if (!strcmp(r->names[c], name))
-				return fail(err, errlen,
-					    "%s: line %ld: column '%s' appears "
-					    "twice in the header",
-					    r->path, r->lineno, name);
+				return kopt_errf(
+					err, errlen, -EINVAL,
+					"%s: line %ld: column '%s' appears "
+					"twice in the header",
+					r->path, r->lineno, name);
 		r->names[r->n_cols] = strdup(name);
 		if (!r->names[r->n_cols])
 			return -ENOMEM;
@@ -129,17 +118,19 @@ static int parse_header(struct reader *r, char *line, __u64 want, __u64 need,
 		r->n_cols++;
 	}
 	if (!label)
-		return fail(err, errlen,
-			    "%s: line %ld: the header has no column '%s' (the "
-			    "target)",
-			    r->path, r->lineno, r->target);
+		return kopt_errf(
+			err, errlen, -EINVAL,
+			"%s: line %ld: the header has no column '%s' (the "
+			"target)",
+			r->path, r->lineno, r->target);
 	for (id = 0; id < KOPT_FEAT_NR; id++)
 		if ((need & KOPT_FEAT_BIT(id)) &&
 		    !(ds->have & KOPT_FEAT_BIT(id)))
-			return fail(err, errlen,
-				    "%s: line %ld: the header has no column "
-				    "'%s' (a feature the model reads)",
-				    r->path, r->lineno, kopt_feat_name(id));
+			return kopt_errf(
+				err, errlen, -EINVAL,
+				"%s: line %ld: the header has no column "
+				"'%s' (a feature the model reads)",
+				r->path, r->lineno, kopt_feat_name(id));
 	return 0;
 }
 
@@ -212,13 +203,13 @@ static int parse_row(struct reader *r, char *p, struct kopt_dataset *ds,
 			if (!why && role == ROLE_LABEL && v != 0 && v != 1)
 				why = "is not a 0/1 label";
 			if (why)
-				return fail(err, errlen,
-					    "%s: line %ld, column %d '%s': "
-					    "'%.*s' %s",
-					    r->path, r->lineno, c + 1,
-					    r->names[c],
-					    (int)(end - p > 40 ? 40 : end - p),
-					    p, why);
+				return kopt_errf(
+					err, errlen, -EINVAL,
+					"%s: line %ld, column %d '%s': "
+					"'%.*s' %s",
+					r->path, r->lineno, c + 1, r->names[c],
+					(int)(end - p > 40 ? 40 : end - p), p,
+					why);
 			if (role == ROLE_LABEL)
 				ds->y[row] = v;
 			else
@@ -229,10 +220,11 @@ static int parse_row(struct reader *r, char *p, struct kopt_dataset *ds,
 		p = end + 1;
 	}
 	if (c + 1 != r->n_cols)
-		return fail(err, errlen,
-			    "%s: line %ld: %d cells, but the header has %d "
-			    "columns",
-			    r->path, r->lineno, c + 1, r->n_cols);
+		return kopt_errf(
+			err, errlen, -EINVAL,
+			"%s: line %ld: %d cells, but the header has %d "
+			"columns",
+			r->path, r->lineno, c + 1, r->n_cols);
 	ds->positives += ds->y[row];
 	ds->n++;
 	return 0;
@@ -265,21 +257,23 @@ static int read_lines(struct reader *r, FILE *f, __u64 want, __u64 need,
 	}
 	free(line);
 	if (ret == -ENOMEM)
-		return fail(err, errlen, "%s: out of memory at line %ld",
-			    r->path, r->lineno);
+		return kopt_errf(err, errlen, -EINVAL,
+				 "%s: out of memory at line %ld", r->path,
+				 r->lineno);
 	if (ret)
 		return ret;
 	if (ferror(f))
-		return fail(err, errlen, "%s: read error at line %ld", r->path,
-			    r->lineno);
+		return kopt_errf(err, errlen, -EINVAL,
+				 "%s: read error at line %ld", r->path,
+				 r->lineno);
 	if (!header)
-		return fail(err, errlen,
-			    "%s: empty: no header line (only comments or "
-			    "nothing)",
-			    r->path);
+		return kopt_errf(err, errlen, -EINVAL,
+				 "%s: empty: no header line (only comments or "
+				 "nothing)",
+				 r->path);
 	if (!ds->n)
-		return fail(err, errlen, "%s: a header but no data rows",
-			    r->path);
+		return kopt_errf(err, errlen, -EINVAL,
+				 "%s: a header but no data rows", r->path);
 	return 0;
 }
 
@@ -979,15 +973,17 @@ static int check_classes(const struct kopt_train_cfg *cfg,
 	long n = ds->n, s, i;
 
 	if (n < 20)
-		return fail(err, errlen,
-			    "%s: %ld rows: too few to split 70/15/15 by time "
-			    "(need at least 20)",
-			    cfg->path, n);
+		return kopt_errf(
+			err, errlen, -EINVAL,
+			"%s: %ld rows: too few to split 70/15/15 by time "
+			"(need at least 20)",
+			cfg->path, n);
 	if (ds->positives == 0 || ds->positives == n)
-		return fail(err, errlen,
-			    "%s: all %ld rows have %s=%d: one class only, "
-			    "training needs both",
-			    cfg->path, n, cfg->target, ds->positives ? 1 : 0);
+		return kopt_errf(err, errlen, -EINVAL,
+				 "%s: all %ld rows have %s=%d: one class only, "
+				 "training needs both",
+				 cfg->path, n, cfg->target,
+				 ds->positives ? 1 : 0);
 	rep->n = n;
 	rep->len[KOPT_TRAIN] = n * 70 / 100;
 	rep->len[KOPT_VAL] = n * 15 / 100;
@@ -999,12 +995,13 @@ static int check_classes(const struct kopt_train_cfg *cfg,
 	}
 	if (rep->pos[KOPT_TRAIN] == 0 ||
 	    rep->pos[KOPT_TRAIN] == rep->len[KOPT_TRAIN])
-		return fail(err, errlen,
-			    "%s: the training split (the first 70%%, %ld rows) "
-			    "has only %s=%d: one class only, training needs "
-			    "both",
-			    cfg->path, rep->len[KOPT_TRAIN], cfg->target,
-			    rep->pos[KOPT_TRAIN] ? 1 : 0);
+		return kopt_errf(
+			err, errlen, -EINVAL,
+			"%s: the training split (the first 70%%, %ld rows) "
+			"has only %s=%d: one class only, training needs "
+			"both",
+			cfg->path, rep->len[KOPT_TRAIN], cfg->target,
+			rep->pos[KOPT_TRAIN] ? 1 : 0);
 	rep->majority = 2 * rep->pos[KOPT_TRAIN] > rep->len[KOPT_TRAIN];
 	return 0;
 }
@@ -1028,11 +1025,12 @@ static int choose_features(const struct kopt_train_cfg *cfg,
 		if (!rep->rank[i].excluded)
 			rep->fl.feature[rep->fl.n_in++] = rep->rank[i].id;
 	if (!rep->fl.n_in)
-		return fail(err, errlen,
-			    "%s: no usable feature column: every feature "
-			    "column is absent, constant on the training split "
-			    "or an identifier (pid, vruntime, exec_start)",
-			    cfg->path);
+		return kopt_errf(
+			err, errlen, -EINVAL,
+			"%s: no usable feature column: every feature "
+			"column is absent, constant on the training split "
+			"or an identifier (pid, vruntime, exec_start)",
+			cfg->path);
 	return 0;
 }
 
@@ -1129,10 +1127,11 @@ static int quantize(const struct kopt_dataset *ds,
 		}
 	}
 	if (!best)
-		ret = fail(err, errlen,
-			   "no fixed-point format from 4 to %d fractional bits "
-			   "holds the trained weights (last: %s)",
-			   KOPT_MLP_MAX_FRAC, qerr);
+		ret = kopt_errf(
+			err, errlen, -EINVAL,
+			"no fixed-point format from 4 to %d fractional bits "
+			"holds the trained weights (last: %s)",
+			KOPT_MLP_MAX_FRAC, qerr);
 out:
 	free(m);
 	free(mlp);
