@@ -551,3 +551,28 @@ KOPT_TEST(train_cli_train_and_score)
 	ASSERT_EQ(st, 0, "train --help");
 	ASSERT_HAS(out, "--features", "help lists options");
 }
+
+/* kopt bench train: valid figures on a small run (timing is not judged) */
+KOPT_TEST(train_bench_cli)
+{
+	struct json_object *o;
+	int st;
+
+	st = kopt_test_run(out, sizeof(out),
+			   "%s bench train --rows 3000 --json 2>/dev/null",
+			   kopt_test_bin());
+	ASSERT_EQ(st, 0, "kopt bench train --json");
+	o = json_tokener_parse(out);
+	if (!ASSERT_OK_PTR(o, "bench JSON parses"))
+		return;
+	ASSERT_EQ(jint(o, "rows"), 3000, "rows");
+	ASSERT_GT(jint(o, "evaluations"), 0, "training ran");
+	ASSERT_TRUE(json_object_object_get_ex(o, "evaluation_to_forward_ratio",
+					      NULL),
+		    "baseline ratio");
+	json_object_put(o);
+	st = kopt_test_run(out, sizeof(out), "%s bench train --rows 5",
+			   kopt_test_bin());
+	ASSERT_EQ(st, 2, "too few rows");
+	ASSERT_HAS(out, "--rows '5'", "names the option");
+}
