@@ -683,7 +683,7 @@ KOPT_TEST(vm_model_live_shadow_scores)
 {
 	char cmd[3 * PATH_MAX], model[PATH_MAX], csv[PATH_MAX];
 	static const char *const keys[] = { "tp", "fp", "tn", "fn" };
-	struct json_object *j;
+	struct json_object *j, *score;
 	__u64 n, sum = 0;
 	long old_cost;
 	int rc, i;
@@ -715,6 +715,16 @@ KOPT_TEST(vm_model_live_shadow_scores)
 	ASSERT_EQ(json_u64(j, "stats", "overrides"), 0,
 		  "shadow changed no decision");
 	ASSERT_EQ(csv_rows(csv), (long)n, "one dataset row per evaluation");
+	/* kopt model score recounts the same records from the file */
+	snprintf(cmd, sizeof(cmd), "%s model score %s %s --json",
+		 kopt_test_bin(), model, csv);
+	score = run_json(cmd, &rc);
+	if (ASSERT_EQ(rc, 0, "kopt model score") &&
+	    ASSERT_OK_PTR(score, "score JSON"))
+		for (i = 0; i < 4; i++)
+			ASSERT_EQ(json_u64(score, "fixed", keys[i]),
+				  json_u64(j, "kernel", keys[i]), keys[i]);
+	json_object_put(score);
 	fprintf(stderr, "  %llu evaluations; in-kernel accuracy %llu/%llu\n",
 		(unsigned long long)n,
 		(unsigned long long)(json_u64(j, "kernel", "tp") +
