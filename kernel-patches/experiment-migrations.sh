@@ -14,7 +14,8 @@
 # of collection per workload, 60), COST_NS (cache-hot window for the whole
 # experiment, 5 ms: TCG runs the guest some 10x slower than hardware, so
 # the default 0.5 ms would make almost nothing hot), KOPT_VM_TIMEOUT, and
-# what vm-run.sh reads.
+# what vm-run.sh reads. KOPT_EXP_REPORT_ONLY=1 redoes only the tables from
+# the results already in build/experiment-migrations.
 set -euo pipefail
 export LC_ALL=C
 
@@ -32,6 +33,10 @@ die() {
 [ -x "$build/kopt" ] || die "$build/kopt missing (make it first)"
 command -v jq >/dev/null || die "jq missing (make deps)"
 
+if [ "${KOPT_EXP_REPORT_ONLY:-0}" = 1 ]; then
+	[ -s "$out/train-all.json" ] || die "no experiment results in $out"
+	say "KOPT_EXP_REPORT_ONLY=1: tables from the results in $out"
+else
 rm -rf "$out"
 mkdir -p "$out"
 say "booting the patched guest; results in $out (log: $out.log)"
@@ -43,81 +48,74 @@ say "booting the patched guest; results in $out (log: $out.log)"
 	tail -n 30 "$out.log" >&2
 	die "the guest side failed; log: $out.log"
 }
+fi
 
 # ---- results ---------------------------------------------------------------
 
 cd "$out"
 names=(hackbench stress-mix stress-load)
 
-# mean and sample standard deviation of run_time over the repetitions
+# run times of NAME in MODE: mean, sample sd, the runs, decisions changed
 times() { # NAME MODE
-	jq -s '[.[].runtime_s] | {n: length, mean: (add / length),
-		sd: (if length > 1 then ((map(. * .) | add) - (add * add / length))
-		     / (length - 1) | sqrt else 0 end), runs: .}' \
-		time-"$1"-"$2"-*.json
+	jq -s '{n: length, runs: map(.runtime_s),
+		overrides: (map(.stats.overrides // 0) | add)} |
+		.mean = (.runs | add / length) |
+		.sd = (if .n > 1 then ((.runs | map(. * .) | add) -
+			(.runs | add) * (.runs | add) / .n) / (.n - 1) | sqrt
+			else 0 end)' time-"$1"-"$2"-*.json
 }
 
 {
-	echo '{'
-	echo '"setup":'
+	echo '{"setup":'
 	cat setup.json
-	for n in "${names[@]}" all; do
-		echo ", \"train_$n\":"
-		cat "train-$n.json"
-	done
+	echo ', "train_all":'
+	cat train-all.json
+	echo ', "workloads": {'
+	sep=
 	for n in "${names[@]}"; do
-		echo ", \"live_$n\":"
+		echo "$sep\"$n\": {\"train\":"
+		cat "train-$n.json"
+		echo ', "live":'
 		cat "live-$n.json"
-		echo ", \"score_$n\":"
+		echo ', "score":'
 		cat "score-$n.json"
-		echo ", \"time_${n}_off\":"
+		echo ', "time_off":'
 		times "$n" off
-		echo ", \"time_${n}_enforce\":"
+		echo ', "time_enforce":'
 		times "$n" enforce
+		echo '}'
+		sep=,
 	done
-	echo '}'
+	echo '}}'
 } | jq . >results.json || die "results.json: a step's JSON is malformed"
 
-pct() { jq -r "$1 * 100 | . * 10 | round / 10" results.json; }
-num() { jq -r "$1" results.json; }
-
-{
-	echo "| figure | published | kopt |"
-	echo "|---|---|---|"
-	for n in "${names[@]}" all; do
-		if [ "$(num ".train_$n.error // empty")" ]; then
-			echo "| trained on $n | - | not trained:" \
-				"$(num ".train_$n.error" | tr '\n' ' ') |"
-			continue
-		fi
-		echo "| trained on $n: test accuracy, fixed point (float) |" \
-			"97.4% (user space) |" \
-			"$(pct ".train_$n.test_metrics.fixed.accuracy")%" \
-			"($(pct ".train_$n.test_metrics.float.accuracy")%); balanced" \
-			"$(pct ".train_$n.test_metrics.fixed.balanced_accuracy")%; majority" \
-			"baseline $(pct ".train_$n.test_metrics.baseline.accuracy")%;" \
-			"$(num ".train_$n.splits.test.positives")" \
-			"forced of $(num ".train_$n.splits.test.rows") |"
-	done
-	for n in "${names[@]}"; do
-		echo "| $n, live in kernel (all-workload model): accuracy |" \
-			"96.1% (kernel) |" \
-			"$(pct ".live_$n.kernel.accuracy")% kernel," \
-			"$(pct ".live_$n.userspace.accuracy")% userspace on the" \
-			"same $(num ".live_$n.evaluations") calls" \
-			"($(num ".live_$n.logit_mismatches") logits differ;" \
-			"kopt model score: $(pct ".score_$n.fixed.accuracy")%);" \
-			"balanced $(pct ".live_$n.kernel.balanced_accuracy")%," \
-			"majority $(pct ".live_$n.majority_baseline.accuracy")% |"
-		off=$(num ".time_${n}_off.mean")
-		enf=$(num ".time_${n}_enforce.mean")
-		echo "| $n run time, enforce vs stock CFS |" \
-			"~2% |" \
-			"$(printf '%.2f' "$off") s ± $(num ".time_${n}_off.sd | . * 100 | round / 100")" \
-			"-> $(printf '%.2f' "$enf") s ± $(num ".time_${n}_enforce.sd | . * 100 | round / 100")" \
-			"($(jq -rn "($enf / $off - 1) * 1000 | round / 10")%," \
-			"$(num ".time_${n}_off.n") runs each) |"
-	done
-} >results.md
+# The three tables the README quotes, from results.json alone.
+jq -r '
+def pct: if . == null then "n/a" else (. * 1000 | round / 10 | tostring) + "%" end;
+def s2: . * 100 | round / 100 | tostring;
+def offline($name; $t):
+	if $t.error then "| \($name) | not trained: \($t.error | gsub("\n"; " ")) ||||||"
+	else "| \($name) | \($t.splits.test.rows) (\($t.splits.test.positives)) | \($t.test_metrics.fixed.accuracy | pct) | \($t.test_metrics.float.accuracy | pct) | \($t.test_metrics.fixed.balanced_accuracy | pct) | \($t.test_metrics.baseline.accuracy | pct) | \($t.frac_bits) |" end;
+"Offline, held-out test split (the last 15% of each dataset, by time):",
+"",
+"| trained on | test rows (forced) | fixed point | float | balanced (fixed) | majority baseline | frac bits |",
+"|---|---|---|---|---|---|---|",
+(.workloads | to_entries[] | offline(.key; .value.train)),
+offline("all three"; .train_all),
+"",
+"Live in the kernel, the all-workload model in shadow mode on a fresh run:",
+"",
+"| workload | calls evaluated (forced) | in-kernel accuracy | userspace, same records | kopt model score | logits differ | balanced (kernel) | majority baseline |",
+"|---|---|---|---|---|---|---|---|",
+(.workloads | to_entries[] | .key as $n | .value.live as $l |
+	"| \($n) | \($l.evaluations) (\($l.kernel.tp + $l.kernel.fn)) | \($l.kernel.accuracy | pct) | \($l.userspace.accuracy | pct) | \(.value.score.fixed.accuracy | pct) | \($l.logit_mismatches) | \($l.kernel.balanced_accuracy | pct) | \($l.majority_baseline.accuracy | pct) |"),
+"",
+"Run time, the all-workload model enforcing vs stock CFS (alternated, wall clock):",
+"",
+"| workload | stock CFS (s) | enforce (s) | change | decisions the model changed |",
+"|---|---|---|---|---|",
+(.workloads | to_entries[] | .key as $n | .value.time_off as $o | .value.time_enforce as $e |
+	"| \($n) | \($o.mean | s2) ± \($o.sd | s2) (n=\($o.n)) | \($e.mean | s2) ± \($e.sd | s2) (n=\($e.n)) | \(($e.mean / $o.mean - 1) | pct) | \($e.overrides) |")
+' results.json >results.md || die "results.md: jq failed"
 cat results.md
 say "written: $out/results.json, $out/results.md"
