@@ -522,8 +522,7 @@ static int parse_args(int argc, char **argv, struct live_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
-	long l;
-	int opt, i;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "+m:t:d:o:jh", opts, NULL)) !=
 	       -1) {
@@ -532,12 +531,10 @@ static int parse_args(int argc, char **argv, struct live_opts *o)
 			o->model = optarg;
 			break;
 		case 'M':
-			o->mode = KOPT_LB_NR_MODES + 1;
 			if (!strcmp(optarg, "off"))
 				o->mode = MODE_OFF;
-			for (i = 0; i < KOPT_LB_NR_MODES; i++)
-				if (!strcmp(optarg, kopt_lb_mode_names[i]))
-					o->mode = i;
+			else if (kopt_lb_parse_mode(optarg, &o->mode))
+				o->mode = KOPT_LB_NR_MODES + 1;
 			if (o->mode != KOPT_LB_SHADOW &&
 			    o->mode != KOPT_LB_ENFORCE && o->mode != MODE_OFF) {
 				pr_warn("model live: --mode '%s': expected "
@@ -547,15 +544,10 @@ static int parse_args(int argc, char **argv, struct live_opts *o)
 			}
 			break;
 		case 't':
-			if (kopt_parse_long(optarg, KOPT_MLP_S32_MIN,
-					    KOPT_MLP_S32_MAX, &l)) {
-				pr_warn("model live: --threshold '%s': "
-					"expected a 32-bit integer logit\n",
-					optarg);
+			if (kopt_lb_parse_threshold("model live", optarg,
+						    &o->threshold))
 				return KOPT_EXIT_USAGE;
-			}
 			o->use_threshold = true;
-			o->threshold = l;
 			break;
 		case 'd':
 			if (kopt_parse_double(optarg, 0.001, 1e7,

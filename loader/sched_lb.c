@@ -437,7 +437,21 @@ static void print_stats(const char *what, const __u64 *st, const char *mode,
 		       (unsigned long long)st[i]);
 }
 
-static int parse_mode(const char *s, enum kopt_lb_mode *m)
+int kopt_lb_parse_threshold(const char *what, const char *arg, __s32 *thr)
+{
+	long v;
+
+	if (kopt_parse_long(arg, KOPT_MLP_S32_MIN, KOPT_MLP_S32_MAX, &v)) {
+		pr_warn("%s: --threshold '%s': expected a 32-bit integer "
+			"logit\n",
+			what, arg);
+		return -EINVAL;
+	}
+	*thr = (__s32)v;
+	return 0;
+}
+
+int kopt_lb_parse_mode(const char *s, enum kopt_lb_mode *m)
 {
 	int i;
 
@@ -485,13 +499,12 @@ static int parse_attach(int argc, char **argv, struct kopt_lb_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
-	long v;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "m:t:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
-			if (parse_mode(optarg, &o->mode)) {
+			if (kopt_lb_parse_mode(optarg, &o->mode)) {
 				pr_warn("model attach: --mode '%s': expected "
 					"shadow, enforce, refuse or accept\n",
 					optarg);
@@ -499,15 +512,10 @@ static int parse_attach(int argc, char **argv, struct kopt_lb_opts *o)
 			}
 			break;
 		case 't':
-			if (kopt_parse_long(optarg, KOPT_MLP_S32_MIN,
-					    KOPT_MLP_S32_MAX, &v)) {
-				pr_warn("model attach: --threshold '%s': "
-					"expected a 32-bit integer logit\n",
-					optarg);
+			if (kopt_lb_parse_threshold("model attach", optarg,
+						    &o->threshold))
 				return KOPT_EXIT_USAGE;
-			}
 			o->use_threshold = true;
-			o->threshold = (__s32)v;
 			break;
 		case 'K':
 			o->no_kfunc = true;
