@@ -581,6 +581,7 @@ static int collect(struct collector *c, const struct run_opts *o)
 			break;
 		if (child > 0 && waitpid(child, &wst, WNOHANG) == child) {
 			kopt_describe_status(wst, status, sizeof(status));
+			kopt_workload_stop_group(child);
 			child = -1;
 			break;
 		}

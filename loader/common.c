@@ -233,6 +233,12 @@ pid_t kopt_workload_start(char **argv, const char *what)
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		/*
+		 * Its own process group, so stopping it stops everything it
+		 * started (a shell's background loops included), not just the
+		 * first process.
+		 */
+		setpgid(0, 0);
 		/* keep our stdout for data (--json): workload output -> stderr */
 		dup2(STDERR_FILENO, STDOUT_FILENO);
 		execvp(argv[0], argv);
@@ -243,20 +249,35 @@ pid_t kopt_workload_start(char **argv, const char *what)
 	return pid;
 }
 
+void kopt_workload_stop_group(pid_t pgid)
+{
+	int i;
+
+	if (kill(-pgid, 0) < 0)
+		return; /* nothing left */
+	kill(-pgid, SIGTERM);
+	for (i = 0; i < 20 && kill(-pgid, 0) == 0; i++)
+		usleep(100000);
+	kill(-pgid, SIGKILL);
+}
+
 int kopt_workload_stop(pid_t pid)
 {
-	int st, i;
+	int st = 0, i;
 
-	if (waitpid(pid, &st, WNOHANG) == pid)
-		return st;
-	kill(pid, SIGTERM);
-	for (i = 0; i < 20; i++) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return st;
-		usleep(100000);
+	if (waitpid(pid, &st, WNOHANG) != pid) {
+		kill(-pid, SIGTERM);
+		for (i = 0; i < 20; i++) {
+			if (waitpid(pid, &st, WNOHANG) == pid)
+				break;
+			usleep(100000);
+		}
+		if (i == 20) {
+			kill(-pid, SIGKILL);
+			waitpid(pid, &st, 0);
+		}
 	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
+	kopt_workload_stop_group(pid);
 	return st;
 }
 

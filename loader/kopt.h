@@ -91,11 +91,17 @@ double kopt_now_s(void);
 /*
  * A workload command (argv, NULL-terminated) run as a child with its
  * stdout sent to our stderr (our stdout carries data); `what` prefixes the
- * message if it cannot start. kopt_workload_stop() returns its wait status,
- * asking it to stop (SIGTERM, then SIGKILL after 2 s) if it still runs.
+ * message if it cannot start; it leads a process group of its own.
+ * kopt_workload_stop() returns its wait status, after stopping the whole
+ * group if anything in it still runs (SIGTERM, then SIGKILL after 2 s).
  */
 pid_t kopt_workload_start(char **argv, const char *what);
 int kopt_workload_stop(pid_t pid);
+/*
+ * After the leader exited (and was reaped): stops what is left of its
+ * group, such as a shell's background jobs.
+ */
+void kopt_workload_stop_group(pid_t pgid);
 /* "exited 0", "stopped by signal 15"; and argv joined by spaces. */
 void kopt_describe_status(int st, char *buf, size_t len);
 void kopt_join_cmd(char **argv, char *buf, size_t len);

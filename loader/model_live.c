@@ -422,6 +422,7 @@ static int run(struct live *lv, const struct live_opts *o)
 		if (child > 0 && waitpid(child, &wst, WNOHANG) == child) {
 			r.runtime_s = kopt_now_s() - t0;
 			kopt_describe_status(wst, r.status, sizeof(r.status));
+			kopt_workload_stop_group(child);
 			child = -1;
 			break;
 		}

@@ -733,3 +733,33 @@ KOPT_TEST(vm_model_live_shadow_scores)
 out:
 	json_object_put(j);
 }
+
+/*
+ * A workload is a process group: stopping it at the end of --duration
+ * stops what its shell started in the background too (a leftover used to
+ * hold the output pipe open and hang whoever read it).
+ */
+KOPT_TEST(sched_lb_live_stops_whole_workload)
+{
+	char out[4096];
+	double t0 = kopt_now_s();
+	int rc;
+
+	rc = kopt_test_run(out, sizeof(out),
+			   "%s model live --mode off --duration 0.5 -- sh -c "
+			   "'sleep 317.5 & sleep 317.5; wait'",
+			   kopt_test_bin());
+	ASSERT_EQ(rc, 0, "kopt model live --mode off --duration 0.5");
+	ASSERT_HAS(out, "stopped at the end", "says it stopped the workload");
+	ASSERT_LT(kopt_now_s() - t0, 10.0, "returned (pipe closed)");
+	ASSERT_NEQ(kopt_test_run(NULL, 0, "pgrep -f 'slee[p] 317.5'"), 0,
+		   "no process of the workload left");
+	/* and the leader exiting first leaves no background job either */
+	rc = kopt_test_run(out, sizeof(out),
+			   "%s model live --mode off -- sh -c "
+			   "'sleep 318.5 & exit 0'",
+			   kopt_test_bin());
+	ASSERT_EQ(rc, 0, "leader exits at once");
+	ASSERT_NEQ(kopt_test_run(NULL, 0, "pgrep -f 'slee[p] 318.5'"), 0,
+		   "its background job stopped");
+}
