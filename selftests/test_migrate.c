@@ -270,14 +270,17 @@ KOPT_TEST(vm_migrate_fexit)
 	snprintf(csv, sizeof(csv), "%s/vm-mig.csv", kopt_test_tmpdir());
 	/*
 	 * TCG runs the guest ~10x slower than hardware, so few tasks stay
-	 * within the default 0.5 ms cache-hot window and forced migrations
-	 * (hot, but moved after failed balancing) are rare: scale the window
-	 * by 10 in this disposable guest (restored after), and repeat short
-	 * hackbench runs, whose starts are when balancing fails.
+	 * within the default 0.5 ms cache-hot window: scale the window by 10
+	 * in this disposable guest (restored after). The workload is a loop
+	 * of a small hackbench (-g 1 -f 2: 4 tasks) whose tasks never sleep
+	 * long, so they stay cache hot and balancing fails on them until it
+	 * forces one over: measured 6.5k-8k calls a minute with both
+	 * decisions, and 400-600 forced migrations. (160 tasks, -g 4, give more calls but
+	 * 0-8 forced a minute: there is always a cold task to move.)
 	 */
 	old_cost = set_migration_cost(5000000);
-	o = collect(csv, "--duration 60 -- sh -c 'while :; do hackbench -g 4 "
-			 "-l 300 >/dev/null 2>&1; done'");
+	o = collect(csv, "--duration 60 -- sh -c 'while :; do hackbench -g 1 "
+			 "-f 2 -l 20000 >/dev/null 2>&1; done'");
 	if (old_cost >= 0)
 		set_migration_cost(old_cost);
 	if (!o)
@@ -287,13 +290,13 @@ KOPT_TEST(vm_migrate_fexit)
 	printf("  60 s of hackbench: %lld calls, %lld migrations, %lld forced\n",
 	       jint(o, "calls"), jint(o, "migrations"), jint(o, "forced"));
 	/*
-	 * 9.5k-15k calls a minute measured on 2 TCG vCPUs, depending on the
-	 * host's load: the count is a rate, so only a sanity floor with a
-	 * wide margin is asserted (the figure is printed above). Forced
-	 * migrations are too rare here to assert (0-2 a minute measured);
-	 * their labelling is checked against the kernel patch's exact flag
-	 * in vm_kpatch_collector_rung2_agreement.
+	 * The call count is a rate that depends on the host's load, so only
+	 * a sanity floor with a wide margin is asserted (the figure is
+	 * printed above); the same holds for the forced count. The forced
+	 * label is checked against the kernel patch's exact flag in
+	 * vm_kpatch_collector_rung2_agreement.
 	 */
+	ASSERT_GT(jint(o, "forced"), 0, "forced migrations labelled");
 	ASSERT_GT(jint(o, "calls"), 1000, "calls in 60 s");
 	if (ASSERT_OK(read_csv(csv, &s, nr_cpus), "read CSV")) {
 		ASSERT_GT(s.decision0, 0, "calls refused by CFS seen");
