@@ -24,8 +24,8 @@
  * turns it on when the kernel's BTF has it, else the BPF build of the
  * evaluator runs inline. Both give bit-identical logits.
  *
- * Cost per call: a config and a few stats lookups (inlined array
- * accesses), two sequence loads, the CO-RE loads of the feature groups the
+ * Cost per call: a config and a stats lookup (inlined array accesses;
+ * all counters of a CPU are one map value), two sequence loads, the CO-RE loads of the feature groups the
  * model reads (up to ~25) and one evaluation (a 7-16-1 model: ~150
  * multiply-adds); with no model loaded, no features. `make vmbench`
  * measures it.
@@ -72,11 +72,12 @@ struct {
 	__type(value, struct kopt_lb_cfg);
 } lb_cfg SEC(".maps");
 
+/* One entry: every counter of a CPU in one value, found with one lookup. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KOPT_LB_NR_STATS);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct kopt_lb_counters);
 } lb_stats SEC(".maps");
 
 struct {
@@ -84,12 +85,14 @@ struct {
 	__uint(max_entries, KOPT_LB_SAMPLES_BYTES);
 } lb_samples SEC(".maps");
 
-static __always_inline void stat_inc(__u32 idx)
+/*
+ * st: this CPU's counters, looked up once per call. No atomics: the hook
+ * runs with the run queue locked and interrupts off, so nothing else on
+ * this CPU touches them meanwhile.
+ */
+static __always_inline void stat_inc(struct kopt_lb_counters *st, __u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&lb_stats, &idx);
-
-	if (v)
-		*v += 1;
+	st->n[idx] += 1;
 }
 
 #define FEAT(id) KOPT_FEAT_BIT(KOPT_FEAT_##id)
@@ -247,7 +250,8 @@ static __always_inline void predict(__s64 *f, struct task_struct *p,
  * One lb_samples record: the evaluation, the features it read and CFS's
  * label, so userspace can recompute and score it record by record.
  */
-static __always_inline void sample(const struct prediction *pr, const __s64 *f,
+static __always_inline void sample(struct kopt_lb_counters *st,
+				   const struct prediction *pr, const __s64 *f,
 				   int cfs_decision, int cfs_forced,
 				   __s32 threshold, int predicted)
 {
@@ -256,7 +260,7 @@ static __always_inline void sample(const struct prediction *pr, const __s64 *f,
 
 	s = bpf_ringbuf_reserve(&lb_samples, sizeof(*s), 0);
 	if (!s) {
-		stat_inc(KOPT_LB_STAT_LOST);
+		stat_inc(st, KOPT_LB_STAT_LOST);
 		return;
 	}
 	s->ts_ns = bpf_ktime_get_ns();
@@ -281,21 +285,23 @@ static __always_inline void sample(const struct prediction *pr, const __s64 *f,
 	bpf_ringbuf_submit(s, 0);
 }
 
-static __always_inline void count_status(int status)
+static __always_inline void count_status(struct kopt_lb_counters *st,
+					 int status)
 {
 	if (status == KOPT_MLP_NO_MODEL)
-		stat_inc(KOPT_LB_STAT_NO_MODEL);
+		stat_inc(st, KOPT_LB_STAT_NO_MODEL);
 	else if (status == KOPT_MLP_BUSY)
-		stat_inc(KOPT_LB_STAT_BUSY);
+		stat_inc(st, KOPT_LB_STAT_BUSY);
 	else
-		stat_inc(KOPT_LB_STAT_ERROR);
+		stat_inc(st, KOPT_LB_STAT_ERROR);
 }
 
 /*
  * The model's answer to "will CFS force this migration?": 1, 0, or -1
  * when there is no answer (no model, no consistent snapshot, error).
  */
-static __always_inline int model_says_forced(struct task_struct *p,
+static __always_inline int model_says_forced(struct kopt_lb_counters *st,
+					     struct task_struct *p,
 					     struct lb_env *env,
 					     const struct kopt_lb_cfg *cfg,
 					     int cfs_decision, int cfs_forced)
@@ -311,14 +317,14 @@ static __always_inline int model_says_forced(struct task_struct *p,
 		forced = pr.logit >= threshold;
 	}
 	if (cfg->sample)
-		sample(&pr, f, cfs_decision, cfs_forced, threshold, forced);
+		sample(st, &pr, f, cfs_decision, cfs_forced, threshold, forced);
 	if (pr.status != KOPT_MLP_OK) {
-		count_status(pr.status);
+		count_status(st, pr.status);
 		return -1;
 	}
-	stat_inc(KOPT_LB_STAT_EVALS);
+	stat_inc(st, KOPT_LB_STAT_EVALS);
 	if (use_kfunc)
-		stat_inc(KOPT_LB_STAT_KFUNC);
+		stat_inc(st, KOPT_LB_STAT_KFUNC);
 	return forced;
 }
 
@@ -326,7 +332,8 @@ static __always_inline int model_says_forced(struct task_struct *p,
  * Test modes only: was this task hard-vetoed after all (dst not in its
  * affinity mask, or running)? The patch must never ask us about one.
  */
-static __always_inline void check_hard_vetoes(struct task_struct *p,
+static __always_inline void check_hard_vetoes(struct kopt_lb_counters *st,
+					      struct task_struct *p,
 					      struct lb_env *env)
 {
 	unsigned long word = 0, mask = (unsigned long)p->cpus_ptr;
@@ -336,26 +343,27 @@ static __always_inline void check_hard_vetoes(struct task_struct *p,
 		&word, sizeof(word),
 		(void *)(mask + (dst / BITS_PER_WORD) * sizeof(word)));
 	if (!(word & (1UL << (dst % BITS_PER_WORD))) || p->on_cpu)
-		stat_inc(KOPT_LB_STAT_HARD_SEEN);
+		stat_inc(st, KOPT_LB_STAT_HARD_SEEN);
 }
 
-static __always_inline int decide(struct task_struct *p, struct lb_env *env,
+static __always_inline int decide(struct kopt_lb_counters *st,
+				  struct task_struct *p, struct lb_env *env,
 				  int cfs_decision, int cfs_forced,
 				  const struct kopt_lb_cfg *cfg)
 {
 	int forced;
 
 	if (cfg->mode == KOPT_LB_REFUSE || cfg->mode == KOPT_LB_ACCEPT) {
-		check_hard_vetoes(p, env);
+		check_hard_vetoes(st, p, env);
 		return cfg->mode == KOPT_LB_ACCEPT;
 	}
-	forced = model_says_forced(p, env, cfg, cfs_decision, cfs_forced);
+	forced = model_says_forced(st, p, env, cfg, cfs_decision, cfs_forced);
 	if (forced < 0)
 		return KOPT_LB_KEEP_CFS;
 	if (forced)
-		stat_inc(KOPT_LB_STAT_PREDICTED);
+		stat_inc(st, KOPT_LB_STAT_PREDICTED);
 	if (forced == cfs_forced)
-		stat_inc(KOPT_LB_STAT_AGREE);
+		stat_inc(st, KOPT_LB_STAT_AGREE);
 	/* enforce: move now what CFS would move later, after failing */
 	if (cfg->mode == KOPT_LB_ENFORCE && forced && !cfs_decision)
 		return 1;
@@ -372,23 +380,25 @@ SEC("struct_ops/can_migrate")
 int BPF_PROG(kopt_can_migrate, struct task_struct *p, struct lb_env *env,
 	     int cfs_decision)
 {
+	struct kopt_lb_counters *st;
 	struct kopt_lb_cfg *cfg;
 	__u32 zero = 0;
 	int cfs_forced, ret;
 
-	stat_inc(KOPT_LB_STAT_CALLS);
+	st = bpf_map_lookup_elem(&lb_stats, &zero);
 	cfg = bpf_map_lookup_elem(&lb_cfg, &zero);
-	if (!cfg)
+	if (!st || !cfg)
 		return KOPT_LB_KEEP_CFS;
+	stat_inc(st, KOPT_LB_STAT_CALLS);
 	/* sched_task_hot is set exactly when CFS's migration is forced */
 	cfs_forced = cfs_decision && sched_task_hot(p);
 	if (cfs_decision)
-		stat_inc(KOPT_LB_STAT_CFS_MIGRATE);
+		stat_inc(st, KOPT_LB_STAT_CFS_MIGRATE);
 	if (cfs_forced)
-		stat_inc(KOPT_LB_STAT_CFS_FORCED);
-	ret = decide(p, env, cfs_decision, cfs_forced, cfg);
+		stat_inc(st, KOPT_LB_STAT_CFS_FORCED);
+	ret = decide(st, p, env, cfs_decision, cfs_forced, cfg);
 	if (ret >= 0 && ret != !!cfs_decision)
-		stat_inc(KOPT_LB_STAT_OVERRIDES);
+		stat_inc(st, KOPT_LB_STAT_OVERRIDES);
 	return ret;
 }
 

@@ -375,24 +375,23 @@ int kopt_lb_prog_fd(const struct kopt_lb *lb)
 
 int kopt_lb_read_stats(int stats_fd, __u64 out[KOPT_LB_NR_STATS])
 {
-	int nr_cpus = libbpf_num_possible_cpus(), cpu;
-	__u64 *vals;
-	__u32 k;
+	int nr_cpus = libbpf_num_possible_cpus(), cpu, k, err = 0;
+	struct kopt_lb_counters *vals;
+	__u32 zero = 0;
 
+	memset(out, 0, KOPT_LB_NR_STATS * sizeof(*out));
 	if (nr_cpus <= 0)
 		return -EINVAL;
 	vals = calloc(nr_cpus, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (k = 0; k < KOPT_LB_NR_STATS; k++) {
-		out[k] = 0;
-		if (bpf_map_lookup_elem(stats_fd, &k, vals))
-			continue;
-		for (cpu = 0; cpu < nr_cpus; cpu++)
-			out[k] += vals[cpu];
-	}
+	if (bpf_map_lookup_elem(stats_fd, &zero, vals))
+		err = -errno;
+	for (cpu = 0; !err && cpu < nr_cpus; cpu++)
+		for (k = 0; k < KOPT_LB_NR_STATS; k++)
+			out[k] += vals[cpu].n[k];
 	free(vals);
-	return 0;
+	return err;
 }
 
 /* ---- the subcommands --------------------------------------------------------- */

@@ -61,6 +61,11 @@ enum kopt_lb_stat {
 	KOPT_LB_NR_STATS,
 };
 
+/* lb_stats[0], per CPU: every counter, indexed by enum kopt_lb_stat. */
+struct kopt_lb_counters {
+	__u64 n[KOPT_LB_NR_STATS];
+};
+
 /*
  * lb_samples ring buffer record (cfg.sample): one model evaluation with
  * everything needed to check it afterwards, record by record: the exact
