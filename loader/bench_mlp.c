@@ -88,7 +88,7 @@ static int make_model(const char *shape, struct kopt_mlp *mlp, long *macs)
 		ret = kopt_model_quantize(f, 16, m, err, sizeof(err));
 	}
 	if (ret) {
-		pr_warn("kopt bench mlp: model %s: %s\n", shape, err);
+		pr_warn("bench mlp: model %s: %s\n", shape, err);
 		goto out;
 	}
 	kopt_model_to_mlp(m, mlp);
@@ -200,14 +200,13 @@ static int run_bench(const struct bench_args *a)
 		}
 	ret = kopt_mlp_tr_open(&t, KOPT_TR_XDP, NULL, err, sizeof(err));
 	if (ret) {
-		pr_warn("kopt bench mlp: %s\n", err);
+		pr_warn("bench mlp: %s\n", err);
 		free(models);
 		return KOPT_EXIT_BPF;
 	}
 	ret = measure(&t, a, models, res);
 	if (ret)
-		pr_warn("kopt bench mlp: BPF_PROG_TEST_RUN: %s\n",
-			strerror(-ret));
+		pr_warn("bench mlp: BPF_PROG_TEST_RUN: %s\n", strerror(-ret));
 	else
 		report(a, res);
 	kopt_mlp_tr_close(&t);
@@ -231,7 +230,7 @@ int cmd_bench_mlp(int argc, char **argv)
 		switch (opt) {
 		case 'r':
 			if (kopt_parse_long(optarg, 1, 100000000, &a.repeat)) {
-				pr_warn("kopt bench mlp: --repeat '%s': expects "
+				pr_warn("bench mlp: --repeat '%s': expects "
 					"1..100000000\n",
 					optarg);
 				return KOPT_EXIT_USAGE;
@@ -239,7 +238,7 @@ int cmd_bench_mlp(int argc, char **argv)
 			break;
 		case 'n':
 			if (kopt_parse_long(optarg, 1, MAX_RUNS, &a.runs)) {
-				pr_warn("kopt bench mlp: --runs '%s': expects "
+				pr_warn("bench mlp: --runs '%s': expects "
 					"1..%d\n",
 					optarg, MAX_RUNS);
 				return KOPT_EXIT_USAGE;
@@ -257,8 +256,7 @@ int cmd_bench_mlp(int argc, char **argv)
 		}
 	}
 	if (optind != argc) {
-		pr_warn("kopt bench mlp: unexpected argument '%s'\n",
-			argv[optind]);
+		pr_warn("bench mlp: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return KOPT_EXIT_USAGE;
 	}

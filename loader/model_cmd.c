@@ -206,7 +206,7 @@ static int model_load(int argc, char **argv)
 				       sizeof(err)) :
 		    -ENOMEM;
 	if (ret) {
-		pr_warn("kopt model load: %s\n", mlp ? err : "out of memory");
+		pr_warn("model load: %s\n", mlp ? err : "out of memory");
 		free(mlp);
 		free(m);
 		return KOPT_EXIT_BPF;
@@ -214,7 +214,7 @@ static int model_load(int argc, char **argv)
 	kopt_model_to_mlp(m, mlp);
 	ret = kopt_mlp_swap(lv.weights_fd, lv.active, lv.lock_fd, mlp, &seq);
 	if (ret)
-		pr_warn("kopt model load: write the standby slot of %s/%s: %s; "
+		pr_warn("model load: write the standby slot of %s/%s: %s; "
 			"the live model is unchanged\n",
 			kopt_pin_dir(), KOPT_PIN_WEIGHTS, strerror(-ret));
 	else
@@ -298,7 +298,7 @@ static int show_live(const struct kopt_mlp_live *lv, const struct kopt_mlp *mlp,
 	if (!m)
 		return KOPT_EXIT_FAIL;
 	if (!empty && kopt_model_from_mlp(mlp, m, err, sizeof(err))) {
-		pr_warn("kopt model show: the live model in slot %u is not "
+		pr_warn("model show: the live model in slot %u is not "
 			"valid: %s\n",
 			kopt_mlp_seq_slot(seq), err);
 		free(m);
@@ -347,13 +347,13 @@ static int show_pinned(void)
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt model show --pinned");
 	if (kopt_mlp_live_open(&lv, false, false, warn, err, sizeof(err))) {
-		pr_warn("kopt model show: %s\n", err);
+		pr_warn("model show: %s\n", err);
 		return KOPT_EXIT_FAIL;
 	}
 	mlp = malloc(sizeof(*mlp));
 	ret = mlp ? kopt_mlp_live_read(&lv, mlp, &seq) : -ENOMEM;
 	if (ret)
-		pr_warn("kopt model show: read %s/%s: %s\n", kopt_pin_dir(),
+		pr_warn("model show: read %s/%s: %s\n", kopt_pin_dir(),
 			KOPT_PIN_WEIGHTS, strerror(-ret));
 	else
 		ret = show_live(&lv, mlp, seq);
@@ -441,7 +441,7 @@ static int model_unload(int argc, char **argv)
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt model unload");
 	if (kopt_mlp_unload(note, sizeof(note), err, sizeof(err))) {
-		pr_warn("kopt model unload: %s\n", err);
+		pr_warn("model unload: %s\n", err);
 		return KOPT_EXIT_FAIL;
 	}
 	if (kopt_env.json) {
@@ -576,7 +576,7 @@ static int model_verify(int argc, char **argv)
 	}
 	ret = kopt_mlp_verify(m, n, seed, &v, err, sizeof(err));
 	if (ret)
-		pr_warn("kopt model verify: %s\n", err);
+		pr_warn("model verify: %s\n", err);
 	else
 		verify_report(argv[optind], m, &v);
 	free(m);
@@ -680,7 +680,7 @@ static int gen_write(const struct gen_args *a)
 	f->threshold = a->threshold;
 	if (kopt_model_quantize(f, a->frac_bits, m, err, sizeof(err)) ||
 	    kopt_model_write(a->out, m, err, sizeof(err))) {
-		pr_warn("kopt model gen: %s\n", err);
+		pr_warn("model gen: %s\n", err);
 		ret = KOPT_EXIT_FAIL;
 		goto out;
 	}

@@ -454,16 +454,16 @@ static int write_model(const char *out, struct kopt_model *m)
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid()) >=
 	    (int)sizeof(tmp)) {
-		pr_warn("kopt train: %s: path too long\n", out);
+		pr_warn("train: %s: path too long\n", out);
 		return -ENAMETOOLONG;
 	}
 	if (kopt_model_write(tmp, m, err, sizeof(err))) {
-		pr_warn("kopt train: %s\n", err);
+		pr_warn("train: %s\n", err);
 		unlink(tmp);
 		return -EIO;
 	}
 	if (rename(tmp, out)) {
-		pr_warn("kopt train: rename %s to %s: %s\n", tmp, out,
+		pr_warn("train: rename %s to %s: %s\n", tmp, out,
 			strerror(errno));
 		unlink(tmp);
 		return -EIO;
@@ -477,7 +477,7 @@ static void warn_saturation(const struct kopt_train_report *r)
 
 	for (i = 0; i < r->fl.n_in; i++)
 		if (r->sat[i])
-			pr_warn("kopt train: warning: %s is outside the 32-bit "
+			pr_warn("train: warning: %s is outside the 32-bit "
 				"input range in %ld training rows; the "
 				"fixed-point model saturates it there\n",
 				kopt_feat_name(r->fl.feature[i]), r->sat[i]);
@@ -493,14 +493,14 @@ static int train_run(struct kopt_train_cfg *cfg, const char *out)
 		return KOPT_EXIT_FAIL;
 	ret = check_out_dir(out);
 	if (ret) {
-		pr_warn("kopt train: -o %s: cannot write there: %s\n", out,
+		pr_warn("train: -o %s: cannot write there: %s\n", out,
 			strerror(-ret));
 		free(r);
 		return KOPT_EXIT_FAIL;
 	}
 	ret = kopt_train(cfg, r, err, sizeof(err));
 	if (ret) {
-		pr_warn("kopt train: %s; nothing written\n", err);
+		pr_warn("train: %s; nothing written\n", err);
 		free(r);
 		return KOPT_EXIT_FAIL;
 	}
@@ -687,14 +687,14 @@ static int score(const char *model_path, const char *data, const char *target)
 	if (!m || !mlp)
 		goto out;
 	if (kopt_model_read(model_path, m, err, sizeof(err))) {
-		pr_warn("kopt model score: %s rejected: %s\n", model_path, err);
+		pr_warn("model score: %s rejected: %s\n", model_path, err);
 		goto out;
 	}
 	for (i = 0; i < m->n_in; i++)
 		need |= KOPT_FEAT_BIT(m->feature[i]);
 	if (kopt_dataset_read(data, target, need, need, &ds, err,
 			      sizeof(err))) {
-		pr_warn("kopt model score: %s\n", err);
+		pr_warn("model score: %s\n", err);
 		goto out;
 	}
 	z = malloc(ds.n * sizeof(double));
