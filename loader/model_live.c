@@ -28,6 +28,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@
 #include "mlp.h"
 #include "model.h"
 #include "sched_lb.h"
+#include "train.h"
 
 #define MODE_OFF KOPT_LB_NR_MODES /* no policy: stock CFS */
 
@@ -55,40 +57,18 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-struct confusion {
-	__u64 tp, fp, tn, fn;
-};
-
-static void confusion_add(struct confusion *c, int predicted, int label)
+/* One prediction against its label, counted into m (n and counts only). */
+static void count(struct kopt_metrics *m, int predicted, int label)
 {
+	m->n++;
 	if (predicted && label)
-		c->tp++;
+		m->tp++;
 	else if (predicted)
-		c->fp++;
+		m->fp++;
 	else if (label)
-		c->fn++;
+		m->fn++;
 	else
-		c->tn++;
-}
-
-static double ratio(__u64 a, __u64 b)
-{
-	return b ? (double)a / b : 0.0;
-}
-
-static double accuracy(const struct confusion *c)
-{
-	return ratio(c->tp + c->tn, c->tp + c->tn + c->fp + c->fn);
-}
-
-/* Mean of the two classes' recalls; a class absent from the labels is skipped. */
-static double balanced_accuracy(const struct confusion *c)
-{
-	__u64 pos = c->tp + c->fn, neg = c->tn + c->fp;
-
-	if (!pos || !neg)
-		return accuracy(c);
-	return (ratio(c->tp, pos) + ratio(c->tn, neg)) / 2;
+		m->tn++;
 }
 
 struct live {
@@ -98,12 +78,9 @@ struct live {
 	__s32 threshold;
 	__u64 records, status_ok, status_busy, status_other;
 	__u64 logit_mismatch, pred_mismatch, threshold_mismatch;
-	struct confusion kernel, user, majority;
+	struct kopt_metrics kernel, user, majority; /* counted, then finished */
 	bool first_mismatch_shown;
 };
-
-static const char *const feat_names[KOPT_FEAT_NR] = { KOPT_FEATURES(
-	KOPT_FEAT_NAME_ENTRY) };
 
 static void write_header(struct live *lv, const char *model, const char *mode,
 			 bool kfunc, const char *cmd)
@@ -125,7 +102,7 @@ static void write_header(struct live *lv, const char *model, const char *mode,
 		"logit and prediction\n");
 	fprintf(lv->csv, "ts_ns");
 	for (i = 0; i < KOPT_FEAT_NR; i++)
-		fprintf(lv->csv, ",%s", feat_names[i]);
+		fprintf(lv->csv, ",%s", kopt_feat_name(i));
 	fprintf(lv->csv, ",decision,forced,logit,threshold,predicted,"
 			 "via_kfunc,seq,crc32\n");
 }
@@ -181,8 +158,8 @@ static int on_sample(void *ctx, void *data, size_t len)
 		lv->threshold_mismatch++;
 	if (pred != s->predicted)
 		lv->pred_mismatch++;
-	confusion_add(&lv->kernel, s->predicted, s->cfs_forced);
-	confusion_add(&lv->user, pred, s->cfs_forced);
+	count(&lv->kernel, s->predicted, s->cfs_forced);
+	count(&lv->user, pred, s->cfs_forced);
 	if (lv->csv)
 		write_row(lv, s);
 	return 0;
@@ -199,25 +176,10 @@ struct live_opts {
 	char **cmd;
 };
 
-static struct json_object *confusion_json(const struct confusion *c)
+static void print_confusion(const char *name, const struct kopt_metrics *c)
 {
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "tp", json_object_new_int64(c->tp));
-	json_object_object_add(o, "fp", json_object_new_int64(c->fp));
-	json_object_object_add(o, "tn", json_object_new_int64(c->tn));
-	json_object_object_add(o, "fn", json_object_new_int64(c->fn));
-	json_object_object_add(o, "accuracy",
-			       json_object_new_double(accuracy(c)));
-	json_object_object_add(o, "balanced_accuracy",
-			       json_object_new_double(balanced_accuracy(c)));
-	return o;
-}
-
-static void print_confusion(const char *name, const struct confusion *c)
-{
-	printf("%-22s %9.4f %9.4f %9llu %9llu %9llu %9llu\n", name, accuracy(c),
-	       balanced_accuracy(c), (unsigned long long)c->tp,
+	printf("%-22s %9.4f %9.4f %9llu %9llu %9llu %9llu\n", name, c->accuracy,
+	       c->balanced_accuracy, (unsigned long long)c->tp,
 	       (unsigned long long)c->fp, (unsigned long long)c->tn,
 	       (unsigned long long)c->fn);
 }
@@ -300,11 +262,11 @@ static void report(const struct live *lv, const struct result *r,
 			j, "prediction_mismatches",
 			json_object_new_int64(lv->pred_mismatch));
 		json_object_object_add(j, "kernel",
-				       confusion_json(&lv->kernel));
+				       kopt_metrics_json(&lv->kernel));
 		json_object_object_add(j, "userspace",
-				       confusion_json(&lv->user));
+				       kopt_metrics_json(&lv->user));
 		json_object_object_add(j, "majority_baseline",
-				       confusion_json(&lv->majority));
+				       kopt_metrics_json(&lv->majority));
 		so = json_object_new_object();
 		for (i = 0; i < KOPT_LB_NR_STATS; i++)
 			json_object_object_add(
@@ -319,22 +281,29 @@ static void report(const struct live *lv, const struct result *r,
 }
 
 /*
- * Majority baseline: always the class most labels have, counted after
- * the run on the same records.
+ * After the run: the majority baseline (always the class most labels
+ * have, on the same records) and the ratios of all three. No AUC: the
+ * kernel's scores are not kept.
  */
-static void count_majority(struct live *lv)
+static void finish_scores(struct live *lv)
 {
-	__u64 pos = lv->kernel.tp + lv->kernel.fn;
-	__u64 neg = lv->kernel.tn + lv->kernel.fp;
+	const struct kopt_metrics *k = &lv->kernel;
+	struct kopt_metrics *m = &lv->majority;
+	long pos = k->tp + k->fn, neg = k->tn + k->fp;
 
-	memset(&lv->majority, 0, sizeof(lv->majority));
+	memset(m, 0, sizeof(*m));
+	m->n = k->n;
 	if (pos > neg) {
-		lv->majority.tp = pos;
-		lv->majority.fp = neg;
+		m->tp = pos;
+		m->fp = neg;
 	} else {
-		lv->majority.tn = neg;
-		lv->majority.fn = pos;
+		m->tn = neg;
+		m->fn = pos;
 	}
+	kopt_metrics_finish(&lv->kernel);
+	kopt_metrics_finish(&lv->user);
+	kopt_metrics_finish(m);
+	lv->kernel.auc = lv->user.auc = m->auc = NAN;
 }
 
 static int load_policy(struct kopt_lb **lbp, struct live *lv,
@@ -446,7 +415,7 @@ static int run(struct live *lv, const struct live_opts *o)
 		kopt_lb_read_stats(kopt_lb_stats_fd(lb), r.st);
 		r.have_stats = true;
 	}
-	count_majority(lv);
+	finish_scores(lv);
 	report(lv, &r, o);
 	if (lv->logit_mismatch || lv->pred_mismatch) {
 		pr_warn("model live: the kernel and userspace disagree on %llu "

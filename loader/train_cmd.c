@@ -61,7 +61,7 @@ static void jadd(struct json_object *o, const char *key, struct json_object *v)
 	json_object_object_add(o, key, v);
 }
 
-static struct json_object *metrics_json(const struct kopt_metrics *m)
+struct json_object *kopt_metrics_json(const struct kopt_metrics *m)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -370,7 +370,7 @@ static struct json_object *models_json(const struct kopt_metrics *m)
 	int s;
 
 	for (s = 0; s < KOPT_NR_M; s++)
-		jadd(o, model_names[s], metrics_json(&m[s]));
+		jadd(o, model_names[s], kopt_metrics_json(&m[s]));
 	return o;
 }
 
@@ -666,8 +666,8 @@ static void score_report(const char *model_path, const char *data,
 	jadd(o, "target", json_object_new_string(target));
 	jadd(o, "rows", json_object_new_int64(ds->n));
 	jadd(o, "positives", json_object_new_int64(ds->positives));
-	jadd(o, "fixed", metrics_json(&mm[0]));
-	jadd(o, "baseline", metrics_json(&mm[1]));
+	jadd(o, "fixed", kopt_metrics_json(&mm[0]));
+	jadd(o, "baseline", kopt_metrics_json(&mm[1]));
 	jadd(o, "baseline_predicts", json_object_new_int(majority));
 	print_json(o);
 }

@@ -366,7 +366,7 @@ static double ratio(long a, long b)
 	return b ? (double)a / b : NAN;
 }
 
-static void finish_metrics(struct kopt_metrics *m)
+void kopt_metrics_finish(struct kopt_metrics *m)
 {
 	double tpr = ratio(m->tp, m->tp + m->fn);
 	double tnr = ratio(m->tn, m->tn + m->fp);
@@ -399,7 +399,7 @@ void kopt_metrics_compute(const unsigned char *y, const double *score,
 		else
 			m->tn++;
 	}
-	finish_metrics(m);
+	kopt_metrics_finish(m);
 	m->auc = roc_auc(y, score, n, m->tp + m->fn);
 }
 
@@ -419,7 +419,7 @@ void kopt_metrics_constant(const unsigned char *y, long n, int pred,
 		m->fn = pos;
 		m->tn = n - pos;
 	}
-	finish_metrics(m);
+	kopt_metrics_finish(m);
 	/* a constant score ranks every pair as a tie */
 	m->auc = pos == 0 || pos == n ? NAN : 0.5;
 }

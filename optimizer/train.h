@@ -33,6 +33,8 @@
  * the raw integers of the file, column-major: the fixed-point evaluator
  * takes them as they are, training converts the ones it uses to double.
  */
+struct json_object;
+
 struct kopt_dataset {
 	long n; /* rows */
 	long positives; /* rows with label 1 */
@@ -65,6 +67,13 @@ struct kopt_metrics {
 /* Metrics of the predictions score >= threshold against y; AUC of score. */
 void kopt_metrics_compute(const unsigned char *y, const double *score,
 			  double threshold, long n, struct kopt_metrics *m);
+/*
+ * Accuracy, balanced accuracy, precision, recall and F1 from n and the
+ * counts tp/fp/tn/fn (for callers that count as they go); auc untouched.
+ */
+void kopt_metrics_finish(struct kopt_metrics *m);
+/* JSON of m: counts, and the ratios (null where undefined). */
+struct json_object *kopt_metrics_json(const struct kopt_metrics *m);
 /* Metrics of a constant prediction (the majority baseline): AUC 0.5. */
 void kopt_metrics_constant(const unsigned char *y, long n, int pred,
 			   struct kopt_metrics *m);
