@@ -245,6 +245,55 @@ static long long csv_sum(struct netns *ns, const char *col, const char *kind,
 	return sum;
 }
 
+/*
+ * Records whose idle residency is present, and how many of those have
+ * per-state residencies that do not add up to idle_ns (they must: each
+ * state's share of the same interval, packed sparsely on the wire).
+ */
+static void csv_idle_check(struct netns *ns, long long *with_idle,
+			   long long *bad)
+{
+	char path[PATH_MAX + 16], line[1024], *tok, *save;
+	int idle_idx = -1, first_state = -1, i;
+	FILE *f;
+
+	*with_idle = *bad = 0;
+	snprintf(path, sizeof(path), "%s/nic.csv", ns->out);
+	f = fopen(path, "r");
+	if (!f || !fgets(line, sizeof(line), f)) {
+		*bad = -1;
+		if (f)
+			fclose(f);
+		return;
+	}
+	line[strcspn(line, "\n")] = '\0';
+	for (i = 0, tok = strtok_r(line, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save), i++) {
+		if (!strcmp(tok, "idle_ns"))
+			idle_idx = i;
+		if (!strcmp(tok, "idle_state0_ns"))
+			first_state = i;
+	}
+	if (idle_idx < 0 || first_state < 0)
+		*bad = -1;
+	while (*bad >= 0 && fgets(line, sizeof(line), f)) {
+		char *p = line, *field[64];
+		long long sum = 0;
+		int n = 0;
+
+		while (n < 64 && (field[n] = strsep(&p, ",\n")))
+			n++;
+		if (first_state + NIC_NR_IDLE_STATES > n || !*field[idle_idx])
+			continue;
+		(*with_idle)++;
+		for (i = 0; i < NIC_NR_IDLE_STATES; i++)
+			sum += atoll(field[first_state + i]);
+		if (sum != atoll(field[idle_idx]))
+			(*bad)++;
+	}
+	fclose(f);
+}
+
 static long long memc_stat(struct netns *ns, const char *key)
 {
 	char out[OUT_LEN], *p;
@@ -483,7 +532,7 @@ static int disk_vectors(char *list, size_t len)
 KOPT_TEST(nic_irq_records)
 {
 	char irqs[256], args[512], traffic[256];
-	long long rows, handler, irq_total;
+	long long rows, handler, irq_total, with_idle, bad_idle;
 	struct json_object *sum;
 	struct netns ns = {};
 
@@ -516,6 +565,10 @@ KOPT_TEST(nic_irq_records)
 	ASSERT_GT(handler, 0, "handler durations");
 	ASSERT_EQ(csv_sum(&ns, "rx_packets", "napi", &rows), 0, "no napi");
 	ASSERT_EQ(rows, 0, "irq mode: no NAPI records");
+	csv_idle_check(&ns, &with_idle, &bad_idle);
+	printf("  %lld of %lld records carry idle residency\n", with_idle,
+	       irq_total);
+	ASSERT_EQ(bad_idle, 0, "idle states add up to idle_ns in every record");
 	json_object_put(sum);
 out:
 	netns_down(&ns);
