@@ -269,18 +269,29 @@ KOPT_TEST(vm_migrate_fexit)
 	}
 	snprintf(csv, sizeof(csv), "%s/vm-mig.csv", kopt_test_tmpdir());
 	/*
-	 * TCG runs the guest ~10x slower than hardware, so few tasks stay
-	 * within the default 0.5 ms cache-hot window: scale the window by 10
-	 * in this disposable guest (restored after). The workload is a loop
-	 * of a small hackbench (-g 1 -f 2: 4 tasks) whose tasks never sleep
-	 * long, so they stay cache hot and balancing fails on them until it
-	 * forces one over: measured 6.5k-8k calls a minute with both
-	 * decisions, and 400-600 forced migrations. (160 tasks, -g 4, give more calls but
-	 * 0-8 forced a minute: there is always a cold task to move.)
+	 * The issue's acceptance run: 60 s of hackbench in the guest, more
+	 * than 10k calls and forced migrations among them.
+	 *
+	 * A forced migration needs a cache-hot task on a queue where
+	 * balancing keeps failing. TCG runs the guest 10-50x slower than
+	 * hardware, so at the default 0.5 ms window few tasks count as hot
+	 * and there is always a cold one to move: set the window to 500 ms
+	 * in this disposable guest (restored after), so every task that ran
+	 * lately is hot, balancing fails on them and CFS forces one over
+	 * once nr_balance_failed passes cache_nice_tries. The label reads
+	 * the window from the kernel, whatever it is.
+	 *
+	 * The workload restarts hackbench -g 4 (160 tasks) in a loop: each
+	 * start forks its tasks onto few CPUs, and balancing works on that.
+	 * Measured in 20 s samples: 5.8k calls, 401 forced; one long
+	 * hackbench instead settles, and gives 10k calls a minute (-g 4) or
+	 * 800 (-g 2). At the default window, the loop gives 7k calls a
+	 * minute and 17 forced; at 5 ms, a small hackbench (-g 1 -f 2)
+	 * forces often but makes only 8k calls.
 	 */
-	old_cost = set_migration_cost(5000000);
-	o = collect(csv, "--duration 60 -- sh -c 'while :; do hackbench -g 1 "
-			 "-f 2 -l 20000 >/dev/null 2>&1; done'");
+	old_cost = set_migration_cost(500000000);
+	o = collect(csv, "--duration 60 -- sh -c 'while :; do hackbench -g 4 "
+			 "-l 400 >/dev/null 2>&1; done'");
 	if (old_cost >= 0)
 		set_migration_cost(old_cost);
 	if (!o)
@@ -290,14 +301,11 @@ KOPT_TEST(vm_migrate_fexit)
 	printf("  60 s of hackbench: %lld calls, %lld migrations, %lld forced\n",
 	       jint(o, "calls"), jint(o, "migrations"), jint(o, "forced"));
 	/*
-	 * The call count is a rate that depends on the host's load, so only
-	 * a sanity floor with a wide margin is asserted (the figure is
-	 * printed above); the same holds for the forced count. The forced
-	 * label is checked against the kernel patch's exact flag in
-	 * vm_kpatch_collector_rung2_agreement.
+	 * The forced label is checked against the kernel patch's exact flag
+	 * in vm_kpatch_collector_rung2_agreement.
 	 */
 	ASSERT_GT(jint(o, "forced"), 0, "forced migrations labelled");
-	ASSERT_GT(jint(o, "calls"), 1000, "calls in 60 s");
+	ASSERT_GT(jint(o, "calls"), 10000, "calls in 60 s (the acceptance)");
 	if (ASSERT_OK(read_csv(csv, &s, nr_cpus), "read CSV")) {
 		ASSERT_GT(s.decision0, 0, "calls refused by CFS seen");
 		ASSERT_GT(s.decision1, 0, "migrations seen");
