@@ -90,6 +90,18 @@ if [ -n "$nic" ]; then
 	if ! { ip link set "$nic" up && ip addr add 10.0.2.15/24 dev "$nic"; }; then
 		say "warning: could not configure $nic"
 	fi
+	# e1000e reports link from its watchdog, a second or two after "up":
+	# until then the host's forwarded connections are accepted by QEMU
+	# but reach no one (a client's first requests time out). Wait for it.
+	i=0
+	while [ "$(cat "/sys/class/net/$nic/carrier" 2>/dev/null)" != 1 ]; do
+		i=$((i + 1))
+		if [ "$i" -gt 100 ]; then
+			say "warning: $nic has no link after 10 s"
+			break
+		fi
+		sleep 0.1
+	done
 else
 	say "warning: no e1000e network interface"
 fi
