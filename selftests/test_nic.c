@@ -781,6 +781,19 @@ KOPT_TEST(nic_bench_collector)
 	}
 	json_object_object_get_ex(o, "lost_records", &v);
 	ASSERT_EQ(json_object_get_int64(v), 0, "no lost records");
+	/* the second pass, without records: the control loop's mode */
+	json_object_object_get_ex(o, "window_only", &x);
+	progs = NULL;
+	json_object_object_get_ex(x, "programs", &progs);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]) - 1; i++) {
+		struct json_object *p = NULL, *cnt = NULL;
+
+		json_object_object_get_ex(progs, names[i], &p);
+		json_object_object_get_ex(p, "run_cnt", &cnt);
+		ASSERT_GT(json_object_get_int64(cnt), 0,
+			  "window-only pass ran");
+	}
+	x = NULL;
 	json_object_object_get_ex(o, "xdp_test_run", &x);
 	json_object_object_get_ex(x, "verdict_pass", &v);
 	ASSERT_TRUE(json_object_get_boolean(v), "XDP_PASS");
