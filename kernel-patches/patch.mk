@@ -15,7 +15,7 @@
 
 KPATCH_MLP := kernel-patches/0003-kopt-add-the-fixed-point-MLP-evaluator-header.patch
 
-.PHONY: vmbench
+.PHONY: vmbench vmbench-icount
 
 all: $(KPATCH_MLP)
 
@@ -28,3 +28,8 @@ $(BUILD)/migrate_tp.bpf.o: bpf/migrate.bpf.c
 
 vmbench: $(BUILD)/kopt | $(DEPS_STAMP)
 	$(Q)KOPT_VM_TIMEOUT=$(KOPT_VM_TIMEOUT) kernel-patches/vmbench.sh $(BUILD)
+
+# The same, counted in guest instructions (QEMU icount): see vmbench.sh.
+vmbench-icount: $(BUILD)/kopt | $(DEPS_STAMP)
+	$(Q)KOPT_VMBENCH_ICOUNT=0 KOPT_VM_TIMEOUT=$(KOPT_VM_TIMEOUT) \
+		kernel-patches/vmbench.sh $(BUILD)

@@ -28,6 +28,11 @@
 #                        /run/kopt in the guest [KOPT_VM_WORK; default: a temp
 #                        dir removed at exit]
 #   --append ARGS        extra kernel command line [KOPT_VM_APPEND]
+#   --icount SHIFT       instruction-counting clock (TCG only, implies
+#                        --accel tcg): guest time advances 2^SHIFT ns per
+#                        guest instruction, so with 0 a measured duration
+#                        in ns is the number of instructions executed (one
+#                        host thread runs all vCPUs) [KOPT_VM_ICOUNT]
 #   -v, --verbose        show the guest console on stderr as it comes
 #
 # Exit status: the command's own; 124 if it was killed at its limit; 125 if
@@ -53,6 +58,7 @@ mem=${KOPT_VM_MEM:-1024}
 cwd=$PWD
 work=${KOPT_VM_WORK:-}
 append=${KOPT_VM_APPEND:-}
+icount=${KOPT_VM_ICOUNT:-}
 verbose=0
 script=
 envs=()
@@ -66,7 +72,7 @@ poweroff_limit=20
 
 say() { echo "vm-run: $*" >&2; }
 usage() {
-	sed -n '3,38p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,43p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 need_arg() { [ "$#" -ge 2 ] || { say "$1 needs an argument"; exit 2; }; }
@@ -86,6 +92,7 @@ while [ "$#" -gt 0 ]; do
 	--hostfwd) need_arg "$@"; fwds+=("$2"); shift 2 ;;
 	--work) need_arg "$@"; work=$2; shift 2 ;;
 	--append) need_arg "$@"; append="$append $2"; shift 2 ;;
+	--icount) need_arg "$@"; icount=$2; shift 2 ;;
 	--script) need_arg "$@"; script=$2; shift 2 ;;
 	-v | --verbose) verbose=1; shift ;;
 	-h | --help) usage ;;
@@ -105,6 +112,11 @@ for v in cmd_timeout boot_timeout kvm_boot_timeout cpus mem grace; do
 	is_uint "${!v}" || { say "$v must be a whole number, got '${!v}'"; exit 2; }
 done
 case "$accel" in auto | kvm | tcg) ;; *) say "--accel must be auto, kvm or tcg"; exit 2 ;; esac
+if [ -n "$icount" ]; then
+	[[ "$icount" =~ ^([0-9]|10)$ ]] || { say "--icount wants a shift from 0 to 10, got '$icount'"; exit 2; }
+	[ "$accel" != kvm ] || { say "--icount needs TCG, not --accel kvm"; exit 2; }
+	accel=tcg
+fi
 for e in "${envs[@]}"; do
 	[[ "$e" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { say "--env wants NAME=VALUE, got '$e'"; exit 2; }
 done
@@ -246,6 +258,7 @@ start_qemu() {
 		-netdev "user,id=n0$([ "${KOPT_VM_NET_RESTRICT:-0}" = 1 ] && echo ,restrict=on)$hostfwd_opt"
 		-device "e1000e,netdev=n0,romfile="
 	)
+	[ -z "$icount" ] || args+=(-icount "shift=$icount,sleep=on")
 	qemu-system-x86_64 "${args[@]}" </dev/null >"$tmp/qemu.log" 2>&1 &
 	qpid=$!
 	if [ "$verbose" = 1 ] && [ -z "$conspid" ]; then

@@ -16,6 +16,13 @@
 #
 #   kernel-patches/vmbench.sh [BUILD_DIR]     (default: build)
 #
+# With KOPT_VMBENCH_ICOUNT=SHIFT (`make vmbench-icount`: 0) both guests run
+# on QEMU's instruction-counting clock (vm-run.sh --icount): every figure
+# is then a count of guest instructions, which neither TCG's speed nor the
+# host's load moves, and build/vmbench-icount.json reports the added
+# instructions per call (added_insns_per_call_*) instead of an estimate
+# scaled from time. One host thread runs both vCPUs: slower.
+#
 # The unpatched kernel is built by a scratch copy of build-kernel.sh with
 # this series' lines taken out of `series` and of config.fragment, so it
 # shares the cache (and usually the build) of the unpatched VM kernel.
@@ -27,6 +34,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd -P)
 read -r -a extra <<<"${KOPT_BENCH_ARGS:-}"
+icount=${KOPT_VMBENCH_ICOUNT:-}
+vm_extra=()
+out=vmbench
+if [ -n "$icount" ]; then
+	vm_extra=(--icount "$icount")
+	extra+=(--icount "$icount")
+	out=vmbench-icount
+fi
 
 say() { echo "vmbench: $*" >&2; }
 die() {
@@ -60,7 +75,7 @@ run_bench() {
 	rm -rf "$work"
 	mkdir -p "$work"
 	"$here/vm-run.sh" --kernel "$kernel" --work "$work" --cwd "$top" \
-		--timeout "${KOPT_VM_TIMEOUT:-900}" -- \
+		--timeout "${KOPT_VM_TIMEOUT:-900}" "${vm_extra[@]}" -- \
 		"$build/kopt" bench kpatch --json --out /run/kopt/bench.json \
 		"${extra[@]}" "$@" >"$work.log" 2>&1 ||
 		{
@@ -70,16 +85,20 @@ run_bench() {
 	[ -s "$work/bench.json" ] || die "no result from the guest; log: $work.log"
 }
 
-say "host: calibration (the model's BPF evaluator, test-run)"
-"$build/kopt" bench kpatch --json --out "$build/vmbench-host.json" \
-	>"$build/vmbench-host.log" 2>&1 ||
-	die "kopt bench kpatch failed on the host; log: $build/vmbench-host.log"
+host_args=()
+if [ -z "$icount" ]; then
+	say "host: calibration (the model's BPF evaluator, test-run)"
+	"$build/kopt" bench kpatch --json --out "$build/vmbench-host.json" \
+		>"$build/vmbench-host.log" 2>&1 ||
+		die "kopt bench kpatch failed on the host; log: $build/vmbench-host.log"
+	host_args=(--host "$build/vmbench-host.json")
+fi
 say "unpatched guest: $unpatched"
-run_bench "$unpatched" "$build/vmbench-unpatched"
-cp "$build/vmbench-unpatched/bench.json" "$build/vmbench-unpatched.json"
+run_bench "$unpatched" "$build/$out-unpatched"
+cp "$build/$out-unpatched/bench.json" "$build/$out-unpatched.json"
 say "patched guest: $patched"
-run_bench "$patched" "$build/vmbench-patched" \
-	--baseline "$build/vmbench-unpatched.json" --host "$build/vmbench-host.json"
-cp "$build/vmbench-patched/bench.json" "$build/vmbench.json"
-cat "$build/vmbench.json"
-say "written: $build/vmbench.json"
+run_bench "$patched" "$build/$out-patched" \
+	--baseline "$build/$out-unpatched.json" "${host_args[@]}"
+cp "$build/$out-patched/bench.json" "$build/$out.json"
+cat "$build/$out.json"
+say "written: $build/$out.json"

@@ -87,6 +87,7 @@ struct bench {
 	double calib_ns; /* bench model, BPF evaluator, BPF_PROG_TEST_RUN */
 	double calib_empty_ns; /* an empty program, same loop */
 	double calib_kfunc_ns; /* the bench model through the kfunc */
+	int icount_shift; /* -1, or the guest runs on QEMU's icount clock */
 	char skipped[256];
 };
 
@@ -426,6 +427,34 @@ static void native_estimate(struct bench *b, struct json_object *s)
 	}
 }
 
+/*
+ * On QEMU's icount clock (vm-run.sh --icount) guest time advances 2^shift
+ * ns per guest instruction, so each figure in ns is an instruction count
+ * times 2^shift: a cost that neither TCG's speed nor the host's load
+ * changes. Reported as instructions per call.
+ */
+static void icount_summary(struct bench *b, struct json_object *s)
+{
+	double per_insn = (double)(1U << b->icount_shift);
+	double none = per_call(b->ph[PH_NONE].lat_ns, b->ph[PH_NONE].calls);
+	int i;
+
+	add_d(s, "no_policy_insns_per_call", none / per_insn);
+	for (i = PH_EMPTY; i < NR_PHASES; i++) {
+		const struct phase *ph = &b->ph[i];
+		char key[64];
+
+		if (!ph->run)
+			continue;
+		snprintf(key, sizeof(key), "added_insns_per_call_%s",
+			 phase_names[i] + strlen("policy_"));
+		add_d(s, key,
+		      (per_call(ph->lat_ns, ph->calls) - none) / per_insn);
+	}
+	if (b->calib_kfunc_ns > 0)
+		add_d(s, "kfunc_eval_insns", b->calib_kfunc_ns / per_insn);
+}
+
 static void summary(struct bench *b, struct json_object *o)
 {
 	struct json_object *s = json_object_new_object();
@@ -456,7 +485,10 @@ static void summary(struct bench *b, struct json_object *o)
 			add_d(s, key, mean / base);
 		}
 	}
-	native_estimate(b, s);
+	if (b->icount_shift >= 0)
+		icount_summary(b, s);
+	else
+		native_estimate(b, s);
 	json_object_object_add(s, "goal_added_ns",
 			       json_object_new_int(GOAL_NS));
 	json_object_object_add(o, "summary", s);
@@ -514,6 +546,20 @@ static int report(struct bench *b, bool patched)
 				"absolute figures are inflated: compare "
 				"ratios"));
 	}
+	if (b->icount_shift >= 0) {
+		struct json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "shift",
+				       json_object_new_int(b->icount_shift));
+		json_object_object_add(
+			c, "what",
+			json_object_new_string(
+				"QEMU icount clock: guest time advances "
+				"2^shift ns per guest instruction, so every "
+				"ns figure here (calibration included) is an "
+				"instruction count times 2^shift, not time"));
+		json_object_object_add(o, "icount", c);
+	}
 	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	printf("%s\n", txt); /* JSON either way: the figures are the output */
 	if (b->out &&
@@ -556,7 +602,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: kopt bench kpatch [--rounds N] [--workload CMD] "
-		"[--baseline FILE] [--out FILE] [--json]\n"
+		"[--baseline FILE] [--icount SHIFT] [--out FILE] [--json]\n"
 		"\n"
 		"Cost of the kopt kernel patch per can_migrate_task() call:\n"
 		"no policy, and the sched_lb_ops policy on a %s model with\n"
@@ -569,6 +615,9 @@ static void usage(FILE *f)
 		"  -b, --baseline F    an unpatched kernel's result, for ratios\n"
 		"  -H, --host F        the host's result (its calibration), for\n"
 		"                      an estimate of native figures\n"
+		"      --icount SHIFT  the guest runs on QEMU's icount clock\n"
+		"                      (vm-run.sh --icount): report\n"
+		"                      instructions per call, not ns\n"
 		"  -o, --out FILE      also write the JSON to FILE\n"
 		"  -j, --json          JSON on stdout (always JSON)\n"
 		"  -h, --help          this help\n",
@@ -582,6 +631,7 @@ static int parse_opts(int argc, char **argv, struct bench *b)
 		{ "workload", required_argument, NULL, 'w' },
 		{ "baseline", required_argument, NULL, 'b' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "icount", required_argument, NULL, 'I' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -610,6 +660,15 @@ static int parse_opts(int argc, char **argv, struct bench *b)
 			break;
 		case 'H':
 			b->host = optarg;
+			break;
+		case 'I':
+			if (kopt_parse_long(optarg, 0, 10, &v)) {
+				pr_warn("bench kpatch: --icount '%s': expected "
+					"a shift 0..10\n",
+					optarg);
+				return KOPT_EXIT_USAGE;
+			}
+			b->icount_shift = v;
 			break;
 		case 'o':
 			b->out = optarg;
@@ -649,7 +708,8 @@ static int run_rounds(struct bench *b, const struct kopt_lb_support *sup)
 int cmd_bench_kpatch(int argc, char **argv)
 {
 	struct bench b = { .workload = DEFAULT_WORKLOAD,
-			   .rounds = DEFAULT_ROUNDS };
+			   .rounds = DEFAULT_ROUNDS,
+			   .icount_shift = -1 };
 	struct kopt_lb_support sup;
 	int ret, stats_fd = -1;
 

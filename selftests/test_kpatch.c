@@ -227,6 +227,33 @@ KOPT_TEST(kpatch_checkpatch_no_errors)
 	}
 }
 
+/*
+ * The instruction-counting mode of make vmbench-icount: bad shifts and a
+ * KVM request are refused before anything boots or runs.
+ */
+KOPT_TEST(kpatch_icount_args)
+{
+	char out[4096];
+
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"'%s/kernel-patches/vm-run.sh' --icount 11 -- "
+				"true 2>&1",
+				top()),
+		  2, "vm-run.sh --icount 11");
+	ASSERT_HAS(out, "from 0 to 10", "names the range");
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"'%s/kernel-patches/vm-run.sh' --icount 0 "
+				"--accel kvm -- true 2>&1",
+				top()),
+		  2, "vm-run.sh --icount with --accel kvm");
+	ASSERT_HAS(out, "needs TCG", "says why");
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"%s bench kpatch --icount x 2>&1",
+				kopt_test_bin()),
+		  2, "kopt bench kpatch --icount x");
+	ASSERT_HAS(out, "--icount 'x'", "names the value");
+}
+
 KOPT_TEST(kpatch_fragment_enables_hook)
 {
 	ASSERT_EQ(kopt_test_run(NULL, 0,
