@@ -398,13 +398,30 @@ static double host_calib_ns(const char *path)
 	return ns;
 }
 
+/* key_<phase>: what each policy phase adds per call, divided by div. */
+static void add_per_phase(const struct bench *b, struct json_object *s,
+			  const char *key_prefix, double div)
+{
+	double none = per_call(b->ph[PH_NONE].lat_ns, b->ph[PH_NONE].calls);
+	char key[64];
+	int i;
+
+	for (i = PH_EMPTY; i < NR_PHASES; i++) {
+		const struct phase *ph = &b->ph[i];
+
+		if (!ph->run)
+			continue;
+		snprintf(key, sizeof(key), "%s%s", key_prefix,
+			 phase_names[i] + strlen("policy_"));
+		add_d(s, key, (per_call(ph->lat_ns, ph->calls) - none) / div);
+	}
+}
+
 /* Guest figures scaled by how much slower the guest ran the same BPF. */
 static void native_estimate(struct bench *b, struct json_object *s)
 {
 	double host = b->host ? host_calib_ns(b->host) : 0;
-	double none = per_call(b->ph[PH_NONE].lat_ns, b->ph[PH_NONE].calls);
 	double factor;
-	int i;
 
 	if (host <= 0 || b->calib_ns <= 0)
 		return;
@@ -414,17 +431,7 @@ static void native_estimate(struct bench *b, struct json_object *s)
 	if (b->calib_kfunc_ns > 0)
 		add_d(s, "est_native_kfunc_eval_ns",
 		      b->calib_kfunc_ns / factor);
-	for (i = PH_EMPTY; i < NR_PHASES; i++) {
-		const struct phase *ph = &b->ph[i];
-		char key[64];
-
-		if (!ph->run)
-			continue;
-		snprintf(key, sizeof(key), "est_native_added_ns_%s",
-			 phase_names[i] + strlen("policy_"));
-		add_d(s, key,
-		      (per_call(ph->lat_ns, ph->calls) - none) / factor);
-	}
+	add_per_phase(b, s, "est_native_added_ns_", factor);
 }
 
 /*
@@ -437,20 +444,9 @@ static void icount_summary(struct bench *b, struct json_object *s)
 {
 	double per_insn = (double)(1U << b->icount_shift);
 	double none = per_call(b->ph[PH_NONE].lat_ns, b->ph[PH_NONE].calls);
-	int i;
 
 	add_d(s, "no_policy_insns_per_call", none / per_insn);
-	for (i = PH_EMPTY; i < NR_PHASES; i++) {
-		const struct phase *ph = &b->ph[i];
-		char key[64];
-
-		if (!ph->run)
-			continue;
-		snprintf(key, sizeof(key), "added_insns_per_call_%s",
-			 phase_names[i] + strlen("policy_"));
-		add_d(s, key,
-		      (per_call(ph->lat_ns, ph->calls) - none) / per_insn);
-	}
+	add_per_phase(b, s, "added_insns_per_call_", per_insn);
 	if (b->calib_kfunc_ns > 0)
 		add_d(s, "kfunc_eval_insns", b->calib_kfunc_ns / per_insn);
 }
