@@ -458,6 +458,49 @@ static __s64 random_input(unsigned int *seed)
 	}
 }
 
+/*
+ * make vmbench's bench, small: every phase runs and times calls, and the
+ * policy's own run time comes from the separate stats pass (run-time
+ * statistics stay off while calls are timed).
+ */
+KOPT_TEST(vm_kpatch_bench_phases)
+{
+	static const char *const phases[] = { "no_policy", "policy_nomodel",
+					      "policy_kfunc", "policy_inline" };
+	struct json_object *o, *ph, *v, *s;
+	static char out[1 << 16];
+	size_t i;
+
+	SKIP_UNLESS_IN_VM();
+	if (!ASSERT_OK(
+		    kopt_test_run(out, sizeof(out),
+				  "%s bench kpatch --rounds 1 --workload "
+				  "'hackbench -g 2 -l 100' --json 2>/dev/null",
+				  kopt_test_bin()),
+		    out))
+		return;
+	o = json_tokener_parse(out);
+	if (!ASSERT_OK_PTR(o, "bench JSON"))
+		return;
+	for (i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+		ph = v = NULL;
+		json_object_object_get_ex(o, phases[i], &ph);
+		json_object_object_get_ex(ph, "calls", &v);
+		ASSERT_GT(json_object_get_int64(v), 0, phases[i]);
+		if (i == 0)
+			continue;
+		v = NULL;
+		json_object_object_get_ex(ph, "prog_ns_per_call", &v);
+		ASSERT_GT(json_object_get_double(v), 0,
+			  "policy run time from the stats pass");
+	}
+	s = v = NULL;
+	json_object_object_get_ex(o, "summary", &s);
+	json_object_object_get_ex(s, "added_ns_per_call_kfunc", &v);
+	ASSERT_OK_PTR(v, "added cost with the kfunc reported");
+	json_object_put(o);
+}
+
 /* One model: kfunc vs mlp_fixed.h compiled here, PARITY_PER_MODEL inputs. */
 static bool parity_one(struct kpatch_probe_bpf *kp, unsigned int *seed,
 		       __u64 *checked)
