@@ -208,7 +208,8 @@ static int measure(struct bench *b, enum phase_id id, bool stats_pass)
 	read_kp(b, before);
 	t0 = kopt_now_s();
 	ret = run_workload(b->workload);
-	ph->secs += kopt_now_s() - t0;
+	if (!stats_pass)
+		ph->secs += kopt_now_s() - t0;
 	read_kp(b, after);
 	if (lb) {
 		prog_runtime(kopt_lb_prog_fd(lb), &ns1, &cnt1);
