@@ -164,6 +164,11 @@ int cmd_bench_train(int argc, char **argv)
 			return KOPT_EXIT_USAGE;
 		}
 	}
+	if (optind < argc) {
+		pr_warn("bench train: unexpected argument '%s'\n",
+			argv[optind]);
+		return KOPT_EXIT_USAGE;
+	}
 	write_s = kopt_now_s();
 	e = write_dataset(path, sizeof(path), rows, 1);
 	if (e) {

@@ -695,6 +695,11 @@ static int parse_opts(int argc, char **argv, struct bench *b)
 			return KOPT_EXIT_USAGE;
 		}
 	}
+	if (optind < argc) {
+		pr_warn("bench kpatch: unexpected argument '%s'\n",
+			argv[optind]);
+		return KOPT_EXIT_USAGE;
+	}
 	return 0;
 }
 

@@ -252,6 +252,10 @@ KOPT_TEST(kpatch_icount_args)
 				kopt_test_bin()),
 		  2, "kopt bench kpatch --icount x");
 	ASSERT_HAS(out, "--icount 'x'", "names the value");
+	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s bench kpatch 5 2>&1",
+				kopt_test_bin()),
+		  2, "kopt bench kpatch with a stray argument");
+	ASSERT_HAS(out, "unexpected argument '5'", "names it");
 }
 
 KOPT_TEST(kpatch_fragment_enables_hook)

@@ -575,4 +575,8 @@ KOPT_TEST(train_bench_cli)
 			   kopt_test_bin());
 	ASSERT_EQ(st, 2, "too few rows");
 	ASSERT_HAS(out, "--rows '5'", "names the option");
+	st = kopt_test_run(out, sizeof(out), "%s bench train 3000",
+			   kopt_test_bin());
+	ASSERT_EQ(st, 2, "stray argument");
+	ASSERT_HAS(out, "unexpected argument '3000'", "names it");
 }
