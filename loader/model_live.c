@@ -57,20 +57,6 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-/* One prediction against its label, counted into m (n and counts only). */
-static void count(struct kopt_metrics *m, int predicted, int label)
-{
-	m->n++;
-	if (predicted && label)
-		m->tp++;
-	else if (predicted)
-		m->fp++;
-	else if (label)
-		m->fn++;
-	else
-		m->tn++;
-}
-
 struct live {
 	struct kopt_mlp mlp;
 	FILE *csv;
@@ -158,8 +144,8 @@ static int on_sample(void *ctx, void *data, size_t len)
 		lv->threshold_mismatch++;
 	if (pred != s->predicted)
 		lv->pred_mismatch++;
-	count(&lv->kernel, s->predicted, s->cfs_forced);
-	count(&lv->user, pred, s->cfs_forced);
+	kopt_metrics_count(&lv->kernel, s->predicted, s->cfs_forced);
+	kopt_metrics_count(&lv->user, pred, s->cfs_forced);
 	if (lv->csv)
 		write_row(lv, s);
 	return 0;
@@ -288,22 +274,12 @@ static void report(const struct live *lv, const struct result *r,
 static void finish_scores(struct live *lv)
 {
 	const struct kopt_metrics *k = &lv->kernel;
-	struct kopt_metrics *m = &lv->majority;
-	long pos = k->tp + k->fn, neg = k->tn + k->fp;
+	long pos = k->tp + k->fn;
 
-	memset(m, 0, sizeof(*m));
-	m->n = k->n;
-	if (pos > neg) {
-		m->tp = pos;
-		m->fp = neg;
-	} else {
-		m->tn = neg;
-		m->fn = pos;
-	}
+	kopt_metrics_constant_n(pos, k->n, pos > k->n - pos, &lv->majority);
 	kopt_metrics_finish(&lv->kernel);
 	kopt_metrics_finish(&lv->user);
-	kopt_metrics_finish(m);
-	lv->kernel.auc = lv->user.auc = m->auc = NAN;
+	lv->kernel.auc = lv->user.auc = lv->majority.auc = NAN;
 }
 
 static int load_policy(struct kopt_lb **lbp, struct live *lv,

@@ -380,25 +380,27 @@ void kopt_metrics_finish(struct kopt_metrics *m)
 	m->f1 = ratio(2 * m->tp, 2 * m->tp + m->fp + m->fn);
 }
 
+void kopt_metrics_count(struct kopt_metrics *m, bool pred, bool label)
+{
+	m->n++;
+	if (label && pred)
+		m->tp++;
+	else if (label)
+		m->fn++;
+	else if (pred)
+		m->fp++;
+	else
+		m->tn++;
+}
+
 void kopt_metrics_compute(const unsigned char *y, const double *score,
 			  double threshold, long n, struct kopt_metrics *m)
 {
 	long i;
 
 	memset(m, 0, sizeof(*m));
-	m->n = n;
-	for (i = 0; i < n; i++) {
-		bool pred = score[i] >= threshold;
-
-		if (y[i] && pred)
-			m->tp++;
-		else if (y[i])
-			m->fn++;
-		else if (pred)
-			m->fp++;
-		else
-			m->tn++;
-	}
+	for (i = 0; i < n; i++)
+		kopt_metrics_count(m, score[i] >= threshold, y[i]);
 	kopt_metrics_finish(m);
 	m->auc = roc_auc(y, score, n, m->tp + m->fn);
 }
@@ -408,10 +410,15 @@ void kopt_metrics_constant(const unsigned char *y, long n, int pred,
 {
 	long i, pos = 0;
 
-	memset(m, 0, sizeof(*m));
-	m->n = n;
 	for (i = 0; i < n; i++)
 		pos += y[i];
+	kopt_metrics_constant_n(pos, n, pred, m);
+}
+
+void kopt_metrics_constant_n(long pos, long n, int pred, struct kopt_metrics *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->n = n;
 	if (pred) {
 		m->tp = pos;
 		m->fp = n - pos;

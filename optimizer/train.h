@@ -67,6 +67,8 @@ struct kopt_metrics {
 /* Metrics of the predictions score >= threshold against y; AUC of score. */
 void kopt_metrics_compute(const unsigned char *y, const double *score,
 			  double threshold, long n, struct kopt_metrics *m);
+/* One prediction against its label, into n and the confusion counts. */
+void kopt_metrics_count(struct kopt_metrics *m, bool pred, bool label);
 /*
  * Accuracy, balanced accuracy, precision, recall and F1 from n and the
  * counts tp/fp/tn/fn (for callers that count as they go); auc untouched.
@@ -77,6 +79,9 @@ struct json_object *kopt_metrics_json(const struct kopt_metrics *m);
 /* Metrics of a constant prediction (the majority baseline): AUC 0.5. */
 void kopt_metrics_constant(const unsigned char *y, long n, int pred,
 			   struct kopt_metrics *m);
+/* The same from the count of positive labels among n. */
+void kopt_metrics_constant_n(long pos, long n, int pred,
+			     struct kopt_metrics *m);
 
 /* ---- feature ranking --------------------------------------------------------- */
 
