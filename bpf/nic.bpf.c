@@ -9,9 +9,9 @@
  * handlers of the NIC's vectors (irq:irq_handler_entry/exit, filtered to
  * the vector list in .rodata) and CPU idle residency (power:cpu_idle).
  * Every handler exit of a NIC vector emits a struct nic_record: what its
- * queue received, sent and polled since that queue's previous interrupt,
- * how long this CPU idled since its previous record, and hardware
- * counters (perf event array) where the host has them. On a device
+ * queue received, sent and polled on this CPU since that queue's previous
+ * interrupt here, how long this CPU idled since its previous record, and
+ * hardware counters (perf event array) where the host has them. On a device
  * without interrupt vectors (veth), each NAPI poll emits the record
  * instead. Everything also adds to per-CPU window totals (the stats at
  * the head of nic_percpu) the control loop reads with one syscall.
@@ -21,7 +21,7 @@
  * read kernel structs directly (no bpf_probe_read per field).
  *
  * Cost: a NIC event does one per-CPU map update plus, when records are on,
- * a few atomic adds on its queue's counters. Records are staged per CPU
+ * a few plain adds on its queue's per-CPU counters. Records are staged per CPU
  * and reach the ring buffer NIC_BATCH at a time in one copy, without a
  * wakeup unless the ring fills up (the consumer drains on a timer): in a
  * VM one reserve and wakeup per record cost more than the rest of the
@@ -29,7 +29,15 @@
  * packets an ifindex compare. `kopt bench collector` measures all of it.
  * The per-queue counters are monotonic and records carry differences
  * against a snapshot, so a record dropped on a full ring buffer loses no
- * counts: the next record of that queue carries them.
+ * counts: the next record of that queue on that CPU carries them, and
+ * what no record carried by the end the loader reports as end records.
+ *
+ * Per CPU, not per queue: a queue's receive side (XDP, netif_receive_skb,
+ * its NAPI poll) runs on the CPU that took its interrupt, so its record
+ * there sees every count. Sends are counted on the sending CPU; with XPS
+ * (queue i for the CPUs of vector i) that is the same CPU, otherwise its
+ * counts reach the records of that queue on the sender's CPU, or the end
+ * records.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -100,7 +108,12 @@ static __always_inline __u32 skb_segs(struct sk_buff *skb)
 	return segs ? segs : 1;
 }
 
-#define ACC_ADD(acc, field, val) __sync_fetch_and_add(&(acc)->field, (val))
+/*
+ * Per-CPU counters: plain adds, as for the window totals. Only a hard-irq
+ * program interrupting one on the same field could lose an add; the only
+ * counters written in hard-irq context would be netpoll's sends.
+ */
+#define ACC_ADD(acc, field, val) ((acc)->field += (val))
 
 /* d = acc - snap; snap = acc, for every counter of a queue. */
 #define ACC_DELTA(d, acc, snap, field)             \

@@ -22,8 +22,15 @@ struct {
 	__type(value, struct nic_percpu);
 } nic_percpu SEC(".maps");
 
+/*
+ * Per CPU, like the window totals: the CPU that runs a queue's NAPI poll
+ * (where its interrupt was taken) counts that queue's packets there and
+ * emits its records there, so no counter line moves between CPUs and no
+ * add needs to be atomic. A shared array with atomic adds cost the irq
+ * exit program ~100 ns more per record in `kopt bench collector`.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, NIC_MAX_QUEUES);
 	__type(key, __u32);
 	__type(value, struct nic_queue_slot);

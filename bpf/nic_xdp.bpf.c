@@ -141,8 +141,8 @@ int nic_xdp_count(struct xdp_md *ctx)
 		return XDP_PASS;
 	qs = nic_queue_get(queue);
 	if (qs) {
-		__sync_fetch_and_add(&qs->acc.xdp_pkts, 1);
-		__sync_fetch_and_add(&qs->acc.xdp_bytes, len);
+		qs->acc.xdp_pkts++;
+		qs->acc.xdp_bytes += len;
 	}
 	return XDP_PASS;
 }

@@ -36,6 +36,7 @@
 struct collect {
 	FILE *csv;
 	__u64 written;
+	__u64 end_written; /* of written: NIC_REC_END */
 	bool tty;
 	int windows;
 	double t0;
@@ -54,6 +55,7 @@ static void on_record(void *ctx, const struct nic_record *r)
 
 	nic_csv_record(c->csv, r);
 	c->written++;
+	c->end_written += r->kind == NIC_REC_END;
 }
 
 static void usage(FILE *f)
@@ -74,7 +76,11 @@ static void usage(FILE *f)
 		"Ctrl-C)\n"
 		"  -o, --output FILE    per-interrupt records as CSV (devices "
 		"without\n"
-		"                       interrupt vectors: one per NAPI poll)\n"
+		"                       interrupt vectors: one per NAPI poll;\n"
+		"                       kind end: what a CPU counted after "
+		"its last\n"
+		"                       record of a queue, so rows add up to "
+		"totals)\n"
 		"  -j, --json           one JSON object per window and a "
 		"summary\n"
 		"      --xdp MODE       auto (native, else skb), native, skb "
@@ -303,14 +309,14 @@ static void print_summary(struct nic *n, struct collect *c, double secs)
 	if (tot.v[NIC_STAT_LOST])
 		pr_warn("lost %llu per-interrupt records (ring buffer of %u "
 			"bytes full); their counts are not lost: the next "
-			"record of each queue carries them\n",
+			"record of each queue on that CPU carries them\n",
 			(unsigned long long)tot.v[NIC_STAT_LOST],
 			NIC_RINGBUF_BYTES);
 	if (!kopt_env.json) {
 		printf("%s: %.1f s: rx %llu pkts %llu B, tx %llu pkts %llu B, "
 		       "xdp %llu pkts (%llu with payload), %llu irqs, %llu "
-		       "napi polls (work %llu), records %llu written, %llu "
-		       "lost\n",
+		       "napi polls (work %llu), records %llu written (%llu "
+		       "end), %llu lost\n",
 		       nic_info(n)->ifname, secs,
 		       (unsigned long long)tot.v[NIC_STAT_RX_PKTS],
 		       (unsigned long long)tot.v[NIC_STAT_RX_BYTES],
@@ -322,6 +328,7 @@ static void print_summary(struct nic *n, struct collect *c, double secs)
 		       (unsigned long long)tot.v[NIC_STAT_NAPI_POLLS],
 		       (unsigned long long)tot.v[NIC_STAT_NAPI_WORK],
 		       (unsigned long long)c->written,
+		       (unsigned long long)c->end_written,
 		       (unsigned long long)tot.v[NIC_STAT_LOST]);
 		return;
 	}
@@ -336,6 +343,8 @@ static void print_summary(struct nic *n, struct collect *c, double secs)
 	json_object_object_add(o, "totals", t);
 	json_object_object_add(o, "records_written",
 			       json_object_new_int64(c->written));
+	json_object_object_add(o, "end_records",
+			       json_object_new_int64(c->end_written));
 	json_object_object_add(o, "lost_records",
 			       json_object_new_int64(tot.v[NIC_STAT_LOST]));
 	qa = json_object_new_array();

@@ -228,6 +228,14 @@ double kopt_now_s(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+__u64 kopt_mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (__u64)t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
 pid_t kopt_workload_start(char **argv, const char *what)
 {
 	pid_t pid = fork();

@@ -13,6 +13,7 @@
 #endif
 
 #include <stdbool.h>
+#include <linux/types.h>
 #include <sys/types.h>
 #include <stdio.h>
 
@@ -87,6 +88,8 @@ int kopt_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 
 /* CLOCK_MONOTONIC in seconds. */
 double kopt_now_s(void);
+/* CLOCK_MONOTONIC in ns: bpf_ktime_get_ns()'s clock. */
+__u64 kopt_mono_ns(void);
 
 /*
  * A workload command (argv, NULL-terminated) run as a child with its

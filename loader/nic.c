@@ -1051,6 +1051,62 @@ static void deliver_staged(struct nic *nic)
 	}
 }
 
+/*
+ * What each CPU counted for a queue after the queue's last record there
+ * (or with no record there at all): a NIC_REC_END record per CPU and
+ * queue with counts, so that the records add up to the totals. Only safe
+ * once nothing is attached.
+ */
+static void deliver_end(struct nic *nic)
+{
+	const __u64 *acc, *snap;
+	struct nic_queue_slot *slots;
+	struct nic_record r;
+	bool any;
+	__u64 now;
+	__u32 q;
+	int fd, cpu, i;
+
+	/* the kernel copies per-CPU values 8-byte aligned, as laid out here */
+	_Static_assert(sizeof(struct nic_queue_slot) % 8 == 0, "slot stride");
+	_Static_assert(sizeof(struct nic_queue_acc) % sizeof(__u64) == 0,
+		       "acc is counters only");
+	if (!nic->on_record)
+		return;
+	slots = calloc(nic->nr_cpus, sizeof(*slots));
+	if (!slots)
+		return;
+	now = kopt_mono_ns();
+	fd = bpf_map__fd(nic->skel->maps.nic_queues);
+	for (q = 0; q < NIC_MAX_QUEUES; q++) {
+		if (bpf_map_lookup_elem(fd, &q, slots))
+			continue;
+		for (cpu = 0; cpu < nic->nr_cpus; cpu++) {
+			memset(&r, 0, sizeof(r));
+			acc = (const __u64 *)&slots[cpu].acc;
+			snap = (const __u64 *)&slots[cpu].snap;
+			any = false;
+			for (i = 0; i < (int)(sizeof(r.delta) / sizeof(__u64));
+			     i++) {
+				((__u64 *)&r.delta)[i] = acc[i] - snap[i];
+				any |= acc[i] != snap[i];
+			}
+			if (!any)
+				continue;
+			r.ts_ns = now;
+			r.gap_ns = slots[cpu].last_ts ?
+					   now - slots[cpu].last_ts :
+					   0;
+			r.cpu = cpu;
+			r.irq = NIC_IRQ_NONE;
+			r.queue = q;
+			r.kind = NIC_REC_END;
+			nic->on_record(nic->ctx, &r);
+		}
+	}
+	free(slots);
+}
+
 int nic_stop(struct nic *nic)
 {
 	if (nic->stopped)
@@ -1065,6 +1121,7 @@ int nic_stop(struct nic *nic)
 		return 0;
 	ring_buffer__consume(nic->rb);
 	deliver_staged(nic);
+	deliver_end(nic);
 	return 0;
 }
 
@@ -1082,6 +1139,19 @@ void nic_close(struct nic *nic)
 }
 
 /* ---- CSV ----------------------------------------------------------------- */
+
+const char *nic_rec_kind_name(__u16 kind)
+{
+	switch (kind) {
+	case NIC_REC_IRQ:
+		return "irq";
+	case NIC_REC_NAPI:
+		return "napi";
+	case NIC_REC_END:
+		return "end";
+	}
+	return "?";
+}
 
 void nic_csv_header(FILE *f)
 {
@@ -1106,7 +1176,7 @@ void nic_csv_record(FILE *f, const struct nic_record *r)
 	fprintf(f,
 		",%u,%s,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,"
 		"%llu",
-		r->queue, r->kind == NIC_REC_IRQ ? "irq" : "napi",
+		r->queue, nic_rec_kind_name(r->kind),
 		(unsigned long long)r->handler_ns,
 		(unsigned long long)r->gap_ns, (unsigned long long)d->rx_pkts,
 		(unsigned long long)d->rx_bytes, (unsigned long long)d->tx_pkts,

@@ -122,7 +122,9 @@ int nic_read_xdp_queues(struct nic *nic, struct nic_xdp_count *out,
 int nic_prog_fds(const struct nic *nic, const char **names, int *fds, int max);
 /*
  * Stops collecting: detaches every program (the interface is as found
- * again) and delivers the records still staged per CPU to on_record.
+ * again) and delivers the records still staged per CPU to on_record,
+ * then the NIC_REC_END records: per CPU and queue, what was counted
+ * after the last record (the records then add up to the totals).
  * Totals and XDP queue counts stay readable until nic_close().
  */
 int nic_stop(struct nic *nic);
@@ -145,6 +147,8 @@ int nic_find_dev_irqs(const char *dev, struct nic_irq *irqs, int max,
 		      char *source, size_t source_len);
 
 /* Column names of the per-interrupt CSV (units in the names). */
+/* "irq", "napi", "end" (enum nic_rec_kind); the CSV's kind column. */
+const char *nic_rec_kind_name(__u16 kind);
 void nic_csv_header(FILE *f);
 void nic_csv_record(FILE *f, const struct nic_record *r);
 

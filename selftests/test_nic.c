@@ -179,6 +179,15 @@ static long long total(struct json_object *sum, const char *key)
 	return json_object_get_int64(v);
 }
 
+static long long top_int(struct json_object *sum, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(sum, key, &v))
+		__KOPT_FAIL("summary has no %s", key);
+	return json_object_get_int64(v);
+}
+
 static const char *info_str(struct json_object *sum, const char *a,
 			    const char *b)
 {
@@ -205,8 +214,8 @@ static void assert_restored(struct netns *ns)
 #define CSV_MAX_FIELDS 64
 
 /*
- * Opens the collector's CSV and finds the named columns in its header
- * (idx[k] = -1 where absent); NULL if it cannot be read.
+ * Opens the collector's CSV and finds the named columns in its header;
+ * NULL if it cannot be read or a column is absent (the test fails).
  */
 static FILE *csv_open(struct netns *ns, const char *const *cols, int *idx,
 		      int ncols)
@@ -230,6 +239,14 @@ static FILE *csv_open(struct netns *ns, const char *const *cols, int *idx,
 		for (k = 0; k < ncols; k++)
 			if (!strcmp(tok, cols[k]))
 				idx[k] = i;
+	for (k = 0; k < ncols; k++) {
+		if (idx[k] < 0) {
+			/* a renamed column must fail, not sum to 0 */
+			__KOPT_FAIL("nic.csv has no column %s", cols[k]);
+			fclose(f);
+			return NULL;
+		}
+	}
 	return f;
 }
 
@@ -375,13 +392,29 @@ KOPT_TEST(nic_memcached_counts)
 	ASSERT_EQ(total(sum, "tx_bytes"), b.tx_bytes, "tx bytes == veth");
 	ASSERT_GE(total(sum, "tx_packets"), b.tx_pkts, "tx segments");
 	ASSERT_EQ(total(sum, "lost_records"), 0, "no lost records");
-	/* veth: NAPI records; each carries its queue's counts */
-	rec_rx = csv_sum(&ns, "rx_packets", "napi", &rows);
-	rec_xdp = csv_sum(&ns, "xdp_packets", "napi", &rows);
+	/*
+	 * veth: NAPI records, each with what its CPU counted for the queue
+	 * since its previous record there; then the end records with what
+	 * came after the last one. Together they carry every count.
+	 */
+	csv_sum(&ns, "rx_packets", "napi", &rows);
 	ASSERT_GT(rows, 0, "NAPI records written");
 	ASSERT_EQ(rows, total(sum, "records"), "every record in the CSV");
+	rec_rx = csv_sum(&ns, "rx_packets", "end", &rows);
+	ASSERT_EQ(rows, top_int(sum, "end_records"), "end records counted");
+	printf("  %lld end records (%lld rx packets after a CPU's last NAPI "
+	       "record), tx bytes in them: %lld of %lld\n",
+	       rows, rec_rx, csv_sum(&ns, "tx_bytes", "end", &rows),
+	       total(sum, "tx_bytes"));
+	rec_rx = csv_sum(&ns, "rx_packets", NULL, &rows);
+	ASSERT_EQ(rows, top_int(sum, "records_written"), "CSV rows");
+	rec_xdp = csv_sum(&ns, "xdp_packets", NULL, &rows);
 	ASSERT_EQ(rec_rx, rx, "records sum to the rx total");
 	ASSERT_EQ(rec_xdp, xdp, "records sum to the XDP total");
+	ASSERT_EQ(csv_sum(&ns, "tx_bytes", NULL, &rows), total(sum, "tx_bytes"),
+		  "records sum to the tx bytes total");
+	ASSERT_EQ(csv_sum(&ns, "napi_work_packets", NULL, &rows),
+		  total(sum, "napi_work"), "records sum to the NAPI work");
 	ASSERT_HAS(slurp(&ns, "stderr"), "no interrupt vectors",
 		   "veth: absence of interrupts explained");
 	json_object_put(sum);

@@ -69,6 +69,12 @@ enum nic_counter {
 enum nic_rec_kind {
 	NIC_REC_IRQ = 1, /* hard interrupt of one of the NIC's vectors */
 	NIC_REC_NAPI = 2, /* NAPI poll (devices without interrupt vectors) */
+	/*
+	 * Written by the loader when the collector stops: what a CPU counted
+	 * for a queue after that queue's last record there (or with no
+	 * record there at all), so that the records add up to the totals.
+	 */
+	NIC_REC_END = 3,
 };
 
 enum nic_rec_flags {
@@ -104,8 +110,8 @@ struct nic_stats {
 };
 
 /*
- * Per-queue monotonic counters (shared array, atomic adds): a record
- * carries the difference since its queue's previous record.
+ * Per-queue monotonic counters, per CPU: a record carries the difference
+ * since its queue's previous record on the same CPU.
  */
 struct nic_queue_acc {
 	__u64 rx_pkts;
@@ -130,13 +136,13 @@ struct nic_xdp_count {
 struct nic_record {
 	__u64 ts_ns; /* handler entry (poll end for NAPI), CLOCK_MONOTONIC */
 	__u64 handler_ns; /* hard-irq handler duration; 0 for NAPI */
-	__u64 gap_ns; /* since this queue's previous record; 0 = first */
+	__u64 gap_ns; /* since this queue's previous record here; 0 = first */
 	__u32 cpu;
-	__u32 irq; /* NIC_IRQ_NONE for NAPI records */
+	__u32 irq; /* NIC_IRQ_NONE for NAPI and end records */
 	__u32 queue;
 	__u16 kind; /* enum nic_rec_kind */
 	__s16 ret; /* irqreturn_t of the handler (1 = handled) */
-	struct nic_queue_acc delta; /* since this queue's previous record */
+	struct nic_queue_acc delta; /* since this queue's previous record here */
 	__u64 idle_ns; /* idle on this CPU since its previous record */
 	__u64 idle_state_ns[NIC_NR_IDLE_STATES];
 	__u64 ctr[NIC_NR_COUNTERS]; /* since this CPU's previous record */
@@ -176,8 +182,8 @@ struct nic_percpu {
 };
 
 /*
- * Per queue: monotonic counters any CPU may add to (atomically), and the
- * snapshot at the queue's previous record, written by the record's CPU.
+ * Per queue and per CPU: monotonic counters, and their snapshot at the
+ * queue's previous record on that CPU.
  */
 struct nic_queue_slot {
 	struct nic_queue_acc acc;
