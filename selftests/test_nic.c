@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -177,6 +178,16 @@ static long long total(struct json_object *sum, const char *key)
 	if (!json_object_object_get_ex(t, key, &v))
 		__KOPT_FAIL("summary has no totals.%s", key);
 	return json_object_get_int64(v);
+}
+
+/* A number member of o; NAN (fails any comparison) when absent. */
+static double num(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) || !v)
+		return NAN;
+	return json_object_get_double(v);
 }
 
 static long long top_int(struct json_object *sum, const char *key)
@@ -768,6 +779,10 @@ KOPT_TEST(nic_usage)
 	ASSERT_EQ(kopt_test_run(out, sizeof(out),
 				"%s bench collector --round-trips 0", bin),
 		  2, "bad round trips");
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"%s bench collector --rounds 0", bin),
+		  2, "bad rounds");
+	ASSERT_HAS(out, "--rounds '0': need 1..", "names the option");
 }
 
 KOPT_TEST(nic_bad_interface)
@@ -811,7 +826,8 @@ KOPT_TEST(nic_bench_collector)
 		return;
 	if (!ASSERT_OK(kopt_test_run(out, sizeof(out),
 				     "(%s bench collector --json --round-trips "
-				     "2000 --repeat 10000 2>/dev/null)",
+				     "2000 --rounds 3 --repeat 10000 "
+				     "2>/dev/null)",
 				     kopt_test_bin()),
 		       out))
 		return;
@@ -825,7 +841,17 @@ KOPT_TEST(nic_bench_collector)
 		json_object_object_get_ex(progs, names[i], &p);
 		json_object_object_get_ex(p, "run_cnt", &cnt);
 		ASSERT_GT(json_object_get_int64(cnt), 0, names[i]);
+		/* three rounds: the figure is the middle one */
+		ASSERT_LE(num(p, "ns_per_event_lowest"), num(p, "ns_per_event"),
+			  names[i]);
+		ASSERT_LE(num(p, "ns_per_event"),
+			  num(p, "ns_per_event_highest"), names[i]);
 	}
+	json_object_object_get_ex(o, "load", &x);
+	json_object_object_get_ex(x, "rounds", &v);
+	ASSERT_EQ(json_object_get_int(v), 3, "rounds");
+	json_object_object_get_ex(x, "round_trips", &v);
+	ASSERT_EQ(json_object_get_int64(v), 3 * 2000, "every round's trips");
 	json_object_object_get_ex(o, "lost_records", &v);
 	ASSERT_EQ(json_object_get_int64(v), 0, "no lost records");
 	/* the second pass, without records: the control loop's mode */
