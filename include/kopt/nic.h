@@ -31,9 +31,12 @@
  * Records are staged per CPU and go to the ring buffer NIC_BATCH at a
  * time (one reserve per batch), or sooner once the oldest staged record
  * is NIC_BATCH_AGE_NS old (checked at the CPU's next record), and at
- * nic_stop(). Power of two.
+ * nic_stop(). Power of two. Each bpf_ringbuf_output() has a fixed cost
+ * (the ring's lock and positions, shared by all CPUs): in `kopt bench
+ * collector` 32 a batch took the irq exit program from 161-174 ns to
+ * 136-151 ns per record against 8 (five runs each, interleaved).
  */
-#define NIC_BATCH 8
+#define NIC_BATCH 32
 #define NIC_BATCH_AGE_NS 100000000ULL
 /* "no interrupt" / "no queue" in records. */
 #define NIC_IRQ_NONE 0xffffffffU
