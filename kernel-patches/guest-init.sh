@@ -53,6 +53,14 @@ fatal() {
 	halt_guest
 }
 
+# --- drivers built as modules (a distribution kernel: mkinitramfs.sh
+# --- --modules); the kopt kernel has them built in and ships none --------
+if [ -r /lib/modules/kopt.load ]; then
+	while read -r m; do
+		insmod "/lib/modules/$m" || fatal "insmod $m failed"
+	done </lib/modules/kopt.load
+fi
+
 # --- the host's root, writable through an overlay, the guest's own -------
 # --- pseudo filesystems on top ----------------------------------------------
 mkdir -p /lower /rw
