@@ -505,6 +505,16 @@ static void usage(FILE *f)
 		MSG_BYTES, DEF_ROUND_TRIPS, DEF_ROUNDS, DEF_REPEAT);
 }
 
+/* optarg as a count from 1 to max, else a message naming --opt; 0 or -1. */
+static int count_arg(const char *opt, long max, long *out)
+{
+	if (!kopt_parse_long(optarg, 1, max, out))
+		return 0;
+	fprintf(stderr, "kopt bench collector: --%s '%s': need 1..%ld\n", opt,
+		optarg, max);
+	return -1;
+}
+
 static int parse_args(int argc, char **argv, struct bench_args *a)
 {
 	enum { OPT_RT = 256, OPT_ROUNDS, OPT_REPEAT, OPT_IRQ, OPT_WINDOW };
@@ -525,34 +535,17 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_RT:
-			if (kopt_parse_long(optarg, 1, MAX_ROUND_TRIPS,
-					    &a->round_trips)) {
-				fprintf(stderr,
-					"kopt bench collector: --round-trips "
-					"'%s': need 1..%d\n",
-					optarg, MAX_ROUND_TRIPS);
+			if (count_arg("round-trips", MAX_ROUND_TRIPS,
+				      &a->round_trips))
 				return KOPT_EXIT_USAGE;
-			}
 			break;
 		case OPT_ROUNDS:
-			if (kopt_parse_long(optarg, 1, MAX_ROUNDS,
-					    &a->rounds)) {
-				fprintf(stderr,
-					"kopt bench collector: --rounds '%s': "
-					"need 1..%d\n",
-					optarg, MAX_ROUNDS);
+			if (count_arg("rounds", MAX_ROUNDS, &a->rounds))
 				return KOPT_EXIT_USAGE;
-			}
 			break;
 		case OPT_REPEAT:
-			if (kopt_parse_long(optarg, 1, MAX_REPEAT,
-					    &a->repeat)) {
-				fprintf(stderr,
-					"kopt bench collector: --repeat '%s': "
-					"need 1..%d\n",
-					optarg, MAX_REPEAT);
+			if (count_arg("repeat", MAX_REPEAT, &a->repeat))
 				return KOPT_EXIT_USAGE;
-			}
 			break;
 		case OPT_WINDOW:
 			a->window_only = true;
