@@ -135,7 +135,10 @@ struct nic_xdp_count {
 	__u64 data_pkts;
 };
 
-/* One per NIC interrupt (or NAPI poll on devices without vectors). */
+/*
+ * One per NIC interrupt (or NAPI poll on devices without vectors); and at
+ * stop, from the loader, NIC_REC_END records of what came after the last.
+ */
 struct nic_record {
 	__u64 ts_ns; /* handler entry (poll end for NAPI), CLOCK_MONOTONIC */
 	__u64 handler_ns; /* hard-irq handler duration; 0 for NAPI */
