@@ -655,10 +655,47 @@ static double spread(double *v, int n, double *lo, double *hi)
 struct prog_fig {
 	__u64 cnt, ns;
 	double secs, per_event, lo, hi, base, net;
+	int rounds; /* rounds the program was loaded in */
 	bool has_base;
 };
 
-static void prog_figure(const struct bench_mode *m, int i, struct prog_fig *f)
+static const struct prog_stat *prog_by_name(const struct bench_result *r,
+					    const char *name)
+{
+	int i;
+
+	for (i = 0; i < r->nr_progs; i++)
+		if (r->progs[i].name && !strcmp(r->progs[i].name, name))
+			return &r->progs[i];
+	return NULL;
+}
+
+/*
+ * Every program of every round, once, in order of appearance: a round
+ * may lack one (XDP refused on that attach, say).
+ */
+static int prog_names(const struct bench_mode *m, const char **names)
+{
+	const struct bench_result *r;
+	int k, i, j, n = 0;
+
+	for (k = 0; k < m->n; k++) {
+		r = m->round[k];
+		for (i = 0; i < r->nr_progs; i++) {
+			if (!r->progs[i].name)
+				continue;
+			for (j = 0; j < n; j++)
+				if (!strcmp(names[j], r->progs[i].name))
+					break;
+			if (j == n && n < MAX_PROGS)
+				names[n++] = r->progs[i].name;
+		}
+	}
+	return n;
+}
+
+static void prog_figure(const struct bench_mode *m, const char *name,
+			struct prog_fig *f)
 {
 	double pe[MAX_ROUNDS], be[MAX_ROUNDS], ne[MAX_ROUNDS], lo, hi;
 	int k;
@@ -666,9 +703,14 @@ static void prog_figure(const struct bench_mode *m, int i, struct prog_fig *f)
 	memset(f, 0, sizeof(*f));
 	for (k = 0; k < m->n; k++) {
 		const struct bench_result *r = m->round[k];
-		const struct prog_stat *p = &r->progs[i];
-		const struct prog_stat *b = baseline_of(p, r->base, r->nr_base);
+		const struct prog_stat *p = prog_by_name(r, name);
+		const struct prog_stat *b;
 
+		pe[k] = be[k] = ne[k] = NAN;
+		if (!p)
+			continue;
+		b = baseline_of(p, r->base, r->nr_base);
+		f->rounds++;
 		f->cnt += p->cnt1 - p->cnt0;
 		f->ns += p->ns1 - p->ns0;
 		f->secs += r->secs;
@@ -686,21 +728,23 @@ static struct json_object *progs_json(const struct bench_mode *m, bool *raw_ok,
 				      bool *net_ok)
 {
 	struct json_object *o = json_object_new_object();
-	const struct bench_result *r = m->round[0];
+	const char *names[MAX_PROGS];
 	struct prog_fig f;
-	int i;
+	int i, n = prog_names(m, names);
 
 	*raw_ok = *net_ok = true;
-	for (i = 0; i < r->nr_progs; i++) {
+	for (i = 0; i < n; i++) {
 		struct json_object *v = json_object_new_object();
 
-		prog_figure(m, i, &f);
+		prog_figure(m, names[i], &f);
+		json_object_object_add(v, "rounds",
+				       json_object_new_int(f.rounds));
 		json_object_object_add(v, "run_cnt",
 				       json_object_new_int64(f.cnt));
 		json_object_object_add(v, "run_time_ns",
 				       json_object_new_int64(f.ns));
 		json_object_object_add(v, "events_per_s",
-				       json_object_new_double(f.cnt / f.secs));
+				       jnum(f.secs > 0 ? f.cnt / f.secs : NAN));
 		json_object_object_add(v, "ns_per_event", jnum(f.per_event));
 		json_object_object_add(v, "ns_per_event_lowest", jnum(f.lo));
 		json_object_object_add(v, "ns_per_event_highest", jnum(f.hi));
@@ -713,24 +757,28 @@ static struct json_object *progs_json(const struct bench_mode *m, bool *raw_ok,
 			*raw_ok = false;
 		if (f.has_base && isfinite(f.net) && f.net > BENCH_BUDGET_NS)
 			*net_ok = false;
-		json_object_object_add(o, r->progs[i].name, v);
+		json_object_object_add(o, names[i], v);
 	}
 	return o;
 }
 
 static void print_text(const struct bench_mode *m)
 {
-	const struct bench_result *r = m->round[0];
+	const char *names[MAX_PROGS];
 	struct prog_fig f;
-	int i;
+	int i, n = prog_names(m, names);
 
 	printf("%-16s %10s %12s %10s %15s %8s %8s\n", "program", "run_cnt",
 	       "events/s", "ns/event", "(lowest-highest)", "empty", "net");
-	for (i = 0; i < r->nr_progs; i++) {
-		prog_figure(m, i, &f);
-		printf("%-16s %10llu %12.0f %10.1f %7.0f-%-7.0f %8.1f %8.1f\n",
-		       r->progs[i].name, (unsigned long long)f.cnt,
-		       f.cnt / f.secs, f.per_event, f.lo, f.hi, f.base, f.net);
+	for (i = 0; i < n; i++) {
+		prog_figure(m, names[i], &f);
+		printf("%-16s %10llu %12.0f %10.1f %7.0f-%-7.0f %8.1f %8.1f",
+		       names[i], (unsigned long long)f.cnt,
+		       f.secs > 0 ? f.cnt / f.secs : NAN, f.per_event, f.lo,
+		       f.hi, f.base, f.net);
+		if (f.rounds < m->n)
+			printf("  (loaded in %d of %d rounds)", f.rounds, m->n);
+		printf("\n");
 	}
 	printf("(median of %d round%s)\n", m->n, m->n == 1 ? "" : "s");
 }
