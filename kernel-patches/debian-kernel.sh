@@ -31,8 +31,10 @@ set -euo pipefail
 meta=linux-image-6.12-amd64
 cache_root=${KOPT_CACHE:-/var/cache/kopt}
 keep=${KOPT_KEEP_KERNELS:-2}
-# what the guest mounts and uses before anything else: 9p, overlay, e1000e
-wanted=(9pnet_virtio 9p overlay e1000e)
+# what the guest mounts and uses before anything else: 9p, overlay, e1000e;
+# and what the collector bench in the guest uses (vmbench-collector.sh):
+# a virtio disk with ext4 (its interrupts), veth (its network namespaces)
+wanted=(9pnet_virtio 9p overlay e1000e virtio_blk ext4 veth)
 
 die() {
 	echo "debian-kernel.sh: error: $*" >&2
@@ -72,7 +74,8 @@ if [ "$print_package" = 1 ]; then
 fi
 
 root="$cache_root/debian-kernel"
-dir="$root/${pkg}_${ver//[^A-Za-z0-9.+_-]/_}"
+wanted_key=$(echo "${wanted[*]}" | sha256sum | cut -c1-8)
+dir="$root/${pkg}_${ver//[^A-Za-z0-9.+_-]/_}_$wanted_key"
 if [ -e "$dir/.ok" ]; then
 	touch "$dir/.ok" # for pruning: most recently used
 	echo "$dir"

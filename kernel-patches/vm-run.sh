@@ -33,6 +33,10 @@
 #                        guest instruction, so with 0 a measured duration
 #                        in ns is the number of instructions executed (one
 #                        host thread runs all vCPUs) [KOPT_VM_ICOUNT]
+#   --scratch-disk MIB   an empty virtio disk of MIB MiB (/dev/vda in the
+#                        guest; a sparse file in the temp dir, gone at exit)
+#                        for commands that need a block device and its
+#                        interrupts [KOPT_VM_SCRATCH_DISK]
 #   -v, --verbose        show the guest console on stderr as it comes
 #
 # Exit status: the command's own; 124 if it was killed at its limit; 125 if
@@ -59,6 +63,7 @@ cwd=$PWD
 work=${KOPT_VM_WORK:-}
 append=${KOPT_VM_APPEND:-}
 icount=${KOPT_VM_ICOUNT:-}
+scratch_mib=${KOPT_VM_SCRATCH_DISK:-}
 verbose=0
 script=
 envs=()
@@ -93,6 +98,7 @@ while [ "$#" -gt 0 ]; do
 	--work) need_arg "$@"; work=$2; shift 2 ;;
 	--append) need_arg "$@"; append="$append $2"; shift 2 ;;
 	--icount) need_arg "$@"; icount=$2; shift 2 ;;
+	--scratch-disk) need_arg "$@"; scratch_mib=$2; shift 2 ;;
 	--script) need_arg "$@"; script=$2; shift 2 ;;
 	-v | --verbose) verbose=1; shift ;;
 	-h | --help) usage ;;
@@ -116,6 +122,10 @@ if [ -n "$icount" ]; then
 	[[ "$icount" =~ ^([0-9]|10)$ ]] || { say "--icount wants a shift from 0 to 10, got '$icount'"; exit 2; }
 	[ "$accel" != kvm ] || { say "--icount needs TCG, not --accel kvm"; exit 2; }
 	accel=tcg
+fi
+if [ -n "$scratch_mib" ]; then
+	[[ "$scratch_mib" =~ ^[1-9][0-9]{0,5}$ ]] ||
+		{ say "--scratch-disk wants a size in MiB from 1 to 999999, got '$scratch_mib'"; exit 2; }
 fi
 for e in "${envs[@]}"; do
 	[[ "$e" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { say "--env wants NAME=VALUE, got '$e'"; exit 2; }
@@ -259,6 +269,10 @@ start_qemu() {
 		-device "e1000e,netdev=n0,romfile="
 	)
 	[ -z "$icount" ] || args+=(-icount "shift=$icount,sleep=on")
+	if [ -n "$scratch_mib" ]; then
+		[ -e "$tmp/scratch.img" ] || truncate -s "${scratch_mib}M" "$tmp/scratch.img"
+		args+=(-drive "file=$tmp/scratch.img,if=virtio,format=raw,cache=unsafe")
+	fi
 	qemu-system-x86_64 "${args[@]}" </dev/null >"$tmp/qemu.log" 2>&1 &
 	qpid=$!
 	if [ "$verbose" = 1 ] && [ -z "$conspid" ]; then

@@ -9,6 +9,10 @@
 #   make vmtest          the VM test selection (selftests/vm_tests.list, or
 #                        TESTS=a,b) inside the guest; exits with its status
 #   make vmrun CMD='..'  one command inside the guest (cwd: this tree)
+#   make vmbench-collector
+#                        the NIC collector's cost per event in guest
+#                        instructions (Debian's 6.12 kernel on QEMU's icount
+#                        clock): build/vmbench-collector-icount.json
 #   make experiment-migrations
 #                        the forced-migration experiment (collect, train,
 #                        score live, time enforce vs stock CFS); results in
@@ -39,3 +43,8 @@ experiment-migrations: $(BUILD)/kopt | $(DEPS_STAMP)
 	$(Q)kernel-patches/build-kernel.sh >/dev/null
 	$(Q)KOPT_VM_TIMEOUT=$(or $(KOPT_VM_EXP_TIMEOUT),5400) \
 		kernel-patches/experiment-migrations.sh $(BUILD)
+
+# The NIC collector's cost in instructions (kernel-patches/vmbench-collector.sh).
+.PHONY: vmbench-collector
+vmbench-collector: $(BUILD)/kopt | $(DEPS_STAMP)
+	$(Q)KOPT_VM_TIMEOUT=$(KOPT_VM_TIMEOUT) kernel-patches/vmbench-collector.sh $(BUILD)

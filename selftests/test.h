@@ -187,6 +187,20 @@ int kopt_test_run(char *out, size_t cap, const char *fmt, ...)
 		___ok;                                                      \
 	})
 
+/*
+ * A command that must refuse: runs it (printf-style; fold stderr in with
+ * 2>&1 to check a message there), expects exit status code and needle in
+ * its output.
+ */
+#define ASSERT_REFUSES(code, needle, ...)                                   \
+	({                                                                  \
+		static char ___out[8192];                                   \
+		int ___rc =                                                 \
+			kopt_test_run(___out, sizeof(___out), __VA_ARGS__); \
+		bool ___ok = ASSERT_EQ(___rc, code, ___out);                \
+		ASSERT_HAS(___out, needle, "the refusal says") && ___ok;    \
+	})
+
 #define ASSERT_NEAR(actual, expected, tol, name)                         \
 	({                                                               \
 		double ___a = (double)(actual);                          \

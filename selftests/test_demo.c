@@ -29,33 +29,22 @@ static const char *top(void)
 	return buf;
 }
 
-/* mkinitramfs.sh ARGS must exit with code and say what. */
-static void initramfs_refuses(const char *args, int code, const char *what)
-{
-	char out[OUT_LEN];
-
-	ASSERT_EQ(kopt_test_run(out, sizeof(out),
-				"'%s/kernel-patches/mkinitramfs.sh' %s 2>&1",
-				top(), args),
-		  code, args);
-	ASSERT_HAS(out, what, "says why");
-}
-
 KOPT_TEST(demo_initramfs_modules_checked)
 {
 	const char *tmp = kopt_test_tmpdir();
-	char args[PATH_MAX + 32];
+	const char *mk = "kernel-patches/mkinitramfs.sh";
 
-	snprintf(args, sizeof(args), "--modules %s/none", tmp);
-	initramfs_refuses(args, 1, "kopt.load missing");
+	ASSERT_REFUSES(1, "kopt.load missing", "'%s/%s' --modules %s/none 2>&1",
+		       top(), mk, tmp);
 	ASSERT_OK(kopt_test_run(NULL, 0,
 				"mkdir -p %s/mods && echo gone.ko "
 				">%s/mods/kopt.load",
 				tmp, tmp),
 		  "a load list naming a missing module");
-	snprintf(args, sizeof(args), "--modules %s/mods", tmp);
-	initramfs_refuses(args, 1, "names gone.ko");
-	initramfs_refuses("--mods x", 2, "unknown argument '--mods'");
+	ASSERT_REFUSES(1, "names gone.ko", "'%s/%s' --modules %s/mods 2>&1",
+		       top(), mk, tmp);
+	ASSERT_REFUSES(2, "unknown argument '--mods'", "'%s/%s' --mods x 2>&1",
+		       top(), mk);
 }
 
 KOPT_TEST(demo_debian_kernel_guest)
@@ -112,4 +101,15 @@ KOPT_TEST(demo_debian_kernel_guest)
 	ASSERT_HAS(out, "nic-coalesce eth0 rx-usecs = 100",
 		   "rx-usecs set through ethtool netlink");
 	ASSERT_HAS(out, "restored nic-coalesce eth0 rx-usecs", "restored");
+}
+
+/* vm-run.sh --scratch-disk (make vmbench-collector) takes a size in MiB. */
+KOPT_TEST(harness_scratch_disk_args)
+{
+	const char *vm = "kernel-patches/vm-run.sh";
+
+	ASSERT_REFUSES(2, "size in MiB",
+		       "'%s/%s' --scratch-disk 0 -- true 2>&1", top(), vm);
+	ASSERT_REFUSES(2, "got '1G'", "'%s/%s' --scratch-disk 1G -- true 2>&1",
+		       top(), vm);
 }
