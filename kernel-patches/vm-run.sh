@@ -33,6 +33,10 @@
 #                        guest instruction, so with 0 a measured duration
 #                        in ns is the number of instructions executed (one
 #                        host thread runs all vCPUs) [KOPT_VM_ICOUNT]
+#   --tcg-thread single|multi
+#                        TCG's threading: multi (one host thread a vCPU,
+#                        the default) or single (one thread runs all
+#                        vCPUs, as --icount does) [KOPT_VM_TCG_THREAD]
 #   --scratch-disk MIB   an empty virtio disk of MIB MiB (/dev/vda in the
 #                        guest; a sparse file in the temp dir, gone at exit)
 #                        for commands that need a block device and its
@@ -64,6 +68,7 @@ work=${KOPT_VM_WORK:-}
 append=${KOPT_VM_APPEND:-}
 icount=${KOPT_VM_ICOUNT:-}
 scratch_mib=${KOPT_VM_SCRATCH_DISK:-}
+tcg_thread=${KOPT_VM_TCG_THREAD:-multi}
 verbose=0
 script=
 envs=()
@@ -99,6 +104,7 @@ while [ "$#" -gt 0 ]; do
 	--append) need_arg "$@"; append="$append $2"; shift 2 ;;
 	--icount) need_arg "$@"; icount=$2; shift 2 ;;
 	--scratch-disk) need_arg "$@"; scratch_mib=$2; shift 2 ;;
+	--tcg-thread) need_arg "$@"; tcg_thread=$2; shift 2 ;;
 	--script) need_arg "$@"; script=$2; shift 2 ;;
 	-v | --verbose) verbose=1; shift ;;
 	-h | --help) usage ;;
@@ -123,6 +129,7 @@ if [ -n "$icount" ]; then
 	[ "$accel" != kvm ] || { say "--icount needs TCG, not --accel kvm"; exit 2; }
 	accel=tcg
 fi
+case "$tcg_thread" in single | multi) ;; *) say "--tcg-thread must be single or multi, got '$tcg_thread'"; exit 2 ;; esac
 if [ -n "$scratch_mib" ]; then
 	[[ "$scratch_mib" =~ ^[1-9][0-9]{0,5}$ ]] ||
 		{ say "--scratch-disk wants a size in MiB from 1 to 999999, got '$scratch_mib'"; exit 2; }
@@ -249,17 +256,19 @@ kvm_verdict="$cache_root/kvm-hangs"
 kvm_id="host $(uname -r) $(qemu-system-x86_64 --version | head -n1)"
 
 start_qemu() {
-	local acc=$1 cpu_opt
+	local acc=$1 cpu_opt accel_opt=$1
 	rm -f "$work"/{up,output,status,timed-out,harness-error}
 	: >"$tmp/console.log"
 	if [ "$acc" = kvm ]; then
 		cpu_opt=host
 	else
 		cpu_opt=qemu64
+		# icount implies one thread; say so only when asked
+		[ -n "$icount" ] || accel_opt="tcg,thread=$tcg_thread"
 	fi
 	local args=(
 		-nodefaults -no-user-config -no-reboot
-		-machine pc -accel "$acc" -cpu "$cpu_opt" -smp "$cpus" -m "$mem"
+		-machine pc -accel "$accel_opt" -cpu "$cpu_opt" -smp "$cpus" -m "$mem"
 		-display none -monitor none -serial "file:$tmp/console.log"
 		-kernel "$kernel" -initrd "$initrd"
 		-append "console=ttyS0 $([ "$verbose" = 1 ] || echo quiet) panic=-1 $append"

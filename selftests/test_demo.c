@@ -103,8 +103,8 @@ KOPT_TEST(demo_debian_kernel_guest)
 	ASSERT_HAS(out, "restored nic-coalesce eth0 rx-usecs", "restored");
 }
 
-/* vm-run.sh --scratch-disk (make vmbench-collector) takes a size in MiB. */
-KOPT_TEST(harness_scratch_disk_args)
+/* vm-run.sh's --scratch-disk takes a size in MiB, --tcg-thread a mode. */
+KOPT_TEST(harness_vm_run_args)
 {
 	const char *vm = "kernel-patches/vm-run.sh";
 
@@ -112,4 +112,6 @@ KOPT_TEST(harness_scratch_disk_args)
 		       "'%s/%s' --scratch-disk 0 -- true 2>&1", top(), vm);
 	ASSERT_REFUSES(2, "got '1G'", "'%s/%s' --scratch-disk 1G -- true 2>&1",
 		       top(), vm);
+	ASSERT_REFUSES(2, "single or multi",
+		       "'%s/%s' --tcg-thread 2 -- true 2>&1", top(), vm);
 }
