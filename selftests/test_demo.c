@@ -104,7 +104,7 @@ KOPT_TEST(demo_debian_kernel_guest)
 }
 
 /* vm-run.sh's --scratch-disk takes a size in MiB, --tcg-thread a mode. */
-KOPT_TEST(harness_vm_run_args)
+KOPT_TEST(harness_options_checked)
 {
 	const char *vm = "kernel-patches/vm-run.sh";
 
