@@ -52,6 +52,12 @@ struct nic {
 	struct nic_bpf *skel;
 	struct nic_xdp_bpf *xskel;
 	struct xdp_program *xprog;
+	/*
+	 * libxdp's dispatcher, when the counter runs through one: the
+	 * kernel's run-time statistics count the dispatcher's runs, not
+	 * those of the extension program it calls.
+	 */
+	struct xdp_multiprog *xmp;
 	enum xdp_attach_mode xdp_attached; /* XDP_MODE_UNSPEC: none */
 	struct ring_buffer *rb;
 	nic_record_fn on_record;
@@ -405,6 +411,21 @@ static bool dir_has_new(const char *dir, const char *had)
 }
 
 /*
+ * libxdp makes its state (and lock) directory the first time a process
+ * needs it and then keeps only the path. bpffs_restore removes the
+ * directory when kopt's use made it, so a second nic_open() in the same
+ * process (kopt bench collector's rounds) must make it again, or libxdp
+ * cannot take its lock and attaches nothing.
+ */
+static void libxdp_state_dir(void)
+{
+	if (mkdir(LIBXDP_STATE_DIR, 0700) && errno != EEXIST)
+		pr_warn("mkdir %s failed (%s): libxdp may attach the XDP "
+			"counter alone\n",
+			LIBXDP_STATE_DIR, strerror(errno));
+}
+
+/*
  * libxdp's multiprog dispatcher pins its state under /sys/fs/bpf/xdp;
  * without bpffs there it falls back to attaching one program alone. Mount
  * it when absent (recorded, undone by bpffs_restore).
@@ -415,6 +436,7 @@ static void bpffs_ensure(struct nic *n)
 
 	if (is_bpffs(BPFFS_DIR)) {
 		n->had_xdp_dir = !access(LIBXDP_STATE_DIR, F_OK);
+		libxdp_state_dir();
 		return;
 	}
 	if (mount("bpf", BPFFS_DIR, "bpf", 0, "mode=0700")) {
@@ -428,6 +450,7 @@ static void bpffs_ensure(struct nic *n)
 	/* a fresh bpffs may hold maps.debug/progs.debug (bpf_preload) */
 	list_dir(BPFFS_DIR, n->bpffs_fresh, sizeof(n->bpffs_fresh));
 	n->info.bpffs_mounted = true;
+	libxdp_state_dir();
 	pr_info("mounted bpffs at %s for libxdp's dispatcher; it is "
 		"unmounted on exit\n",
 		BPFFS_DIR);
@@ -544,9 +567,11 @@ static void xdp_note_mode(struct nic *n, const char *dispatcher_warn)
 	if (libxdp_get_error(mp) || !mp)
 		return;
 	n->info.xdp_multiprog = !xdp_multiprog__is_legacy(mp);
-	xdp_multiprog__close(mp);
-	if (n->info.xdp_multiprog)
+	if (n->info.xdp_multiprog) {
+		n->xmp = mp;
 		return;
+	}
+	xdp_multiprog__close(mp);
 	note_add(
 		n,
 		"libxdp attached the counter alone (legacy mode, no "
@@ -639,6 +664,8 @@ static void xdp_detach(struct nic *n)
 	char buf[128];
 	int err;
 
+	xdp_multiprog__close(n->xmp);
+	n->xmp = NULL;
 	if (n->xprog && n->xdp_attached != XDP_MODE_UNSPEC) {
 		err = xdp_program__detach(n->xprog, n->info.ifindex,
 					  n->xdp_attached, 0);
@@ -1023,7 +1050,11 @@ int nic_prog_fds(const struct nic *nic, const char **names, int *fds, int max)
 		names[n] = bpf_program__name(p);
 		fds[n++] = bpf_program__fd(p);
 	}
-	if (nic->xdp_on && n < max) {
+	if (nic->xmp && n < max) {
+		/* what runs per packet: the dispatcher, then the counter */
+		names[n] = "nic_xdp_count_via_dispatcher";
+		fds[n++] = xdp_program__fd(xdp_multiprog__main_prog(nic->xmp));
+	} else if (nic->xdp_on && n < max) {
 		names[n] = bpf_program__name(nic->xskel->progs.nic_xdp_count);
 		fds[n++] = bpf_program__fd(nic->xskel->progs.nic_xdp_count);
 	}

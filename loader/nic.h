@@ -118,7 +118,12 @@ int nic_read_totals(struct nic *nic, struct nic_stats *out);
 /* XDP per-queue counts since open; returns queues written or -errno. */
 int nic_read_xdp_queues(struct nic *nic, struct nic_xdp_count *out,
 			int max_queues);
-/* BPF program fds (for run-time statistics); -1 when not loaded. */
+/*
+ * BPF program fds (for run-time statistics); -1 when not loaded. Under
+ * libxdp's dispatcher the XDP entry is the dispatcher, whose statistics
+ * include the counter: "nic_xdp_count_via_dispatcher". Valid until
+ * nic_stop().
+ */
 int nic_prog_fds(const struct nic *nic, const char **names, int *fds, int max);
 /*
  * Stops collecting: detaches every program (the interface is as found
