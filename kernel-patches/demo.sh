@@ -83,7 +83,7 @@ debian)
 	# One TCG thread: with one per vCPU, Debian's kernel died at an int3
 	# in default_idle_call in 2 of 8 guests while kopt attached and
 	# detached the cpu_idle program (a text poke another vCPU ran
-	# stale); 0 of 8 with one thread, and 0 of 6 on the kopt kernel.
+	# stale); 0 of 8 with one thread. See kernel-patches/README.md.
 	vm_kernel=(--kernel "$kdir/vmlinuz" --initrd "$initrd" --tcg-thread single)
 	say "kernel: Debian's $(cut -d' ' -f1,2 "$kdir/package") ($kdir)"
 	;;
