@@ -152,9 +152,18 @@ static __always_inline void idle_delta(struct nic_record *r,
 
 	r->idle_ns = total - cs->idle_snap_ns;
 	cs->idle_snap_ns = total;
+	/*
+	 * Only the states this CPU has entered: the others' fields are 0 in
+	 * every staged record of this CPU already (the map starts zeroed and
+	 * idle_states only grows). A VM with one or two states skips most
+	 * of the loop: 140 of the record's ~350 instructions were this loop.
+	 */
 	for (i = 0; i < NIC_NR_IDLE_STATES; i++) {
-		__u64 v = cs->idle_state_total_ns[i];
+		__u64 v;
 
+		if (i >= cs->idle_states)
+			break;
+		v = cs->idle_state_total_ns[i];
 		if (i == cs->idle_state)
 			v += running;
 		r->idle_state_ns[i] = v - cs->idle_state_snap_ns[i];
@@ -447,6 +456,8 @@ int BPF_PROG(nic_cpu_idle, unsigned int state, unsigned int cpu_id)
 		cs->idle_state = state < NIC_NR_IDLE_STATES ?
 					 state :
 					 NIC_NR_IDLE_STATES - 1;
+		if (cs->idle_state >= cs->idle_states)
+			cs->idle_states = cs->idle_state + 1;
 		return 0;
 	}
 	if (!cs->idle_entry_ns)

@@ -164,7 +164,7 @@ struct nic_cpu_state {
 	__u32 rx_queue; /* queue of this CPU's last received packet */
 	__u32 idle_state;
 	__u32 idle_seen; /* cpu_idle has fired on this CPU */
-	__u32 pad;
+	__u32 idle_states; /* 1 + the highest idle state entered here */
 	__u64 idle_entry_ns; /* 0: not idle */
 	__u64 idle_total_ns;
 	__u64 idle_state_total_ns[NIC_NR_IDLE_STATES];
