@@ -134,14 +134,6 @@ static const struct prog_stat *baseline_of(const struct prog_stat *p,
 	return NULL;
 }
 
-static __u64 records_seen;
-
-/* Records of interrupts and polls; not the end records of nic_stop(). */
-static void count_record(void *ctx, const struct nic_record *r)
-{
-	records_seen += r->kind != NIC_REC_END;
-}
-
 /* ---- namespaces --------------------------------------------------------- */
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -616,10 +608,17 @@ struct bench_result {
 	struct nic_stats totals;
 	double secs;
 	char irq_source[160];
-	const struct nic_info *info;
 	struct load load;
 	__u64 records; /* records delivered in this pass */
 };
+
+/* Records of interrupts and polls; not the end records of nic_stop(). */
+static void count_record(void *ctx, const struct nic_record *rec)
+{
+	struct bench_result *r = ctx;
+
+	r->records += rec->kind != NIC_REC_END;
+}
 
 /* The rounds of one mode. */
 struct bench_mode {
@@ -810,6 +809,7 @@ static int measure_live(struct bench_args *a, struct bench_result *r)
 	struct nic_opts opts = { .xdp_mode = NIC_XDP_AUTO,
 				 .on_record = a->window_only ? NULL :
 							       count_record,
+				 .ctx = r,
 				 .irqs = a->irqs,
 				 .nr_irqs = a->nr_irqs };
 	const char *names[MAX_PROGS];
@@ -897,9 +897,7 @@ static struct bench_result *measure_pass(const struct bench_args *a,
 	r->load.disk_why[0] = r->load.why[0] = '\0';
 	r->load.err = 0;
 	memcpy(r->irq_source, proto->irq_source, sizeof(r->irq_source));
-	records_seen = 0;
 	*ret = measure_live(&pa, r);
-	r->records = records_seen;
 	if (*ret) {
 		bench_result_free(r);
 		return NULL;

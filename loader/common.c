@@ -220,20 +220,17 @@ int kopt_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 	return ret;
 }
 
-double kopt_now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 __u64 kopt_mono_ns(void)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (__u64)t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
+double kopt_now_s(void)
+{
+	return kopt_mono_ns() / 1e9;
 }
 
 pid_t kopt_workload_start(char **argv, const char *what)

@@ -1171,7 +1171,8 @@ void nic_close(struct nic *nic)
 
 /* ---- CSV ----------------------------------------------------------------- */
 
-const char *nic_rec_kind_name(__u16 kind)
+/* "irq", "napi", "end" (enum nic_rec_kind): the CSV's kind column. */
+static const char *rec_kind_name(__u16 kind)
 {
 	switch (kind) {
 	case NIC_REC_IRQ:
@@ -1207,7 +1208,7 @@ void nic_csv_record(FILE *f, const struct nic_record *r)
 	fprintf(f,
 		",%u,%s,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,"
 		"%llu",
-		r->queue, nic_rec_kind_name(r->kind),
+		r->queue, rec_kind_name(r->kind),
 		(unsigned long long)r->handler_ns,
 		(unsigned long long)r->gap_ns, (unsigned long long)d->rx_pkts,
 		(unsigned long long)d->rx_bytes, (unsigned long long)d->tx_pkts,

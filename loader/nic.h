@@ -152,8 +152,6 @@ int nic_find_dev_irqs(const char *dev, struct nic_irq *irqs, int max,
 		      char *source, size_t source_len);
 
 /* Column names of the per-interrupt CSV (units in the names). */
-/* "irq", "napi", "end" (enum nic_rec_kind); the CSV's kind column. */
-const char *nic_rec_kind_name(__u16 kind);
 void nic_csv_header(FILE *f);
 void nic_csv_record(FILE *f, const struct nic_record *r);
 
