@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "test.h"
 
 enum test_state { T_PASS, T_FAIL, T_SKIP };
@@ -73,6 +75,21 @@ const char *kopt_test_builddir(void)
 const char *kopt_test_tmpdir(void)
 {
 	return tmpdir;
+}
+
+struct json_object *kopt_test_json(const char *out)
+{
+	const char *p = out;
+
+	if (!p)
+		return NULL;
+	if (*p != '{') {
+		p = strstr(out, "\n{");
+		if (!p)
+			return NULL;
+		p++;
+	}
+	return json_tokener_parse(p);
 }
 
 int kopt_test_run(char *out, size_t cap, const char *fmt, ...)

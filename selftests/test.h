@@ -47,6 +47,14 @@ const char *kopt_test_tmpdir(void);
 int kopt_test_run(char *out, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+struct json_object;
+/*
+ * The JSON object in a command's output: at its start, or at the first
+ * line that starts with '{' (after a harness's own lines); NULL if none
+ * parses. Put it with json_object_put().
+ */
+struct json_object *kopt_test_json(const char *out);
+
 #define KOPT_TEST(tname)                                                  \
 	static void test_##tname(void);                                   \
 	static struct kopt_test __kopt_test_##tname = {                   \
@@ -199,6 +207,21 @@ int kopt_test_run(char *out, size_t cap, const char *fmt, ...)
 			kopt_test_run(___out, sizeof(___out), __VA_ARGS__); \
 		bool ___ok = ASSERT_EQ(___rc, code, ___out);                \
 		ASSERT_HAS(___out, needle, "the refusal says") && ___ok;    \
+	})
+
+/*
+ * A command that must print a JSON object: runs it (printf-style into
+ * out), expects exit status 0 and parses the object (kopt_test_json);
+ * NULL if either fails, the test then failed.
+ */
+#define KOPT_TEST_RUN_JSON(out, cap, ...)                                   \
+	({                                                                  \
+		struct json_object *___o = NULL;                            \
+		if (ASSERT_OK(kopt_test_run(out, cap, __VA_ARGS__), out)) { \
+			___o = kopt_test_json(out);                         \
+			ASSERT_OK_PTR(___o, "the command's JSON");          \
+		}                                                           \
+		___o;                                                       \
 	})
 
 #define ASSERT_NEAR(actual, expected, tol, name)                         \

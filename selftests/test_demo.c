@@ -134,24 +134,18 @@ KOPT_TEST(nic_bench_rounds_dispatcher_guest)
 	char dir[PATH_MAX], initrd[PATH_MAX];
 	struct json_object *o, *progs = NULL, *p = NULL, *v = NULL;
 	static char out[2 * OUT_LEN];
-	const char *json;
 
 	if (!debian_guest(dir, sizeof(dir), initrd, sizeof(initrd)))
 		return;
-	if (!ASSERT_OK(
-		    kopt_test_run(out, sizeof(out),
-				  "'%s/kernel-patches/vm-run.sh' --kernel "
-				  "'%s/vmlinuz' --initrd '%s' --tcg-thread "
-				  "single --timeout 300 -- sh -c '%s bench "
-				  "collector --json --rounds 2 --round-trips "
-				  "300 --repeat 100 2>/dev/null' 2>/dev/null",
-				  top(), dir, initrd, kopt_test_bin()),
-		    out))
-		return;
-	/* vm-run.sh's own lines come first */
-	json = strstr(out, "\n{");
-	o = json ? json_tokener_parse(json + 1) : NULL;
-	if (!ASSERT_OK_PTR(o, out))
+	/* vm-run.sh's own lines come first: KOPT_TEST_RUN_JSON skips them */
+	o = KOPT_TEST_RUN_JSON(out, sizeof(out),
+			       "'%s/kernel-patches/vm-run.sh' --kernel "
+			       "'%s/vmlinuz' --initrd '%s' --tcg-thread single "
+			       "--timeout 300 -- sh -c '%s bench collector "
+			       "--json --rounds 2 --round-trips 300 --repeat "
+			       "100 2>/dev/null' 2>/dev/null",
+			       top(), dir, initrd, kopt_test_bin());
+	if (!o)
 		return;
 	json_object_object_get_ex(o, "programs", &progs);
 	json_object_object_get_ex(progs, "nic_xdp_count_via_dispatcher", &p);

@@ -556,14 +556,11 @@ KOPT_TEST(train_cli_train_and_score)
 KOPT_TEST(train_bench_cli)
 {
 	struct json_object *o;
-	int st;
 
-	st = kopt_test_run(out, sizeof(out),
-			   "%s bench train --rows 3000 --json 2>/dev/null",
-			   kopt_test_bin());
-	ASSERT_EQ(st, 0, "kopt bench train --json");
-	o = json_tokener_parse(out);
-	if (!ASSERT_OK_PTR(o, "bench JSON parses"))
+	o = KOPT_TEST_RUN_JSON(out, sizeof(out),
+			       "%s bench train --rows 3000 --json 2>/dev/null",
+			       kopt_test_bin());
+	if (!o)
 		return;
 	ASSERT_EQ(jint(o, "rows"), 3000, "rows");
 	ASSERT_GT(jint(o, "evaluations"), 0, "training ran");
@@ -571,12 +568,8 @@ KOPT_TEST(train_bench_cli)
 					      NULL),
 		    "baseline ratio");
 	json_object_put(o);
-	st = kopt_test_run(out, sizeof(out), "%s bench train --rows 5",
-			   kopt_test_bin());
-	ASSERT_EQ(st, 2, "too few rows");
-	ASSERT_HAS(out, "--rows '5'", "names the option");
-	st = kopt_test_run(out, sizeof(out), "%s bench train 3000",
-			   kopt_test_bin());
-	ASSERT_EQ(st, 2, "stray argument");
-	ASSERT_HAS(out, "unexpected argument '3000'", "names it");
+	ASSERT_REFUSES(2, "--rows '5'", "%s bench train --rows 5",
+		       kopt_test_bin());
+	ASSERT_REFUSES(2, "unexpected argument '3000'", "%s bench train 3000",
+		       kopt_test_bin());
 }
