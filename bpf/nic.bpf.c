@@ -8,10 +8,11 @@
  * (napi:napi_poll: how much each poll batched), time in the hard-irq
  * handlers of the NIC's vectors (irq:irq_handler_entry/exit, filtered to
  * the vector list in .rodata) and CPU idle residency (power:cpu_idle).
- * Every handler exit of a NIC vector emits a struct nic_record: what its
- * queue received, sent and polled on this CPU since that queue's previous
- * interrupt here, how long this CPU idled since its previous record, and
- * hardware counters (perf event array) where the host has them. On a device
+ * Every handler exit of a NIC vector emits a record (struct nic_wire):
+ * what its queue has received, sent and polled on this CPU, how long this
+ * CPU has idled, and hardware counters (perf event array) where the host
+ * has them, all as they stand; the loader differences them into struct
+ * nic_record (since that queue's previous interrupt here). On a device
  * without interrupt vectors (veth), each NAPI poll emits the record
  * instead. Everything also adds to per-CPU window totals (the stats at
  * the head of nic_percpu) the control loop reads with one syscall.
@@ -27,10 +28,10 @@
  * VM one reserve and wakeup per record cost more than the rest of the
  * record. Foreign interrupts pay a scan of the vector list, foreign
  * packets an ifindex compare. `kopt bench collector` measures all of it.
- * The per-queue counters are monotonic and records carry differences
- * against a snapshot, so a record dropped on a full ring buffer loses no
- * counts: the next record of that queue on that CPU carries them, and
- * what no record carried by the end the loader reports as end records.
+ * The per-queue counters are monotonic and records carry them whole, so
+ * a record dropped on a full ring buffer loses no counts: the next record
+ * of that queue on that CPU carries them, and what no record carried by
+ * the end the loader reports as end records.
  *
  * Per CPU, not per queue: a queue's receive side (XDP, netif_receive_skb,
  * its NAPI poll) runs on the CPU that took its interrupt, so its record
@@ -58,6 +59,10 @@ const volatile bool emit_records = false;
 const volatile bool napi_records = false; /* device has no vectors */
 const volatile __u32 ctr_mask = 0; /* bit k: counter k opened */
 const volatile __u32 nr_cpus = 1; /* perf array index = k * nr_cpus + cpu */
+/* Record layout (struct nic_wire): idle-state words, then counter words. */
+const volatile __u32 rec_idle_states = NIC_NR_IDLE_STATES;
+const volatile __u32 rec_ctr_words = 0; /* 0 or NIC_NR_COUNTERS */
+const volatile __u32 rec_words = NIC_WIRE_MAX_WORDS;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -115,64 +120,38 @@ static __always_inline __u32 skb_segs(struct sk_buff *skb)
  */
 #define ACC_ADD(acc, field, val) ((acc)->field += (val))
 
-/* d = acc - snap; snap = acc, for every counter of a queue. */
-#define ACC_DELTA(d, acc, snap, field)             \
-	do {                                       \
-		__u64 ___v = (acc)->field;         \
-		(d)->field = ___v - (snap)->field; \
-		(snap)->field = ___v;              \
-	} while (0)
-
-static __always_inline void queue_delta(struct nic_queue_acc *d,
-					struct nic_queue_acc *acc,
-					struct nic_queue_acc *snap)
-{
-	ACC_DELTA(d, acc, snap, rx_pkts);
-	ACC_DELTA(d, acc, snap, rx_bytes);
-	ACC_DELTA(d, acc, snap, tx_pkts);
-	ACC_DELTA(d, acc, snap, tx_bytes);
-	ACC_DELTA(d, acc, snap, xdp_pkts);
-	ACC_DELTA(d, acc, snap, xdp_bytes);
-	ACC_DELTA(d, acc, snap, napi_polls);
-	ACC_DELTA(d, acc, snap, napi_work);
-	ACC_DELTA(d, acc, snap, napi_budget);
-}
-
 /*
- * Idle since this CPU's previous record. An interrupt usually arrives
+ * Idle totals of this CPU as they stand. An interrupt usually arrives
  * while the CPU idles (cpu_idle exit fires after the handler), so the
  * running idle period counts up to now; totals stay monotonic.
  */
-static __always_inline void idle_delta(struct nic_record *r,
-				       struct nic_cpu_state *cs, __u64 now)
+static __always_inline void idle_totals(struct nic_wire *r, __u64 *tail,
+					struct nic_cpu_state *cs, __u64 now)
 {
 	__u64 running = cs->idle_entry_ns ? now - cs->idle_entry_ns : 0;
-	__u64 total = cs->idle_total_ns + running;
 	int i;
 
-	r->idle_ns = total - cs->idle_snap_ns;
-	cs->idle_snap_ns = total;
+	r->idle_ns = cs->idle_total_ns + running;
 	/*
-	 * Only the states this CPU has entered: the others' fields are 0 in
-	 * every staged record of this CPU already (the map starts zeroed and
-	 * idle_states only grows). A VM with one or two states skips most
-	 * of the loop: 140 of the record's ~350 instructions were this loop.
+	 * Only the states this CPU has entered: the others' words are 0 in
+	 * every staged record of this CPU already (the map starts zeroed,
+	 * the layout is fixed for the session and idle_states only grows).
 	 */
 	for (i = 0; i < NIC_NR_IDLE_STATES; i++) {
 		__u64 v;
 
-		if (i >= cs->idle_states)
+		if (i >= cs->idle_states || i >= rec_idle_states)
 			break;
 		v = cs->idle_state_total_ns[i];
 		if (i == cs->idle_state)
 			v += running;
-		r->idle_state_ns[i] = v - cs->idle_state_snap_ns[i];
-		cs->idle_state_snap_ns[i] = v;
+		tail[i] = v;
 	}
 }
 
-static __always_inline void read_counters(struct nic_record *r,
-					  struct nic_cpu_state *cs, __u32 cpu)
+/* Raw counter values; the loader differences them per CPU. */
+static __always_inline void read_counters(struct nic_wire *r, __u64 *ctr,
+					  __u32 cpu)
 {
 	struct bpf_perf_event_value v;
 	__u32 k;
@@ -183,12 +162,8 @@ static __always_inline void read_counters(struct nic_record *r,
 		if (bpf_perf_event_read_value(&counters, k * nr_cpus + cpu, &v,
 					      sizeof(v)))
 			continue;
-		/* the first read on a CPU only sets the snapshot */
-		if (cs->ctr_snap[k]) {
-			r->ctr[k] = v.counter - cs->ctr_snap[k];
-			r->ctr_mask |= 1U << k;
-		}
-		cs->ctr_snap[k] = v.counter;
+		ctr[k] = v.counter;
+		r->ctr_mask |= 1U << k;
 	}
 }
 
@@ -212,8 +187,8 @@ static __always_inline bool flush_batch(struct nic_percpu *pc)
 
 	if (!nr || nr > NIC_BATCH)
 		return true;
-	if (bpf_ringbuf_output(&records, pc->batch,
-			       nr * sizeof(struct nic_record),
+	if (bpf_ringbuf_output(&records, pc->stage,
+			       nr * rec_words * sizeof(__u64),
 			       ringbuf_wakeup_flag()))
 		return false;
 	pc->stats.v[NIC_STAT_RECORDS] += nr;
@@ -224,45 +199,46 @@ static __always_inline bool flush_batch(struct nic_percpu *pc)
 /*
  * One ring-buffer reserve costs as much as the rest of a record (cold
  * ring pages), so records are staged per CPU and flushed in batches.
+ * A record carries counters as they stand (struct nic_wire): no snapshot
+ * to keep here, and a record lost on a full ring loses no counts.
  */
-static __always_inline void emit_record(struct nic_percpu *pc, __u16 kind,
+static __always_inline void emit_record(struct nic_percpu *pc, __u8 kind,
 					__u32 irq, __u32 queue, __u64 ts,
 					__u64 now, __u64 handler_ns, int ret)
 {
 	__u32 q = nic_queue_clamp(queue), cpu = bpf_get_smp_processor_id();
-	struct nic_queue_slot *qs = nic_queue_get(q);
-	struct nic_record *r;
+	struct nic_queue_acc *acc = nic_queue_get(q);
+	struct nic_wire *r;
 	__u32 idx;
+	__u64 *w;
 
-	if (!qs)
+	if (!acc)
 		return;
 	if (pc->nr_staged >= NIC_BATCH && !flush_batch(pc)) {
-		/* ring full: snapshots stay, the next record carries these */
+		/* ring full: the next record carries these counts */
 		pc->stats.v[NIC_STAT_LOST]++;
 		return;
 	}
 	idx = pc->nr_staged & (NIC_BATCH - 1);
-	r = &pc->batch[idx];
+	w = &pc->stage[idx * rec_words];
+	r = (struct nic_wire *)w;
 	r->ts_ns = ts;
-	r->handler_ns = handler_ns;
-	r->gap_ns = qs->last_ts ? ts - qs->last_ts : 0;
-	r->cpu = cpu;
+	r->handler_ns = handler_ns < 0xffffffffULL ? handler_ns : 0xffffffffU;
 	r->irq = irq;
+	r->cpu = cpu;
 	r->queue = q;
 	r->kind = kind;
 	r->ret = ret;
 	r->ctr_mask = 0;
 	r->flags = pc->cpu.idle_seen ? NIC_REC_F_IDLE : 0;
-	queue_delta(&r->delta, &qs->acc, &qs->snap);
-	qs->last_ts = ts;
-	/* no cpu_idle event yet on this CPU: the fields stay unset */
-	if (r->flags & NIC_REC_F_IDLE)
-		idle_delta(r, &pc->cpu, now);
-	if (ctr_mask)
-		read_counters(r, &pc->cpu, cpu);
+	r->acc = *acc;
+	/* no cpu_idle event yet on this CPU: every idle total is 0 */
+	idle_totals(r, w + NIC_WIRE_HDR_WORDS, &pc->cpu, now);
+	if (rec_ctr_words)
+		read_counters(r, w + NIC_WIRE_HDR_WORDS + rec_idle_states, cpu);
 	pc->nr_staged = idx + 1;
 	if (pc->nr_staged == NIC_BATCH ||
-	    now - pc->batch[0].ts_ns >= NIC_BATCH_AGE_NS)
+	    now - pc->stage[0] >= NIC_BATCH_AGE_NS)
 		flush_batch(pc); /* a full ring keeps them staged */
 }
 
@@ -316,7 +292,7 @@ int BPF_PROG(nic_irq_exit, int irq, struct irqaction *action, int ret)
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(nic_rx, struct sk_buff *skb)
 {
-	struct nic_queue_slot *qs;
+	struct nic_queue_acc *acc;
 	struct nic_percpu *pc;
 	__u32 segs, len, queue;
 
@@ -334,10 +310,10 @@ int BPF_PROG(nic_rx, struct sk_buff *skb)
 	pc->cpu.rx_queue = queue;
 	if (!emit_records)
 		return 0;
-	qs = nic_queue_get(queue);
-	if (qs) {
-		ACC_ADD(&qs->acc, rx_pkts, segs);
-		ACC_ADD(&qs->acc, rx_bytes, len);
+	acc = nic_queue_get(queue);
+	if (acc) {
+		ACC_ADD(acc, rx_pkts, segs);
+		ACC_ADD(acc, rx_bytes, len);
 	}
 	return 0;
 }
@@ -352,7 +328,7 @@ SEC("tp_btf/net_dev_xmit")
 int BPF_PROG(nic_tx, struct sk_buff *skb, int rc, struct net_device *dev,
 	     unsigned int skb_len)
 {
-	struct nic_queue_slot *qs;
+	struct nic_queue_acc *acc;
 	struct nic_percpu *pc;
 	__u32 segs;
 
@@ -370,10 +346,10 @@ int BPF_PROG(nic_tx, struct sk_buff *skb, int rc, struct net_device *dev,
 	pc->stats.v[NIC_STAT_TX_BYTES] += skb_len;
 	if (!emit_records)
 		return 0;
-	qs = nic_queue_get(skb->queue_mapping);
-	if (qs) {
-		ACC_ADD(&qs->acc, tx_pkts, segs);
-		ACC_ADD(&qs->acc, tx_bytes, skb_len);
+	acc = nic_queue_get(skb->queue_mapping);
+	if (acc) {
+		ACC_ADD(acc, tx_pkts, segs);
+		ACC_ADD(acc, tx_bytes, skb_len);
 	}
 	return 0;
 }
@@ -402,7 +378,7 @@ static __always_inline __u32 napi_queue(struct napi_struct *napi,
 SEC("tp_btf/napi_poll")
 int BPF_PROG(nic_napi, struct napi_struct *napi, int work, int budget)
 {
-	struct nic_queue_slot *qs;
+	struct nic_queue_acc *acc;
 	struct nic_percpu *pc;
 	__u32 queue;
 	__u64 now;
@@ -420,11 +396,11 @@ int BPF_PROG(nic_napi, struct napi_struct *napi, int work, int budget)
 	if (!emit_records)
 		return 0;
 	queue = napi_queue(napi, &pc->cpu);
-	qs = nic_queue_get(queue);
-	if (qs) {
-		ACC_ADD(&qs->acc, napi_polls, 1);
-		ACC_ADD(&qs->acc, napi_work, work);
-		ACC_ADD(&qs->acc, napi_budget, budget);
+	acc = nic_queue_get(queue);
+	if (acc) {
+		ACC_ADD(acc, napi_polls, 1);
+		ACC_ADD(acc, napi_work, work);
+		ACC_ADD(acc, napi_budget, budget);
 	}
 	if (napi_records) {
 		now = bpf_ktime_get_ns();
@@ -453,9 +429,9 @@ int BPF_PROG(nic_cpu_idle, unsigned int state, unsigned int cpu_id)
 	cs->idle_seen = 1;
 	if (state != NIC_PWR_EVENT_EXIT) {
 		cs->idle_entry_ns = now;
-		cs->idle_state = state < NIC_NR_IDLE_STATES ?
-					 state :
-					 NIC_NR_IDLE_STATES - 1;
+		/* deeper states than the records have fold into the last */
+		cs->idle_state = state < rec_idle_states ? state :
+							   rec_idle_states - 1;
 		if (cs->idle_state >= cs->idle_states)
 			cs->idle_states = cs->idle_state + 1;
 		return 0;

@@ -33,7 +33,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, NIC_MAX_QUEUES);
 	__type(key, __u32);
-	__type(value, struct nic_queue_slot);
+	__type(value, struct nic_queue_acc);
 } nic_queues SEC(".maps");
 
 static __always_inline struct nic_percpu *nic_percpu_get(void)
@@ -48,7 +48,7 @@ static __always_inline __u32 nic_queue_clamp(__u32 queue)
 	return queue < NIC_MAX_QUEUES ? queue : NIC_MAX_QUEUES - 1;
 }
 
-static __always_inline struct nic_queue_slot *nic_queue_get(__u32 queue)
+static __always_inline struct nic_queue_acc *nic_queue_get(__u32 queue)
 {
 	__u32 q = nic_queue_clamp(queue);
 

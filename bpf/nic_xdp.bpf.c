@@ -122,7 +122,7 @@ int nic_xdp_count(struct xdp_md *ctx)
 	bool payload = carries_payload(data, end);
 	__u64 len = end - data;
 	struct nic_xdp_count *xq;
-	struct nic_queue_slot *qs;
+	struct nic_queue_acc *acc;
 	struct nic_percpu *pc;
 
 	pc = nic_percpu_get();
@@ -139,10 +139,10 @@ int nic_xdp_count(struct xdp_md *ctx)
 	}
 	if (!track_queues)
 		return XDP_PASS;
-	qs = nic_queue_get(queue);
-	if (qs) {
-		qs->acc.xdp_pkts++;
-		qs->acc.xdp_bytes += len;
+	acc = nic_queue_get(queue);
+	if (acc) {
+		acc->xdp_pkts++;
+		acc->xdp_bytes += len;
 	}
 	return XDP_PASS;
 }

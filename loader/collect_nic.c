@@ -284,6 +284,10 @@ static struct json_object *info_json(const struct nic_info *in)
 	json_object_object_add(o, "xdp", x);
 	json_object_object_add(o, "idle_attached",
 			       json_object_new_boolean(in->idle_attached));
+	json_object_object_add(o, "idle_states",
+			       json_object_new_int(in->idle_states));
+	json_object_object_add(o, "record_bytes",
+			       json_object_new_int(in->record_bytes));
 	json_object_object_add(o, "counters_mask",
 			       json_object_new_int(in->ctr_mask));
 	json_object_object_add(o, "counters_note",

@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <glob.h>
 #include <limits.h>
 #include <math.h>
 #include <net/if.h>
@@ -74,6 +75,27 @@ struct nic {
 	bool xdp_on; /* the XDP counter ran (it may be detached by now) */
 	bool stopped; /* nic_stop() ran: nothing attached any more */
 	__u64 staged_delivered; /* records nic_stop() took from the stages */
+	/* record layout of the session (struct nic_wire + tail words) */
+	__u32 rec_words, rec_idle_states, rec_ctr_words;
+	/*
+	 * What the previous record carried, to difference the next one:
+	 * per CPU and queue (cpu * NIC_MAX_QUEUES + queue), and per CPU.
+	 */
+	struct rec_last_queue *last_q;
+	struct rec_last_cpu *last_cpu;
+	__u64 malformed; /* records refused by decode_record() */
+};
+
+struct rec_last_queue {
+	struct nic_queue_acc acc;
+	__u64 ts_ns; /* 0: no record of this queue on this CPU yet */
+};
+
+struct rec_last_cpu {
+	__u64 idle_ns;
+	__u64 idle_state_ns[NIC_NR_IDLE_STATES];
+	__u64 ctr[NIC_NR_COUNTERS];
+	__u32 ctr_seen; /* bit k: ctr[k] holds a reading */
 };
 
 /* ---- interrupt vectors ------------------------------------------------- */
@@ -734,10 +756,46 @@ static int find_vectors(struct nic *n, const struct nic_opts *o)
 	return 0;
 }
 
+/*
+ * Idle states the records carry: the most cpuidle states any CPU has,
+ * and at least 2, because default_idle_call() (no cpuidle driver, as in
+ * most VMs) reports state 1. Deeper ones fold into the last.
+ */
+static __u32 idle_state_count(void)
+{
+	__u32 most = 2;
+	glob_t g;
+	size_t i;
+
+	if (glob("/sys/devices/system/cpu/cpu[0-9]*/cpuidle/state[0-9]*", 0,
+		 NULL, &g))
+		return most;
+	for (i = 0; i < g.gl_pathc; i++) {
+		const char *p = strrchr(g.gl_pathv[i], 'e'); /* "state" */
+		unsigned long k = strtoul(p + 1, NULL, 10);
+
+		if (k + 1 > most)
+			most = k + 1 < NIC_NR_IDLE_STATES ? k + 1 :
+							    NIC_NR_IDLE_STATES;
+	}
+	globfree(&g);
+	return most;
+}
+
 static void set_rodata(struct nic *n)
 {
 	struct nic_bpf__rodata *ro = n->skel->rodata;
 	int i;
+
+	n->rec_idle_states = idle_state_count();
+	n->rec_ctr_words = n->info.ctr_mask ? NIC_NR_COUNTERS : 0;
+	n->rec_words =
+		NIC_WIRE_HDR_WORDS + n->rec_idle_states + n->rec_ctr_words;
+	n->info.record_bytes = n->rec_words * sizeof(__u64);
+	n->info.idle_states = n->rec_idle_states;
+	ro->rec_idle_states = n->rec_idle_states;
+	ro->rec_ctr_words = n->rec_ctr_words;
+	ro->rec_words = n->rec_words;
 
 	ro->target_ifindex = n->info.ifindex;
 	ro->target_netns = netns_inode();
@@ -831,15 +889,91 @@ static int attach_progs(struct nic *n)
 	return 0;
 }
 
+static void malformed(struct nic *n, const char *why)
+{
+	if (!n->malformed++)
+		pr_warn("collector: record refused (%s); further refusals "
+			"are counted and reported at stop\n",
+			why);
+}
+
+/*
+ * Turns a record as BPF wrote it (cumulative counters, struct nic_wire)
+ * into what it means: differences since the queue's previous record on
+ * that CPU, idle and counters since that CPU's previous record.
+ */
+static void decode_record(struct nic *n, const __u64 *w)
+{
+	const struct nic_wire *h = (const void *)w;
+	const __u64 *idle = w + NIC_WIRE_HDR_WORDS;
+	const __u64 *ctr = idle + n->rec_idle_states;
+	const __u64 *acc = (const __u64 *)&h->acc;
+	struct rec_last_queue *lq;
+	struct rec_last_cpu *lc;
+	struct nic_record r;
+	__u64 *last, *d;
+	__u32 i, bit;
+
+	_Static_assert(sizeof(struct nic_queue_acc) % sizeof(__u64) == 0,
+		       "acc is counters only");
+	if (h->cpu >= n->nr_cpus || h->queue >= NIC_MAX_QUEUES) {
+		malformed(n, "cpu or queue out of range");
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.ts_ns = h->ts_ns;
+	r.handler_ns = h->handler_ns;
+	r.cpu = h->cpu;
+	r.irq = h->irq;
+	r.queue = h->queue;
+	r.kind = h->kind;
+	r.ret = h->ret;
+	r.flags = h->flags;
+	lq = &n->last_q[h->cpu * NIC_MAX_QUEUES + h->queue];
+	r.gap_ns = lq->ts_ns ? h->ts_ns - lq->ts_ns : 0;
+	lq->ts_ns = h->ts_ns;
+	last = (__u64 *)&lq->acc;
+	d = (__u64 *)&r.delta;
+	for (i = 0; i < sizeof(r.delta) / sizeof(__u64); i++) {
+		d[i] = acc[i] - last[i];
+		last[i] = acc[i];
+	}
+	lc = &n->last_cpu[h->cpu];
+	if (h->flags & NIC_REC_F_IDLE) {
+		r.idle_ns = h->idle_ns - lc->idle_ns;
+		lc->idle_ns = h->idle_ns;
+		for (i = 0; i < n->rec_idle_states; i++) {
+			r.idle_state_ns[i] = idle[i] - lc->idle_state_ns[i];
+			lc->idle_state_ns[i] = idle[i];
+		}
+	}
+	for (i = 0; i < n->rec_ctr_words; i++) {
+		bit = 1U << i;
+		if (!(h->ctr_mask & bit))
+			continue;
+		/* the first reading on a CPU only starts the count */
+		if (lc->ctr_seen & bit) {
+			r.ctr[i] = ctr[i] - lc->ctr[i];
+			r.ctr_mask |= bit;
+		}
+		lc->ctr[i] = ctr[i];
+		lc->ctr_seen |= bit;
+	}
+	n->on_record(n->ctx, &r);
+}
+
 /* A sample is a batch of records (bpf/nic.bpf.c stages them per CPU). */
 static int on_ring_batch(void *ctx, void *data, size_t size)
 {
-	const struct nic_record *r = data;
 	struct nic *n = ctx;
-	size_t i;
+	size_t rec = n->rec_words * sizeof(__u64), i;
 
-	for (i = 0; i < size / sizeof(*r); i++)
-		n->on_record(n->ctx, &r[i]);
+	if (size % rec) {
+		malformed(n, "ring sample is not whole records");
+		return 0;
+	}
+	for (i = 0; i < size / rec; i++)
+		decode_record(n, (const __u64 *)data + i * n->rec_words);
 	return 0;
 }
 
@@ -901,6 +1035,13 @@ struct nic *nic_open(const char *ifname, const struct nic_opts *opts)
 	} else if (!err) {
 		snprintf(n->info.xdp_note, sizeof(n->info.xdp_note),
 			 "not requested");
+	}
+	if (!err && n->on_record) {
+		n->last_q = calloc((size_t)n->nr_cpus * NIC_MAX_QUEUES,
+				   sizeof(*n->last_q));
+		n->last_cpu = calloc(n->nr_cpus, sizeof(*n->last_cpu));
+		if (!n->last_q || !n->last_cpu)
+			err = -ENOMEM;
 	}
 	if (!err && n->on_record) {
 		n->rb = ring_buffer__new(bpf_map__fd(n->skel->maps.records),
@@ -1076,7 +1217,7 @@ static void deliver_staged(struct nic *nic)
 		pc = (const void *)((char *)nic->percpu_buf +
 				    cpu * nic->percpu_size);
 		for (i = 0; i < pc->nr_staged && i < NIC_BATCH; i++) {
-			nic->on_record(nic->ctx, &pc->batch[i]);
+			decode_record(nic, &pc->stage[i * nic->rec_words]);
 			nic->staged_delivered++;
 		}
 	}
@@ -1090,8 +1231,9 @@ static void deliver_staged(struct nic *nic)
  */
 static void deliver_end(struct nic *nic)
 {
-	const __u64 *acc, *snap;
-	struct nic_queue_slot *slots;
+	struct nic_queue_acc *accs;
+	struct rec_last_queue *lq;
+	const __u64 *acc, *last;
 	struct nic_record r;
 	bool any;
 	__u64 now;
@@ -1099,35 +1241,32 @@ static void deliver_end(struct nic *nic)
 	int fd, cpu, i;
 
 	/* the kernel copies per-CPU values 8-byte aligned, as laid out here */
-	_Static_assert(sizeof(struct nic_queue_slot) % 8 == 0, "slot stride");
-	_Static_assert(sizeof(struct nic_queue_acc) % sizeof(__u64) == 0,
-		       "acc is counters only");
+	_Static_assert(sizeof(struct nic_queue_acc) % 8 == 0, "acc stride");
 	if (!nic->on_record)
 		return;
-	slots = calloc(nic->nr_cpus, sizeof(*slots));
-	if (!slots)
+	accs = calloc(nic->nr_cpus, sizeof(*accs));
+	if (!accs)
 		return;
 	now = kopt_mono_ns();
 	fd = bpf_map__fd(nic->skel->maps.nic_queues);
 	for (q = 0; q < NIC_MAX_QUEUES; q++) {
-		if (bpf_map_lookup_elem(fd, &q, slots))
+		if (bpf_map_lookup_elem(fd, &q, accs))
 			continue;
 		for (cpu = 0; cpu < nic->nr_cpus; cpu++) {
+			lq = &nic->last_q[cpu * NIC_MAX_QUEUES + q];
 			memset(&r, 0, sizeof(r));
-			acc = (const __u64 *)&slots[cpu].acc;
-			snap = (const __u64 *)&slots[cpu].snap;
+			acc = (const __u64 *)&accs[cpu];
+			last = (const __u64 *)&lq->acc;
 			any = false;
 			for (i = 0; i < (int)(sizeof(r.delta) / sizeof(__u64));
 			     i++) {
-				((__u64 *)&r.delta)[i] = acc[i] - snap[i];
-				any |= acc[i] != snap[i];
+				((__u64 *)&r.delta)[i] = acc[i] - last[i];
+				any |= acc[i] != last[i];
 			}
 			if (!any)
 				continue;
 			r.ts_ns = now;
-			r.gap_ns = slots[cpu].last_ts ?
-					   now - slots[cpu].last_ts :
-					   0;
+			r.gap_ns = lq->ts_ns ? now - lq->ts_ns : 0;
 			r.cpu = cpu;
 			r.irq = NIC_IRQ_NONE;
 			r.queue = q;
@@ -1135,7 +1274,7 @@ static void deliver_end(struct nic *nic)
 			nic->on_record(nic->ctx, &r);
 		}
 	}
-	free(slots);
+	free(accs);
 }
 
 int nic_stop(struct nic *nic)
@@ -1153,6 +1292,9 @@ int nic_stop(struct nic *nic)
 	ring_buffer__consume(nic->rb);
 	deliver_staged(nic);
 	deliver_end(nic);
+	if (nic->malformed)
+		pr_warn("collector: %llu records refused in all\n",
+			(unsigned long long)nic->malformed);
 	return 0;
 }
 
@@ -1166,6 +1308,8 @@ void nic_close(struct nic *nic)
 	nic_bpf__destroy(nic->skel);
 	counters_close(nic);
 	free(nic->percpu_buf);
+	free(nic->last_q);
+	free(nic->last_cpu);
 	free(nic);
 }
 

@@ -89,6 +89,8 @@ struct nic_info {
 	bool xdp_multiprog; /* libxdp dispatcher (else legacy single prog) */
 	char xdp_note[512]; /* why XDP is absent or legacy, "" if neither */
 	bool idle_attached; /* power:cpu_idle program attached */
+	__u32 idle_states; /* idle states a record carries (deeper fold in) */
+	__u32 record_bytes; /* one record in the ring buffer */
 	__u32 ctr_mask; /* hardware counters opened (bit per nic_counter) */
 	char ctr_note[160]; /* why counters are absent, "" if present */
 	bool bpffs_mounted; /* nic_open mounted bpffs for libxdp */

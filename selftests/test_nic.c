@@ -588,8 +588,9 @@ KOPT_TEST(nic_irq_records)
 {
 	char irqs[256], args[512], traffic[256];
 	long long rows, handler, irq_total, with_idle, bad_idle;
-	struct json_object *sum;
+	struct json_object *sum, *info = NULL;
 	struct netns ns = {};
+	double states;
 
 	if (!need_root())
 		return;
@@ -627,6 +628,14 @@ KOPT_TEST(nic_irq_records)
 			   " (cpu_idle did not fire on their CPUs: the "
 			   "sum check below had nothing to check)");
 	ASSERT_EQ(bad_idle, 0, "idle states add up to idle_ns in every record");
+	/* records carry the idle states and counters this host has, no more */
+	json_object_object_get_ex(sum, "info", &info);
+	states = num(info, "idle_states");
+	ASSERT_GE(states, 2, "default_idle_call's state 1 has a column");
+	ASSERT_EQ(num(info, "record_bytes"),
+		  8 * (NIC_WIRE_HDR_WORDS + states +
+		       (num(info, "counters_mask") ? NIC_NR_COUNTERS : 0)),
+		  "record size");
 	json_object_put(sum);
 out:
 	netns_down(&ns);
