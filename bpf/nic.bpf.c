@@ -26,8 +26,8 @@
  * and reach the ring buffer NIC_BATCH at a time in one copy, without a
  * wakeup unless the ring fills up (the consumer drains on a timer): in a
  * VM one reserve and wakeup per record cost more than the rest of the
- * record. Foreign interrupts pay a scan of the vector list, foreign
- * packets an ifindex compare. `kopt bench collector` measures all of it.
+ * record. Foreign interrupts pay a table load (a scan of the vector list
+ * above NIC_IRQ_INDEX), foreign packets an ifindex compare. `kopt bench collector` measures all of it.
  * The per-queue counters are monotonic and records carry them whole, so
  * a record dropped on a full ring buffer loses no counts: the next record
  * of that queue on that CPU carries them, and what no record carried by
@@ -55,6 +55,8 @@ const volatile __u32 target_netns = 0; /* inode of the netns; 0 = any */
 const volatile __u32 nr_irqs = 0;
 const volatile __u32 irq_list[NIC_MAX_IRQS] = {};
 const volatile __u32 irq_queue[NIC_MAX_IRQS] = {};
+/* slot + 1 in irq_list of each vector below NIC_IRQ_INDEX, 0 if none */
+const volatile __u8 irq_index[NIC_IRQ_INDEX] = {};
 const volatile bool emit_records = false;
 const volatile bool napi_records = false; /* device has no vectors */
 const volatile __u32 ctr_mask = 0; /* bit k: counter k opened */
@@ -87,18 +89,25 @@ static __always_inline bool dev_match(struct net_device *dev)
 	return dev->nd_net.net->ns.inum == target_netns;
 }
 
-/* Slot of irq in the vector list, or -1. */
-static __always_inline int irq_slot(__u32 irq)
+/*
+ * Slot of irq in the vector list, >= NIC_MAX_IRQS if none (unsigned, so
+ * that one compare bounds it for the verifier). Every interrupt of the
+ * host asks, and a NIC has up to NIC_MAX_IRQS vectors: one load from a
+ * table where the number is small enough, a scan above.
+ */
+static __always_inline __u32 irq_slot(__u32 irq)
 {
-	int i;
+	__u32 i;
 
+	if (irq < NIC_IRQ_INDEX)
+		return (__u32)irq_index[irq] - 1;
 	for (i = 0; i < NIC_MAX_IRQS; i++) {
 		if (i >= nr_irqs)
 			break;
 		if (irq_list[i] == irq)
 			return i;
 	}
-	return -1;
+	return NIC_MAX_IRQS;
 }
 
 /* Wire packets in an skb: GRO/TSO aggregates count their segments. */
@@ -245,14 +254,22 @@ static __always_inline void emit_record(struct nic_percpu *pc, __u8 kind,
 SEC("tp_btf/irq_handler_entry")
 int BPF_PROG(nic_irq_entry, int irq, struct irqaction *action)
 {
+	__u32 slot = irq_slot(irq);
 	struct nic_percpu *pc;
 
-	if (irq_slot(irq) < 0)
+	if (slot >= NIC_MAX_IRQS)
 		return 0;
 	pc = nic_percpu_get();
 	if (!pc)
 		return 0;
 	pc->cpu.irq = irq;
+	/*
+	 * NAPI polls after the handler, on this CPU: this is their queue.
+	 * The compiler indexes with a copy of slot made before the check;
+	 * a mask it cannot drop (barrier_var) bounds that copy too.
+	 */
+	barrier_var(slot);
+	pc->cpu.irq_queue = irq_queue[slot & (NIC_MAX_IRQS - 1)];
 	pc->cpu.irq_entry_ns = bpf_ktime_get_ns();
 	return 0;
 }
@@ -260,30 +277,28 @@ int BPF_PROG(nic_irq_entry, int irq, struct irqaction *action)
 SEC("tp_btf/irq_handler_exit")
 int BPF_PROG(nic_irq_exit, int irq, struct irqaction *action, int ret)
 {
-	int slot = irq_slot(irq);
 	struct nic_cpu_state *cs;
 	struct nic_percpu *pc;
 	__u64 now, handler_ns;
-	__u32 queue;
 
-	if (slot < 0 || slot >= NIC_MAX_IRQS)
-		return 0;
 	pc = nic_percpu_get();
 	if (!pc)
 		return 0;
 	cs = &pc->cpu;
-	/* an exit without its entry (attached mid-handler) is skipped */
+	/*
+	 * The entry marked this CPU's running handler if the vector is the
+	 * NIC's (hard-irq handlers do not nest): no second lookup. An exit
+	 * without its entry (attached mid-handler) is skipped.
+	 */
 	if (cs->irq != (__u32)irq || !cs->irq_entry_ns)
 		return 0;
 	now = bpf_ktime_get_ns();
 	handler_ns = now - cs->irq_entry_ns;
-	queue = irq_queue[slot];
 	pc->stats.v[NIC_STAT_IRQS]++;
 	pc->stats.v[NIC_STAT_IRQ_NS] += handler_ns;
-	cs->irq_queue = queue;
 	if (emit_records)
-		emit_record(pc, NIC_REC_IRQ, irq, queue, cs->irq_entry_ns, now,
-			    handler_ns, ret);
+		emit_record(pc, NIC_REC_IRQ, irq, cs->irq_queue,
+			    cs->irq_entry_ns, now, handler_ns, ret);
 	cs->irq_entry_ns = 0;
 	cs->irq = NIC_IRQ_NONE;
 	return 0;
@@ -363,14 +378,16 @@ int BPF_PROG(nic_tx, struct sk_buff *skb, int rc, struct net_device *dev,
 static __always_inline __u32 napi_queue(struct napi_struct *napi,
 					struct nic_cpu_state *cs)
 {
-	int slot;
+	__u32 slot;
 
 	if (bpf_core_field_exists(napi->index) && napi->index >= 0)
 		return napi->index;
 	if (bpf_core_field_exists(napi->irq) && napi->irq > 0) {
 		slot = irq_slot(napi->irq);
-		if (slot >= 0 && slot < NIC_MAX_IRQS)
-			return irq_queue[slot];
+		if (slot < NIC_MAX_IRQS) {
+			barrier_var(slot); /* see nic_irq_entry */
+			return irq_queue[slot & (NIC_MAX_IRQS - 1)];
+		}
 	}
 	return nr_irqs ? cs->irq_queue : cs->rx_queue;
 }

@@ -803,6 +803,9 @@ static void set_rodata(struct nic *n)
 	for (i = 0; i < n->info.nr_irqs; i++) {
 		ro->irq_list[i] = n->info.irqs[i].irq;
 		ro->irq_queue[i] = n->info.irqs[i].queue;
+		_Static_assert(NIC_MAX_IRQS < 255, "slot + 1 in a byte");
+		if (n->info.irqs[i].irq < NIC_IRQ_INDEX)
+			ro->irq_index[n->info.irqs[i].irq] = i + 1;
 	}
 	ro->emit_records = n->on_record != NULL;
 	ro->napi_records = n->on_record && !n->info.nr_irqs;

@@ -17,8 +17,14 @@
 #include <linux/types.h>
 #endif
 
-/* Interrupt vectors of one NIC the BPF side filters on (MSI-X: 1/queue). */
+/* Interrupt vectors of one NIC the BPF side filters on (MSI-X: 1/queue). Power of two. */
 #define NIC_MAX_IRQS 64
+/*
+ * Vectors below this number are found with one table load (.rodata),
+ * higher ones by scanning the list: x86 servers number MSI-X vectors in
+ * the low hundreds to a few thousand.
+ */
+#define NIC_IRQ_INDEX 4096
 /* Queues tracked per interface; higher queue indexes fold into the last. */
 #define NIC_MAX_QUEUES 64
 /* CPU idle states told apart (cpu_idle state index, deeper fold in). */
