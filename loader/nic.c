@@ -74,6 +74,7 @@ struct nic {
 	size_t percpu_size; /* one value, 8-byte aligned as the kernel copies */
 	bool xdp_on; /* the XDP counter ran (it may be detached by now) */
 	bool stopped; /* nic_stop() ran: nothing attached any more */
+	bool rates_only; /* nic_opts.rates_only, in effect */
 	__u64 staged_delivered; /* records nic_stop() took from the stages */
 	/* record layout of the session (struct nic_wire + tail words) */
 	__u32 rec_words, rec_idle_states, rec_ctr_words;
@@ -808,6 +809,7 @@ static void set_rodata(struct nic *n)
 			ro->irq_index[n->info.irqs[i].irq] = i + 1;
 	}
 	ro->emit_records = n->on_record != NULL;
+	ro->irq_timed = n->info.irq_timed;
 	ro->napi_records = n->on_record && !n->info.nr_irqs;
 	ro->ctr_mask = n->info.ctr_mask;
 	ro->nr_cpus = n->nr_cpus;
@@ -826,7 +828,8 @@ static int skel_load(struct nic *n)
 	set_rodata(n);
 	/* no vectors: the irq programs would only cost every interrupt */
 	bpf_program__set_autoload(n->skel->progs.nic_irq_entry,
-				  n->info.nr_irqs > 0);
+				  n->info.nr_irqs > 0 && n->info.irq_timed);
+	bpf_program__set_autoload(n->skel->progs.nic_cpu_idle, !n->rates_only);
 	bpf_program__set_autoload(n->skel->progs.nic_irq_exit,
 				  n->info.nr_irqs > 0);
 	if (n->info.ctr_mask)
@@ -997,6 +1000,9 @@ struct nic *nic_open(const char *ifname, const struct nic_opts *opts)
 	snprintf(n->info.ifname, sizeof(n->info.ifname), "%s", ifname);
 	n->info.xdp_mode = "none";
 	n->on_record = o->on_record;
+	/* records carry handler times and idle: rates only is for windows */
+	n->rates_only = o->rates_only && !o->on_record;
+	n->info.irq_timed = !n->rates_only;
 	n->ctx = o->ctx;
 	n->info.ifindex = if_nametoindex(ifname);
 	if (!n->info.ifindex) {
@@ -1139,7 +1145,9 @@ int nic_read_window(struct nic *nic, struct nic_window *w)
 	w->xdp_Bps = ratio(d[NIC_STAT_XDP_BYTES], s);
 	w->qps = nic->xdp_on ? ratio(d[NIC_STAT_XDP_DATA_PKTS], s) : w->rx_pps;
 	w->irq_rate = ratio(d[NIC_STAT_IRQS], s);
-	w->irq_ns_mean = ratio(d[NIC_STAT_IRQ_NS], d[NIC_STAT_IRQS]);
+	w->irq_ns_mean = nic->info.irq_timed ?
+				 ratio(d[NIC_STAT_IRQ_NS], d[NIC_STAT_IRQS]) :
+				 NAN;
 	w->pkts_per_irq = ratio(d[NIC_STAT_RX_PKTS], d[NIC_STAT_IRQS]);
 	w->napi_rate = ratio(d[NIC_STAT_NAPI_POLLS], s);
 	w->napi_work_mean =

@@ -51,6 +51,14 @@ struct nic_opts {
 	const __u32 *irqs;
 	int nr_irqs;
 	bool no_counters; /* skip hardware counters even where present */
+	/*
+	 * The control loop's mode: window rates only (ignored with
+	 * on_record). The NIC's interrupts are counted at handler exit
+	 * without timing the handlers (no entry program, no clock read per
+	 * interrupt) and power:cpu_idle is not attached: irq_ns_mean and
+	 * idle_frac are NAN. The loop reads rates and batch sizes only.
+	 */
+	bool rates_only;
 };
 
 /* One window: rates since the previous nic_read_window() (or open). */
@@ -65,7 +73,8 @@ struct nic_window {
 	 */
 	double qps;
 	double irq_rate; /* NIC interrupts/s */
-	double irq_ns_mean; /* mean hard-irq handler time, NAN: no interrupts */
+	/* mean hard-irq handler time; NAN: no interrupts, or irq_untimed */
+	double irq_ns_mean;
 	double pkts_per_irq; /* mean rx packets per interrupt, NAN: none */
 	double napi_rate; /* NAPI polls/s */
 	double napi_work_mean; /* mean packets per poll, NAN: no polls */
@@ -89,6 +98,7 @@ struct nic_info {
 	bool xdp_multiprog; /* libxdp dispatcher (else legacy single prog) */
 	char xdp_note[512]; /* why XDP is absent or legacy, "" if neither */
 	bool idle_attached; /* power:cpu_idle program attached */
+	bool irq_timed; /* handler times measured (see nic_opts.rates_only) */
 	__u32 idle_states; /* idle states a record carries (deeper fold in) */
 	__u32 record_bytes; /* one record in the ring buffer */
 	__u32 ctr_mask; /* hardware counters opened (bit per nic_counter) */

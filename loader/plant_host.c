@@ -424,7 +424,8 @@ static int open_knobs(struct host_plant *h)
 static int open_measures(struct host_plant *h)
 {
 	struct energy_opts eo;
-	struct nic_opts no = { .xdp_mode = NIC_XDP_AUTO };
+	/* rates and batch sizes only: no clock read per interrupt or idle */
+	struct nic_opts no = { .xdp_mode = NIC_XDP_AUTO, .rates_only = true };
 	char why[400];
 
 	energy_opts_default(&eo);

@@ -560,24 +560,110 @@ out:
 }
 
 /* Vectors of the disk holding /var/tmp (driven by direct writes). */
-static int disk_vectors(char *list, size_t len)
+/* Vectors of the disk holding /var/tmp; their count, 0 if none. */
+static int disk_irqs(struct nic_irq *irqs)
 {
-	struct nic_irq irqs[NIC_MAX_IRQS];
 	char path[128], src[256];
 	struct stat st;
-	size_t l = 0;
-	int n, i;
+	int n;
 
 	if (stat("/var/tmp", &st))
 		return 0;
 	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device",
 		 major(st.st_dev), minor(st.st_dev));
 	n = nic_find_dev_irqs(path, irqs, NIC_MAX_IRQS, src, sizeof(src));
+	return n > 0 ? n : 0;
+}
+
+/* The same as a --irq list. */
+static int disk_vectors(char *list, size_t len)
+{
+	struct nic_irq irqs[NIC_MAX_IRQS];
+	int n = disk_irqs(irqs), i;
+	size_t l = 0;
+
 	list[0] = '\0';
 	for (i = 0; i < n && l + 8 < len; i++)
 		l += snprintf(list + l, len - l, "%s%u", i ? "," : "",
 			      irqs[i].irq);
-	return n > 0 ? n : 0;
+	return n;
+}
+
+static void count_cb(void *ctx, const struct nic_record *r)
+{
+	(void)r;
+	++*(long *)ctx;
+}
+
+/* Program fd by name from nic_prog_fds(); -2 if not listed. */
+static int prog_fd(struct nic *n, const char *name)
+{
+	const char *names[16];
+	int fds[16], i, nr = nic_prog_fds(n, names, fds, 16);
+
+	for (i = 0; i < nr; i++)
+		if (!strcmp(names[i], name))
+			return fds[i];
+	return -2;
+}
+
+/*
+ * The control loop's mode (rates_only): the disk's interrupts are counted
+ * with no entry program and no cpu_idle program, so no handler time and
+ * no idle share. With records on, the option gives way: records carry
+ * both.
+ */
+KOPT_TEST(nic_api_rates_only)
+{
+	struct nic_opts opts = { .xdp_mode = NIC_XDP_NONE, .rates_only = true };
+	struct nic_irq found[NIC_MAX_IRQS];
+	__u32 irqs[NIC_MAX_IRQS];
+	struct nic_window w;
+	long records = 0;
+	struct nic *n;
+	int nr, i;
+
+	if (!need_root())
+		return;
+	nr = disk_irqs(found);
+	if (!nr) {
+		SKIP("no MSI vectors found for the disk holding /var/tmp");
+		return;
+	}
+	for (i = 0; i < nr; i++)
+		irqs[i] = found[i].irq;
+	opts.irqs = irqs;
+	opts.nr_irqs = nr;
+	n = nic_open("lo", &opts);
+	if (!ASSERT_OK_PTR(n, "open, rates only"))
+		return;
+	ASSERT_FALSE(nic_info(n)->irq_timed, "handlers untimed");
+	ASSERT_FALSE(nic_info(n)->idle_attached, "no cpu_idle program");
+	ASSERT_LT(prog_fd(n, "nic_irq_entry"), 0, "no entry program");
+	ASSERT_LT(prog_fd(n, "nic_cpu_idle"), 0, "no idle program");
+	ASSERT_GE(prog_fd(n, "nic_irq_exit"), 0, "exit program counts");
+	nic_read_window(n, &w);
+	ASSERT_OK(kopt_test_run(NULL, 0,
+				"dd if=/dev/zero of=/var/tmp/kopt-ro.dd bs=4k "
+				"count=50 oflag=direct,dsync 2>/dev/null; "
+				"rm -f /var/tmp/kopt-ro.dd"),
+		  "direct writes");
+	ASSERT_OK(nic_read_window(n, &w), "read window");
+	ASSERT_GT(w.delta.v[NIC_STAT_IRQS], 0, "the disk's interrupts counted");
+	ASSERT_GT(w.irq_rate, 0, "interrupt rate");
+	ASSERT_EQ(w.delta.v[NIC_STAT_IRQ_NS], 0, "no handler time summed");
+	ASSERT_TRUE(isnan(w.irq_ns_mean), "irq_ns_mean NAN");
+	ASSERT_TRUE(isnan(w.idle_frac), "idle_frac NAN");
+	nic_close(n);
+	opts.on_record = count_cb;
+	opts.ctx = &records;
+	n = nic_open("lo", &opts);
+	if (!ASSERT_OK_PTR(n, "open, rates only with records"))
+		return;
+	ASSERT_TRUE(nic_info(n)->irq_timed, "records: handlers timed");
+	ASSERT_GE(prog_fd(n, "nic_irq_entry"), 0, "records: entry program");
+	ASSERT_GE(prog_fd(n, "nic_cpu_idle"), 0, "records: idle program");
+	nic_close(n);
 }
 
 /*
@@ -859,6 +945,16 @@ KOPT_TEST(nic_bench_collector)
 		ASSERT_GT(json_object_get_int64(cnt), 0,
 			  "window-only pass ran");
 	}
+	/* rates only: interrupts counted at exit, nothing timed */
+	v = NULL;
+	x = NULL;
+	json_object_object_get_ex(progs, "nic_irq_exit", &x);
+	json_object_object_get_ex(x, "run_cnt", &v);
+	ASSERT_GT(json_object_get_int64(v), 0, "window-only irq exit ran");
+	ASSERT_FALSE(json_object_object_get_ex(progs, "nic_irq_entry", NULL),
+		     "no irq entry program in the control loop's mode");
+	ASSERT_FALSE(json_object_object_get_ex(progs, "nic_cpu_idle", NULL),
+		     "no cpu_idle program in the control loop's mode");
 	x = NULL;
 	json_object_object_get_ex(o, "xdp_test_run", &x);
 	json_object_object_get_ex(x, "verdict_pass", &v);
