@@ -7,7 +7,9 @@
  * of invoking a program at all (the clock reads around it, a cold
  * instruction cache on rare events such as interrupts in a VM). Attached
  * next to the collector in the same run, these give that floor, so the
- * benchmark can report what the collector's own code adds.
+ * benchmark can report what the collector's own code adds. And a clock
+ * read alone (base_clock_reads, through BPF_PROG_TEST_RUN against
+ * base_xdp_empty): every timed collector event reads the clock once.
  *
  * Cost: one call of an empty program per event while the benchmark runs;
  * never loaded by the collector itself.
@@ -17,6 +19,8 @@
 #include <bpf/bpf_tracing.h>
 
 char LICENSE[] SEC("license") = "GPL";
+
+#define BASE_CLOCK_READS 16 /* loader/bench_collector.c divides by it */
 
 SEC("tp_btf/irq_handler_entry")
 int BPF_PROG(base_irq_entry, int irq, struct irqaction *action)
@@ -53,4 +57,24 @@ SEC("tp_btf/cpu_idle")
 int BPF_PROG(base_cpu_idle, unsigned int state, unsigned int cpu_id)
 {
 	return 0;
+}
+
+__u64 clock_sink; /* keeps the reads from being optimized away */
+
+SEC("xdp")
+int base_clock_reads(struct xdp_md *ctx)
+{
+	__u64 sum = 0;
+	int i;
+
+	for (i = 0; i < BASE_CLOCK_READS; i++)
+		sum += bpf_ktime_get_ns();
+	clock_sink = sum;
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int base_xdp_empty(struct xdp_md *ctx)
+{
+	return XDP_PASS;
 }

@@ -432,6 +432,56 @@ static struct json_object *xdp_test_run_json(long repeat, int *err)
 	return o;
 }
 
+/*
+ * What one bpf_ktime_get_ns() costs here: base_clock_reads makes
+ * CLOCK_READS of them per run, base_xdp_empty is the same run without.
+ * Every timed collector event reads the clock once, so this is the part
+ * of each figure no change to the collector can take away.
+ */
+#define CLOCK_READS 16 /* BASE_CLOCK_READS in bpf/nic_base.bpf.c */
+
+static struct json_object *clock_json(long repeat, int *err)
+{
+	struct json_object *o = json_object_new_object();
+	struct nic_base_bpf *b = nic_base_bpf__open();
+	__u32 ns_reads = 0, ns_empty = 0, rv;
+	long runs = repeat / CLOCK_READS > 0 ? repeat / CLOCK_READS : 1;
+	struct bpf_program *p;
+
+	*err = b ? 0 : -errno;
+	if (!*err) {
+		/* only the two XDP programs: not the tracepoint ones */
+		bpf_object__for_each_program(p, b->obj)
+			bpf_program__set_autoload(
+				p, p == b->progs.base_clock_reads ||
+					   p == b->progs.base_xdp_empty);
+		*err = nic_base_bpf__load(b) ? -errno : 0;
+	}
+	if (!*err)
+		*err = test_run(bpf_program__fd(b->progs.base_xdp_empty), runs,
+				&ns_empty, &rv);
+	if (!*err)
+		*err = test_run(bpf_program__fd(b->progs.base_clock_reads),
+				runs, &ns_reads, &rv);
+	nic_base_bpf__destroy(b);
+	if (*err) {
+		pr_warn("BPF_PROG_TEST_RUN of the clock reads failed (%s)\n",
+			strerror(-*err));
+		json_object_object_add(o, "error",
+				       json_object_new_string(strerror(-*err)));
+		return o;
+	}
+	json_object_object_add(o, "helper",
+			       json_object_new_string("bpf_ktime_get_ns"));
+	json_object_object_add(o, "reads",
+			       json_object_new_int64(runs * CLOCK_READS));
+	json_object_object_add(
+		o, "ns_per_read",
+		json_object_new_double(((double)ns_reads - ns_empty) /
+				       CLOCK_READS));
+	return o;
+}
+
 /* ---- the irq vectors that stand in for a NIC's ------------------------- */
 
 /* Vectors of the disk that holds /var/tmp, where disk_main writes. */
@@ -786,10 +836,14 @@ static void print_text(const struct bench_mode *m)
 /* Attaches the empty programs after the collector's (they run second). */
 static struct nic_base_bpf *baseline_attach(struct bench_result *r)
 {
-	struct nic_base_bpf *b = nic_base_bpf__open_and_load();
+	struct nic_base_bpf *b = nic_base_bpf__open();
 	struct bpf_program *p;
 
-	if (!b || nic_base_bpf__attach(b)) {
+	if (b) { /* the clock programs are for clock_json() */
+		bpf_program__set_autoload(b->progs.base_clock_reads, false);
+		bpf_program__set_autoload(b->progs.base_xdp_empty, false);
+	}
+	if (!b || nic_base_bpf__load(b) || nic_base_bpf__attach(b)) {
 		pr_warn("loading the baseline programs failed (%s); no "
 			"baseline\n",
 			strerror(errno));
@@ -799,6 +853,8 @@ static struct nic_base_bpf *baseline_attach(struct bench_result *r)
 	bpf_object__for_each_program(p, b->obj) {
 		if (r->nr_base >= MAX_PROGS)
 			break;
+		if (!bpf_program__autoload(p))
+			continue;
 		r->base[r->nr_base].name = strdup(bpf_program__name(p));
 		r->base[r->nr_base++].fd = bpf_program__fd(p);
 	}
@@ -984,7 +1040,8 @@ static struct json_object *window_json(const struct bench_mode *w)
 }
 
 static void print_json(struct bench_args *a, const struct bench_mode *m,
-		       const struct bench_mode *w, struct json_object *xdp)
+		       const struct bench_mode *w, struct json_object *xdp,
+		       struct json_object *clock)
 {
 	struct json_object *o = json_object_new_object();
 	__u64 records = 0;
@@ -995,6 +1052,7 @@ static void print_json(struct bench_args *a, const struct bench_mode *m,
 		records += m->round[k]->records;
 	json_object_object_add(o, "programs", progs_json(m, &raw_ok, &net_ok));
 	json_object_object_add(o, "xdp_test_run", xdp);
+	json_object_object_add(o, "clock_read", clock);
 	json_object_object_add(o, "load", load_json(m));
 	json_object_object_add(o, "irq_source",
 			       json_object_new_string(m->round[0]->irq_source));
@@ -1062,7 +1120,7 @@ int cmd_bench_collector(int argc, char **argv)
 				.rounds = DEF_ROUNDS,
 				.repeat = DEF_REPEAT };
 	struct bench_mode m = {}, w = {};
-	struct json_object *xdp;
+	struct json_object *xdp, *clock;
 	struct bench_result *r;
 	int ret, stats_fd, err;
 
@@ -1106,19 +1164,25 @@ int cmd_bench_collector(int argc, char **argv)
 	xdp = xdp_test_run_json(a.repeat, &err);
 	if (!ret && err)
 		ret = KOPT_EXIT_BPF;
+	clock = clock_json(a.repeat, &err);
+	if (!ret && err)
+		ret = KOPT_EXIT_BPF;
 	if (!m.n) {
 		json_object_put(xdp);
+		json_object_put(clock);
 	} else if (kopt_env.json) {
-		print_json(&a, &m, &w, xdp);
+		print_json(&a, &m, &w, xdp, clock);
 	} else {
 		print_text(&m);
 		if (w.n) {
-			printf("\nwindow totals only (the control loop's "
+			printf("\nwindow rates only (the control loop's "
 			       "mode):\n");
 			print_text(&w);
 		}
 		printf("XDP test run: %s\n", json_object_to_json_string(xdp));
+		printf("clock read: %s\n", json_object_to_json_string(clock));
 		json_object_put(xdp);
+		json_object_put(clock);
 	}
 	bench_mode_free(&m);
 	bench_mode_free(&w);

@@ -956,6 +956,9 @@ KOPT_TEST(nic_bench_collector)
 	ASSERT_FALSE(json_object_object_get_ex(progs, "nic_cpu_idle", NULL),
 		     "no cpu_idle program in the control loop's mode");
 	x = NULL;
+	json_object_object_get_ex(o, "clock_read", &x);
+	ASSERT_GT(num(x, "ns_per_read"), 0, "a clock read costs something");
+	x = NULL;
 	json_object_object_get_ex(o, "xdp_test_run", &x);
 	json_object_object_get_ex(x, "verdict_pass", &v);
 	ASSERT_TRUE(json_object_get_boolean(v), "XDP_PASS");
