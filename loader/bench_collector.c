@@ -392,43 +392,53 @@ static int test_run(int fd, long repeat, __u32 *ns, __u32 *retval)
 	return 0;
 }
 
+/* An empty program's run, then the measured one's: [0] and [1]. */
+static int test_run_pair(int fd_empty, int fd, long repeat, __u32 ns[2],
+			 __u32 rv[2])
+{
+	int err = test_run(fd_empty, repeat, &ns[0], &rv[0]);
+
+	return err ? err : test_run(fd, repeat, &ns[1], &rv[1]);
+}
+
+/* o with the error, which stderr gets too. */
+static struct json_object *test_run_failed(struct json_object *o,
+					   const char *what, int err)
+{
+	pr_warn("BPF_PROG_TEST_RUN of %s failed (%s)\n", what, strerror(-err));
+	json_object_object_add(o, "error",
+			       json_object_new_string(strerror(-err)));
+	return o;
+}
+
 static struct json_object *xdp_test_run_json(long repeat, int *err)
 {
 	struct json_object *o = json_object_new_object();
-	__u32 ns_count = 0, ns_empty = 0, rv_count = 0, rv_empty = 0;
 	struct nic_xdp_bpf *x = nic_xdp_bpf__open_and_load();
+	__u32 ns[2] = {}, rv[2] = {};
 
 	*err = x ? 0 : -errno;
 	if (!*err)
-		*err = test_run(bpf_program__fd(x->progs.nic_xdp_empty), repeat,
-				&ns_empty, &rv_empty);
-	if (!*err)
-		*err = test_run(bpf_program__fd(x->progs.nic_xdp_count), repeat,
-				&ns_count, &rv_count);
+		*err = test_run_pair(bpf_program__fd(x->progs.nic_xdp_empty),
+				     bpf_program__fd(x->progs.nic_xdp_count),
+				     repeat, ns, rv);
 	nic_xdp_bpf__destroy(x);
-	if (*err) {
-		pr_warn("BPF_PROG_TEST_RUN of the XDP counter failed (%s)\n",
-			strerror(-*err));
-		json_object_object_add(o, "error",
-				       json_object_new_string(strerror(-*err)));
-		return o;
-	}
+	if (*err)
+		return test_run_failed(o, "the XDP counter", *err);
 	json_object_object_add(o, "repeat", json_object_new_int64(repeat));
 	json_object_object_add(o, "packet_bytes",
 			       json_object_new_int(sizeof(struct ethhdr) +
 						   sizeof(struct iphdr) +
 						   sizeof(struct tcphdr) +
 						   PKT_PAYLOAD));
-	json_object_object_add(o, "ns_per_packet",
-			       json_object_new_int(ns_count));
+	json_object_object_add(o, "ns_per_packet", json_object_new_int(ns[1]));
 	json_object_object_add(o, "empty_ns_per_packet",
-			       json_object_new_int(ns_empty));
-	json_object_object_add(
-		o, "net_ns_per_packet",
-		json_object_new_int((int)ns_count - (int)ns_empty));
+			       json_object_new_int(ns[0]));
+	json_object_object_add(o, "net_ns_per_packet",
+			       json_object_new_int((int)ns[1] - (int)ns[0]));
 	json_object_object_add(o, "verdict_pass",
-			       json_object_new_boolean(rv_count == XDP_PASS &&
-						       rv_empty == XDP_PASS));
+			       json_object_new_boolean(rv[1] == XDP_PASS &&
+						       rv[0] == XDP_PASS));
 	return o;
 }
 
@@ -444,7 +454,7 @@ static struct json_object *clock_json(long repeat, int *err)
 {
 	struct json_object *o = json_object_new_object();
 	struct nic_base_bpf *b = nic_base_bpf__open();
-	__u32 ns_reads = 0, ns_empty = 0, rv;
+	__u32 ns[2] = {}, rv[2];
 	long runs = repeat / CLOCK_READS > 0 ? repeat / CLOCK_READS : 1;
 	struct bpf_program *p;
 
@@ -458,27 +468,19 @@ static struct json_object *clock_json(long repeat, int *err)
 		*err = nic_base_bpf__load(b) ? -errno : 0;
 	}
 	if (!*err)
-		*err = test_run(bpf_program__fd(b->progs.base_xdp_empty), runs,
-				&ns_empty, &rv);
-	if (!*err)
-		*err = test_run(bpf_program__fd(b->progs.base_clock_reads),
-				runs, &ns_reads, &rv);
+		*err = test_run_pair(bpf_program__fd(b->progs.base_xdp_empty),
+				     bpf_program__fd(b->progs.base_clock_reads),
+				     runs, ns, rv);
 	nic_base_bpf__destroy(b);
-	if (*err) {
-		pr_warn("BPF_PROG_TEST_RUN of the clock reads failed (%s)\n",
-			strerror(-*err));
-		json_object_object_add(o, "error",
-				       json_object_new_string(strerror(-*err)));
-		return o;
-	}
+	if (*err)
+		return test_run_failed(o, "the clock reads", *err);
 	json_object_object_add(o, "helper",
 			       json_object_new_string("bpf_ktime_get_ns"));
 	json_object_object_add(o, "reads",
 			       json_object_new_int64(runs * CLOCK_READS));
 	json_object_object_add(
 		o, "ns_per_read",
-		json_object_new_double(((double)ns_reads - ns_empty) /
-				       CLOCK_READS));
+		json_object_new_double(((double)ns[1] - ns[0]) / CLOCK_READS));
 	return o;
 }
 
