@@ -71,6 +71,8 @@ const volatile __u32 nr_cpus = 1; /* perf array index = k * nr_cpus + cpu */
 const volatile __u32 rec_idle_states = NIC_NR_IDLE_STATES;
 const volatile __u32 rec_ctr_words = 0; /* 0 or NIC_NR_COUNTERS */
 const volatile __u32 rec_words = NIC_WIRE_MAX_WORDS;
+/* Unread bytes above which a batch wakes the consumer: a quarter ring. */
+const volatile __u32 wakeup_bytes = NIC_RINGBUF_BYTES / 4;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -189,8 +191,7 @@ static __always_inline void read_counters(struct nic_wire *r, __u64 *ctr,
  */
 static __always_inline __u64 ringbuf_wakeup_flag(void)
 {
-	if (bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA) >=
-	    NIC_RINGBUF_WAKEUP_BYTES)
+	if (bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }

@@ -90,6 +90,11 @@ static void usage(FILE *f)
 		"                       the ones found in msi_irqs or "
 		"/proc/interrupts\n"
 		"      --no-counters    do not open hardware counters\n"
+		"      --ring-kib N     ring buffer for the records, KiB, a "
+		"power of\n"
+		"                       two from 16 (default 1024): larger "
+		"if records\n"
+		"                       are lost\n"
 		"  -h, --help           this help\n"
 		"\n"
 		"Ctrl-C or SIGTERM stops it and leaves the interface as it "
@@ -288,6 +293,8 @@ static struct json_object *info_json(const struct nic_info *in)
 			       json_object_new_int(in->idle_states));
 	json_object_object_add(o, "record_bytes",
 			       json_object_new_int(in->record_bytes));
+	json_object_object_add(o, "ring_bytes",
+			       json_object_new_int64(in->ring_bytes));
 	json_object_object_add(o, "counters_mask",
 			       json_object_new_int(in->ctr_mask));
 	json_object_object_add(o, "counters_note",
@@ -312,10 +319,11 @@ static void print_summary(struct nic *n, struct collect *c, double secs)
 			"path); the CSV idle columns are empty\n");
 	if (tot.v[NIC_STAT_LOST])
 		pr_warn("lost %llu per-interrupt records (ring buffer of %u "
-			"bytes full); their counts are not lost: the next "
-			"record of each queue on that CPU carries them\n",
+			"KiB full; --ring-kib enlarges it); their counts are "
+			"not lost: the next record of each queue on that CPU "
+			"carries them\n",
 			(unsigned long long)tot.v[NIC_STAT_LOST],
-			NIC_RINGBUF_BYTES);
+			nic_info(n)->ring_bytes >> 10);
 	if (!kopt_env.json) {
 		printf("%s: %.1f s: rx %llu pkts %llu B, tx %llu pkts %llu B, "
 		       "xdp %llu pkts (%llu with payload), %llu irqs, %llu "
@@ -413,7 +421,7 @@ struct args {
 	__u32 irqs[NIC_MAX_IRQS];
 };
 
-enum { OPT_XDP = 256, OPT_IRQ, OPT_NO_COUNTERS };
+enum { OPT_XDP = 256, OPT_IRQ, OPT_NO_COUNTERS, OPT_RING };
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
@@ -425,9 +433,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "xdp", required_argument, NULL, OPT_XDP },
 		{ "irq", required_argument, NULL, OPT_IRQ },
 		{ "no-counters", no_argument, NULL, OPT_NO_COUNTERS },
+		{ "ring-kib", required_argument, NULL, OPT_RING },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
+	long kib;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "i:d:o:jh", opts, NULL)) != -1) {
@@ -474,6 +484,19 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_NO_COUNTERS:
 			a->opts.no_counters = true;
+			break;
+		case OPT_RING:
+			if (kopt_parse_long(optarg, NIC_RING_MIN_BYTES >> 10,
+					    NIC_RING_MAX_BYTES >> 10, &kib) ||
+			    kib & (kib - 1)) {
+				fprintf(stderr,
+					"kopt collect nic: --ring-kib '%s': "
+					"need a power of two from %u to %u\n",
+					optarg, NIC_RING_MIN_BYTES >> 10,
+					NIC_RING_MAX_BYTES >> 10);
+				return KOPT_EXIT_USAGE;
+			}
+			a->opts.ring_bytes = kib << 10;
 			break;
 		case 'h':
 			usage(stdout);

@@ -797,6 +797,7 @@ static void set_rodata(struct nic *n)
 	ro->rec_idle_states = n->rec_idle_states;
 	ro->rec_ctr_words = n->rec_ctr_words;
 	ro->rec_words = n->rec_words;
+	ro->wakeup_bytes = n->info.ring_bytes / 4;
 
 	ro->target_ifindex = n->info.ifindex;
 	ro->target_netns = netns_inode();
@@ -835,8 +836,10 @@ static int skel_load(struct nic *n)
 	if (n->info.ctr_mask)
 		bpf_map__set_max_entries(n->skel->maps.counters,
 					 NIC_NR_COUNTERS * n->nr_cpus);
-	if (!n->on_record)
-		bpf_map__set_max_entries(n->skel->maps.records, getpagesize());
+	/* without records the ring only has to exist */
+	bpf_map__set_max_entries(n->skel->maps.records,
+				 n->on_record ? n->info.ring_bytes :
+						(__u32)getpagesize());
 	err = nic_bpf__load(n->skel);
 	if (err) {
 		pr_warn("loading bpf/nic.bpf.o failed (%s); run 'kopt -vv "
@@ -1017,6 +1020,20 @@ struct nic *nic_open(const char *ifname, const struct nic_opts *opts)
 		err = n->nr_cpus;
 		goto fail;
 	}
+	_Static_assert(NIC_RING_MIN_BYTES > NIC_BATCH * NIC_WIRE_MAX_WORDS * 8,
+		       "the smallest ring takes a batch");
+	if (o->ring_bytes && (o->ring_bytes & (o->ring_bytes - 1) ||
+			      o->ring_bytes < NIC_RING_MIN_BYTES ||
+			      o->ring_bytes > NIC_RING_MAX_BYTES)) {
+		pr_warn("ring buffer of %u bytes refused: need a power of two "
+			"from %u to %u\n",
+			o->ring_bytes, NIC_RING_MIN_BYTES, NIC_RING_MAX_BYTES);
+		err = -EINVAL;
+		goto fail;
+	}
+	if (n->on_record)
+		n->info.ring_bytes = o->ring_bytes ? o->ring_bytes :
+						     NIC_RINGBUF_BYTES;
 	err = find_vectors(n, o);
 	if (err)
 		goto fail;

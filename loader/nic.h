@@ -59,7 +59,17 @@ struct nic_opts {
 	 * idle_frac are NAN. The loop reads rates and batch sizes only.
 	 */
 	bool rates_only;
+	/*
+	 * Ring buffer for the records, in bytes: a power of two from
+	 * NIC_RING_MIN_BYTES to NIC_RING_MAX_BYTES; 0: NIC_RINGBUF_BYTES.
+	 * A larger ring rides out longer gaps between nic_poll() calls.
+	 */
+	__u32 ring_bytes;
 };
+
+/* The smallest ring holds a batch of the largest records, with room. */
+#define NIC_RING_MIN_BYTES (16U << 10)
+#define NIC_RING_MAX_BYTES (1U << 30)
 
 /* One window: rates since the previous nic_read_window() (or open). */
 struct nic_window {
@@ -101,6 +111,7 @@ struct nic_info {
 	bool irq_timed; /* handler times measured (see nic_opts.rates_only) */
 	__u32 idle_states; /* idle states a record carries (deeper fold in) */
 	__u32 record_bytes; /* one record in the ring buffer */
+	__u32 ring_bytes; /* the ring buffer's size; 0 without records */
 	__u32 ctr_mask; /* hardware counters opened (bit per nic_counter) */
 	char ctr_note[160]; /* why counters are absent, "" if present */
 	bool bpffs_mounted; /* nic_open mounted bpffs for libxdp */

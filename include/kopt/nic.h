@@ -29,10 +29,11 @@
 #define NIC_MAX_QUEUES 64
 /* CPU idle states told apart (cpu_idle state index, deeper fold in). */
 #define NIC_NR_IDLE_STATES 8
-/* Ring buffer of per-interrupt records (bytes, power of two). */
+/*
+ * Ring buffer of per-interrupt records (bytes, power of two): the default;
+ * nic_opts.ring_bytes (kopt collect nic --ring-kib) sets another.
+ */
 #define NIC_RINGBUF_BYTES (1U << 20)
-/* Unread bytes above which a batch wakes the consumer. */
-#define NIC_RINGBUF_WAKEUP_BYTES (NIC_RINGBUF_BYTES / 4)
 /*
  * Records are staged per CPU and go to the ring buffer NIC_BATCH at a
  * time (one reserve per batch), or sooner once the oldest staged record
