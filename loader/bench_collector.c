@@ -49,13 +49,11 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
-#include <linux/magic.h>
 #include <linux/tcp.h>
 
 #include <bpf/bpf.h>
@@ -639,13 +637,12 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 static int private_mounts(void)
 {
 	const char *run = access("/run/netns", F_OK) ? "/run" : "/run/netns";
-	struct statfs st;
 
 	if (unshare(CLONE_NEWNS) ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 	    mount("tmpfs", run, "tmpfs", 0, "mode=0755"))
 		return -errno;
-	if ((statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC) &&
+	if (!kopt_is_bpffs("/sys/fs/bpf") &&
 	    mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
 		pr_warn("mount bpffs at /sys/fs/bpf failed (%s); the "
 			"collector says what it does instead\n",

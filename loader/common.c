@@ -16,8 +16,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <time.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/magic.h>
 
 #include <bpf/libbpf.h>
 
@@ -218,6 +220,13 @@ int kopt_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return ret;
+}
+
+bool kopt_is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
 }
 
 __u64 kopt_mono_ns(void)

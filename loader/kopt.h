@@ -86,6 +86,9 @@ int kopt_read_ull(const char *path, unsigned long long *v);
 int kopt_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* path is the root of a mounted bpffs. */
+bool kopt_is_bpffs(const char *path);
+
 /* CLOCK_MONOTONIC in seconds. */
 double kopt_now_s(void);
 /* CLOCK_MONOTONIC in ns: bpf_ktime_get_ns()'s clock. */

@@ -33,9 +33,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
-#include <linux/magic.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -65,13 +63,6 @@ static void pin_path(char *buf, size_t len, const char *name)
 }
 
 /* ---- bpffs ------------------------------------------------------------- */
-
-static bool is_bpffs(const char *path)
-{
-	struct statfs st;
-
-	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
-}
 
 static void parent_dir(const char *path, char *buf, size_t len)
 {
@@ -136,7 +127,7 @@ static int ensure_pin_dir(char *err, size_t errlen)
 	int ret;
 
 	parent_dir(dir, parent, sizeof(parent));
-	if (!is_bpffs(parent)) {
+	if (!kopt_is_bpffs(parent)) {
 		if (strcmp(parent, KOPT_BPFFS))
 			return kopt_errf(
 				err, errlen, -ENOTSUP,

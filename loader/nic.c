@@ -27,11 +27,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/magic.h>
 #include <linux/perf_event.h>
 
 #include <bpf/bpf.h>
@@ -389,13 +387,6 @@ static void counters_close(struct nic *n)
 
 /* ---- bpffs for libxdp -------------------------------------------------- */
 
-static bool is_bpffs(const char *path)
-{
-	struct statfs st;
-
-	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
-}
-
 /* Names in dir, '/'-separated, into buf (what a fresh bpffs holds). */
 static void list_dir(const char *dir, char *buf, size_t len)
 {
@@ -457,7 +448,7 @@ static void bpffs_ensure(struct nic *n)
 {
 	struct stat st;
 
-	if (is_bpffs(BPFFS_DIR)) {
+	if (kopt_is_bpffs(BPFFS_DIR)) {
 		n->had_xdp_dir = !access(LIBXDP_STATE_DIR, F_OK);
 		libxdp_state_dir();
 		return;
@@ -485,7 +476,7 @@ static void bpffs_restore(struct nic *n)
 
 	if (!n->info.bpffs_mounted) {
 		/* libxdp made its state dir; remove it if it made it empty */
-		if (!n->had_xdp_dir && is_bpffs(BPFFS_DIR))
+		if (!n->had_xdp_dir && kopt_is_bpffs(BPFFS_DIR))
 			rmdir(LIBXDP_STATE_DIR);
 		return;
 	}
