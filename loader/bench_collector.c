@@ -48,8 +48,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/if_ether.h>
@@ -488,21 +486,9 @@ static struct json_object *clock_json(long repeat, int *err)
 static int disk_irqs(struct bench_args *a, char *src, size_t len)
 {
 	struct nic_irq irqs[NIC_MAX_IRQS];
-	char path[128];
-	struct stat st;
-	int n, i;
+	int n = nic_find_disk_irqs("/var/tmp", irqs, NIC_MAX_IRQS, src, len);
+	int i;
 
-	if (stat("/var/tmp", &st))
-		return 0;
-	/* whole disk: /sys/dev/block/M:m/device; a partition: its parent */
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device",
-		 major(st.st_dev), minor(st.st_dev));
-	n = nic_find_dev_irqs(path, irqs, NIC_MAX_IRQS, src, len);
-	if (n <= 0) {
-		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/../device",
-			 major(st.st_dev), minor(st.st_dev));
-		n = nic_find_dev_irqs(path, irqs, NIC_MAX_IRQS, src, len);
-	}
 	for (i = 0; i < n; i++)
 		a->irqs[i] = irqs[i].irq;
 	a->nr_irqs = n > 0 ? n : 0;

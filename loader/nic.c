@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -214,6 +215,26 @@ static int irqs_from_proc(const char *ifname, const char *devname,
 	}
 	fclose(f);
 	return n;
+}
+
+int nic_find_disk_irqs(const char *path, struct nic_irq *irqs, int max,
+		       char *source, size_t source_len)
+{
+	char dev[128];
+	struct stat st;
+	int n;
+
+	if (stat(path, &st))
+		return -errno;
+	/* whole disk: /sys/dev/block/M:m/device; a partition: its parent */
+	snprintf(dev, sizeof(dev), "/sys/dev/block/%u:%u/device",
+		 major(st.st_dev), minor(st.st_dev));
+	n = nic_find_dev_irqs(dev, irqs, max, source, source_len);
+	if (n > 0)
+		return n;
+	snprintf(dev, sizeof(dev), "/sys/dev/block/%u:%u/../device",
+		 major(st.st_dev), minor(st.st_dev));
+	return nic_find_dev_irqs(dev, irqs, max, source, source_len);
 }
 
 int nic_find_dev_irqs(const char *dev, struct nic_irq *irqs, int max,

@@ -174,6 +174,14 @@ int nic_find_irqs(const char *ifname, struct nic_irq *irqs, int max,
 int nic_find_dev_irqs(const char *dev, struct nic_irq *irqs, int max,
 		      char *source, size_t source_len);
 
+/*
+ * Vectors of the disk that holds path (the whole disk's, or for a
+ * partition its parent's): where a NIC has none (veth), direct writes
+ * there drive the irq programs. Count, 0 or -errno.
+ */
+int nic_find_disk_irqs(const char *path, struct nic_irq *irqs, int max,
+		       char *source, size_t source_len);
+
 /* Column names of the per-interrupt CSV (units in the names). */
 void nic_csv_header(FILE *f);
 void nic_csv_record(FILE *f, const struct nic_record *r);

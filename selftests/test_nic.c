@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -560,18 +559,12 @@ out:
 }
 
 /* Vectors of the disk holding /var/tmp (driven by direct writes). */
-/* Vectors of the disk holding /var/tmp; their count, 0 if none. */
 static int disk_irqs(struct nic_irq *irqs)
 {
-	char path[128], src[256];
-	struct stat st;
-	int n;
+	char src[256];
+	int n = nic_find_disk_irqs("/var/tmp", irqs, NIC_MAX_IRQS, src,
+				   sizeof(src));
 
-	if (stat("/var/tmp", &st))
-		return 0;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device",
-		 major(st.st_dev), minor(st.st_dev));
-	n = nic_find_dev_irqs(path, irqs, NIC_MAX_IRQS, src, sizeof(src));
 	return n > 0 ? n : 0;
 }
 
