@@ -919,6 +919,32 @@ static void malformed(struct nic *n, const char *why)
 }
 
 /*
+ * A queue's counters as they stand (acc, at ts) into r: delta and gap_ns
+ * since lq, the queue's previous record on that CPU, which becomes this
+ * one. False if no counter moved.
+ */
+static bool queue_delta(struct rec_last_queue *lq,
+			const struct nic_queue_acc *acc, __u64 ts,
+			struct nic_record *r)
+{
+	const __u64 *now = (const __u64 *)acc;
+	__u64 *last = (__u64 *)&lq->acc, *d = (__u64 *)&r->delta;
+	bool moved = false;
+	size_t i;
+
+	_Static_assert(sizeof(struct nic_queue_acc) % sizeof(__u64) == 0,
+		       "acc is counters only");
+	for (i = 0; i < sizeof(*acc) / sizeof(__u64); i++) {
+		d[i] = now[i] - last[i];
+		moved |= d[i] != 0;
+		last[i] = now[i];
+	}
+	r->gap_ns = lq->ts_ns ? ts - lq->ts_ns : 0;
+	lq->ts_ns = ts;
+	return moved;
+}
+
+/*
  * Turns a record as BPF wrote it (cumulative counters, struct nic_wire)
  * into what it means: differences since the queue's previous record on
  * that CPU, idle and counters since that CPU's previous record.
@@ -928,15 +954,10 @@ static void decode_record(struct nic *n, const __u64 *w)
 	const struct nic_wire *h = (const void *)w;
 	const __u64 *idle = w + NIC_WIRE_HDR_WORDS;
 	const __u64 *ctr = idle + n->rec_idle_states;
-	const __u64 *acc = (const __u64 *)&h->acc;
-	struct rec_last_queue *lq;
 	struct rec_last_cpu *lc;
 	struct nic_record r;
-	__u64 *last, *d;
 	__u32 i, bit;
 
-	_Static_assert(sizeof(struct nic_queue_acc) % sizeof(__u64) == 0,
-		       "acc is counters only");
 	if (h->cpu >= n->nr_cpus || h->queue >= NIC_MAX_QUEUES) {
 		malformed(n, "cpu or queue out of range");
 		return;
@@ -950,15 +971,8 @@ static void decode_record(struct nic *n, const __u64 *w)
 	r.kind = h->kind;
 	r.ret = h->ret;
 	r.flags = h->flags;
-	lq = &n->last_q[h->cpu * NIC_MAX_QUEUES + h->queue];
-	r.gap_ns = lq->ts_ns ? h->ts_ns - lq->ts_ns : 0;
-	lq->ts_ns = h->ts_ns;
-	last = (__u64 *)&lq->acc;
-	d = (__u64 *)&r.delta;
-	for (i = 0; i < sizeof(r.delta) / sizeof(__u64); i++) {
-		d[i] = acc[i] - last[i];
-		last[i] = acc[i];
-	}
+	queue_delta(&n->last_q[h->cpu * NIC_MAX_QUEUES + h->queue], &h->acc,
+		    h->ts_ns, &r);
 	lc = &n->last_cpu[h->cpu];
 	if (h->flags & NIC_REC_F_IDLE) {
 		r.idle_ns = h->idle_ns - lc->idle_ns;
@@ -1272,13 +1286,10 @@ static void deliver_staged(struct nic *nic)
 static void deliver_end(struct nic *nic)
 {
 	struct nic_queue_acc *accs;
-	struct rec_last_queue *lq;
-	const __u64 *acc, *last;
 	struct nic_record r;
-	bool any;
 	__u64 now;
 	__u32 q;
-	int fd, cpu, i;
+	int fd, cpu;
 
 	/* the kernel copies per-CPU values 8-byte aligned, as laid out here */
 	_Static_assert(sizeof(struct nic_queue_acc) % 8 == 0, "acc stride");
@@ -1293,20 +1304,11 @@ static void deliver_end(struct nic *nic)
 		if (bpf_map_lookup_elem(fd, &q, accs))
 			continue;
 		for (cpu = 0; cpu < nic->nr_cpus; cpu++) {
-			lq = &nic->last_q[cpu * NIC_MAX_QUEUES + q];
 			memset(&r, 0, sizeof(r));
-			acc = (const __u64 *)&accs[cpu];
-			last = (const __u64 *)&lq->acc;
-			any = false;
-			for (i = 0; i < (int)(sizeof(r.delta) / sizeof(__u64));
-			     i++) {
-				((__u64 *)&r.delta)[i] = acc[i] - last[i];
-				any |= acc[i] != last[i];
-			}
-			if (!any)
+			if (!queue_delta(&nic->last_q[cpu * NIC_MAX_QUEUES + q],
+					 &accs[cpu], now, &r))
 				continue;
 			r.ts_ns = now;
-			r.gap_ns = lq->ts_ns ? now - lq->ts_ns : 0;
 			r.cpu = cpu;
 			r.irq = NIC_IRQ_NONE;
 			r.queue = q;
