@@ -29,9 +29,8 @@
  * collector costs under the control loop, which opens it with
  * nic_opts.rates_only: no records, no handler times, no cpu_idle).
  * Both run --rounds times, interleaved; a program's figure is its median
- * round, with the lowest and highest beside it. On this VM one pass of
- * the irq exit program ranged over 141-219 ns in six runs of five
- * rounds; the six medians over 148-168 ns.
+ * round, with the lowest and highest beside it: on this VM the irq exit
+ * program's median moved over 141-213 ns between runs on one day.
  *
  * Cost: about six seconds.
  */
@@ -520,7 +519,7 @@ static void usage(FILE *f)
 		"--irq),\n"
 		"driven by direct disk writes: veth has no vectors. The load\n"
 		"runs in two modes: per-interrupt records on, and window\n"
-		"totals only (the control loop's use), each --rounds times,\n"
+		"rates only (the control loop's use), each --rounds times,\n"
 		"interleaved; each figure is the median round. Needs root.\n"
 		"\n"
 		"  --round-trips N   TCP round trips of %d bytes a round "
@@ -528,7 +527,7 @@ static void usage(FILE *f)
 		"  --rounds N        rounds of each mode (default %d)\n"
 		"  --repeat N        BPF_PROG_TEST_RUN repeat (default %d)\n"
 		"  --irq LIST        vectors for the irq programs\n"
-		"  --window-only     the window-totals pass only\n"
+		"  --window-only     the window-rates pass only\n"
 		"  -j, --json        one JSON object\n"
 		"  -h, --help        this help\n",
 		MSG_BYTES, DEF_ROUND_TRIPS, DEF_ROUNDS, DEF_REPEAT);
@@ -1002,8 +1001,8 @@ static struct json_object *load_json(const struct bench_mode *m)
 }
 
 /*
- * The same load with window totals only (no per-interrupt records): what
- * the collector costs while the control loop runs (kopt run --plant host
+ * The same load with window rates only (nic_opts.rates_only): what the
+ * collector costs while the control loop runs (kopt run --plant host
  * opens it so), next to the records mode of the main figures.
  */
 static struct json_object *window_json(const struct bench_mode *w)
@@ -1044,7 +1043,7 @@ static void print_json(struct bench_args *a, const struct bench_mode *m,
 	json_object_object_add(
 		o, "records_mode",
 		json_object_new_string(a->window_only ?
-					       "window totals only" :
+					       "window rates only" :
 					       "per-interrupt records"));
 	json_object_object_add(o, "records", json_object_new_int64(records));
 	json_object_object_add(

@@ -83,7 +83,7 @@ struct nic_window {
 	 */
 	double qps;
 	double irq_rate; /* NIC interrupts/s */
-	/* mean hard-irq handler time; NAN: no interrupts, or irq_untimed */
+	/* mean hard-irq handler time; NAN: no interrupts, or rates_only */
 	double irq_ns_mean;
 	double pkts_per_irq; /* mean rx packets per interrupt, NAN: none */
 	double napi_rate; /* NAPI polls/s */

@@ -17,7 +17,10 @@
 #include <linux/types.h>
 #endif
 
-/* Interrupt vectors of one NIC the BPF side filters on (MSI-X: 1/queue). Power of two. */
+/*
+ * Interrupt vectors of one NIC the BPF side filters on (MSI-X: 1/queue).
+ * Power of two.
+ */
 #define NIC_MAX_IRQS 64
 /*
  * Vectors below this number are found with one table load (.rodata),
