@@ -5,7 +5,7 @@
 # instructions, which neither this host's load nor its neighbours move.
 #
 # `kopt bench collector` on this host gives ns per event, and the same
-# binary has measured 136 to 237 ns for one program within minutes here
+# program's median moved over 141 to 213 ns between runs of one day here
 # (the sandbox shares its machine). This runs the same bench in a Linux
 # 6.12 guest (Debian's kernel package, debian-kernel.sh) on QEMU's
 # instruction-counting clock (vm-run.sh --icount 0): guest time advances
