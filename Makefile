@@ -2,8 +2,8 @@
 #
 # kopt: the one entry point.
 #
-#   make            build build/kopt (BPF objects, skeletons, loader)
-#   make deps       install the Debian packages kopt needs (apt-get)
+#   make            build build/kopt and build/kopt-lab (no root needed)
+#   make deps       install the build and test packages (apt-get, root)
 #   make check      build the sanitized test build and run every test
 #   make bench      run the benchmarks, JSON on stdout and in build/bench.json
 #   make lint       clang-format (kernel style) check and cppcheck
@@ -19,6 +19,7 @@ TOBJ      := $(BUILD)/test-obj
 CC        ?= gcc
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
+LLVM_STRIP ?= llvm-strip
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
@@ -30,33 +31,51 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-# Debian packages: build, test and run on the host.
-PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config \
-	libxdp-dev xdp-tools libcpupower-dev linux-cpupower libnlopt-dev \
-	liblapacke-dev liblapack-dev libblas-dev libopenblas-dev libinih-dev libnl-3-dev \
-	libnl-genl-3-dev libjson-c-dev iproute2 ethtool memcached \
+# Debian packages, in three sets: what `make` needs (build), what `make
+# check` and the CLI's host features need (test), and what building the
+# patched 6.12 kernel needs (installed by the VM targets, kernel-patches/).
+BUILD_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
+	pkg-config libxdp-dev libcpupower-dev libnlopt-dev liblapacke-dev \
+	libopenblas-dev libinih-dev libnl-3-dev libnl-genl-3-dev libjson-c-dev
+TEST_PKGS := xdp-tools linux-cpupower iproute2 ethtool memcached \
 	libmemcached-tools sockperf rt-tests stress-ng gnuplot-nox cppcheck \
-	clang-format jq
-# The VM harness (kernel build and QEMU), see kernel-patches/vm.mk.
-VM_PKGS := linux-source-6.12 bc bison flex libssl-dev dwarves cpio \
-	busybox-static qemu-system-x86 xz-utils kmod
-ALL_PKGS := $(PKGS) $(VM_PKGS)
+	clang-format jq qemu-system-x86 cpio busybox-static kmod xz-utils
+KERNEL_PKGS := linux-source-6.12 bc bison flex libssl-dev dwarves
 
+# The libraries: one BLAS (OpenBLAS, which also answers for LAPACK through
+# Debian's alternatives), LAPACKE as its C interface.
 PKG_LIBS  := libbpf libxdp nlopt lapacke inih libnl-genl-3.0 json-c
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
-PKG_LDLIBS = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
+PKG_LDLIBS := $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
 
-INCLUDES  := -Iinclude -I$(BUILD) -Iloader -Ioptimizer
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter \
 	     -Wno-missing-field-initializers
 CFLAGS    ?= -O2 -g
 KOPT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
-ALL_CFLAGS = $(CFLAGS) -DKOPT_VERSION=\"$(KOPT_VERSION)\" -std=gnu11 $(WARN) $(INCLUDES) $(PKG_CFLAGS) -MMD -MP
+BASE_CFLAGS = -std=gnu11 -DKOPT_VERSION=\"$(KOPT_VERSION)\" $(WARN) \
+	     $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS = $(CFLAGS) $(BASE_CFLAGS)
 SAN       := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
-TEST_CFLAGS = -O1 -g -std=gnu11 -DKOPT_VERSION=\"$(KOPT_VERSION)\" $(WARN) $(INCLUDES) $(PKG_CFLAGS) $(SAN) \
-	     -DKOPT_TEST_BUILD -MMD -MP
-LDLIBS    = $(PKG_LDLIBS) -llapack -lblas -lcpupower -lelf -lz -lm -lpthread -ldl
+TEST_CFLAGS = -O1 -g $(BASE_CFLAGS) $(SAN) -DKOPT_TEST_BUILD
+LDLIBS    = $(PKG_LDLIBS) -lopenblas -lcpupower -lelf -lz -lm -lpthread -ldl
+
+# Layers point down only (README, "Layout"): each layer sees its own
+# headers and those below it, so an include that points up fails to build.
+#   include/kopt   ABI shared with BPF and the kernel patch
+#   optimizer/     learning: GP, BO, training, the .kmlp model format
+#   loader/lib/    libkopt: skeleton owners, host parts, the controller
+#   loader/cli/    kopt, and what every front end shares
+#   loader/tools/  kopt-lab: load generator, sim plant, benches, reports
+LIB_DIRS  := loader/lib/util loader/lib/bpf loader/lib/host loader/lib/ctl
+OPT_INC   := -Iinclude -Ioptimizer
+LIB_INC   := $(OPT_INC) -I$(BUILD) $(addprefix -I,$(LIB_DIRS))
+CLI_INC   := $(LIB_INC) -Iloader/cli
+TOOLS_INC := $(CLI_INC) -Iloader/tools
+TESTS_INC := $(TOOLS_INC) -Iselftests
+inc_for = $(if $(filter optimizer/%,$1),$(OPT_INC),$(if $(filter \
+	loader/lib/%,$1),$(LIB_INC),$(if $(filter loader/cli/%,$1),$(CLI_INC),$(if \
+	$(filter loader/tools/%,$1),$(TOOLS_INC),$(TESTS_INC)))))
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Wno-unused-function -Iinclude -I$(BUILD) -Ibpf \
@@ -65,50 +84,74 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
 BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS       := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-LIB_SRCS    := $(filter-out loader/main.c,$(wildcard loader/*.c)) \
+LIB_SRCS    := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)) \
 	       $(wildcard optimizer/*.c)
-LIB_OBJS    := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRCS))
-TLIB_OBJS   := $(patsubst %.c,$(TOBJ)/%.o,$(LIB_SRCS))
+CLI_SRCS    := $(filter-out loader/cli/main.c,$(wildcard loader/cli/*.c))
+TOOLS_SRCS  := $(filter-out loader/tools/main.c,$(wildcard loader/tools/*.c))
 TEST_SRCS   := $(wildcard selftests/*.c)
-TEST_OBJS   := $(patsubst %.c,$(TOBJ)/%.o,$(TEST_SRCS))
+objs        = $(patsubst %.c,$(1)/%.o,$(2))
+BINS        := $(BUILD)/kopt $(BUILD)/kopt-lab
+TEST_BINS   := $(BUILD)/test/kopt $(BUILD)/test/kopt-lab \
+	       $(BUILD)/test/test_progs
 DEPS_STAMP  := $(BUILD)/.deps-ok
+VM_DEPS_STAMP := $(BUILD)/.vm-deps-ok
 
-.PHONY: all deps check bench lint clean demo help
+.PHONY: all deps check bench lint clean demo help build-deps
 # skeletons and BPF objects are intermediates make must keep
 .SECONDARY:
+# a recipe that fails leaves no half-written target behind
+.DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/kopt
+all: $(BINS)
 
 help:
 	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- dependencies ---------------------------------------------------------
 
-deps: $(DEPS_STAMP)
-
-# Installs only what is missing; apt-get update first (a new machine has
-# stale or empty lists). Re-checked whenever this Makefile changes.
-$(DEPS_STAMP): Makefile
+# Installs what is missing of the given packages (apt-get update first: a
+# new machine has stale or empty lists). $(1): stamp name, $(2): packages.
+define install_pkgs
 	$(Q)mkdir -p $(BUILD)
-	$(Q)missing=$$(for p in $(ALL_PKGS); do \
+	$(Q)missing=$$(for p in $(2); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "  DEPS     installing:" $$missing; \
 		if [ "$$(id -u)" != 0 ]; then \
-			echo "make deps: need root to apt-get install:" $$missing >&2; \
+			echo "make: need root to apt-get install:" $$missing >&2; \
 			exit 1; fi; \
 		apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends $$missing >$(BUILD)/apt.log 2>&1 || \
 		{ tail -20 $(BUILD)/apt.log >&2; exit 1; }; \
 	fi
+	$(Q)touch $(1)
+endef
+
+deps: $(DEPS_STAMP)
+
+# Re-checked whenever this Makefile changes.
+$(DEPS_STAMP): Makefile
+	$(call install_pkgs,$@,$(BUILD_PKGS) $(TEST_PKGS))
+
+# What a plain `make` needs; says which packages are missing instead of
+# failing deep in a compile. Needs no root.
+$(BUILD)/.build-ok: Makefile
+	$(Q)mkdir -p $(BUILD)
+	$(Q)missing=$$(for p in $(BUILD_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "make: build packages missing:" $$missing >&2; \
+		echo "make: run 'make deps' as root (or apt-get install them)" >&2; \
+		exit 1; fi
 	$(Q)touch $@
 
 # --- BPF --------------------------------------------------------------------
 
-$(BUILD)/vmlinux.h: | $(DEPS_STAMP)
+$(BUILD)/vmlinux.h: | $(BUILD)/.build-ok
 	$(call msg,GEN,$@)
 	$(Q)if [ ! -r $(VMLINUX_BTF) ]; then \
 		echo "error: $(VMLINUX_BTF) missing: this kernel has no BTF" \
@@ -117,10 +160,13 @@ $(BUILD)/vmlinux.h: | $(DEPS_STAMP)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp
 	$(Q)mv $@.tmp $@
 
+# Compiled with -g for BTF and line info, then stripped of DWARF (BTF stays:
+# CO-RE and bpftool need it) before the skeleton embeds the object.
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.bpf.h) \
-		  $(wildcard include/kopt/*.h) | $(DEPS_STAMP)
+		  $(wildcard include/kopt/*.h)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -129,45 +175,57 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 # --- userspace ----------------------------------------------------------------
 
-$(OBJ)/%.o: %.c $(SKELS) | $(DEPS_STAMP)
+$(OBJ)/%.o: %.c $(SKELS) | $(BUILD)/.build-ok
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(call inc_for,$<) -c $< -o $@
 
-$(TOBJ)/%.o: %.c $(SKELS) | $(DEPS_STAMP)
+$(TOBJ)/%.o: %.c $(SKELS) | $(BUILD)/.build-ok
 	$(call msg,CC-TEST,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $(call inc_for,$<) -c $< -o $@
 
-$(BUILD)/kopt: $(OBJ)/loader/main.o $(LIB_OBJS)
+$(BUILD)/libkopt.a: $(call objs,$(OBJ),$(LIB_SRCS))
+$(BUILD)/test/libkopt.a: $(call objs,$(TOBJ),$(LIB_SRCS))
+%/libkopt.a:
+	$(call msg,AR,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/kopt: $(call objs,$(OBJ),loader/cli/main.c $(CLI_SRCS)) \
+	       $(BUILD)/libkopt.a
+$(BUILD)/kopt-lab: $(call objs,$(OBJ),loader/tools/main.c $(TOOLS_SRCS) \
+		   loader/cli/cmd.c) $(BUILD)/libkopt.a
+$(BINS):
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# The test build: the same sources with ASan/UBSan, a sanitized kopt for
-# CLI tests, and the test runner.
-$(BUILD)/test/kopt: $(TOBJ)/loader/main.o $(TLIB_OBJS)
-	$(call msg,LINK,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAN) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/test/test_progs: $(TEST_OBJS) $(TLIB_OBJS)
+# The test build: the same sources with ASan/UBSan, a sanitized kopt and
+# kopt-lab for CLI tests, and the test runner.
+$(BUILD)/test/kopt: $(call objs,$(TOBJ),loader/cli/main.c $(CLI_SRCS)) \
+		    $(BUILD)/test/libkopt.a
+$(BUILD)/test/kopt-lab: $(call objs,$(TOBJ),loader/tools/main.c \
+			$(TOOLS_SRCS) loader/cli/cmd.c) $(BUILD)/test/libkopt.a
+$(BUILD)/test/test_progs: $(call objs,$(TOBJ),$(TEST_SRCS) $(CLI_SRCS) \
+			  $(TOOLS_SRCS)) $(BUILD)/test/libkopt.a
+$(TEST_BINS):
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
 # TESTS=name1,name2 runs a subset (substring match).
-check: $(BUILD)/kopt $(BUILD)/test/kopt $(BUILD)/test/test_progs $(BPF_OBJS)
+check: $(BINS) $(TEST_BINS) $(BPF_OBJS) | $(DEPS_STAMP)
 	$(Q)KOPT_BIN=$(abspath $(BUILD)/test/kopt) \
 	  KOPT_BUILD=$(abspath $(BUILD)) \
 	  ASAN_OPTIONS=detect_leaks=1 \
 	  $(BUILD)/test/test_progs $(if $(TESTS),-t $(TESTS))
 
 # The energy job end to end on the 6.12 guest's e1000e (kernel-patches/demo.sh).
-demo: $(BUILD)/kopt | $(DEPS_STAMP)
+demo: $(BINS) | $(DEPS_STAMP)
 	$(Q)kernel-patches/demo.sh $(BUILD)
 
-bench: $(BUILD)/kopt
-	$(Q)$(BUILD)/kopt bench all --json | tee $(BUILD)/bench.json
+bench: $(BINS)
+	$(Q)$(BUILD)/kopt-lab bench all --json | tee $(BUILD)/bench.json
 
 # --- lint -------------------------------------------------------------------------
 
@@ -179,7 +237,8 @@ lint: | $(DEPS_STAMP)
 	$(call msg,CPPCHECK,loader optimizer selftests)
 	$(Q)cppcheck --quiet --error-exitcode=1 --inline-suppr \
 		--enable=warning,portability,performance \
-		--suppress=missingIncludeSystem --library=.cppcheck/kopt.cfg -Iinclude -Iloader -Ioptimizer \
+		--suppress=missingIncludeSystem --library=.cppcheck/kopt.cfg \
+		$(TESTS_INC) \
 		-D__x86_64__ -U__bpf__ loader optimizer selftests
 
 clean:

@@ -20,7 +20,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define BASE_CLOCK_READS 16 /* loader/bench_collector.c divides by it */
+#define BASE_CLOCK_READS 16 /* loader/tools/bench_collector.c divides by it */
 
 SEC("tp_btf/irq_handler_entry")
 int BPF_PROG(base_irq_entry, int irq, struct irqaction *action)

@@ -26,10 +26,10 @@ $(KPATCH_MLP): include/kopt/mlp_fixed.h include/kopt/features.h \
 # migrate_tp.bpf.c includes migrate.bpf.c (the two rungs fill records alike)
 $(BUILD)/migrate_tp.bpf.o: bpf/migrate.bpf.c
 
-vmbench: $(BUILD)/kopt | $(DEPS_STAMP)
+vmbench: $(BINS) | $(VM_DEPS_STAMP)
 	$(Q)KOPT_VM_TIMEOUT=$(KOPT_VM_TIMEOUT) kernel-patches/vmbench.sh $(BUILD)
 
 # The same, counted in guest instructions (QEMU icount): see vmbench.sh.
-vmbench-icount: $(BUILD)/kopt | $(DEPS_STAMP)
+vmbench-icount: $(BINS) | $(VM_DEPS_STAMP)
 	$(Q)KOPT_VMBENCH_ICOUNT=0 KOPT_VM_TIMEOUT=$(KOPT_VM_TIMEOUT) \
 		kernel-patches/vmbench.sh $(BUILD)

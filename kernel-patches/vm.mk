@@ -20,17 +20,21 @@
 
 KOPT_VM_TIMEOUT ?= 900
 
+# The VM targets install what building and booting the kernel needs.
+$(VM_DEPS_STAMP): Makefile kernel-patches/vm.mk
+	$(call install_pkgs,$@,$(BUILD_PKGS) $(TEST_PKGS) $(KERNEL_PKGS))
+
 .PHONY: vmkernel vmtest vmrun
 
-vmkernel: | $(DEPS_STAMP)
+vmkernel: | $(VM_DEPS_STAMP)
 	$(Q)kernel-patches/build-kernel.sh
 
-vmtest: $(BUILD)/kopt $(BUILD)/test/kopt $(BUILD)/test/test_progs $(BPF_OBJS) \
-	| $(DEPS_STAMP)
+vmtest: $(BINS) $(TEST_BINS) $(BPF_OBJS) \
+	| $(VM_DEPS_STAMP)
 	$(Q)TESTS='$(TESTS)' KOPT_VM_TIMEOUT=$(KOPT_VM_TIMEOUT) \
 		kernel-patches/vmtest.sh $(BUILD)
 
-vmrun: | $(DEPS_STAMP)
+vmrun: | $(VM_DEPS_STAMP)
 	$(Q)if [ -z "$$CMD" ]; then \
 		echo "usage: make vmrun CMD='uname -a'" >&2; exit 2; fi
 	$(Q)KOPT_VM_TIMEOUT=$(KOPT_VM_TIMEOUT) \
@@ -39,12 +43,12 @@ vmrun: | $(DEPS_STAMP)
 # The forced-migration experiment (kernel-patches/experiment-migrations.sh):
 # collect, train, score live in the kernel, time enforce vs stock CFS.
 .PHONY: experiment-migrations
-experiment-migrations: $(BUILD)/kopt | $(DEPS_STAMP)
+experiment-migrations: $(BINS) | $(VM_DEPS_STAMP)
 	$(Q)kernel-patches/build-kernel.sh >/dev/null
 	$(Q)KOPT_VM_TIMEOUT=$(or $(KOPT_VM_EXP_TIMEOUT),5400) \
 		kernel-patches/experiment-migrations.sh $(BUILD)
 
 # The NIC collector's cost in instructions (kernel-patches/vmbench-collector.sh).
 .PHONY: vmbench-collector
-vmbench-collector: $(BUILD)/kopt | $(DEPS_STAMP)
+vmbench-collector: $(BINS) | $(VM_DEPS_STAMP)
 	$(Q)KOPT_VM_TIMEOUT=$(KOPT_VM_TIMEOUT) kernel-patches/vmbench-collector.sh $(BUILD)

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # `make vmbench`: what the kopt patch series costs per can_migrate_task()
-# call. Runs `kopt bench kpatch` (loader/kpatch_bench.c) with the same
+# call. Runs `kopt bench kpatch` (loader/tools/kpatch_bench.c) with the same
 # workload in two guests of the same VM: one booted on Linux 6.12 without
 # the series, one with it; the second gets the first's result as its
 # baseline, so build/vmbench.json holds both and their ratios:

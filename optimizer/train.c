@@ -33,7 +33,7 @@
 #include <cblas.h>
 #include <nlopt.h>
 
-#include "kopt.h"
+#include "errf.h"
 #include "train.h"
 
 static double now_s(void)

@@ -9,7 +9,7 @@
  * models on the held-out test split.
  *
  * Why here (optimizer/) and not in loader/: it is learning code with no
- * BPF in it; loader/train_cmd.c is the CLI on top (`kopt train`, `kopt
+ * BPF in it; loader/cli/train_cmd.c is the CLI on top (`kopt train`, `kopt
  * model score`), selftests/test_train.c its tests.
  *
  * Cost: a 1M-row CSV loads in about a second; training is dominated by one
@@ -201,9 +201,5 @@ int kopt_train(const struct kopt_train_cfg *cfg, struct kopt_train_report *rep,
 void kopt_fixed_logits(const struct kopt_mlp *mlp,
 		       const struct kopt_dataset *ds, long lo, long n,
 		       double *logit);
-
-/* The two commands (loader/train_cmd.c). */
-int cmd_train(int argc, char **argv);
-int cmd_model_score(int argc, char **argv);
 
 #endif /* KOPT_OPTIMIZER_TRAIN_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Tests of loader/histogram.c: percentiles against the exact nearest-rank
+ * Tests of loader/lib/util/histogram.c: percentiles against the exact nearest-rank
  * percentiles of known samples (sorted copies), within the relative error
  * the histogram declares, and the edges: empty, one sample, the linear
  * (exact) range, the highest trackable value, the overflow bucket, merge

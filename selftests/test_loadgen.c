@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Tests of kopt loadgen (loader/loadgen.c) against a real memcached on
+ * Tests of kopt loadgen (loader/lib/host/loadgen.c) against a real memcached on
  * 127.0.0.1 at a free port, and of the external latency feed
- * (loader/latency_src.c).
+ * (loader/lib/host/latency_src.c).
  *
  * Each test starts its own memcached and kills it before returning; the
  * child also has PR_SET_PDEATHSIG so a crashed runner cannot leave one

@@ -43,7 +43,7 @@ static int parse_row(char *line, unsigned long long *v)
 	return n;
 }
 
-/* Column indexes, as in loader/collect_migrations.c's header. */
+/* Column indexes, as in loader/cli/collect_migrations.c's header. */
 enum {
 	C_SRC = 2,
 	C_DST = 3,

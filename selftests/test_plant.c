@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Tests of the plant protocol (loader/plant.c) and the sim plant
- * (loader/plant_sim.c, `kopt plant sim`).
+ * Tests of the plant protocol (loader/lib/ctl/plant.c) and the sim plant
+ * (loader/tools/plant_sim.c, `kopt plant sim`).
  *
  * Protocol: every kind of bad reply is refused with its reason (garbage,
  * wrong type, missing field, negative energy, NaN, an error reply), and

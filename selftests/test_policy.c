@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Tests of the policy parser (loader/policy.c): every shipped policy
+ * Tests of the policy parser (loader/lib/ctl/policy.c): every shipped policy
  * loads with the values it says, and every kind of bad input is refused
  * with a message naming the file, the line (when there is one), the key
  * and the reason.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Tests of `kopt run` (loader/run.c) and `kopt report` (loader/report.c),
+ * Tests of `kopt run` (loader/lib/ctl/controller.c) and `kopt report` (loader/tools/report.c),
  * through the CLI of the binary under test.
  *
  * On the sim plant at a fixed load the chosen setting must be within 5%

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The sched_lb_ops policy (bpf/sched_lb.bpf.c, loader/sched_lb.c, `kopt
+ * The sched_lb_ops policy (bpf/sched_lb.bpf.c, loader/lib/bpf/sched_lb.c, `kopt
  * model attach|detach`).
  *
  * On the host (no kopt patch): the CLI refuses bad options with exit 2 and

@@ -5,7 +5,7 @@
  * may take as inputs, by stable id and snake_case name.
  *
  * One list, KOPT_FEATURES(X), generates both the enum and any name table,
- * so the collector (bpf/migrate.bpf.c), the model files (loader/model.c)
+ * so the collector (bpf/migrate.bpf.c), the model files (optimizer/model.c)
  * and the shadow predictor (bpf/mlp_shadow.bpf.c) cannot drift apart. Ids
  * are stored in model maps and datasets: append new features at the end,
  * never reorder or remove one.

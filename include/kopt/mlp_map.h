@@ -20,7 +20,7 @@
  *   seq odd 2k+1: model k is still active in slot k & 1; a writer is
  *     filling the standby slot (k + 1) & 1.
  *
- * Writer (loader/mlp.c, serialized by a lock on the pin directory):
+ * Writer (loader/lib/bpf/mlp.c, serialized by a lock on the pin directory):
  *   1. store seq = 2k+1 (one aligned 8-byte atomic store through the
  *      mmap of mlp_active), full fence;
  *   2. bpf_map_update_elem(mlp_weights, standby, model): readers of

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Per-interrupt NIC statistics: the ABI between bpf/nic.bpf.c,
- * bpf/nic_xdp.bpf.c and the loader (loader/nic.c).
+ * bpf/nic_xdp.bpf.c and the loader (loader/lib/bpf/nic.c).
  *
  * Two outputs: a ring buffer of struct nic_record (one per NIC interrupt,
  * or one per NAPI poll on devices without interrupt vectors, e.g. veth),

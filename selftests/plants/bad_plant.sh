@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # A plant that speaks the plant protocol (README) correctly, then
-# misbehaves on purpose, for the tests of loader/plant.c and kopt run.
+# misbehaves on purpose, for the tests of loader/lib/ctl/plant.c and kopt run.
 #
 #   bad_plant.sh MODE [FROM [COUNT]]
 #

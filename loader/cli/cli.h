@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What the front ends share (kopt and the lab tools in loader/tools/):
+ * the subcommand table and the entry point of every subcommand. The
+ * library (loader/lib/) never includes this.
+ */
+#ifndef KOPT_CLI_H
+#define KOPT_CLI_H
+
+#include "kopt.h"
+
+/*
+ * A subcommand. fn gets argc/argv with argv[0] = the subcommand name, and
+ * returns a kopt_exit code. Options are parsed with getopt_long inside fn;
+ * every fn handles -h/--help itself.
+ */
+struct kopt_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+/*
+ * Dispatches argv[0] against a NULL-terminated table; prints the table on
+ * unknown/missing name. `what` names the level ("kopt", "kopt bench").
+ */
+int kopt_dispatch(const char *what, const struct kopt_cmd *cmds, int argc,
+		  char **argv);
+
+/*
+ * The front ends' main: global options (-v, --json, -h, -V), then
+ * dispatch on cmds. prog names the binary in messages and usage.
+ */
+int kopt_main(const char *prog, const struct kopt_cmd *cmds, int argc,
+	      char **argv);
+
+/*
+ * kopt-lab's path: $KOPT_LAB, else beside this binary. 0 or -errno.
+ * cmd_lab() runs a top-level lab command there (kopt bench ...),
+ * cmd_lab_plant() a plant of the lab (kopt plant sim ...).
+ */
+int kopt_lab_path(char *buf, size_t len);
+int cmd_lab(int argc, char **argv);
+int cmd_lab_plant(int argc, char **argv);
+
+/* Subcommands (loader/cli/ and loader/tools/). */
+int cmd_probe(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_model(int argc, char **argv);
+int cmd_bench_mlp(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_plant(int argc, char **argv);
+int cmd_plant_sim(int argc, char **argv);
+int cmd_plant_host(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_bench_bo(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
+int cmd_collect_migrations(int argc, char **argv);
+int cmd_loadgen(int argc, char **argv);
+int cmd_collect_nic(int argc, char **argv);
+int cmd_bench_collector(int argc, char **argv);
+int cmd_knob(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_energy(int argc, char **argv);
+int cmd_model_attach(int argc, char **argv);
+int cmd_model_detach(int argc, char **argv);
+int cmd_bench_kpatch(int argc, char **argv);
+int cmd_model_live(int argc, char **argv);
+int cmd_bench_train(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_model_score(int argc, char **argv);
+
+#endif /* KOPT_CLI_H */

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kopt energy: read the best energy meter of this host for a while, and
+ * say which meter it is (and why the better ones were not usable).
+ */
+#include <getopt.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "energy.h"
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kopt energy [--duration S] [--estimate] [--json]\n"
+		"\n"
+		"Measures energy over S seconds (default 1) with the best meter\n"
+		"here: RAPL (powercap), the perf power PMU, else a model\n"
+		"estimate from CPU busy time and frequency, labelled as such.\n"
+		"\n"
+		"  -d, --duration S  seconds to measure\n"
+		"  -e, --estimate    use the model estimate even if a meter "
+		"exists\n"
+		"  -j, --json        JSON output\n");
+}
+
+int cmd_energy(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "duration", required_argument, NULL, 'd' },
+		{ "estimate", no_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL },
+	};
+	struct energy_opts eo;
+	struct energy_meter *m;
+	struct timespec ts;
+	double secs = 1, j0, j1;
+	char why[400];
+	int opt;
+
+	energy_opts_default(&eo);
+	while ((opt = getopt_long(argc, argv, "d:ejh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			if (kopt_parse_double(optarg, 0.01, 86400, &secs)) {
+				pr_warn("energy: --duration '%s': expected "
+					"seconds in 0.01..86400\n",
+					optarg);
+				return KOPT_EXIT_USAGE;
+			}
+			break;
+		case 'e':
+			eo.force_estimate = true;
+			break;
+		case 'j':
+			kopt_env.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return KOPT_EXIT_OK;
+		default:
+			usage(stderr);
+			return KOPT_EXIT_USAGE;
+		}
+	}
+	m = energy_open(&eo, why, sizeof(why));
+	if (!m)
+		return KOPT_EXIT_FAIL;
+	energy_read(m, &j0);
+	ts.tv_sec = (time_t)secs;
+	ts.tv_nsec = (long)((secs - ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+	energy_read(m, &j1);
+	if (kopt_env.json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(
+			o, "source",
+			json_object_new_string(energy_source_name(m)));
+		json_object_object_add(
+			o, "estimate",
+			json_object_new_boolean(energy_is_estimate(m)));
+		json_object_object_add(o, "joules",
+				       json_object_new_double(j1 - j0));
+		json_object_object_add(o, "seconds",
+				       json_object_new_double(secs));
+		json_object_object_add(
+			o, "watts", json_object_new_double((j1 - j0) / secs));
+		json_object_object_add(o, "why_not_better",
+				       json_object_new_string(why));
+		printf("%s\n", json_object_to_json_string_ext(
+				       o, JSON_C_TO_STRING_PRETTY));
+		json_object_put(o);
+	} else {
+		printf("%.3f J in %.2f s (%.2f W), source: %s%s\n", j1 - j0,
+		       secs, (j1 - j0) / secs, energy_source_name(m),
+		       energy_is_estimate(m) ?
+			       " (a model estimate, not a measurement)" :
+			       "");
+		if (why[0])
+			printf("not used: %s\n", why);
+	}
+	energy_close(m);
+	return KOPT_EXIT_OK;
+}

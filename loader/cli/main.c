@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kopt: an eBPF-first kernel control plane. One binary, bpftool-style
+ * subcommands; this file is the table. The lab commands (loadgen, plant
+ * sim, bench, report) run in kopt-lab (loader/cli/lab.c says how).
+ */
+#include "cli.h"
+
+static const struct kopt_cmd cmds[] = {
+	{ "probe", cmd_probe, "report what this host's kernel allows" },
+	{ "collect", cmd_collect, "record kernel data (migrations, nic)" },
+	{ "knob", cmd_knob, "list, read or set one actuator by hand" },
+	{ "energy", cmd_energy, "measure energy with the best meter here" },
+	{ "restore", cmd_restore, "undo changes a killed kopt left behind" },
+	{ "bench", cmd_lab, "benchmarks (JSON with --json)" },
+	{ "model", cmd_model,
+	  "fixed-point MLP models: load, show, score, live, attach" },
+	{ "train", cmd_train, "train a model from a migrations CSV" },
+	{ "loadgen", cmd_lab, "open-loop memcached load generator" },
+	{ "run", cmd_run, "energy controller: optimize and hold a plant" },
+	{ "plant", cmd_plant, "plants as protocol servers: host, sim (lab)" },
+	{ "report", cmd_lab, "plot a kopt run log (gnuplot PNGs)" },
+	{ NULL },
+};
+
+int main(int argc, char **argv)
+{
+	return kopt_main("kopt", cmds, argc, argv);
+}

@@ -1,0 +1,686 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kopt plant host: this host as a plant (see plant.h for the protocol).
+ *
+ * Per window it applies the requested setting with the actuators (NIC
+ * coalescing through ethtool netlink, or software coalescing; CPU
+ * frequency through libcpupower where cpufreq exists), lets the service
+ * run for the window, and replies with:
+ *   energy_j  from the energy meter (RAPL, perf power, else an estimate;
+ *             the reply's "source" says which: "measured" or "estimate");
+ *   p99/p50   from the built-in open-loop load generator (--server);
+ *   qps       the load generator's achieved rate, else the NIC
+ *             collector's request estimate;
+ *   plus the NIC's interrupt rate and batch size, for the reasoning.
+ * A request of null knobs means the stock policy: every knob is restored
+ * to what it was before kopt (adaptive coalescing, the governor).
+ *
+ * Two roles for a testbed where the knob and the load are on different
+ * machines (the VM demo): `--listen ADDR:PORT` serves the protocol on one
+ * TCP connection without a load generator (knobs, energy and NIC counters
+ * where the knob is), and `--agent ADDR:PORT` forwards each request to
+ * such a listener while generating the load and measuring latency here.
+ *
+ * Every knob is journaled before its first change and restored on exit,
+ * on SIGINT/SIGTERM, and by the next kopt after a crash (state.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "actuator.h"
+#include "energy.h"
+#include "cli.h"
+#include "loadgen.h"
+#include "nic.h"
+#include "plant.h"
+#include "state.h"
+
+#define HOST_LINE_MAX 4096
+#define HOST_MAX_SECONDS 3600
+#define AGENT_SLACK_S 30 /* agent reply deadline beyond the window */
+
+struct host_opts {
+	const char *ifname;
+	const char *coalesce; /* "nic" or "sw" */
+	const char *knob; /* rx-usecs, or gro-flush-usecs for sw */
+	const char *cpus; /* cpufreq CPUs; NULL: no DVFS knob */
+	const char *server; /* load generator target; NULL: none */
+	double rate;
+	int connections;
+	const char *listen; /* serve on TCP instead of stdin/stdout */
+	const char *agent; /* forward knobs/energy to this listener */
+	bool estimate; /* force the energy estimate */
+	int energy_pid; /* energy from this process's CPU time (a VM) */
+	bool no_bpf; /* NIC counters from sysfs only */
+};
+
+struct host_plant {
+	struct host_opts o;
+	struct actuator itr, freq;
+	bool have_freq;
+	struct energy_meter *meter;
+	struct loadgen *lg;
+	struct nic *nic;
+	FILE *agent_in, *agent_out;
+};
+
+struct host_window {
+	double energy_j, qps, p50_us, p99_us, irq_rate, batch;
+	bool have_latency;
+	char source[16]; /* "measured" or "estimate" */
+	char meter[16]; /* energy_source_name() */
+};
+
+/* ---- protocol lines ------------------------------------------------------ */
+
+static void reply_error(FILE *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void reply_error(FILE *out, const char *fmt, ...)
+{
+	struct json_object *o = json_object_new_object();
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	fprintf(out, "%s\n",
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	fflush(out);
+	json_object_put(o);
+}
+
+static void add_num(struct json_object *o, const char *key, double v)
+{
+	if (isfinite(v))
+		json_object_object_add(o, key, json_object_new_double(v));
+}
+
+static void send_reply(struct host_plant *h, FILE *out,
+		       const struct plant_request *rq,
+		       const struct host_window *w)
+{
+	struct json_object *o = json_object_new_object();
+
+	add_num(o, "energy_j", w->energy_j);
+	if (w->have_latency) {
+		add_num(o, "p99_us", w->p99_us);
+		add_num(o, "p50_us", w->p50_us);
+	}
+	add_num(o, "qps", w->qps);
+	add_num(o, "seconds", rq->seconds);
+	json_object_object_add(o, "source", json_object_new_string(w->source));
+	json_object_object_add(o, "energy_meter",
+			       json_object_new_string(w->meter));
+	add_num(o, "irq_rate", w->irq_rate);
+	add_num(o, "batch", w->batch);
+	fprintf(out, "%s\n",
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	fflush(out);
+	json_object_put(o);
+}
+
+/* ---- knobs --------------------------------------------------------------------- */
+
+static int apply(struct host_plant *h, const struct plant_request *rq,
+		 char *err, size_t len)
+{
+	if (rq->stock) {
+		/* the stock policy is what the host had before kopt */
+		if (state_restore(false)) {
+			snprintf(err, len,
+				 "restoring the stock settings failed");
+			return -EIO;
+		}
+		return 0;
+	}
+	/* refuse before changing anything: a bad request changes nothing */
+	if (!isnan(rq->freq_mhz) && !h->have_freq) {
+		snprintf(err, len,
+			 "freq_mhz %g requested but this plant has no DVFS "
+			 "knob (%s); set [freq] list_mhz = none in the policy",
+			 rq->freq_mhz,
+			 h->o.cpus ? h->freq.why : "no --cpus given");
+		return -EOPNOTSUPP;
+	}
+	if (act_set(&h->itr, lround(rq->itr_us))) {
+		snprintf(err, len, "%s", h->itr.why);
+		return -EIO;
+	}
+	if (!isnan(rq->freq_mhz) &&
+	    act_set(&h->freq, lround(rq->freq_mhz * 1000))) {
+		snprintf(err, len, "%s", h->freq.why);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* ---- measuring a window ---------------------------------------------------- */
+
+/* Sleeps up to secs; false if a signal asked us to stop. */
+static bool wait_window(double secs)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		double left;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = secs - ((t.tv_sec - t0.tv_sec) +
+			       (t.tv_nsec - t0.tv_nsec) / 1e9);
+		if (state_stop_signal)
+			return false;
+		if (left <= 0)
+			return true;
+		poll(NULL, 0, left > 0.2 ? 200 : (int)(left * 1000) + 1);
+	}
+}
+
+static void nic_into(struct host_plant *h, struct host_window *w)
+{
+	struct nic_window nw;
+
+	w->irq_rate = w->batch = NAN;
+	if (!h->nic || nic_read_window(h->nic, &nw))
+		return;
+	w->irq_rate = nw.irq_rate;
+	w->batch = nw.batch;
+	if (!w->have_latency)
+		w->qps = nw.qps;
+}
+
+static int measure_local(struct host_plant *h, double secs,
+			 struct host_window *w)
+{
+	struct loadgen_stats st;
+	double e0, e1;
+
+	w->qps = 0;
+	energy_read(h->meter, &e0);
+	if (h->lg)
+		loadgen_window(h->lg, &st); /* start a fresh window */
+	if (h->nic)
+		nic_into(h, w);
+	if (!wait_window(secs))
+		return -EINTR;
+	energy_read(h->meter, &e1);
+	w->energy_j = e1 - e0;
+	if (h->lg && !loadgen_window(h->lg, &st)) {
+		if (!st.completed)
+			return -ENODATA;
+		w->have_latency = true;
+		w->p50_us = st.p50_us;
+		w->p99_us = st.p99_us;
+		w->qps = st.achieved_qps;
+	}
+	snprintf(w->source, sizeof(w->source), "%s",
+		 energy_is_estimate(h->meter) ? "estimate" : "measured");
+	snprintf(w->meter, sizeof(w->meter), "%s",
+		 energy_source_name(h->meter));
+	nic_into(h, w);
+	return 0;
+}
+
+static double jnum(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    (!json_object_is_type(v, json_type_double) &&
+	     !json_object_is_type(v, json_type_int)))
+		return NAN;
+	return json_object_get_double(v);
+}
+
+/*
+ * Agent role: the request goes to the listener where the knob is; the
+ * load and the latency are measured here over the same window.
+ */
+static int measure_agent(struct host_plant *h, const char *line,
+			 const struct plant_request *rq, struct host_window *w,
+			 char *err, size_t len)
+{
+	struct pollfd pfd = { .fd = fileno(h->agent_in), .events = POLLIN };
+	struct json_object *rep = NULL, *e = NULL;
+	char buf[HOST_LINE_MAX];
+	struct loadgen_stats st;
+	double e0 = 0, e1 = 0;
+	int ret = -EPROTO;
+
+	if (h->meter)
+		energy_read(h->meter, &e0);
+	fprintf(h->agent_out, "%s", line);
+	fflush(h->agent_out);
+	if (h->lg)
+		loadgen_window(h->lg, &st);
+	if (poll(&pfd, 1, (rq->seconds + AGENT_SLACK_S) * 1000) <= 0 ||
+	    !fgets(buf, sizeof(buf), h->agent_in)) {
+		snprintf(err, len, "agent %s: no reply within %.0f s",
+			 h->o.agent, rq->seconds + AGENT_SLACK_S);
+		return -ETIMEDOUT;
+	}
+	if (h->meter)
+		energy_read(h->meter, &e1);
+	if (h->lg && !loadgen_window(h->lg, &st)) {
+		w->have_latency = true;
+		w->p50_us = st.p50_us;
+		w->p99_us = st.p99_us;
+		w->qps = st.achieved_qps;
+	}
+	rep = json_tokener_parse(buf);
+	if (!rep || !json_object_is_type(rep, json_type_object)) {
+		snprintf(err, len, "agent %s: reply is not JSON", h->o.agent);
+		goto out;
+	}
+	if (json_object_object_get_ex(rep, "error", &e)) {
+		snprintf(err, len, "agent %s: %s", h->o.agent,
+			 json_object_get_string(e));
+		goto out;
+	}
+	w->energy_j = jnum(rep, "energy_j");
+	snprintf(w->source, sizeof(w->source), "%s",
+		 json_object_object_get_ex(rep, "source", &e) ?
+			 json_object_get_string(e) :
+			 "estimate");
+	snprintf(w->meter, sizeof(w->meter), "%s",
+		 json_object_object_get_ex(rep, "energy_meter", &e) ?
+			 json_object_get_string(e) :
+			 "?");
+	if (h->meter) { /* --energy-pid: the testbed's process, measured here */
+		w->energy_j = e1 - e0;
+		snprintf(w->source, sizeof(w->source), "estimate");
+		snprintf(w->meter, sizeof(w->meter), "%s",
+			 energy_source_name(h->meter));
+	}
+	w->irq_rate = jnum(rep, "irq_rate");
+	w->batch = jnum(rep, "batch");
+	if (!w->have_latency)
+		w->qps = jnum(rep, "qps");
+	ret = isfinite(w->energy_j) ? 0 : -EPROTO;
+	if (ret)
+		snprintf(err, len, "agent %s: reply without energy_j",
+			 h->o.agent);
+out:
+	json_object_put(rep);
+	return ret;
+}
+
+/* ---- serving ------------------------------------------------------------------- */
+
+static int serve(struct host_plant *h, FILE *in, FILE *out)
+{
+	char line[HOST_LINE_MAX], err[512];
+	struct plant_request rq;
+
+	while (!state_stop_signal && fgets(line, sizeof(line), in)) {
+		struct host_window w = { .p50_us = NAN, .p99_us = NAN };
+		int ret;
+
+		if (line[strspn(line, " \t\r\n")] == '\0')
+			continue;
+		if (plant_parse_request(line, HOST_MAX_SECONDS, &rq, err,
+					sizeof(err))) {
+			reply_error(out, "%s", err);
+			continue;
+		}
+		if (h->o.agent) {
+			ret = measure_agent(h, line, &rq, &w, err, sizeof(err));
+		} else {
+			ret = apply(h, &rq, err, sizeof(err));
+			if (!ret)
+				ret = measure_local(h, rq.seconds, &w);
+			if (ret == -EINTR)
+				break;
+			if (ret == -ENODATA)
+				snprintf(err, sizeof(err),
+					 "load generator: no request to %s "
+					 "completed in the window",
+					 h->o.server);
+		}
+		if (ret)
+			reply_error(out, "%s", err);
+		else
+			send_reply(h, out, &rq, &w);
+	}
+	return KOPT_EXIT_OK;
+}
+
+/* "HOST:PORT" -> a connected or listening socket. */
+static int tcp_socket(const char *addr, bool listening, char *err, size_t len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = listening ? AI_PASSIVE : 0 };
+	struct addrinfo *res = NULL;
+	char host[256], *port;
+	int fd = -1, one = 1, rc;
+
+	snprintf(host, sizeof(host), "%s", addr);
+	port = strrchr(host, ':');
+	if (!port) {
+		snprintf(err, len, "'%s': expected HOST:PORT", addr);
+		return -EINVAL;
+	}
+	*port++ = '\0';
+	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc) {
+		snprintf(err, len, "'%s': %s", addr, gai_strerror(rc));
+		return -EINVAL;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && listening) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		rc = bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 1);
+	} else if (fd >= 0) {
+		rc = connect(fd, res->ai_addr, res->ai_addrlen);
+	}
+	if (fd < 0 || rc) {
+		snprintf(err, len, "%s %s: %s",
+			 listening ? "listen on" : "connect to", addr,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -errno;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* ---- setup ------------------------------------------------------------------- */
+
+static int open_knobs(struct host_plant *h)
+{
+	enum act_kind kind = strcmp(h->o.coalesce, "sw") ? ACT_NIC_COALESCE :
+							   ACT_SW_COALESCE;
+
+	if (act_probe(&h->itr, kind, h->o.ifname, h->o.knob)) {
+		pr_warn("plant host: ITR knob not available: %s\n", h->itr.why);
+		return KOPT_EXIT_FAIL;
+	}
+	if (h->o.cpus &&
+	    act_probe(&h->freq, ACT_CPUFREQ, h->o.cpus, "freq-khz"))
+		pr_warn("plant host: no DVFS knob: %s; frequency requests "
+			"will be refused\n",
+			h->freq.why);
+	else
+		h->have_freq = h->o.cpus != NULL;
+	return 0;
+}
+
+static int open_measures(struct host_plant *h)
+{
+	struct energy_opts eo;
+	/* rates and batch sizes only: no clock read per interrupt or idle */
+	struct nic_opts no = { .xdp_mode = NIC_XDP_AUTO, .rates_only = true };
+	char why[400];
+
+	energy_opts_default(&eo);
+	eo.force_estimate = h->o.estimate;
+	eo.pid = h->o.energy_pid;
+	if (!h->o.agent || h->o.energy_pid) {
+		h->meter = energy_open(&eo, why, sizeof(why));
+		if (!h->meter) {
+			pr_warn("plant host: energy meter: %s\n",
+				strerror(errno));
+			return KOPT_EXIT_FAIL;
+		}
+		if (energy_is_estimate(h->meter))
+			pr_info("plant host: energy is a model ESTIMATE "
+				"(%s)\n",
+				why);
+	}
+	if (h->o.ifname && !h->o.agent && !h->o.no_bpf &&
+	    !(h->nic = nic_open(h->o.ifname, &no)))
+		pr_info("plant host: NIC collector unavailable on %s; no "
+			"interrupt rates in replies\n",
+			h->o.ifname);
+	if (h->o.server) {
+		struct loadgen_opts lo;
+
+		loadgen_opts_default(&lo);
+		lo.server = h->o.server;
+		lo.rate = h->o.rate;
+		lo.duration_s = 0;
+		lo.warmup_s = 0; /* every window is measured */
+		if (h->o.connections)
+			lo.connections = h->o.connections;
+		if (loadgen_start(&lo, &h->lg))
+			return KOPT_EXIT_FAIL;
+	}
+	return 0;
+}
+
+static int open_agent(struct host_plant *h)
+{
+	char err[300];
+	int fd = tcp_socket(h->o.agent, false, err, sizeof(err));
+
+	if (fd < 0) {
+		pr_warn("plant host: agent: %s\n", err);
+		return KOPT_EXIT_FAIL;
+	}
+	h->agent_in = fdopen(fd, "r");
+	h->agent_out = fdopen(dup(fd), "w");
+	return h->agent_in && h->agent_out ? 0 : KOPT_EXIT_FAIL;
+}
+
+static int serve_listen(struct host_plant *h)
+{
+	char err[300];
+	int lfd = tcp_socket(h->o.listen, true, err, sizeof(err)), cfd, ret;
+	FILE *in, *out;
+
+	if (lfd < 0) {
+		pr_warn("plant host: %s\n", err);
+		return KOPT_EXIT_FAIL;
+	}
+	pr_info("plant host: serving the plant protocol on %s\n", h->o.listen);
+	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	close(lfd);
+	if (cfd < 0) {
+		pr_warn("plant host: accept: %s\n", strerror(errno));
+		return KOPT_EXIT_FAIL;
+	}
+	in = fdopen(cfd, "r");
+	out = fdopen(dup(cfd), "w");
+	if (!in || !out)
+		return KOPT_EXIT_FAIL;
+	ret = serve(h, in, out);
+	fclose(in);
+	fclose(out);
+	return ret;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kopt plant host --ifname IF [--coalesce nic|sw] "
+		"[--cpus LIST]\n"
+		"                       [--server HOST:PORT --rate QPS] "
+		"[--listen ADDR:PORT | --agent ADDR:PORT]\n"
+		"\n"
+		"This host as a plant for `kopt run`: per request it sets the "
+		"NIC's\ninterrupt delay (and CPU frequency with --cpus), runs "
+		"the window, and\nreplies with energy (RAPL, perf, else an "
+		"estimate: see \"source\"),\nlatency from the built-in load "
+		"generator, QPS and the NIC's interrupt\nrate. Every knob is "
+		"restored on exit. Protocol: README, \"The plant\nprotocol\".\n"
+		"\n"
+		"  -i, --ifname IF        interface whose coalescing is the ITR "
+		"knob\n"
+		"      --coalesce nic|sw  ethtool rx-usecs (nic, default) or\n"
+		"                         gro-flush-usecs (sw, NICs without "
+		"coalescing)\n"
+		"      --cpus LIST        CPUs whose frequency is the DVFS knob\n"
+		"  -s, --server H:P       memcached to load and measure (kopt "
+		"loadgen)\n"
+		"  -r, --rate QPS         offered load (with --server)\n"
+		"  -c, --connections N    load generator connections\n"
+		"      --listen ADDR:PORT serve one TCP connection (no load "
+		"here)\n"
+		"      --agent ADDR:PORT  knobs and energy are at that "
+		"listener; load and\n"
+		"                         latency are measured here\n"
+		"      --estimate         use the energy estimate even if a "
+		"meter exists\n"
+		"      --no-bpf           no NIC collector (interrupt rates "
+		"omitted)\n"
+		"      --energy-pid PID   estimate energy from PID's CPU time "
+		"(the QEMU of\n"
+		"                         a VM testbed), labelled "
+		"estimate-process\n");
+}
+
+static int parse_opts(int argc, char **argv, struct host_opts *o)
+{
+	static const struct option opts[] = {
+		{ "ifname", required_argument, NULL, 'i' },
+		{ "coalesce", required_argument, NULL, 'C' },
+		{ "cpus", required_argument, NULL, 'P' },
+		{ "server", required_argument, NULL, 's' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "connections", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'L' },
+		{ "agent", required_argument, NULL, 'A' },
+		{ "estimate", no_argument, NULL, 'E' },
+		{ "no-bpf", no_argument, NULL, 'N' },
+		{ "energy-pid", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL },
+	};
+	long conns;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "i:s:r:c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			o->ifname = optarg;
+			break;
+		case 'C':
+			if (strcmp(optarg, "nic") && strcmp(optarg, "sw"))
+				goto bad;
+			o->coalesce = optarg;
+			o->knob = strcmp(optarg, "nic") ? "gro-flush-usecs" :
+							  "rx-usecs";
+			break;
+		case 'P':
+			o->cpus = optarg;
+			break;
+		case 's':
+			o->server = optarg;
+			break;
+		case 'r':
+			if (kopt_parse_double(optarg, 1, 1e7, &o->rate))
+				goto bad;
+			break;
+		case 'c':
+			if (kopt_parse_long(optarg, 1, 4096, &conns))
+				goto bad;
+			o->connections = conns;
+			break;
+		case 'L':
+			o->listen = optarg;
+			break;
+		case 'A':
+			o->agent = optarg;
+			break;
+		case 'E':
+			o->estimate = true;
+			break;
+		case 'N':
+			o->no_bpf = true;
+			break;
+		case 'p':
+			if (kopt_parse_long(optarg, 1, 1 << 22, &conns))
+				goto bad;
+			o->energy_pid = conns;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			usage(stderr);
+			return KOPT_EXIT_USAGE;
+		}
+	}
+	if (!o->agent && !o->ifname) {
+		pr_warn("plant host: --ifname is required (the interface whose "
+			"coalescing kopt tunes)\n");
+		return KOPT_EXIT_USAGE;
+	}
+	if (o->server && !(o->rate > 0)) {
+		pr_warn("plant host: --server needs --rate QPS\n");
+		return KOPT_EXIT_USAGE;
+	}
+	if (o->listen && o->agent) {
+		pr_warn("plant host: --listen and --agent exclude each other\n");
+		return KOPT_EXIT_USAGE;
+	}
+	return 0;
+bad:
+	pr_warn("plant host: %s '%s': invalid value\n", argv[optind - 1],
+		optarg);
+	return KOPT_EXIT_USAGE;
+}
+
+int cmd_plant_host(int argc, char **argv)
+{
+	struct host_plant h = { .o = { .coalesce = "nic",
+				       .knob = "rx-usecs" } };
+	int ret = parse_opts(argc, argv, &h.o);
+
+	if (ret)
+		return ret < 0 ? KOPT_EXIT_OK : ret;
+	if (!kopt_have_bpf_caps())
+		return kopt_need_root("kopt plant host");
+	/* leftovers of a killed kopt first, then journal our own changes */
+	if (state_restore(true) > 0)
+		return KOPT_EXIT_FAIL;
+	state_restore_on_exit();
+	if (h.o.agent) {
+		ret = open_agent(&h);
+	} else {
+		ret = open_knobs(&h);
+	}
+	if (!ret)
+		ret = open_measures(&h);
+	if (!ret)
+		ret = h.o.listen ? serve_listen(&h) : serve(&h, stdin, stdout);
+	if (h.lg)
+		loadgen_stop(h.lg, NULL);
+	if (h.nic)
+		nic_close(h.nic);
+	energy_close(h.meter);
+	if (h.agent_in)
+		fclose(h.agent_in);
+	if (h.agent_out)
+		fclose(h.agent_out);
+	return ret;
+}
+
+int cmd_plant(int argc, char **argv)
+{
+	static const struct kopt_cmd plant_cmds[] = {
+		{ "sim", cmd_lab_plant,
+		  "simulated server speaking the plant protocol (kopt-lab)" },
+		{ "host", cmd_plant_host,
+		  "this host: real knobs, energy meter, load generator" },
+		{ NULL },
+	};
+
+	return kopt_dispatch("kopt plant", plant_cmds, argc - 1, argv + 1);
+}

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kopt probe: what this host's kernel allows (loader/lib/bpf/probe.c does
+ * the probing), as a table or as JSON.
+ */
+#include <getopt.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "probe.h"
+
+static void print_table(struct json_object *root)
+{
+	int i;
+
+	printf("%-30s %-4s %s\n", "FEATURE", "OK", "DETAIL");
+	for (i = 0; i < KOPT_PROBE_NR; i++) {
+		struct json_object *f, *ok, *detail;
+
+		if (!json_object_object_get_ex(root, kopt_probe_key(i), &f))
+			continue;
+		json_object_object_get_ex(f, "ok", &ok);
+		json_object_object_get_ex(f, "detail", &detail);
+		printf("%-30s %-4s %s\n", kopt_probe_label(i),
+		       json_object_get_boolean(ok) ? "yes" : "no",
+		       json_object_get_string(detail));
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kopt probe [--json]\n"
+		"\n"
+		"Reports what this host's kernel allows, found by trying: BPF\n"
+		"program and map types (loading and attaching tiny programs),\n"
+		"lockdown, capabilities, cpufreq, energy meters and NIC\n"
+		"coalescing. Changes nothing on the host. Needs root.\n"
+		"\n"
+		"  -j, --json   one object, every feature as {\"ok\": bool, "
+		"\"detail\": str}\n"
+		"  -h, --help   this help\n");
+}
+
+int cmd_probe(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL },
+	};
+	struct json_object *root;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			kopt_env.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return KOPT_EXIT_OK;
+		default:
+			usage(stderr);
+			return KOPT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kopt probe: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return KOPT_EXIT_USAGE;
+	}
+	if (!kopt_have_bpf_caps())
+		return kopt_need_root("kopt probe");
+	root = kopt_probe_all();
+	if (kopt_env.json)
+		printf("%s\n",
+		       json_object_to_json_string_ext(
+			       root, JSON_C_TO_STRING_PRETTY |
+					     JSON_C_TO_STRING_NOSLASHESCAPE));
+	else
+		print_table(root);
+	json_object_put(root);
+	return KOPT_EXIT_OK;
+}

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kopt run: the energy controller's front end. It loads the policy,
+ * starts the plant (sim: kopt-lab plant sim; host: kopt plant host; or a
+ * command speaking the plant protocol), hands both to the controller
+ * (loader/lib/ctl/controller.c, which says how the loop works) and
+ * prints its summary.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "controller.h"
+#include "plant.h"
+#include "policy.h"
+
+struct run_opts {
+	const char *policy_path, *plant, *log_path;
+	double duration_s; /* 0: until SIGINT/SIGTERM */
+	bool have_seed;
+	uint64_t seed;
+};
+
+static void run_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kopt run --policy FILE [--plant sim|host|'CMD ARGS'] "
+		"[--duration S]\n"
+		"                [--log FILE] [--seed N] [--json]\n"
+		"\n"
+		"The energy controller: measure, ask the optimizer, apply, "
+		"hold the\ncheapest setting that meets the SLA, re-optimize "
+		"when the load moves,\nrevert when the SLA breaks. See the "
+		"top of loader/lib/ctl/controller.c.\n"
+		"\n"
+		"  -p, --policy FILE   policies/NAME.conf\n"
+		"  -P, --plant PLANT   sim (simulated server, parameters from "
+		"the policy's\n"
+		"                      [plant] sim_params), host (the knobs, "
+		"meters and load\n"
+		"                      of the policy's [host] section), or\n"
+		"                      a command speaking the plant protocol "
+		"(README)\n"
+		"  -d, --duration S    stop after S seconds of plant time "
+		"(default: until\n"
+		"                      SIGINT/SIGTERM)\n"
+		"  -l, --log FILE      every window as CSV (for kopt report)\n"
+		"  -s, --seed N        optimizer and sim seed (default: the "
+		"policy's)\n"
+		"  -j, --json          summary as JSON\n"
+		"  -h, --help          this help\n");
+}
+
+static int parse_run_opts(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "plant", required_argument, NULL, 'P' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL },
+	};
+	long v;
+	int opt;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "p:P:d:l:s:jh", opts, NULL)) !=
+	       -1) {
+		switch (opt) {
+		case 'p':
+			o->policy_path = optarg;
+			break;
+		case 'P':
+			o->plant = optarg;
+			break;
+		case 'd':
+			if (kopt_parse_double(optarg, 1e-3, 1e12,
+					      &o->duration_s)) {
+				pr_warn("run: --duration '%s': expected "
+					"positive seconds\n",
+					optarg);
+				return KOPT_EXIT_USAGE;
+			}
+			break;
+		case 'l':
+			o->log_path = optarg;
+			break;
+		case 's':
+			if (kopt_parse_long(optarg, 0, LONG_MAX, &v)) {
+				pr_warn("run: --seed '%s': expected a "
+					"non-negative integer\n",
+					optarg);
+				return KOPT_EXIT_USAGE;
+			}
+			o->have_seed = true;
+			o->seed = v;
+			break;
+		case 'j':
+			kopt_env.json = true;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return -1;
+		default:
+			run_usage(stderr);
+			return KOPT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		pr_warn("run: unexpected argument '%s'\n", argv[optind]);
+		return KOPT_EXIT_USAGE;
+	}
+	if (!o->policy_path) {
+		pr_warn("run: --policy is required (e.g. "
+			"policies/memcached-sla500.conf)\n");
+		return KOPT_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static struct plant *start_sim(const struct policy *p, char *err, size_t errlen)
+{
+	char self[PATH_MAX], seed[32], bound[32];
+	const char *sla_opt;
+	ssize_t n;
+
+	if (!p->sim_params[0]) {
+		snprintf(err, errlen,
+			 "--plant sim: policy %.200s has no [plant] sim_params "
+			 "(e.g. sim_params = sim-memcached.params)",
+			 p->path);
+		return NULL;
+	}
+	if (access(p->sim_params, R_OK)) {
+		snprintf(
+			err, errlen,
+			"--plant sim: %.200s ([plant] sim_params of %.200s): %s",
+			p->sim_params, p->path, strerror(errno));
+		return NULL;
+	}
+	n = kopt_lab_path(self, sizeof(self));
+	if (n < 0) {
+		snprintf(err, errlen, "--plant sim: kopt-lab: %s",
+			 strerror((int)-n));
+		return NULL;
+	}
+	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)p->seed);
+	if (p->sla.kind == POLICY_SLA_THROUGHPUT) {
+		sla_opt = "--sla-ratio";
+		snprintf(bound, sizeof(bound), "%g", p->sla.min_ratio);
+	} else {
+		sla_opt = p->sla.pct == POLICY_P99 ? "--sla-p99" : "--sla-p50";
+		snprintf(bound, sizeof(bound), "%g", p->sla.bound_us);
+	}
+	{
+		char *argv[] = { self,
+				 "plant",
+				 "sim",
+				 "--params",
+				 (char *)p->sim_params,
+				 "--seed",
+				 seed,
+				 (char *)sla_opt,
+				 bound,
+				 NULL };
+
+		return plant_start_argv(argv, "sim", err, errlen);
+	}
+}
+
+/* Appends "--opt value" to argv when value is set. */
+static void add_arg(char **argv, int *n, const char *opt, const char *value)
+{
+	if (!value || !*value)
+		return;
+	argv[(*n)++] = (char *)opt;
+	argv[(*n)++] = (char *)value;
+}
+
+/*
+ * --plant host: `kopt plant host` with the knobs and measures the
+ * policy's [host] section names (see policies/host-memcached.conf).
+ */
+static struct plant *start_host(const struct policy *p, char *err,
+				size_t errlen)
+{
+	const struct policy_host *h = &p->host;
+	char self[PATH_MAX], rate[32], conns[16];
+	char *argv[24] = { self, "plant", "host" };
+	int n = 3;
+	ssize_t len;
+
+	if (!h->ifname[0] && !h->agent[0]) {
+		snprintf(err, errlen,
+			 "--plant host: policy %.200s has no [host] interface "
+			 "(the NIC whose coalescing kopt tunes)",
+			 p->path);
+		return NULL;
+	}
+	if (!p->freq_fixed && !h->cpus[0] && !h->agent[0]) {
+		snprintf(err, errlen,
+			 "--plant host: policy %.200s searches frequencies but "
+			 "[host] cpus is empty: name the CPUs, or set [freq] "
+			 "list_mhz = none on a host without DVFS",
+			 p->path);
+		return NULL;
+	}
+	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len < 0) {
+		snprintf(err, errlen, "--plant host: /proc/self/exe: %s",
+			 strerror(errno));
+		return NULL;
+	}
+	self[len] = '\0';
+	snprintf(rate, sizeof(rate), "%.0f", h->rate);
+	snprintf(conns, sizeof(conns), "%u", h->connections);
+	add_arg(argv, &n, "--ifname", h->ifname);
+	add_arg(argv, &n, "--coalesce", h->coalesce ? "sw" : "nic");
+	add_arg(argv, &n, "--cpus", h->cpus);
+	add_arg(argv, &n, "--server", h->server);
+	add_arg(argv, &n, "--rate", h->server[0] ? rate : NULL);
+	add_arg(argv, &n, "--connections", h->connections ? conns : NULL);
+	add_arg(argv, &n, "--agent", h->agent);
+	if (h->energy)
+		argv[n++] = "--estimate";
+	argv[n] = NULL;
+	return plant_start_argv(argv, "host", err, errlen);
+}
+
+static struct plant *start_plant(const struct policy *p, const char *plant)
+{
+	char err[PLANT_ERR_LEN];
+	struct plant *pl;
+
+	if (!strcmp(plant, "sim") && p->freq_fixed) {
+		pr_warn("run: --plant sim models DVFS: policy %s has [freq] "
+			"list_mhz = none\n",
+			p->path);
+		return NULL;
+	}
+	if (!strcmp(plant, "host"))
+		pl = start_host(p, err, sizeof(err));
+	else if (!strcmp(plant, "sim"))
+		pl = start_sim(p, err, sizeof(err));
+	else
+		pl = plant_start_cmd(plant, err, sizeof(err));
+	if (!pl)
+		pr_warn("run: %s\n", err);
+	return pl;
+}
+
+static void on_signal(int sig)
+{
+	ctl_request_stop();
+}
+
+static void report(const struct run *r)
+{
+	struct json_object *o;
+
+	if (!kopt_env.json) {
+		ctl_print_summary(r, stdout);
+		return;
+	}
+	o = ctl_summary_json(r);
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	json_object_put(o);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+	struct run_opts o = { .plant = "host" };
+	char err[KOPT_INI_ERR_LEN];
+	struct plant *plant = NULL;
+	struct policy *pol;
+	struct run *r = NULL;
+	FILE *log = NULL;
+	int ret;
+
+	ret = parse_run_opts(argc, argv, &o);
+	if (ret)
+		return ret < 0 ? KOPT_EXIT_OK : ret;
+	pol = calloc(1, sizeof(*pol));
+	if (!pol)
+		return KOPT_EXIT_FAIL;
+	ret = KOPT_EXIT_FAIL;
+	if (policy_load(o.policy_path, pol, err, sizeof(err))) {
+		pr_warn("run: %s\n", err);
+		goto out;
+	}
+	if (o.have_seed)
+		pol->seed = o.seed;
+	if (o.log_path) {
+		log = fopen(o.log_path, "we");
+		if (!log) {
+			pr_warn("run: --log %s: %s\n", o.log_path,
+				strerror(errno));
+			goto out;
+		}
+	}
+	plant = start_plant(pol, o.plant);
+	if (!plant)
+		goto out;
+	r = ctl_new(pol,
+		    &(struct ctl_opts){ .duration_s = o.duration_s,
+					.plant_name = o.plant },
+		    plant, log);
+	if (!r)
+		goto out;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	ret = ctl_loop(r);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (log)
+		fflush(log);
+	report(r);
+out:
+	ctl_free(r);
+	plant_stop(plant);
+	if (log)
+		fclose(log);
+	free(pol);
+	return ret;
+}

@@ -1,0 +1,753 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kopt train and kopt model score: the command lines of the trainer
+ * (optimizer/train.h has the what and why).
+ *
+ *   kopt train -i DATA.csv -o MODEL.kmlp   train, quantize, report, write
+ *   kopt model score MODEL.kmlp DATA.csv   the fixed-point model on every
+ *                                          row of a dataset, with counts
+ *
+ * Both print text, or one JSON object with --json. A bad dataset is an
+ * error naming the file, line and column, and nothing is written: the
+ * model goes to a temporary file renamed over MODEL.kmlp only once it is
+ * complete.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "model.h"
+#include "train.h"
+
+#define ERR_LEN 1024
+
+static const char *const model_names[KOPT_NR_M] = {
+	[KOPT_M_FLOAT] = "float",
+	[KOPT_M_FIXED] = "fixed",
+	[KOPT_M_BASELINE] = "baseline",
+};
+
+static const char *const split_names[KOPT_NR_SPLITS] = {
+	[KOPT_TRAIN] = "train",
+	[KOPT_VAL] = "validation",
+	[KOPT_TEST] = "test",
+};
+
+static void print_json(struct json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(
+			       o, JSON_C_TO_STRING_PRETTY |
+					  JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/* A double, or null where it is undefined (NaN) or infinite. */
+static struct json_object *jnum(double v)
+{
+	return isfinite(v) ? json_object_new_double(v) : NULL;
+}
+
+static void jadd(struct json_object *o, const char *key, struct json_object *v)
+{
+	json_object_object_add(o, key, v);
+}
+
+struct json_object *kopt_metrics_json(const struct kopt_metrics *m)
+{
+	struct json_object *o = json_object_new_object();
+
+	jadd(o, "n", json_object_new_int64(m->n));
+	jadd(o, "tp", json_object_new_int64(m->tp));
+	jadd(o, "fp", json_object_new_int64(m->fp));
+	jadd(o, "tn", json_object_new_int64(m->tn));
+	jadd(o, "fn", json_object_new_int64(m->fn));
+	jadd(o, "accuracy", jnum(m->accuracy));
+	jadd(o, "balanced_accuracy", jnum(m->balanced_accuracy));
+	jadd(o, "precision", jnum(m->precision));
+	jadd(o, "recall", jnum(m->recall));
+	jadd(o, "f1", jnum(m->f1));
+	jadd(o, "auc", jnum(m->auc));
+	return o;
+}
+
+static void pct(char *buf, size_t len, double v)
+{
+	if (isnan(v))
+		snprintf(buf, len, "n/a");
+	else
+		snprintf(buf, len, "%.2f%%", 100 * v);
+}
+
+static void metrics_header(void)
+{
+	printf("  %-20s %-26s %8s %9s %8s %8s %6s  %s\n", "model",
+	       "accuracy (right/rows)", "bal.acc", "precision", "recall", "F1",
+	       "AUC", "tp fp tn fn");
+}
+
+static void metrics_row(const char *name, const struct kopt_metrics *m)
+{
+	char acc[64], b[16], p[16], r[16], f[16], a[16];
+
+	pct(b, sizeof(b), m->balanced_accuracy);
+	pct(p, sizeof(p), m->precision);
+	pct(r, sizeof(r), m->recall);
+	pct(f, sizeof(f), m->f1);
+	if (isnan(m->auc))
+		snprintf(a, sizeof(a), "n/a");
+	else
+		snprintf(a, sizeof(a), "%.4f", m->auc);
+	snprintf(acc, sizeof(acc), "%.3f%% (%ld/%ld)", 100 * m->accuracy,
+		 m->tp + m->tn, m->n);
+	printf("  %-20s %-26s %8s %9s %8s %8s %6s  %ld %ld %ld %ld\n", name,
+	       acc, b, p, r, f, a, m->tp, m->fp, m->tn, m->fn);
+}
+
+/* "auto" (NULL list) or names; a usage error lists the valid names. */
+static int parse_features(char *list, struct kopt_train_cfg *cfg)
+{
+	char *tok, *save = NULL;
+	__u64 seen = 0;
+	int id;
+
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		id = kopt_feat_id(tok);
+		if (id < 0) {
+			fprintf(stderr,
+				"kopt train: --features: unknown feature '%s'; "
+				"valid names:",
+				tok);
+			for (id = 0; id < KOPT_FEAT_NR; id++)
+				fprintf(stderr, " %s", kopt_feat_name(id));
+			fprintf(stderr, "\n");
+			return -EINVAL;
+		}
+		if (seen & KOPT_FEAT_BIT(id)) {
+			fprintf(stderr,
+				"kopt train: --features: '%s' given twice\n",
+				tok);
+			return -EINVAL;
+		}
+		if (cfg->n_feat == KOPT_MLP_MAX_IN) {
+			fprintf(stderr,
+				"kopt train: --features: more than %d "
+				"features\n",
+				KOPT_MLP_MAX_IN);
+			return -EINVAL;
+		}
+		seen |= KOPT_FEAT_BIT(id);
+		cfg->feature[cfg->n_feat++] = id;
+	}
+	if (!cfg->n_feat) {
+		fprintf(stderr, "kopt train: --features: empty list\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "0" (logistic regression), "H" or "H1,H2". */
+static int parse_hidden(const char *s, struct kopt_train_cfg *cfg)
+{
+	char buf[64], *tok, *save = NULL;
+	__u32 n = 0;
+	long v;
+
+	if (!strcmp(s, "0")) {
+		cfg->n_hidden = 0;
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (n == KOPT_MLP_MAX_HIDDEN ||
+		    kopt_parse_long(tok, 1, KOPT_MLP_MAX_UNITS, &v))
+			return -EINVAL;
+		cfg->units[n++] = v;
+	}
+	if (!n)
+		return -EINVAL;
+	cfg->n_hidden = n;
+	return 0;
+}
+
+static void train_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kopt train -i DATA.csv -o MODEL.kmlp [--target "
+		"forced|decision]\n"
+		"                  [--features auto|a,b,c] [-k N] [--hidden "
+		"H[,H2]] [--seed N]\n"
+		"                  [--max-iter N] [--json]\n"
+		"\n"
+		"Trains the MLP that predicts TARGET (default forced) from a "
+		"`kopt collect\nmigrations` CSV (or any CSV with those column "
+		"names), without shuffling:\nthe first 70%% of the rows train, "
+		"the next 15%% validate (early stopping,\nfixed-point format), "
+		"the last 15%% test. Prints the splits, the feature\nranking, "
+		"the training and the test figures of the float model, the\n"
+		"fixed-point model it writes and the majority baseline.\n"
+		"\n"
+		"  --features auto   the best k features by ANOVA F on the "
+		"training split,\n"
+		"                    skipping pid, vruntime, exec_start "
+		"(identifiers) and\n"
+		"                    constant columns (default)\n"
+		"  --features a,b,c  exactly these (names from "
+		"include/kopt/features.h)\n"
+		"  -k N              auto: how many, 1..%d (default 7)\n"
+		"  --hidden H[,H2]   hidden ReLU units per layer, 1..%d; 0: "
+		"logistic\n"
+		"                    regression (default 16)\n"
+		"  --seed N          weight init seed (default 1): same seed, "
+		"same model\n"
+		"  --max-iter N      objective evaluations of L-BFGS (NLopt "
+		"maxeval),\n"
+		"                    default 300\n"
+		"\n"
+		"Loss: class-balanced binary cross-entropy + %g/2 |W|^2 on "
+		"weights. The\nfixed-point format is the frac_bits (4..%d) "
+		"with the best validation\naccuracy. Test figures estimate "
+		"accuracy on later data from the same\nsource; times are "
+		"measured wall clock.\n",
+		KOPT_MLP_MAX_IN, KOPT_MLP_MAX_UNITS, KOPT_TRAIN_L2,
+		KOPT_MLP_MAX_FRAC);
+}
+
+static int train_bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "kopt train: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	train_usage(stderr);
+	return KOPT_EXIT_USAGE;
+}
+
+static const char *shape_of(const struct kopt_model *m, char *buf, size_t len)
+{
+	kopt_model_shape(m, buf, len);
+	return buf;
+}
+
+static bool is_input(const struct kopt_train_report *r, __u32 id)
+{
+	__u32 i;
+
+	for (i = 0; i < r->fl.n_in; i++)
+		if (r->fl.feature[i] == id)
+			return true;
+	return false;
+}
+
+static void train_text(const struct kopt_train_cfg *cfg,
+		       const struct kopt_train_report *r, const char *out)
+{
+	const struct kopt_quant_try *q = NULL;
+	char shape[64], f[32];
+	__u32 i;
+	int s;
+
+	printf("dataset %s: %ld rows, target %s (loaded in %.2f s)\n",
+	       cfg->path, r->n, cfg->target, r->load_s);
+	printf("splits by time, no shuffling:\n");
+	for (s = 0; s < KOPT_NR_SPLITS; s++)
+		printf("  %-10s rows %8ld..%-8ld %8ld rows %8ld positive "
+		       "(%.2f%%)\n",
+		       split_names[s], r->lo[s] + 1, r->lo[s] + r->len[s],
+		       r->len[s], r->pos[s], 100.0 * r->pos[s] / r->len[s]);
+	printf("features by ANOVA F on the training split (* = model "
+	       "input%s):\n",
+	       cfg->n_feat ? ", given by --features" : "");
+	for (i = 0; i < r->n_rank; i++) {
+		const struct kopt_feat_rank *k = &r->rank[i];
+
+		if (isinf(k->f))
+			snprintf(f, sizeof(f), "inf (separates)");
+		else
+			snprintf(f, sizeof(f), "%.6g", k->f);
+		printf("  %c %-18s %16s%s%s\n", is_input(r, k->id) ? '*' : ' ',
+		       kopt_feat_name(k->id), f,
+		       k->excluded ? "  skipped: " : "", k->excluded ?: "");
+	}
+	printf("model: %s %s, class-balanced cross-entropy + L2 %g, "
+	       "L-BFGS (NLopt), seed %lu\n",
+	       shape_of(&r->fixed, shape, sizeof(shape)),
+	       r->fixed.n_hidden ? "ReLU MLP" : "logistic regression",
+	       KOPT_TRAIN_L2, cfg->seed);
+	printf("  training: %d objective evaluations in %.2f s (measured "
+	       "wall clock); %s\n",
+	       r->evals, r->train_s, r->stop);
+	printf("  kept evaluation %d: loss train %.5f, validation %.5f\n",
+	       r->best_eval, r->train_loss, r->val_loss);
+	for (i = 0; i < r->n_quant; i++)
+		if (r->quant[i].frac_bits == r->fixed.frac_bits)
+			q = &r->quant[i];
+	if (q)
+		printf("fixed point: frac_bits %u (best validation accuracy "
+		       "%ld/%ld of %u..%u tried); fixed agrees with float on "
+		       "%.3f%% of validation, %.3f%% of test rows\n",
+		       q->frac_bits, q->correct, r->len[KOPT_VAL],
+		       r->quant[0].frac_bits,
+		       r->quant[r->n_quant - 1].frac_bits,
+		       100 * r->agree[KOPT_VAL], 100 * r->agree[KOPT_TEST]);
+	printf("test split (%ld held-out rows; estimates for later data from "
+	       "the same source):\n",
+	       r->len[KOPT_TEST]);
+	metrics_header();
+	for (s = 0; s < KOPT_NR_M; s++) {
+		char name[32];
+
+		if (s == KOPT_M_BASELINE)
+			snprintf(name, sizeof(name), "baseline (always %d)",
+				 r->majority);
+		else
+			snprintf(name, sizeof(name), "%s", model_names[s]);
+		metrics_row(name, &r->test[s]);
+	}
+	printf("wrote %s (%s, frac_bits %u, crc32 0x%08x); total %.2f s\n", out,
+	       shape, r->fixed.frac_bits, r->fixed.crc32, r->total_s);
+}
+
+static struct json_object *rank_json(const struct kopt_train_report *r)
+{
+	struct json_object *a = json_object_new_array(), *o;
+	__u32 i;
+
+	for (i = 0; i < r->n_rank; i++) {
+		o = json_object_new_object();
+		jadd(o, "name",
+		     json_object_new_string(kopt_feat_name(r->rank[i].id)));
+		jadd(o, "f", jnum(r->rank[i].f));
+		jadd(o, "separates",
+		     json_object_new_boolean(isinf(r->rank[i].f)));
+		jadd(o, "input",
+		     json_object_new_boolean(is_input(r, r->rank[i].id)));
+		jadd(o, "excluded",
+		     r->rank[i].excluded ?
+			     json_object_new_string(r->rank[i].excluded) :
+			     NULL);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static struct json_object *quant_json(const struct kopt_train_report *r)
+{
+	struct json_object *a = json_object_new_array(), *o;
+	__u32 i;
+
+	for (i = 0; i < r->n_quant; i++) {
+		const struct kopt_quant_try *q = &r->quant[i];
+
+		o = json_object_new_object();
+		jadd(o, "frac_bits", json_object_new_int(q->frac_bits));
+		jadd(o, "ok", json_object_new_boolean(q->ok));
+		if (q->ok) {
+			jadd(o, "validation_correct",
+			     json_object_new_int64(q->correct));
+			jadd(o, "validation_agree",
+			     json_object_new_int64(q->agree));
+			jadd(o, "validation_logit_error",
+			     json_object_new_double(q->logit_err));
+		}
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static struct json_object *models_json(const struct kopt_metrics *m)
+{
+	struct json_object *o = json_object_new_object();
+	int s;
+
+	for (s = 0; s < KOPT_NR_M; s++)
+		jadd(o, model_names[s], kopt_metrics_json(&m[s]));
+	return o;
+}
+
+static void train_json(const struct kopt_train_cfg *cfg,
+		       const struct kopt_train_report *r, const char *out)
+{
+	struct json_object *o = json_object_new_object(), *v, *sp;
+	char shape[64], crc[16];
+	__u32 i;
+	int s;
+
+	v = json_object_new_object();
+	jadd(v, "path", json_object_new_string(cfg->path));
+	jadd(v, "rows", json_object_new_int64(r->n));
+	jadd(v, "target", json_object_new_string(cfg->target));
+	jadd(v, "load_s", json_object_new_double(r->load_s));
+	jadd(o, "dataset", v);
+	sp = json_object_new_object();
+	for (s = 0; s < KOPT_NR_SPLITS; s++) {
+		v = json_object_new_object();
+		jadd(v, "first_row", json_object_new_int64(r->lo[s] + 1));
+		jadd(v, "rows", json_object_new_int64(r->len[s]));
+		jadd(v, "positives", json_object_new_int64(r->pos[s]));
+		jadd(sp, split_names[s], v);
+	}
+	jadd(o, "splits", sp);
+	jadd(o, "feature_selection",
+	     json_object_new_string(cfg->n_feat ? "explicit" : "auto"));
+	jadd(o, "features", rank_json(r));
+	v = json_object_new_array();
+	for (i = 0; i < r->fl.n_in; i++)
+		json_object_array_add(v, json_object_new_string(kopt_feat_name(
+						 r->fl.feature[i])));
+	jadd(o, "inputs", v);
+	v = json_object_new_object();
+	jadd(v, "shape",
+	     json_object_new_string(shape_of(&r->fixed, shape, sizeof(shape))));
+	jadd(v, "l2", json_object_new_double(KOPT_TRAIN_L2));
+	jadd(v, "seed", json_object_new_int64(cfg->seed));
+	jadd(v, "max_evaluations", json_object_new_int(cfg->max_eval));
+	jadd(v, "evaluations", json_object_new_int(r->evals));
+	jadd(v, "kept_evaluation", json_object_new_int(r->best_eval));
+	jadd(v, "stop", json_object_new_string(r->stop));
+	jadd(v, "train_loss", jnum(r->train_loss));
+	jadd(v, "validation_loss", jnum(r->val_loss));
+	jadd(o, "model", v);
+	jadd(o, "training_time_s", json_object_new_double(r->train_s));
+	jadd(o, "total_time_s", json_object_new_double(r->total_s));
+	jadd(o, "frac_bits", json_object_new_int(r->fixed.frac_bits));
+	jadd(o, "quantization", quant_json(r));
+	v = json_object_new_object();
+	jadd(v, "validation", json_object_new_double(r->agree[KOPT_VAL]));
+	jadd(v, "test", json_object_new_double(r->agree[KOPT_TEST]));
+	jadd(o, "float_fixed_agreement", v);
+	jadd(o, "baseline_predicts", json_object_new_int(r->majority));
+	jadd(o, "validation_metrics", models_json(r->val));
+	jadd(o, "test_metrics", models_json(r->test));
+	jadd(o, "output", json_object_new_string(out));
+	snprintf(crc, sizeof(crc), "0x%08x", r->fixed.crc32);
+	jadd(o, "crc32", json_object_new_string(crc));
+	print_json(o);
+}
+
+/* Fails early on an output directory that cannot take the file. */
+static int check_out_dir(const char *out)
+{
+	char *copy = strdup(out);
+	int ret;
+
+	if (!copy)
+		return -ENOMEM;
+	ret = access(dirname(copy), W_OK) ? -errno : 0;
+	free(copy);
+	return ret;
+}
+
+/* Writes the model next to out and renames it over out: all or nothing. */
+static int write_model(const char *out, struct kopt_model *m)
+{
+	char tmp[PATH_MAX], err[ERR_LEN];
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid()) >=
+	    (int)sizeof(tmp)) {
+		pr_warn("train: %s: path too long\n", out);
+		return -ENAMETOOLONG;
+	}
+	if (kopt_model_write(tmp, m, err, sizeof(err))) {
+		pr_warn("train: %s\n", err);
+		unlink(tmp);
+		return -EIO;
+	}
+	if (rename(tmp, out)) {
+		pr_warn("train: rename %s to %s: %s\n", tmp, out,
+			strerror(errno));
+		unlink(tmp);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void warn_saturation(const struct kopt_train_report *r)
+{
+	__u32 i;
+
+	for (i = 0; i < r->fl.n_in; i++)
+		if (r->sat[i])
+			pr_warn("train: warning: %s is outside the 32-bit "
+				"input range in %ld training rows; the "
+				"fixed-point model saturates it there\n",
+				kopt_feat_name(r->fl.feature[i]), r->sat[i]);
+}
+
+static int train_run(struct kopt_train_cfg *cfg, const char *out)
+{
+	struct kopt_train_report *r = malloc(sizeof(*r));
+	char err[ERR_LEN];
+	int ret;
+
+	if (!r)
+		return KOPT_EXIT_FAIL;
+	ret = check_out_dir(out);
+	if (ret) {
+		pr_warn("train: -o %s: cannot write there: %s\n", out,
+			strerror(-ret));
+		free(r);
+		return KOPT_EXIT_FAIL;
+	}
+	ret = kopt_train(cfg, r, err, sizeof(err));
+	if (ret) {
+		pr_warn("train: %s; nothing written\n", err);
+		free(r);
+		return KOPT_EXIT_FAIL;
+	}
+	warn_saturation(r);
+	ret = write_model(out, &r->fixed);
+	if (!ret && kopt_env.json)
+		train_json(cfg, r, out);
+	else if (!ret)
+		train_text(cfg, r, out);
+	free(r);
+	return ret ? KOPT_EXIT_FAIL : KOPT_EXIT_OK;
+}
+
+static int parse_target(const char *s, struct kopt_train_cfg *cfg)
+{
+	if (strcmp(s, "forced") && strcmp(s, "decision"))
+		return -EINVAL;
+	cfg->target = s;
+	return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "target", required_argument, NULL, 't' },
+		{ "features", required_argument, NULL, 'F' },
+		{ "k", required_argument, NULL, 'k' },
+		{ "hidden", required_argument, NULL, 'H' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "max-iter", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL },
+	};
+	const char *out = NULL;
+	struct kopt_train_cfg cfg;
+	long v;
+	int opt;
+
+	kopt_train_defaults(&cfg);
+	cfg.path = NULL;
+	while ((opt = getopt_long(argc, argv, "i:o:t:F:k:H:s:m:jh", opts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			cfg.path = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 't':
+			if (parse_target(optarg, &cfg))
+				return train_bad("--target '%s': expects "
+						 "forced or decision",
+						 optarg);
+			break;
+		case 'F':
+			if (!strcmp(optarg, "auto"))
+				cfg.n_feat = 0;
+			else if (parse_features(optarg, &cfg))
+				return KOPT_EXIT_USAGE;
+			break;
+		case 'k':
+			if (kopt_parse_long(optarg, 1, KOPT_MLP_MAX_IN, &v))
+				return train_bad("-k '%s': expects 1..32",
+						 optarg);
+			cfg.k = v;
+			break;
+		case 'H':
+			if (parse_hidden(optarg, &cfg))
+				return train_bad("--hidden '%s': expects 0, H "
+						 "or H1,H2 with 1..32 units",
+						 optarg);
+			break;
+		case 's':
+			if (kopt_parse_long(optarg, 0, LONG_MAX, &v))
+				return train_bad("--seed '%s': expects a "
+						 "non-negative integer",
+						 optarg);
+			cfg.seed = v;
+			break;
+		case 'm':
+			if (kopt_parse_long(optarg, 1, 1000000, &v))
+				return train_bad("--max-iter '%s': expects "
+						 "1..1000000",
+						 optarg);
+			cfg.max_eval = v;
+			break;
+		case 'j':
+			kopt_env.json = true;
+			break;
+		case 'h':
+			train_usage(stdout);
+			return KOPT_EXIT_OK;
+		default:
+			train_usage(stderr);
+			return KOPT_EXIT_USAGE;
+		}
+	}
+	if (optind != argc)
+		return train_bad("unexpected argument '%s'", argv[optind]);
+	if (!cfg.path || !out)
+		return train_bad("%s", "-i DATA.csv and -o MODEL.kmlp are "
+				       "required");
+	return train_run(&cfg, out);
+}
+
+/* ---- kopt model score ---------------------------------------------------------- */
+
+static void score_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kopt model score [--target forced|decision] [--json] "
+		"MODEL.kmlp DATA.csv\n"
+		"\n"
+		"Runs the fixed-point model (the evaluator the kernel runs, "
+		"in userspace)\non every row of DATA.csv, no split, and prints "
+		"accuracy, balanced accuracy,\nprecision, recall, F1, ROC AUC "
+		"(of the integer logit) and the confusion\ncounts, for the "
+		"model and for the majority class of this dataset. DATA.csv\n"
+		"needs the model's feature columns and TARGET (default "
+		"forced).\n");
+}
+
+static int score_bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "kopt model score: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	score_usage(stderr);
+	return KOPT_EXIT_USAGE;
+}
+
+static void score_report(const char *model_path, const char *data,
+			 const char *target, const struct kopt_model *m,
+			 const struct kopt_dataset *ds,
+			 const struct kopt_metrics *mm, int majority)
+{
+	struct json_object *o;
+	char shape[64], crc[16];
+
+	shape_of(m, shape, sizeof(shape));
+	if (!kopt_env.json) {
+		printf("model %s (%s, crc32 0x%08x) on %s: %ld rows, target "
+		       "%s, %ld positive\n",
+		       model_path, shape, m->crc32, data, ds->n, target,
+		       ds->positives);
+		metrics_header();
+		metrics_row("fixed", &mm[0]);
+		snprintf(shape, sizeof(shape), "baseline (always %d)",
+			 majority);
+		metrics_row(shape, &mm[1]);
+		return;
+	}
+	o = json_object_new_object();
+	jadd(o, "model", json_object_new_string(model_path));
+	jadd(o, "shape", json_object_new_string(shape));
+	snprintf(crc, sizeof(crc), "0x%08x", m->crc32);
+	jadd(o, "crc32", json_object_new_string(crc));
+	jadd(o, "dataset", json_object_new_string(data));
+	jadd(o, "target", json_object_new_string(target));
+	jadd(o, "rows", json_object_new_int64(ds->n));
+	jadd(o, "positives", json_object_new_int64(ds->positives));
+	jadd(o, "fixed", kopt_metrics_json(&mm[0]));
+	jadd(o, "baseline", kopt_metrics_json(&mm[1]));
+	jadd(o, "baseline_predicts", json_object_new_int(majority));
+	print_json(o);
+}
+
+static int score(const char *model_path, const char *data, const char *target)
+{
+	struct kopt_model *m = malloc(sizeof(*m));
+	struct kopt_mlp *mlp = malloc(sizeof(*mlp));
+	struct kopt_metrics mm[2];
+	struct kopt_dataset ds;
+	char err[ERR_LEN];
+	int ret = KOPT_EXIT_FAIL, majority;
+	double *z = NULL;
+	__u64 need = 0;
+	__u32 i;
+
+	if (!m || !mlp)
+		goto out;
+	if (kopt_model_read(model_path, m, err, sizeof(err))) {
+		pr_warn("model score: %s rejected: %s\n", model_path, err);
+		goto out;
+	}
+	for (i = 0; i < m->n_in; i++)
+		need |= KOPT_FEAT_BIT(m->feature[i]);
+	if (kopt_dataset_read(data, target, need, need, &ds, err,
+			      sizeof(err))) {
+		pr_warn("model score: %s\n", err);
+		goto out;
+	}
+	z = malloc(ds.n * sizeof(double));
+	if (z) {
+		kopt_model_to_mlp(m, mlp);
+		kopt_fixed_logits(mlp, &ds, 0, ds.n, z);
+		kopt_metrics_compute(ds.y, z, m->threshold, ds.n, &mm[0]);
+		majority = 2 * ds.positives > ds.n;
+		kopt_metrics_constant(ds.y, ds.n, majority, &mm[1]);
+		score_report(model_path, data, target, m, &ds, mm, majority);
+		ret = KOPT_EXIT_OK;
+	}
+	kopt_dataset_free(&ds);
+out:
+	free(z);
+	free(m);
+	free(mlp);
+	return ret;
+}
+
+int cmd_model_score(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "target", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL },
+	};
+	const char *target = "forced";
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "t:jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 't':
+			if (strcmp(optarg, "forced") &&
+			    strcmp(optarg, "decision"))
+				return score_bad("--target '%s': expects "
+						 "forced or decision",
+						 optarg);
+			target = optarg;
+			break;
+		case 'j':
+			kopt_env.json = true;
+			break;
+		case 'h':
+			score_usage(stdout);
+			return KOPT_EXIT_OK;
+		default:
+			score_usage(stderr);
+			return KOPT_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 2)
+		return score_bad("%s", "expects MODEL.kmlp and DATA.csv");
+	return score(argv[optind], argv[optind + 1], target);
+}

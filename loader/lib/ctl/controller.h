@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The energy controller (controller.c says how it works): a policy and a
+ * started plant in, windows measured, settings chosen and held, a summary
+ * out. No argv, no stdout: kopt run and koptd are its front ends, and a
+ * test drives it with an in-process plant (plant_start_ops()).
+ */
+#ifndef KOPT_CTL_CONTROLLER_H
+#define KOPT_CTL_CONTROLLER_H
+
+#include <stdio.h>
+
+#include "plant.h"
+#include "policy.h"
+
+struct ctl_opts {
+	double duration_s; /* plant seconds; 0: until ctl_request_stop() */
+	const char *plant_name; /* "sim", "host", a command: for the log */
+};
+
+struct run;
+struct json_object;
+
+/*
+ * A controller for a loaded policy (copied) on a started plant (borrowed:
+ * the caller stops it); every window goes to log as CSV when log is set.
+ * NULL when out of memory.
+ */
+struct run *ctl_new(const struct policy *pol, const struct ctl_opts *o,
+		    struct plant *plant, FILE *log);
+/* Runs until the duration or a stop request; a kopt_exit code. */
+int ctl_loop(struct run *r);
+/* Ends the loop after the current window; async-signal-safe. */
+void ctl_request_stop(void);
+/* The summary: energy against stock and oracle, SLA, triggers. */
+struct json_object *ctl_summary_json(const struct run *r);
+void ctl_print_summary(const struct run *r, FILE *f);
+void ctl_free(struct run *r);
+
+#endif /* KOPT_CTL_CONTROLLER_H */

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Helpers the whole library uses: logging (to stderr), the libbpf print
+ * hook, privilege checks, strict number parsing, small sysfs reads and
+ * child process groups. Nothing here parses argv or prints to stdout.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/magic.h>
+
+#include <bpf/libbpf.h>
+
+#include "kopt.h"
+
+struct kopt_env kopt_env = { .prog = "kopt" };
+
+static void vlog(const char *lvl, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", kopt_env.prog, lvl);
+	vfprintf(stderr, fmt, ap);
+}
+
+void pr_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+void pr_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+void pr_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (kopt_env.verbose < 1)
+		return;
+	va_start(ap, fmt);
+	vlog("debug: ", fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * libbpf prints warnings for every refused load; kopt explains refusals
+ * itself, so libbpf's own chatter shows only with -v (warnings, info) or
+ * -vv (debug), as in xdp-tools.
+ */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (kopt_env.verbose < 1)
+		return 0;
+	if (level == LIBBPF_DEBUG && kopt_env.verbose < 2)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void kopt_setup_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
+static bool cap_effective(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1U << (cap % 32));
+}
+
+bool kopt_have_bpf_caps(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = {};
+
+	/* libcap is not worth a dependency for one capget() */
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	if (cap_effective(data, CAP_SYS_ADMIN))
+		return true;
+	return cap_effective(data, CAP_BPF) && cap_effective(data, CAP_PERFMON);
+}
+
+int kopt_need_root(const char *step)
+{
+	pr_warn("%s needs CAP_BPF and CAP_PERFMON (or root); run it as root "
+		"or with sudo\n",
+		step);
+	return KOPT_EXIT_PERM;
+}
+
+int kopt_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 0);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int kopt_parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/*
+ * OpenBLAS wakes its threads even for the small (n <= ~100) matrices of
+ * the optimizer, which makes them several times slower and steals the
+ * CPUs of the workload kopt tunes. Looked up at run time: reference BLAS
+ * has no threads and no such function.
+ */
+void kopt_blas_single_thread(void)
+{
+	void (*set)(int) =
+		(void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+
+	if (set)
+		set(1);
+}
+
+int kopt_read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, len, f))
+		err = -EIO;
+	else
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+	return err;
+}
+
+int kopt_read_ull(const char *path, unsigned long long *v)
+{
+	FILE *f = fopen(path, "re");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%llu", v) == 1;
+	fclose(f);
+	return ok ? 0 : -EIO;
+}
+
+bool kopt_is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+__u64 kopt_mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (__u64)t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
+double kopt_now_s(void)
+{
+	return kopt_mono_ns() / 1e9;
+}
+
+pid_t kopt_workload_start(char **argv, const char *what)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		/*
+		 * Its own process group, so stopping it stops everything it
+		 * started (a shell's background loops included), not just the
+		 * first process.
+		 */
+		setpgid(0, 0);
+		/* keep our stdout for data (--json): workload output -> stderr */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		execvp(argv[0], argv);
+		fprintf(stderr, "%s: cannot run '%s': %s\n", what, argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+void kopt_workload_stop_group(pid_t pgid)
+{
+	int i;
+
+	if (kill(-pgid, 0) < 0)
+		return; /* nothing left */
+	kill(-pgid, SIGTERM);
+	for (i = 0; i < 20 && kill(-pgid, 0) == 0; i++)
+		usleep(100000);
+	kill(-pgid, SIGKILL);
+}
+
+int kopt_workload_stop(pid_t pid)
+{
+	int st = 0, i;
+
+	if (waitpid(pid, &st, WNOHANG) != pid) {
+		kill(-pid, SIGTERM);
+		for (i = 0; i < 20; i++) {
+			if (waitpid(pid, &st, WNOHANG) == pid)
+				break;
+			usleep(100000);
+		}
+		if (i == 20) {
+			kill(-pid, SIGKILL);
+			waitpid(pid, &st, 0);
+		}
+	}
+	kopt_workload_stop_group(pid);
+	return st;
+}
+
+void kopt_describe_status(int st, char *buf, size_t len)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, len, "exited %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "stopped by signal %d", WTERMSIG(st));
+	else
+		snprintf(buf, len, "unknown");
+}
+
+void kopt_join_cmd(char **argv, char *buf, size_t len)
+{
+	size_t l = 0;
+
+	buf[0] = '\0';
+	for (; argv && *argv && l < len; argv++)
+		l += snprintf(buf + l, len - l, "%s%s", l ? " " : "", *argv);
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The `sim` plant: a model of a server under a network load, answering
+ * the plant protocol (loader/lib/ctl/plant.h) with simulated energy, latency and
+ * throughput. The model and its equations are described at the top of
+ * loader/tools/plant_sim.c; its parameters live in a file
+ * (policies/sim-*.params), not in code.
+ *
+ * Userspace only. Every figure it produces is simulated.
+ */
+#ifndef KOPT_LOADER_PLANT_SIM_H
+#define KOPT_LOADER_PLANT_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIM_MAX_FREQS 64
+#define SIM_HOURS 24
+#define SIM_ORACLE_SLOTS 1024
+
+enum sim_workload {
+	SIM_OPEN, /* independent requests arriving at the offered rate */
+	SIM_PINGPONG, /* one message in flight: closed loop, fixed work */
+};
+
+enum sim_report {
+	SIM_REPORT_LATENCY, /* p50_us, p99_us */
+	SIM_REPORT_THROUGHPUT, /* throughput (items/s completed) */
+};
+
+struct sim_params {
+	char path[4096];
+	enum sim_workload workload;
+	enum sim_report report;
+	/* server */
+	double cores; /* cores serving the load (RSS spreads it evenly) */
+	double base_us; /* network + stack latency no knob changes */
+	double req_kcycles, req_fixed_us; /* per request (or per packet) */
+	double irq_kcycles, irq_fixed_us; /* per interrupt (IRQ + NAPI) */
+	double sat_util; /* utilization treated as saturation */
+	double sat_p99_us; /* p99 reported when saturated */
+	/* ping-pong only */
+	double msg_bytes, mss_bytes, link_gbps, msg_kcycles;
+	/* power */
+	double uncore_w; /* package/uncore, independent of the knobs */
+	double core_static_w; /* busy core, leakage */
+	double core_dyn_w; /* busy core at max frequency, dynamic part */
+	double dyn_exp; /* dynamic power ~ (f / fmax)^dyn_exp */
+	double core_c1_w, core_c6_w; /* idle core, shallow and deep */
+	double c6_residency_us; /* idle shorter than this stays shallow */
+	double wake_uj; /* energy of one wake-up from the deep state */
+	/* knob values the simulated hardware accepts (the oracle's grid) */
+	double itr_min_us, itr_max_us, itr_step_us;
+	size_t n_freqs;
+	double freqs_mhz[SIM_MAX_FREQS]; /* ascending */
+	/* the stock policy: adaptive ITR and a utilization governor */
+	double stock_itr_us; /* mean delay the adaptive ITR settles on */
+	double stock_itr_swing_us; /* extra delay its swings add to p99 */
+	double stock_util_target; /* governor aims at this utilization */
+	double stock_min_mhz; /* governor floor */
+	/* load */
+	double peak_qps;
+	double curve[SIM_HOURS]; /* offered load per hour, x peak_qps */
+	/* measurement noise: relative standard deviations */
+	double energy_sd, latency_sd, qps_sd, throughput_sd;
+};
+
+/* A noise-free evaluation of one setting at one offered load. */
+struct sim_point {
+	double itr_us, freq_mhz;
+	double power_w;
+	double p50_us, p99_us;
+	double ops; /* completed requests (round trips) per second */
+	double throughput; /* = ops, items/s */
+	double util; /* busy fraction of a serving core */
+	double irq_rate; /* interrupts per second per serving core */
+	double j_per_op;
+	bool saturated;
+};
+
+enum sim_sla_kind { SIM_SLA_NONE, SIM_SLA_P50, SIM_SLA_P99, SIM_SLA_RATIO };
+
+struct sim_sla {
+	enum sim_sla_kind kind;
+	double bound; /* us for P50/P99, minimum throughput/qps for RATIO */
+};
+
+/* Loads and checks a parameter file; -1 with a message naming file:line. */
+int sim_params_load(const char *path, struct sim_params *p, char *err,
+		    size_t errlen);
+
+/* Offered load at simulated time t (seconds since midnight, wraps). */
+double sim_offered_qps(const struct sim_params *p, double t_s);
+/* Average offered load over [t, t + seconds). */
+double sim_window_qps(const struct sim_params *p, double t_s, double seconds);
+
+void sim_eval(const struct sim_params *p, double qps, double itr_us,
+	      double freq_mhz, struct sim_point *out);
+/* The stock policy at this load: its ITR and the governor's frequency. */
+void sim_eval_stock(const struct sim_params *p, double qps,
+		    struct sim_point *out);
+bool sim_meets(const struct sim_sla *sla, double qps,
+	       const struct sim_point *pt);
+/* What the oracle minimizes: power (open) or joules per op (ping-pong). */
+double sim_cost(const struct sim_params *p, const struct sim_point *pt);
+/*
+ * Exhaustive search of the hardware grid for the cheapest setting that
+ * meets the SLA at this load; -ENOENT if none does.
+ */
+int sim_oracle(const struct sim_params *p, double qps,
+	       const struct sim_sla *sla, struct sim_point *best);
+
+/* ---- a running simulation (the plant) ------------------------------------ */
+
+struct sim {
+	struct sim_params params;
+	struct sim_sla sla; /* for oracle_energy_j; NONE: not reported */
+	uint64_t rng;
+	double t_s; /* simulated clock */
+	double fixed_qps; /* > 0: constant load instead of the curve */
+	struct sim_oracle_slot {
+		bool valid;
+		long key;
+		int err;
+		struct sim_point pt;
+	} oracle[SIM_ORACLE_SLOTS]; /* the oracle per load bucket */
+};
+
+struct sim_request {
+	bool stock; /* both knobs null */
+	double itr_us, freq_mhz, seconds;
+};
+
+struct sim_reply {
+	double seconds, energy_j, p50_us, p99_us, qps, throughput;
+	double offered_qps, stock_energy_j, oracle_energy_j; /* NAN: none */
+	double hour;
+};
+
+void sim_init(struct sim *s, const struct sim_params *p, uint64_t seed,
+	      double start_s, double fixed_qps, const struct sim_sla *sla);
+/*
+ * Runs one simulated window and advances the clock. -EINVAL (with a
+ * message) for a setting the simulated hardware does not accept.
+ */
+int sim_window(struct sim *s, const struct sim_request *rq,
+	       struct sim_reply *rp, char *err, size_t errlen);
+
+#endif /* KOPT_LOADER_PLANT_SIM_H */

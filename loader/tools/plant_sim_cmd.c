@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kopt plant sim (kopt-lab plant sim): the simulated server as a
+ * stand-alone program.
+ *
+ *   kopt plant sim --params FILE [--seed N] [--start-hour H] [--qps N]
+ *                  [--sla-p99 US | --sla-p50 US | --sla-ratio R]
+ *   kopt plant sim --params FILE --oracle --sla-p99 US [--qps N] [--json]
+ *   kopt plant sim --params FILE --sweep [--qps N] [--freq MHZ]
+ *
+ * Without --oracle or --sweep it speaks the plant protocol (README, "The
+ * plant protocol") on stdin/stdout: one JSON request per line in, one
+ * JSON reply per line out, until EOF. This is exactly what `kopt run
+ * --plant sim` starts, and what any external plant must do. --oracle
+ * prints the best setting per load level by exhaustive search, --sweep
+ * the noise-free model over the grid (CSV), for calibration and plots.
+ *
+ * Every figure is simulated: replies carry "source": "sim".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "plant.h"
+#include "plant_sim.h"
+#include "policy.h"
+
+#define REQ_LINE_MAX 4096
+#define MAX_SECONDS 86400.0
+
+struct sim_opts {
+	const char *params;
+	uint64_t seed;
+	double start_hour, qps, freq;
+	struct sim_sla sla;
+	bool oracle, sweep;
+};
+
+static void sim_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kopt plant sim --params FILE [OPTIONS]\n"
+		"\n"
+		"A simulated server speaking the plant protocol on stdin/"
+		"stdout\n(see README: \"The plant protocol\"). All figures "
+		"are simulated.\n"
+		"\n"
+		"  -p, --params FILE   model parameters "
+		"(policies/sim-*.params)\n"
+		"  -s, --seed N        noise seed (default 1)\n"
+		"  -H, --start-hour H  simulated clock at start (0-24, "
+		"default 0)\n"
+		"  -q, --qps N         fixed offered load instead of the "
+		"24-hour curve\n"
+		"      --sla-p99 US    SLA for the oracle (replies then carry "
+		"oracle_energy_j)\n"
+		"      --sla-p50 US\n"
+		"      --sla-ratio R   throughput >= R x qps\n"
+		"  -o, --oracle        print the best setting per load level "
+		"and exit\n"
+		"      --sweep         print the model over the grid as CSV "
+		"and exit\n"
+		"      --freq MHZ      --sweep: only this frequency\n"
+		"  -j, --json          --oracle: JSON output\n"
+		"  -h, --help          this help\n");
+}
+
+static int bad_opt(const char *opt, const char *val, const char *why)
+{
+	pr_warn("plant sim: %s '%s': %s\n", opt, val, why);
+	return KOPT_EXIT_USAGE;
+}
+
+static int parse_sim_opt(int opt, struct sim_opts *o)
+{
+	long v;
+
+	switch (opt) {
+	case 'p':
+		o->params = optarg;
+		return 0;
+	case 's':
+		if (kopt_parse_long(optarg, 0, LONG_MAX, &v))
+			return bad_opt("--seed", optarg,
+				       "expected a non-negative integer");
+		o->seed = v;
+		return 0;
+	case 'H':
+		if (kopt_parse_double(optarg, 0, 24, &o->start_hour))
+			return bad_opt("--start-hour", optarg,
+				       "expected 0 to 24");
+		return 0;
+	case 'q':
+		if (kopt_parse_double(optarg, 1e-3, 1e12, &o->qps))
+			return bad_opt("--qps", optarg,
+				       "expected a positive rate");
+		return 0;
+	case 'f':
+		if (kopt_parse_double(optarg, 1, 1e6, &o->freq))
+			return bad_opt("--freq", optarg,
+				       "expected a frequency in MHz");
+		return 0;
+	case '9':
+	case '5':
+		o->sla.kind = opt == '9' ? SIM_SLA_P99 : SIM_SLA_P50;
+		if (kopt_parse_double(optarg, 1e-3, 1e12, &o->sla.bound))
+			return bad_opt(opt == '9' ? "--sla-p99" : "--sla-p50",
+				       optarg, "expected a bound in us");
+		return 0;
+	case 'r':
+		o->sla.kind = SIM_SLA_RATIO;
+		if (kopt_parse_double(optarg, 1e-3, 1, &o->sla.bound))
+			return bad_opt("--sla-ratio", optarg,
+				       "expected a ratio in (0, 1]");
+		return 0;
+	case 'o':
+		o->oracle = true;
+		return 0;
+	case 'w':
+		o->sweep = true;
+		return 0;
+	case 'j':
+		kopt_env.json = true;
+		return 0;
+	}
+	sim_usage(stderr);
+	return KOPT_EXIT_USAGE;
+}
+
+/* ---- protocol server --------------------------------------------------------- */
+
+static struct json_object *jnum(double v)
+{
+	char buf[32];
+
+	/* short, exact enough, and never NaN/Inf (the caller checks) */
+	snprintf(buf, sizeof(buf), "%.7g", v);
+	return json_object_new_double_s(v, buf);
+}
+
+static void reply_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static void reply_error(const char *fmt, ...)
+{
+	struct json_object *o = json_object_new_object();
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	json_object_object_add(o, "source", json_object_new_string("sim"));
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	fflush(stdout);
+	json_object_put(o);
+}
+
+/* The sim models DVFS: a setting needs both knobs, or neither (stock). */
+static int parse_request(const char *line, struct sim_request *rq)
+{
+	struct plant_request pr;
+	char err[256];
+
+	if (plant_parse_request(line, MAX_SECONDS, &pr, err, sizeof(err))) {
+		reply_error("%s", err);
+		return -1;
+	}
+	if (!pr.stock && isnan(pr.freq_mhz)) {
+		reply_error("itr_us and freq_mhz must both be non-negative "
+			    "numbers, or both null (stock policy): the sim "
+			    "models DVFS");
+		return -1;
+	}
+	*rq = (struct sim_request){ .stock = pr.stock,
+				    .itr_us = pr.itr_us,
+				    .freq_mhz = pr.freq_mhz,
+				    .seconds = pr.seconds };
+	return 0;
+}
+
+static void add_num(struct json_object *o, const char *key, double v)
+{
+	if (isfinite(v))
+		json_object_object_add(o, key, jnum(v));
+}
+
+static void send_reply(const struct sim *s, const struct sim_reply *rp)
+{
+	struct json_object *o = json_object_new_object();
+
+	add_num(o, "energy_j", rp->energy_j);
+	if (s->params.report == SIM_REPORT_LATENCY) {
+		add_num(o, "p99_us", rp->p99_us);
+		add_num(o, "p50_us", rp->p50_us);
+	} else {
+		add_num(o, "throughput", rp->throughput);
+	}
+	add_num(o, "qps", rp->qps);
+	add_num(o, "seconds", rp->seconds);
+	json_object_object_add(o, "source", json_object_new_string("sim"));
+	add_num(o, "offered_qps", rp->offered_qps);
+	add_num(o, "hour", rp->hour);
+	add_num(o, "stock_energy_j", rp->stock_energy_j);
+	add_num(o, "oracle_energy_j", rp->oracle_energy_j);
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	fflush(stdout);
+	json_object_put(o);
+}
+
+static int serve(const struct sim_params *p, const struct sim_opts *o)
+{
+	char line[REQ_LINE_MAX], err[256];
+	struct sim_request rq;
+	struct sim_reply rp;
+	struct sim *s = malloc(sizeof(*s));
+
+	if (!s)
+		return KOPT_EXIT_FAIL;
+	sim_init(s, p, o->seed, o->start_hour * 3600, o->qps, &o->sla);
+	while (fgets(line, sizeof(line), stdin)) {
+		if (!strchr(line, '\n') && !feof(stdin)) {
+			reply_error("request longer than %d bytes",
+				    REQ_LINE_MAX - 1);
+			/* skip the rest of the overlong line */
+			while (fgets(line, sizeof(line), stdin) &&
+			       !strchr(line, '\n'))
+				;
+			continue;
+		}
+		if (line[strspn(line, " \t\r\n")] == '\0')
+			continue;
+		if (parse_request(line, &rq))
+			continue;
+		if (sim_window(s, &rq, &rp, err, sizeof(err)))
+			reply_error("%s", err);
+		else
+			send_reply(s, &rp);
+	}
+	free(s);
+	return KOPT_EXIT_OK;
+}
+
+/* ---- oracle and sweep ------------------------------------------------------------ */
+
+static struct json_object *point_json(const struct sim_params *p,
+				      const struct sim_point *pt, bool stock)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (stock) {
+		json_object_object_add(o, "itr_us", NULL);
+		json_object_object_add(o, "governor_mhz", jnum(pt->freq_mhz));
+	} else {
+		json_object_object_add(o, "itr_us", jnum(pt->itr_us));
+		json_object_object_add(o, "freq_mhz", jnum(pt->freq_mhz));
+	}
+	json_object_object_add(o, "power_w", jnum(pt->power_w));
+	json_object_object_add(o, "p99_us", jnum(pt->p99_us));
+	json_object_object_add(o, "p50_us", jnum(pt->p50_us));
+	json_object_object_add(o, "ops", jnum(pt->ops));
+	if (p->workload == SIM_PINGPONG)
+		json_object_object_add(o, "j_per_op", jnum(pt->j_per_op));
+	return o;
+}
+
+static double cost_unit(const struct sim_params *p)
+{
+	return p->workload == SIM_PINGPONG ? 1e3 : 1; /* mJ/op or W */
+}
+
+static void print_oracle_row(const struct sim_params *p, int hour, double qps,
+			     const struct sim_point *st,
+			     const struct sim_point *b, int err)
+{
+	double cs = sim_cost(p, st);
+	char hour_str[8] = "-";
+
+	if (hour >= 0)
+		snprintf(hour_str, sizeof(hour_str), "%d", hour);
+	printf("%4s %10.0f | %5.0f %5.0f %8.2f %8.1f | ", hour_str, qps,
+	       st->itr_us, st->freq_mhz, cs * cost_unit(p), st->p99_us);
+	if (err)
+		printf("no setting meets the SLA\n");
+	else
+		printf("%5.0f %5.0f %8.2f %8.1f | %5.1f%%\n", b->itr_us,
+		       b->freq_mhz, sim_cost(p, b) * cost_unit(p), b->p99_us,
+		       100 * (1 - sim_cost(p, b) / cs));
+}
+
+static int oracle(const struct sim_params *p, const struct sim_opts *o)
+{
+	struct json_object *root = json_object_new_object(),
+			   *rows = json_object_new_array();
+	double e_stock = 0, e_best = 0, qps;
+	int nrows = o->qps > 0 || p->workload == SIM_PINGPONG ? 1 : SIM_HOURS;
+	struct sim_point st, b;
+	bool all_found = true;
+
+	if (!kopt_env.json)
+		printf("(simulated) oracle for %s, %s\n"
+		       "hour        qps |  ITR  freq  %s  p99(us) |  ITR  "
+		       "freq  %s  p99(us) | saving\n",
+		       p->path, "stock policy vs best setting meeting the SLA",
+		       p->workload == SIM_PINGPONG ? "mJ/op  " : "power_W",
+		       p->workload == SIM_PINGPONG ? "mJ/op  " : "power_W");
+	for (int h = 0; h < nrows; h++) {
+		struct json_object *row = json_object_new_object();
+		int err;
+
+		qps = o->qps > 0 ? o->qps : p->peak_qps * p->curve[h];
+		sim_eval_stock(p, qps, &st);
+		err = sim_oracle(p, qps, &o->sla, &b);
+		all_found &= !err;
+		e_stock += sim_cost(p, &st);
+		e_best += err ? sim_cost(p, &st) : sim_cost(p, &b);
+		if (!kopt_env.json)
+			print_oracle_row(p, nrows > 1 ? h : -1, qps, &st, &b,
+					 err);
+		json_object_object_add(row, "qps", jnum(qps));
+		json_object_object_add(row, "stock", point_json(p, &st, true));
+		json_object_object_add(row, "best",
+				       err ? NULL : point_json(p, &b, false));
+		json_object_array_add(rows, row);
+	}
+	json_object_object_add(root, "source", json_object_new_string("sim"));
+	json_object_object_add(root, "levels", rows);
+	json_object_object_add(root, "saving", jnum(1 - e_best / e_stock));
+	json_object_object_add(root, "all_levels_feasible",
+			       json_object_new_boolean(all_found));
+	if (kopt_env.json)
+		puts(json_object_to_json_string_ext(root,
+						    JSON_C_TO_STRING_PRETTY));
+	else
+		printf("(simulated) %s saving of the oracle over stock: "
+		       "%.1f%%\n",
+		       nrows > 1 ? "24-hour" : "the",
+		       100 * (1 - e_best / e_stock));
+	json_object_put(root);
+	return KOPT_EXIT_OK;
+}
+
+static int sweep(const struct sim_params *p, const struct sim_opts *o)
+{
+	double qps = o->qps > 0 ? o->qps : p->peak_qps * p->curve[0];
+	struct sim_point pt;
+
+	printf("# (simulated) model sweep of %s at qps %g\n"
+	       "itr_us,freq_mhz,power_w,p50_us,p99_us,ops,j_per_op,util,"
+	       "irq_per_s\n",
+	       p->path, qps);
+	for (size_t i = 0; i < p->n_freqs; i++) {
+		if (o->freq > 0 && p->freqs_mhz[i] != o->freq)
+			continue;
+		for (double r = p->itr_min_us; r <= p->itr_max_us + 1e-9;
+		     r += p->itr_step_us) {
+			sim_eval(p, qps, r, p->freqs_mhz[i], &pt);
+			printf("%g,%g,%.4f,%.2f,%.2f,%.1f,%.6g,%.4f,%.0f\n", r,
+			       p->freqs_mhz[i], pt.power_w, pt.p50_us,
+			       pt.p99_us, pt.ops, pt.j_per_op, pt.util,
+			       pt.irq_rate);
+		}
+	}
+	return KOPT_EXIT_OK;
+}
+
+int cmd_plant_sim(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "params", required_argument, NULL, 'p' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "start-hour", required_argument, NULL, 'H' },
+		{ "qps", required_argument, NULL, 'q' },
+		{ "freq", required_argument, NULL, 'f' },
+		{ "sla-p99", required_argument, NULL, '9' },
+		{ "sla-p50", required_argument, NULL, '5' },
+		{ "sla-ratio", required_argument, NULL, 'r' },
+		{ "oracle", no_argument, NULL, 'o' },
+		{ "sweep", no_argument, NULL, 'w' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL },
+	};
+	struct sim_opts o = { .seed = 1 };
+	struct sim_params *p;
+	char err[KOPT_INI_ERR_LEN];
+	int opt, ret;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "p:s:H:q:f:ojh", opts, NULL)) !=
+	       -1) {
+		if (opt == 'h') {
+			sim_usage(stdout);
+			return KOPT_EXIT_OK;
+		}
+		ret = parse_sim_opt(opt, &o);
+		if (ret)
+			return ret;
+	}
+	if (optind < argc)
+		return bad_opt("argument", argv[optind], "unexpected");
+	if (!o.params)
+		return bad_opt("--params", "",
+			       "required (e.g. "
+			       "policies/sim-memcached.params)");
+	if (o.oracle && o.sla.kind == SIM_SLA_NONE)
+		return bad_opt("--oracle", "",
+			       "needs an SLA: --sla-p99, --sla-p50 or "
+			       "--sla-ratio");
+	p = malloc(sizeof(*p));
+	if (!p)
+		return KOPT_EXIT_FAIL;
+	if (sim_params_load(o.params, p, err, sizeof(err))) {
+		pr_warn("plant sim: %s\n", err);
+		free(p);
+		return KOPT_EXIT_FAIL;
+	}
+	if (o.oracle)
+		ret = oracle(p, &o);
+	else if (o.sweep)
+		ret = sweep(p, &o);
+	else
+		ret = serve(p, &o);
+	free(p);
+	return ret;
+}

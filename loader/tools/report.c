@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kopt report LOG.csv -o DIR: pictures of a `kopt run --log` file.
+ *
+ *   DIR/energy_latency.png  every trial's (latency, energy) with the SLA
+ *                           line and the setting chosen at each trigger:
+ *                           the published "L" (memcached) or "V"
+ *                           (ping-pong) shows up here
+ *   DIR/energy_itr.png      every trial's energy over the interrupt
+ *                           delay (the shape at a glance)
+ *   DIR/energy_time.png     energy per window over time, kopt against
+ *                           the stock policy (and the oracle if the
+ *                           plant knew it)
+ *
+ * The log is read here and reduced to small data files next to the
+ * pictures (trials.dat, chosen.dat, energy.dat) plus the gnuplot script
+ * (report.gp), so a picture can be regenerated or restyled by hand.
+ * gnuplot draws; kopt checks it is installed first. Figures from a
+ * simulated plant are titled "(simulated)".
+ *
+ * Cost: one pass over the log; gnuplot takes about a second.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define MAX_COLS 32
+#define MAX_TRIGGERS 100000
+
+enum col {
+	C_T,
+	C_SECONDS,
+	C_TRIGGER,
+	C_PHASE,
+	C_ITR,
+	C_FREQ,
+	C_ENERGY,
+	C_OBJ,
+	C_P50,
+	C_P99,
+	C_THROUGHPUT,
+	C_QPS,
+	C_STOCK,
+	C_ORACLE,
+	C_SOURCE,
+	NR_COLS,
+};
+
+static const char *const col_names[NR_COLS] = {
+	"t_s",	      "seconds",  "trigger",	    "phase",	       "itr_us",
+	"freq_mhz",   "energy_j", "objective",	    "p50_us",	       "p99_us",
+	"throughput", "qps",	  "stock_energy_j", "oracle_energy_j", "source",
+};
+
+struct meta {
+	char policy[64], objective[32], sla_kind[16], sla_pct[8];
+	double bound;
+	bool simulated;
+};
+
+/* Per trigger: where its hold windows sat, for the "chosen" marker. */
+struct chosen {
+	double x_sum, y_sum;
+	unsigned int n;
+	char setting[48];
+};
+
+struct report {
+	const char *log_path, *dir;
+	struct meta m;
+	int idx[NR_COLS]; /* column of each field */
+	FILE *trials, *energy;
+	struct chosen *ch;
+	size_t n_ch;
+	unsigned int rows, oracle_rows;
+	double t_max;
+};
+
+static void report_usage(FILE *f)
+{
+	fprintf(f, "Usage: kopt report LOG.csv -o DIR\n"
+		   "\n"
+		   "Draws a `kopt run --log` file with gnuplot: "
+		   "DIR/energy_latency.png (trials,\nSLA line, chosen "
+		   "settings), DIR/energy_itr.png (trials over ITR) and\n"
+		   "DIR/energy_time.png (kopt vs the stock policy).\n"
+		   "\n"
+		   "  -o, --output DIR   where the pictures go (created)\n"
+		   "  -h, --help         this help\n");
+}
+
+/* ---- reading the log ------------------------------------------------------ */
+
+static void parse_meta(struct meta *m, char *line)
+{
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(line, " \t\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\n", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq)
+			continue;
+		*eq++ = '\0';
+		if (!strcmp(tok, "policy"))
+			snprintf(m->policy, sizeof(m->policy), "%s", eq);
+		else if (!strcmp(tok, "objective"))
+			snprintf(m->objective, sizeof(m->objective), "%s", eq);
+		else if (!strcmp(tok, "sla_kind"))
+			snprintf(m->sla_kind, sizeof(m->sla_kind), "%s", eq);
+		else if (!strcmp(tok, "sla_pct"))
+			snprintf(m->sla_pct, sizeof(m->sla_pct), "%s", eq);
+		else if (!strcmp(tok, "sla_bound"))
+			m->bound = strtod(eq, NULL);
+	}
+}
+
+/* Splits a CSV line in place (no field here is quoted but the last). */
+static int split(char *line, char **f, int cap)
+{
+	int n = 0;
+
+	line[strcspn(line, "\r\n")] = '\0';
+	f[n++] = line;
+	for (char *p = line; *p && n < cap; p++) {
+		if (*p == '"')
+			break; /* the error column: nothing after it matters */
+		if (*p == ',') {
+			*p = '\0';
+			f[n++] = p + 1;
+		}
+	}
+	return n;
+}
+
+static int map_header(struct report *rp, char *line)
+{
+	char *f[MAX_COLS];
+	int n = split(line, f, MAX_COLS);
+
+	for (int c = 0; c < NR_COLS; c++) {
+		rp->idx[c] = -1;
+		for (int i = 0; i < n; i++)
+			if (!strcmp(f[i], col_names[c]))
+				rp->idx[c] = i;
+		if (rp->idx[c] < 0) {
+			pr_warn("report: %s: no column '%s' in the header: "
+				"not a kopt run log?\n",
+				rp->log_path, col_names[c]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static double num(char **f, int n, int i)
+{
+	char *end;
+	double v;
+
+	if (i >= n || !*f[i])
+		return NAN;
+	v = strtod(f[i], &end);
+	return *end ? NAN : v;
+}
+
+static const char *field(char **f, int n, int i)
+{
+	return i < n ? f[i] : "";
+}
+
+/* x of the energy/latency plot: the SLA's latency, or throughput/qps. */
+static double x_of(const struct report *rp, char **f, int n)
+{
+	if (!strcmp(rp->m.sla_kind, "throughput"))
+		return num(f, n, rp->idx[C_THROUGHPUT]) /
+		       num(f, n, rp->idx[C_QPS]);
+	return num(f, n,
+		   rp->idx[!strcmp(rp->m.sla_pct, "p50") ? C_P50 : C_P99]);
+}
+
+static int note_hold(struct report *rp, char **f, int n, double x, double y)
+{
+	double trig = num(f, n, rp->idx[C_TRIGGER]);
+	struct chosen *c;
+	size_t t;
+
+	if (!(trig >= 0 && trig < MAX_TRIGGERS))
+		return 0;
+	t = (size_t)trig;
+	if (t >= rp->n_ch) {
+		c = realloc(rp->ch, (t + 1) * sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		memset(c + rp->n_ch, 0, (t + 1 - rp->n_ch) * sizeof(*c));
+		rp->ch = c;
+		rp->n_ch = t + 1;
+	}
+	c = &rp->ch[t];
+	c->x_sum += x;
+	c->y_sum += y;
+	c->n++;
+	snprintf(c->setting, sizeof(c->setting), "%s/%s",
+		 field(f, n, rp->idx[C_ITR]), field(f, n, rp->idx[C_FREQ]));
+	return 0;
+}
+
+static int take_row(struct report *rp, char *line)
+{
+	char *f[MAX_COLS];
+	int n = split(line, f, MAX_COLS);
+	const char *phase = field(f, n, rp->idx[C_PHASE]);
+	double t = num(f, n, rp->idx[C_T]), x = x_of(rp, f, n),
+	       y = num(f, n, rp->idx[C_OBJ]), e = num(f, n, rp->idx[C_ENERGY]);
+
+	if (!isfinite(e))
+		return 0; /* a failed window */
+	rp->rows++;
+	if (!strcmp(field(f, n, rp->idx[C_SOURCE]), "sim"))
+		rp->m.simulated = true;
+	if (isfinite(t) && t > rp->t_max)
+		rp->t_max = t;
+	fprintf(rp->energy, "%g %g %s %s\n", t, e,
+		*field(f, n, rp->idx[C_STOCK]) ? f[rp->idx[C_STOCK]] : "NaN",
+		*field(f, n, rp->idx[C_ORACLE]) ? f[rp->idx[C_ORACLE]] : "NaN");
+	rp->oracle_rows += *field(f, n, rp->idx[C_ORACLE]) != '\0';
+	if (!isfinite(x) || !isfinite(y))
+		return 0;
+	if (!strcmp(phase, "explore") || !strcmp(phase, "measure"))
+		fprintf(rp->trials, "%g %g %s %s\n", x, y,
+			field(f, n, rp->idx[C_TRIGGER]),
+			strcmp(field(f, n, rp->idx[C_ITR]), "stock") ?
+				field(f, n, rp->idx[C_ITR]) :
+				"NaN");
+	if (!strcmp(phase, "hold"))
+		return note_hold(rp, f, n, x, y);
+	return 0;
+}
+
+static int read_log(struct report *rp, FILE *in)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	bool header = false;
+	int ret = 0;
+
+	while (getline(&line, &cap, in) > 0) {
+		if (line[0] == '#') {
+			parse_meta(&rp->m, line + 1);
+		} else if (!header) {
+			ret = map_header(rp, line);
+			header = true;
+		} else {
+			ret = take_row(rp, line);
+		}
+		if (ret)
+			break;
+	}
+	free(line);
+	if (!ret && !header) {
+		pr_warn("report: %s: no header line: not a kopt run log?\n",
+			rp->log_path);
+		return -1;
+	}
+	if (!ret && !rp->rows) {
+		pr_warn("report: %s: no measured window to draw\n",
+			rp->log_path);
+		return -1;
+	}
+	return ret;
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+static FILE *open_in(const struct report *rp, const char *name)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", rp->dir, name);
+	f = fopen(path, "we");
+	if (!f)
+		pr_warn("report: %s: %s\n", path, strerror(errno));
+	return f;
+}
+
+static int write_chosen(const struct report *rp)
+{
+	FILE *f = open_in(rp, "chosen.dat");
+
+	if (!f)
+		return -1;
+	for (size_t t = 0; t < rp->n_ch; t++)
+		if (rp->ch[t].n)
+			fprintf(f, "%g %g \"%s\"\n",
+				rp->ch[t].x_sum / rp->ch[t].n,
+				rp->ch[t].y_sum / rp->ch[t].n,
+				rp->ch[t].setting);
+	return fclose(f);
+}
+
+static const char *y_label(const struct meta *m)
+{
+	return !strcmp(m->objective, "energy_per_op") ?
+		       "energy per request (uJ)" :
+		       "power (W = J per second)";
+}
+
+static void script_latency(const struct report *rp, FILE *gp, const char *tag)
+{
+	bool thr = !strcmp(rp->m.sla_kind, "throughput");
+
+	fprintf(gp,
+		"set output '%s/energy_latency.png'\n"
+		"set title \"%s: every trial and the chosen settings%s\"\n"
+		"set xlabel \"%s\"\nset ylabel \"%s\"\n"
+		"set arrow 1 from %g, graph 0 to %g, graph 1 nohead dt 2 "
+		"lw 2 lc rgb 'red'\n"
+		"set label 1 \"SLA\" at %g, graph 0.95 offset 0.5,0 "
+		"tc rgb 'red'\n"
+		"plot '%s/trials.dat' using 1:2 with points pt 7 ps 0.6 "
+		"lc rgb '#4477aa' title 'trials', \\\n"
+		"     '%s/chosen.dat' using 1:2 with points pt 9 ps 2.2 "
+		"lc rgb '#ee6677' title 'chosen (hold)'\n"
+		"unset arrow 1\nunset label 1\n",
+		rp->dir, rp->m.policy, tag,
+		thr ? "throughput / offered load" :
+		      (!strcmp(rp->m.sla_pct, "p50") ? "p50 latency (us)" :
+						       "p99 latency (us)"),
+		y_label(&rp->m), rp->m.bound, rp->m.bound, rp->m.bound, rp->dir,
+		rp->dir);
+}
+
+static void script_itr(const struct report *rp, FILE *gp, const char *tag)
+{
+	fprintf(gp,
+		"set output '%s/energy_itr.png'\n"
+		"set title \"%s: energy of every trial over the interrupt "
+		"delay%s\"\n"
+		"set xlabel \"ITR (us)\"\nset ylabel \"%s\"\n"
+		"plot '%s/trials.dat' using 4:2 with points pt 7 ps 0.6 "
+		"lc rgb '#4477aa' title 'trials'\n",
+		rp->dir, rp->m.policy, tag, y_label(&rp->m), rp->dir);
+}
+
+static void script_time(const struct report *rp, FILE *gp, const char *tag)
+{
+	bool hours = rp->t_max > 2 * 3600;
+
+	fprintf(gp,
+		"set output '%s/energy_time.png'\n"
+		"set title \"%s: energy per window, kopt vs stock policy%s\"\n"
+		"set xlabel \"%s\"\nset ylabel \"energy per window (J)\"\n"
+		"plot '%s/energy.dat' using ($1/%g):3 with lines lw 1 "
+		"lc rgb '#999999' title 'stock policy', \\\n"
+		"     '%s/energy.dat' using ($1/%g):2 with lines lw 1 "
+		"lc rgb '#4477aa' title 'kopt'",
+		rp->dir, rp->m.policy, tag, hours ? "time (hours)" : "time (s)",
+		rp->dir, hours ? 3600.0 : 1.0, rp->dir, hours ? 3600.0 : 1.0);
+	if (rp->oracle_rows)
+		fprintf(gp,
+			", \\\n     '%s/energy.dat' using ($1/%g):4 with "
+			"lines lw 1 dt 2 lc rgb '#228833' title 'oracle'",
+			rp->dir, hours ? 3600.0 : 1.0);
+	fprintf(gp, "\n");
+}
+
+static int write_script(const struct report *rp)
+{
+	const char *tag = rp->m.simulated ? " (simulated)" : "";
+	FILE *gp = open_in(rp, "report.gp");
+
+	if (!gp)
+		return -1;
+	fprintf(gp,
+		"# generated by kopt report from %s; rerun: gnuplot "
+		"report.gp\n"
+		"set terminal pngcairo size 1000,700 noenhanced\n"
+		"set key top right\nset grid\nset datafile missing 'NaN'\n",
+		rp->log_path);
+	script_latency(rp, gp, tag);
+	script_itr(rp, gp, tag);
+	script_time(rp, gp, tag);
+	return fclose(gp);
+}
+
+static bool have_gnuplot(void)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX], *dir, *save = NULL, *copy;
+	bool found = false;
+
+	if (!path)
+		return false;
+	copy = strdup(path);
+	if (!copy)
+		return false;
+	for (dir = strtok_r(copy, ":", &save); dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
+		snprintf(buf, sizeof(buf), "%s/gnuplot", *dir ? dir : ".");
+		found = access(buf, X_OK) == 0;
+	}
+	free(copy);
+	return found;
+}
+
+static int run_gnuplot(const struct report *rp)
+{
+	char cmd[PATH_MAX + 64];
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "gnuplot '%s/report.gp'", rp->dir);
+	st = system(cmd);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		pr_warn("report: gnuplot failed on %s/report.gp (status %d); "
+			"its messages are above\n",
+			rp->dir, st);
+		return -1;
+	}
+	return 0;
+}
+
+static int make_report(struct report *rp)
+{
+	FILE *in = fopen(rp->log_path, "re");
+	int ret;
+
+	if (!in) {
+		pr_warn("report: %s: %s\n", rp->log_path, strerror(errno));
+		return KOPT_EXIT_FAIL;
+	}
+	if (mkdir(rp->dir, 0755) && errno != EEXIST) {
+		pr_warn("report: -o %s: %s\n", rp->dir, strerror(errno));
+		fclose(in);
+		return KOPT_EXIT_FAIL;
+	}
+	rp->trials = open_in(rp, "trials.dat");
+	rp->energy = open_in(rp, "energy.dat");
+	ret = rp->trials && rp->energy ? read_log(rp, in) : -1;
+	fclose(in);
+	if (rp->trials)
+		ret |= fclose(rp->trials);
+	if (rp->energy)
+		ret |= fclose(rp->energy);
+	if (!ret)
+		ret = write_chosen(rp) || write_script(rp) || run_gnuplot(rp);
+	free(rp->ch);
+	if (ret)
+		return KOPT_EXIT_FAIL;
+	printf("%s/energy_latency.png\n%s/energy_itr.png\n"
+	       "%s/energy_time.png\n",
+	       rp->dir, rp->dir, rp->dir);
+	return KOPT_EXIT_OK;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL },
+	};
+	struct report rp = { 0 };
+	int opt;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			rp.dir = optarg;
+			break;
+		case 'h':
+			report_usage(stdout);
+			return KOPT_EXIT_OK;
+		default:
+			report_usage(stderr);
+			return KOPT_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1 || !rp.dir) {
+		pr_warn("report: need one LOG.csv and -o DIR\n");
+		report_usage(stderr);
+		return KOPT_EXIT_USAGE;
+	}
+	rp.log_path = argv[optind];
+	if (strchr(rp.dir, '\'') || strchr(rp.log_path, '\'')) {
+		pr_warn("report: paths with a single quote are not supported "
+			"(they go into a gnuplot script)\n");
+		return KOPT_EXIT_USAGE;
+	}
+	if (!have_gnuplot()) {
+		pr_warn("report: gnuplot not found in PATH; install it "
+			"(apt-get install gnuplot-nox, or make deps) and run "
+			"again\n");
+		return KOPT_EXIT_FAIL;
+	}
+	return make_report(&rp);
+}
