@@ -94,17 +94,28 @@ struct json_object *kopt_test_json(const char *out)
 
 int kopt_test_run(char *out, size_t cap, const char *fmt, ...)
 {
-	char cmd[4096];
+	char *body, *cmd;
 	size_t len = 0;
 	va_list ap;
 	FILE *f;
-	int st;
+	int st, n;
 
 	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd) - 8, fmt, ap);
+	n = vasprintf(&body, fmt, ap);
 	va_end(ap);
-	strcat(cmd, " 2>&1");
+	if (n < 0)
+		return -1;
+	/*
+	 * Stderr joins stdout around the command, not after it: appending
+	 * " 2>&1" would undo the command's own 2>/dev/null. The newline
+	 * ends a trailing comment and lets a trailing '&' stand.
+	 */
+	n = asprintf(&cmd, "{ %s\n} 2>&1", body);
+	free(body);
+	if (n < 0)
+		return -1;
 	f = popen(cmd, "r");
+	free(cmd);
 	if (!f)
 		return -1;
 	if (out && cap) {

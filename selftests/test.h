@@ -41,8 +41,12 @@ const char *kopt_test_builddir(void);
 /* Per-run scratch directory (removed at exit unless KOPT_KEEP_TMP=1). */
 const char *kopt_test_tmpdir(void);
 /*
- * Runs a shell command, captures up to cap-1 bytes of combined stdout and
- * stderr into out (may be NULL) and returns its exit status (or -1).
+ * Runs a shell command (printf-style, any length), captures up to cap-1
+ * bytes of its output into out (may be NULL; the rest is read and dropped)
+ * and returns its exit status, or -1 if it could not run or was killed.
+ * Stdout and stderr are captured together unless the command redirects
+ * them itself: it runs as `{ CMD<newline>} 2>&1`, so its own `2>/dev/null`
+ * or `>file` wins, and a trailing `# comment` or `&` stays harmless.
  */
 int kopt_test_run(char *out, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -196,9 +200,9 @@ struct json_object *kopt_test_json(const char *out);
 	})
 
 /*
- * A command that must refuse: runs it (printf-style; fold stderr in with
- * 2>&1 to check a message there), expects exit status code and needle in
- * its output.
+ * A command that must refuse: runs it (printf-style, stdout and stderr
+ * captured as kopt_test_run() does), expects exit status code and needle
+ * in its output.
  */
 #define ASSERT_REFUSES(code, needle, ...)                                   \
 	({                                                                  \
