@@ -10,9 +10,19 @@
  * SKIP("reason") ends the test as skipped: a test the host cannot run is a
  * skip with its reason printed, never a pass.
  *
- * Why not Criterion/cmocka: both fork per test or longjmp, which fights
- * ASan, BPF object lifetimes and the skip-with-reason accounting the kernel
- * selftests use; the runner is ~150 lines (selftests/runner.c).
+ * Every test runs in its own forked child, the leader of its own process
+ * group, like kselftest_harness.h: a crash, a sanitizer report (ASan, UBSan,
+ * LeakSanitizer at the child's exit) or a hang fails that test alone and
+ * the run goes on. So tests share no memory: a test computes what it needs
+ * itself, and whatever it sets (static variables, the environment) is gone
+ * when it ends. Files in kopt_test_tmpdir() outlive it. A test has
+ * KOPT_TEST_DEFAULT_TIMEOUT seconds, or what KOPT_TEST_TIMEOUT() gives it;
+ * the environment variable KOPT_TEST_TIMEOUT_SCALE (a factor, default 1)
+ * scales every limit for slow machines.
+ *
+ * Why not Criterion/cmocka: the skip-with-reason accounting and output of
+ * the kernel's test_progs, and a fork per test that keeps LeakSanitizer
+ * checking each test, take ~550 lines here (selftests/runner.c).
  */
 #ifndef KOPT_SELFTESTS_TEST_H
 #define KOPT_SELFTESTS_TEST_H
@@ -23,9 +33,14 @@
 #include <errno.h>
 #include <math.h>
 
+/* A test's time limit unless KOPT_TEST_TIMEOUT() says otherwise, seconds. */
+#define KOPT_TEST_DEFAULT_TIMEOUT 120
+
 struct kopt_test {
 	const char *name;
 	void (*fn)(void);
+	/* limit in seconds before KOPT_TEST_TIMEOUT_SCALE; 0: the default */
+	unsigned int timeout;
 	struct kopt_test *next;
 };
 
@@ -41,8 +56,12 @@ const char *kopt_test_builddir(void);
 /* Per-run scratch directory (removed at exit unless KOPT_KEEP_TMP=1). */
 const char *kopt_test_tmpdir(void);
 /*
- * Runs a shell command, captures up to cap-1 bytes of combined stdout and
- * stderr into out (may be NULL) and returns its exit status (or -1).
+ * Runs a shell command (printf-style, any length), captures up to cap-1
+ * bytes of its output into out (may be NULL; the rest is read and dropped)
+ * and returns its exit status, or -1 if it could not run or was killed.
+ * Stdout and stderr are captured together unless the command redirects
+ * them itself: it runs as `{ CMD<newline>} 2>&1`, so its own `2>/dev/null`
+ * or `>file` wins, and a trailing `# comment` or `&` stays harmless.
  */
 int kopt_test_run(char *out, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -55,17 +74,25 @@ struct json_object;
  */
 struct json_object *kopt_test_json(const char *out);
 
-#define KOPT_TEST(tname)                                                  \
+/*
+ * KOPT_TEST_TIMEOUT(name, seconds) { ... }: a test with its own time limit
+ * (before KOPT_TEST_TIMEOUT_SCALE), for a test that legitimately runs long:
+ * one that boots a guest, builds or unpacks a kernel.
+ */
+#define KOPT_TEST_TIMEOUT(tname, secs)                                    \
 	static void test_##tname(void);                                   \
 	static struct kopt_test __kopt_test_##tname = {                   \
 		.name = #tname,                                           \
 		.fn = test_##tname,                                       \
+		.timeout = (secs),                                        \
 	};                                                                \
 	__attribute__((constructor)) static void __kopt_reg_##tname(void) \
 	{                                                                 \
 		kopt_test_register(&__kopt_test_##tname);                 \
 	}                                                                 \
 	static void test_##tname(void)
+
+#define KOPT_TEST(tname) KOPT_TEST_TIMEOUT(tname, KOPT_TEST_DEFAULT_TIMEOUT)
 
 #define SKIP(...) kopt_test_skip(__VA_ARGS__)
 
@@ -196,9 +223,9 @@ struct json_object *kopt_test_json(const char *out);
 	})
 
 /*
- * A command that must refuse: runs it (printf-style; fold stderr in with
- * 2>&1 to check a message there), expects exit status code and needle in
- * its output.
+ * A command that must refuse: runs it (printf-style, stdout and stderr
+ * captured as kopt_test_run() does), expects exit status code and needle
+ * in its output.
  */
 #define ASSERT_REFUSES(code, needle, ...)                                   \
 	({                                                                  \

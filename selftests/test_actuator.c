@@ -29,8 +29,9 @@ static bool ns_setup(struct ns_env *e)
 		return false;
 	}
 	snprintf(e->ns, sizeof(e->ns), "kopt-act-%d", getpid());
-	snprintf(e->state, sizeof(e->state), "%s/state-%d", kopt_test_tmpdir(),
-		 seq);
+	/* per test (a process each): a failed test's journal stays its own */
+	snprintf(e->state, sizeof(e->state), "%s/state-%d-%d",
+		 kopt_test_tmpdir(), getpid(), seq);
 	snprintf(e->log, sizeof(e->log), "%s/knob.log", kopt_test_tmpdir());
 	if (kopt_test_run(NULL, 0,
 			  "ip netns add %s && ip -n %s link add kv0 type veth "

@@ -79,7 +79,8 @@ static bool debian_guest(char *dir, size_t dlen, char *initrd, size_t ilen)
 	return true;
 }
 
-KOPT_TEST(demo_debian_kernel_guest)
+/* may fetch the kernel package, then boots a TCG guest: 30 min */
+KOPT_TEST_TIMEOUT(demo_debian_kernel_guest, 1800)
 {
 	char dir[PATH_MAX], initrd[PATH_MAX], pkg[256], kver[128];
 	static char out[OUT_LEN];
@@ -128,8 +129,11 @@ KOPT_TEST(demo_debian_kernel_guest)
  * statistics the kernel keeps. One TCG thread: repeated attaching and
  * detaching of the cpu_idle program kills multi-threaded TCG guests now
  * and then (kernel-patches/README.md).
+ *
+ * Time limit: it may fetch the kernel package, and the guest alone may
+ * take 300 s: 30 min.
  */
-KOPT_TEST(nic_bench_rounds_dispatcher_guest)
+KOPT_TEST_TIMEOUT(nic_bench_rounds_dispatcher_guest, 1800)
 {
 	char dir[PATH_MAX], initrd[PATH_MAX];
 	struct json_object *o, *progs = NULL, *p = NULL, *v = NULL;

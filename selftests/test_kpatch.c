@@ -162,7 +162,8 @@ KOPT_TEST(kpatch_mlp_header_is_current)
 		fprintf(stderr, "%s\n", out);
 }
 
-KOPT_TEST(kpatch_series_applies_cleanly)
+/* the first pristine() reads the whole xz tarball: 10 min */
+KOPT_TEST_TIMEOUT(kpatch_series_applies_cleanly, 600)
 {
 	char out[16384], tree[PATH_MAX];
 	const char *src = pristine();
@@ -201,7 +202,8 @@ KOPT_TEST(kpatch_series_applies_cleanly)
 		0, "new files and the Kconfig option are there");
 }
 
-KOPT_TEST(kpatch_checkpatch_no_errors)
+/* the first pristine() reads the whole xz tarball: 10 min */
+KOPT_TEST_TIMEOUT(kpatch_checkpatch_no_errors, 600)
 {
 	char out[65536];
 	const char *src = pristine();
@@ -314,7 +316,8 @@ static struct kpatch_probe_bpf *open_probe(const char *const *progs, int n)
 	return kp;
 }
 
-KOPT_TEST(vm_kpatch_tracepoint_matches_fexit)
+/* hackbench in a possibly TCG guest: 10 min */
+KOPT_TEST_TIMEOUT(vm_kpatch_tracepoint_matches_fexit, 600)
 {
 	static const char *const progs[] = { "kp_tp", "kp_fexit" };
 	struct kpatch_probe_bpf *kp;
@@ -348,8 +351,11 @@ KOPT_TEST(vm_kpatch_tracepoint_matches_fexit)
 	kpatch_probe_bpf__destroy(kp);
 }
 
-/* The collector's rung 2, with fexit skipped: exact flag vs the rule. */
-KOPT_TEST(vm_kpatch_collector_rung2_agreement)
+/*
+ * The collector's rung 2, with fexit skipped: exact flag vs the rule.
+ * Time limit: hackbench in a possibly TCG guest: 10 min.
+ */
+KOPT_TEST_TIMEOUT(vm_kpatch_collector_rung2_agreement, 600)
 {
 	struct json_object *o, *v, *a;
 	static char out[65536];
@@ -454,8 +460,10 @@ static __s64 random_input(unsigned int *seed)
  * make vmbench's bench, small: every phase runs and times calls, and the
  * policy's own run time comes from the separate stats pass (run-time
  * statistics stay off while calls are timed).
+ *
+ * Time limit: a benchmark in a possibly TCG guest: 10 min.
  */
-KOPT_TEST(vm_kpatch_bench_phases)
+KOPT_TEST_TIMEOUT(vm_kpatch_bench_phases, 600)
 {
 	static const char *const phases[] = { "no_policy", "policy_nomodel",
 					      "policy_kfunc", "policy_inline" };
@@ -535,7 +543,8 @@ static bool parity_one(struct kpatch_probe_bpf *kp, unsigned int *seed,
 	return true;
 }
 
-KOPT_TEST(vm_kpatch_kfunc_parity)
+/* 100k evaluations in a possibly TCG guest: 10 min */
+KOPT_TEST_TIMEOUT(vm_kpatch_kfunc_parity, 600)
 {
 	static const char *const progs[] = { "kp_kfunc_batch" };
 	struct kpatch_probe_bpf *kp;

@@ -254,8 +254,11 @@ KOPT_TEST(migrate_collect_sigterm)
 		   "no workload left behind");
 }
 
-/* In the 6.12 guest: fexit attaches and sees both decisions. */
-KOPT_TEST(vm_migrate_fexit)
+/*
+ * In the 6.12 guest: fexit attaches and sees both decisions.
+ * Time limit: 60 s of hackbench in a possibly TCG guest: 10 min.
+ */
+KOPT_TEST_TIMEOUT(vm_migrate_fexit, 600)
 {
 	long nr_cpus = sysconf(_SC_NPROCESSORS_CONF);
 	long old_cost;

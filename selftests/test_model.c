@@ -77,6 +77,7 @@ static int write_bytes(const char *path, const void *buf, size_t len)
 
 /* ---- private bpffs ------------------------------------------------------------ */
 
+/* the mount of the running test (pins_up() to pins_down()) */
 static char bpffs[512];
 
 static bool pins_up(void)
@@ -84,7 +85,12 @@ static bool pins_up(void)
 	static int n;
 	char path[600];
 
-	snprintf(bpffs, sizeof(bpffs), "%s/bpffs.%d", kopt_test_tmpdir(), n++);
+	/*
+	 * Each test is a process of its own: the pid keeps one test's mount
+	 * point from another's, should a failed test leave its own behind.
+	 */
+	snprintf(bpffs, sizeof(bpffs), "%s/bpffs.%d.%d", kopt_test_tmpdir(),
+		 getpid(), n++);
 	if (!ASSERT_OK(mkdir(bpffs, 0700), "mkdir bpffs") ||
 	    !ASSERT_OK(mount("bpf", bpffs, "bpf", 0, "mode=0700"),
 		       "mount private bpffs"))

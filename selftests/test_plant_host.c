@@ -37,8 +37,9 @@ static bool hp_setup(struct hp_env *e)
 	seq++;
 	snprintf(e->a, sizeof(e->a), "kph-a-%d-%d", getpid(), seq);
 	snprintf(e->b, sizeof(e->b), "kph-b-%d-%d", getpid(), seq);
-	snprintf(e->state, sizeof(e->state), "%s/hp-state-%d",
-		 kopt_test_tmpdir(), seq);
+	/* per test (a process each): a failed test's journal stays its own */
+	snprintf(e->state, sizeof(e->state), "%s/hp-state-%d-%d",
+		 kopt_test_tmpdir(), getpid(), seq);
 	e->port = 12000 + (getpid() + seq) % 20000;
 	if (kopt_test_run(
 		    NULL, 0,

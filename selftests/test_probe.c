@@ -19,6 +19,11 @@
 
 static struct json_object *probe_json;
 
+/*
+ * `kopt probe --json` of the running test: every test is a process of its
+ * own (selftests/runner.c), so each runs the probe once, when it first
+ * asks, and shares the result with no other test.
+ */
 static struct json_object *get_probe(void)
 {
 	static char out[1 << 16];

@@ -289,7 +289,8 @@ static bool have_patch(void)
 
 /* ---- guest ---------------------------------------------------------------- */
 
-KOPT_TEST(vm_sched_lb_refuse_then_restore)
+/* hackbench in a possibly TCG guest: 10 min */
+KOPT_TEST_TIMEOUT(vm_sched_lb_refuse_then_restore, 600)
 {
 	struct lb_run before = {}, refused = {}, after = {};
 	__u64 st[KOPT_LB_NR_STATS];
@@ -351,7 +352,8 @@ static long nr_migrations(pid_t pid)
 	return v;
 }
 
-KOPT_TEST(vm_sched_lb_hard_vetoes_hold)
+/* hackbench in a possibly TCG guest: 10 min */
+KOPT_TEST_TIMEOUT(vm_sched_lb_hard_vetoes_hold, 600)
 {
 	__u64 st[KOPT_LB_NR_STATS];
 	struct kopt_lb *lb = NULL;
@@ -389,7 +391,8 @@ KOPT_TEST(vm_sched_lb_hard_vetoes_hold)
 	ASSERT_EQ(m1, m0, "migrations of the pinned tasks");
 }
 
-KOPT_TEST(vm_sched_lb_enforce_decides)
+/* hackbench in a possibly TCG guest: 10 min */
+KOPT_TEST_TIMEOUT(vm_sched_lb_enforce_decides, 600)
 {
 	struct kopt_lb_opts o = { .mode = KOPT_LB_ENFORCE,
 				  .use_threshold = true,
@@ -522,7 +525,8 @@ static int on_sample(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-KOPT_TEST(vm_sched_lb_hot_swap_under_load)
+/* hackbench in a possibly TCG guest: 10 min */
+KOPT_TEST_TIMEOUT(vm_sched_lb_hot_swap_under_load, 600)
 {
 	struct kopt_lb_opts o = { .mode = KOPT_LB_SHADOW, .sample = true };
 	struct swapper sw = {};
@@ -604,7 +608,8 @@ static __u64 json_stat(struct json_object *o, const char *name)
 	return json_object_get_int64(v);
 }
 
-KOPT_TEST(vm_sched_lb_cli_attach_detach)
+/* hackbench in a possibly TCG guest: 10 min */
+KOPT_TEST_TIMEOUT(vm_sched_lb_cli_attach_detach, 600)
 {
 	struct kopt_lb_opts o = { .mode = KOPT_LB_SHADOW };
 	char cmd[PATH_MAX + 64], out[4096], pin[PATH_MAX], err[512];
@@ -678,8 +683,10 @@ static long csv_rows(const char *path)
  * is recomputed in userspace from the features it read, with the same
  * logit, so the in-kernel accuracy and the userspace accuracy on the same
  * records are equal, count for count; the dataset has one row each.
+ *
+ * Time limit: a workload in a possibly TCG guest: 10 min.
  */
-KOPT_TEST(vm_model_live_shadow_scores)
+KOPT_TEST_TIMEOUT(vm_model_live_shadow_scores, 600)
 {
 	char cmd[3 * PATH_MAX], model[PATH_MAX], csv[PATH_MAX];
 	static const char *const keys[] = { "tp", "fp", "tn", "fn" };
