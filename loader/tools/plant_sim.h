@@ -4,7 +4,9 @@
  * the plant protocol (loader/lib/ctl/plant.h) with simulated energy, latency and
  * throughput. The model and its equations are described at the top of
  * loader/tools/plant_sim.c; its parameters live in a file
- * (policies/sim-*.params), not in code.
+ * (policies/sim-*.params), not in code. It runs in a world (world.h: a
+ * scenario's moving load, drift and neighbour, or the params' own 24-hour
+ * curve) and knows each window's truth and oracle (struct lab_window).
  *
  * Userspace only. Every figure it produces is simulated.
  */
