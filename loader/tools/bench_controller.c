@@ -1486,8 +1486,11 @@ int cmd_bench_controller(int argc, char **argv)
 	for (size_t i = 0; res && i < n; i++)
 		if (run_case(names[i], &o, &res[i]))
 			ret = KOPT_EXIT_FAIL;
-	if (res && kopt_env.json)
+	/* a failed case fails the bench: `bench all` then prints null */
+	if (res && kopt_env.json && ret == KOPT_EXIT_OK)
 		print_json(res, n, &o, now_s() - t0, cpu_s() - c0);
+	else if (res && kopt_env.json)
+		pr_warn("bench controller: no JSON: a scenario failed\n");
 	else if (res)
 		print_text(res, n, &o, now_s() - t0, cpu_s() - c0);
 out:
