@@ -51,6 +51,7 @@ int cmd_bench_mlp(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_plant(int argc, char **argv);
 int cmd_plant_sim(int argc, char **argv);
+int cmd_plant_replay(int argc, char **argv);
 int cmd_plant_host(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_bench_bo(int argc, char **argv);
@@ -67,6 +68,7 @@ int cmd_model_detach(int argc, char **argv);
 int cmd_bench_kpatch(int argc, char **argv);
 int cmd_model_live(int argc, char **argv);
 int cmd_bench_train(int argc, char **argv);
+int cmd_bench_controller(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_model_score(int argc, char **argv);
 

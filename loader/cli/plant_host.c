@@ -677,6 +677,8 @@ int cmd_plant(int argc, char **argv)
 	static const struct kopt_cmd plant_cmds[] = {
 		{ "sim", cmd_lab_plant,
 		  "simulated server speaking the plant protocol (kopt-lab)" },
+		{ "replay", cmd_lab_plant,
+		  "a measured ITR x DVFS sweep, replayed (kopt-lab)" },
 		{ "host", cmd_plant_host,
 		  "this host: real knobs, energy meter, load generator" },
 		{ NULL },

@@ -24,6 +24,8 @@ static const struct kopt_cmd bench_cmds[] = {
 	  "trainer: seconds for 1M rows, vs a forward pass" },
 	{ "kpatch", cmd_bench_kpatch,
 	  "kernel patch: ns per can_migrate_task call (VM)" },
+	{ "controller", cmd_bench_controller,
+	  "energy controller in moving worlds vs oracle, static, random" },
 	{ NULL },
 };
 
