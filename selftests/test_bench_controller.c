@@ -135,7 +135,8 @@ static void check_baselines(struct json_object *sc)
 		ASSERT_GT(num(sc, path), 0, "random re-optimizes");
 		snprintf(path, sizeof(path),
 			 "methods.controller.seeds.%d.windows", s);
-		ASSERT_EQ(num(sc, path), WINDOWS, "a window per 10 s");
+		/* a trial is a probe and the rest of its window: two */
+		ASSERT_GE(num(sc, path), WINDOWS, "a window per 10 s or more");
 		/* the three runs of a seed meet the same world */
 		snprintf(path, sizeof(path),
 			 "methods.controller.seeds.%d.genuine_changes", s);
@@ -174,7 +175,11 @@ static void check_same_as_kopt_run(struct json_object *sc)
 				 HOURS * 3600);
 	if (!run)
 		return;
-	ASSERT_EQ(num(run, "windows"), WINDOWS, "kopt run windows");
+	ASSERT_EQ(num(run, "windows"),
+		  num(sc, "methods.controller.seeds.0.windows"),
+		  "kopt run windows");
+	ASSERT_NEAR(num(run, "duration_s"), HOURS * 3600, 1e-6,
+		    "kopt run plant time");
 	ASSERT_NEAR(num(run, "saving_vs_stock"),
 		    num(sc, "methods.controller.seeds.0.saving_vs_stock"), 1e-5,
 		    "same saving as kopt run");
@@ -182,16 +187,15 @@ static void check_same_as_kopt_run(struct json_object *sc)
 		    num(sc,
 			"methods.controller.seeds.0.oracle_saving_vs_stock"),
 		    1e-5, "same oracle saving as kopt run");
-	ASSERT_NEAR(num(run, "sla_violating_windows.exploration"),
+	/* windows differ in length: compare time over the SLA */
+	ASSERT_NEAR(num(run, "time_over_sla.exploration"),
 		    num(sc,
-			"methods.controller.seeds.0.time_over_sla_exploring") *
-			    WINDOWS,
-		    0.01, "same violations while exploring");
-	ASSERT_NEAR(num(run, "sla_violating_windows.outside_exploration"),
+			"methods.controller.seeds.0.time_over_sla_exploring"),
+		    1e-6, "same time over the SLA while exploring");
+	ASSERT_NEAR(num(run, "time_over_sla.outside_exploration"),
 		    num(sc, "methods.controller.seeds.0."
-			    "time_over_sla_outside_exploration") *
-			    WINDOWS,
-		    0.01, "same violations outside exploration");
+			    "time_over_sla_outside_exploration"),
+		    1e-6, "same time over the SLA outside exploration");
 	ASSERT_EQ(num(run, "triggers") - 1,
 		  num(sc, "methods.controller.seeds.0.reoptimizations"),
 		  "same re-optimizations");

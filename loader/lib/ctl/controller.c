@@ -104,6 +104,8 @@
 /* a trial is at most this share of each knob's range from a setting
  * measured within the SLA near the load */
 #define TRUST 0.3
+/* trials at a new load that may step beyond the model's safe set */
+#define EXPAND_TRIALS 10
 /* the part of a trial window judged before the rest is spent */
 #define PROBE_FRAC 0.25
 /* trials for a load the model has seen (within warm_radius) */
@@ -119,8 +121,11 @@
 #define LOAD_PERSIST 3
 /* smoothing of the load signal (EWMA weight of the newest window) */
 #define LOAD_ALPHA 0.3
-/* holding the fallback for want of a safe setting: decide again after */
+/* a hold is looked at again after this long: the fallback held for want
+ * of a safe setting, or one the model now expects IMPROVE_GAIN dearer
+ * than the best */
 #define RETRY_S 600.0
+#define IMPROVE_GAIN 0.03
 /* headroom: the mean of this many hold windows is this many of its sds
  * above the hold limit */
 #define HEADROOM_WINDOWS 6
@@ -252,6 +257,8 @@ static const char *label(const struct run *r)
 		return "(measured)";
 	if (!strcmp(r->source, "estimate"))
 		return "(estimated)";
+	if (!strcmp(r->source, "replay"))
+		return "(replayed-measured)";
 	return "(as reported by the plant)";
 }
 
@@ -356,6 +363,10 @@ static void log_header(struct run *r)
 	if (!strcmp(r->o.plant_name, "sim"))
 		fprintf(r->log, "# source=sim: every figure in this file is "
 				"simulated (kopt plant sim)\n");
+	if (!strcmp(r->o.plant_name, "replay"))
+		fprintf(r->log,
+			"# source=replay: measured sweeps replayed (kopt plant "
+			"replay); see policies/data/README.md\n");
 	fprintf(r->log, "# figures come from the plant; the source column says "
 			"which are simulated (sim), measured or estimated\n"
 			"t_s,seconds,trigger,phase,itr_us,freq_mhz,energy_j,"
@@ -573,6 +584,24 @@ static size_t model_dims(const struct policy *p)
 	return (p->freq_fixed ? 1 : 2) + 1;
 }
 
+/*
+ * The load coordinate: log qps where load is the context the policy
+ * reacts to (qps_change > 0); 0 where it does not (a closed loop such as
+ * ping-pong, whose rate is an outcome of the setting, not an input).
+ */
+static double load_coord(const struct policy *p, double qps)
+{
+	if (!(p->qps_change > 0))
+		return 0;
+	return log(qps > 1 ? qps : 1);
+}
+
+/* How far apart two loads are for the model (log ratio, 0: no context). */
+static double load_dist(const struct policy *p, double a, double b)
+{
+	return fabs(load_coord(p, a) - load_coord(p, b));
+}
+
 /* A setting at a load in the model's coordinates. */
 static void to_model(const struct policy *p, const struct plant_setting *s,
 		     double qps, double *x)
@@ -582,7 +611,7 @@ static void to_model(const struct policy *p, const struct plant_setting *s,
 	x[d++] = p->itr_log ? log1p(s->itr_us) : s->itr_us;
 	if (!p->freq_fixed)
 		x[d++] = s->freq_mhz;
-	x[d] = log(qps > 1 ? qps : 1);
+	x[d] = load_coord(p, qps);
 }
 
 static void model_space(const struct run *r, struct bo_space *sp, double *logs)
@@ -626,7 +655,7 @@ static void model_space(const struct run *r, struct bo_space *sp, double *logs)
 
 static bool in_load_box(const struct run *r, double qps)
 {
-	double lq = log(qps > 1 ? qps : 1);
+	double lq = load_coord(&r->pol, qps);
 
 	return r->bo && lq >= r->lq_lo && lq <= r->lq_hi;
 }
@@ -639,7 +668,7 @@ static bool in_load_box(const struct run *r, double qps)
 static int model_rebuild(struct run *r, double ctx_qps)
 {
 	size_t from = r->model_from, d = model_dims(&r->pol);
-	double lo = log(ctx_qps > 1 ? ctx_qps : 1), hi = lo;
+	double lo = load_coord(&r->pol, ctx_qps), hi = lo;
 	double *logs = NULL, x[BO_MAX_DIMS];
 	struct bo_space sp;
 	struct bo_opts o;
@@ -649,7 +678,7 @@ static int model_rebuild(struct run *r, double ctx_qps)
 		from = r->nobs - MODEL_MAX_OBS;
 	r->model_from = from;
 	for (size_t i = from; i < r->nobs; i++) {
-		double lq = log(r->obs[i].qps > 1 ? r->obs[i].qps : 1);
+		double lq = load_coord(&r->pol, r->obs[i].qps);
 
 		lo = fmin(lo, lq);
 		hi = fmax(hi, lq);
@@ -713,7 +742,7 @@ static unsigned int cell_count(const struct run *r,
 
 	for (size_t i = r->model_from; i < r->nobs; i++)
 		n += same_setting(&r->obs[i].s, s) &&
-		     fabs(log(r->obs[i].qps / qps)) < LOAD_CELL;
+		     load_dist(&r->pol, r->obs[i].qps, qps) < LOAD_CELL;
 	return n;
 }
 
@@ -805,7 +834,7 @@ static void near_data(struct run *r, double qps)
 	for (size_t i = r->model_from; i < r->nobs; i++) {
 		const struct obs *o = &r->obs[i];
 
-		if (fabs(log(o->qps / qps)) > radius)
+		if (load_dist(p, o->qps, qps) > radius)
 			continue;
 		for (size_t g = 0; g < grid_size(p); g++) {
 			struct plant_setting s = grid_setting(p, g);
@@ -884,6 +913,32 @@ static long best_hold(const struct run *r, const struct limits *l)
 }
 
 /*
+ * With few points the model's uncertainty covers everything but what was
+ * measured, and the safe set cannot grow: at a new load the first
+ * EXPAND_TRIALS trials may step to an unmeasured setting within TRUST of
+ * one measured safe there, if the model's mean (not its bound) keeps it
+ * inside the trial limit; the most promising by the optimistic objective.
+ * The probe is what protects such a step.
+ */
+static long expansion(struct run *r)
+{
+	double best = INFINITY;
+	long arg = -1;
+
+	for (size_t g = 0; g < grid_size(&r->pol); g++) {
+		const struct bo_pred *pr = &r->gpred[g];
+		double v = pr->mean - BETA * pr->sd;
+
+		if (r->gmeasured[g] || r->gdist[g] > TRUST ||
+		    pr->cmean > r->lim.trial || v >= best)
+			continue;
+		best = v;
+		arg = (long)g;
+	}
+	return arg;
+}
+
+/*
  * The next trial at this load (safe exploration, in the spirit of
  * SafeOpt): only settings whose upper confidence bound on the SLA metric
  * is inside the trial limit, and within TRUST of a setting measured
@@ -896,7 +951,7 @@ static long best_hold(const struct run *r, const struct limits *l)
  * could tell them apart). With no model yet, the start is the
  * latency-first corner: the smallest ITR at the highest frequency.
  */
-static long next_trial(struct run *r, double qps, bool first)
+static long next_trial(struct run *r, double qps, bool first, bool expand)
 {
 	const struct policy *p = &r->pol;
 	double u_best = INFINITY, width = 0, y_best;
@@ -933,7 +988,9 @@ static long next_trial(struct run *r, double qps, bool first)
 	y_best = h >= 0 ? fabs(r->gpred[h].mean) : 0;
 	if (arg >= 0 && h >= 0 &&
 	    BETA * width <= fmax(p->converge_tol * y_best, obj_noise(r) / 2))
-		return -1;
+		arg = -1;
+	if ((arg < 0 || r->gmeasured[arg]) && expand)
+		return expansion(r);
 	return arg;
 }
 
@@ -969,7 +1026,7 @@ static bool seen_before(const struct run *r, double qps)
 	double radius = log1p(r->pol.warm_radius);
 
 	for (size_t i = r->model_from; i < r->nobs; i++)
-		if (fabs(log(r->obs[i].qps / qps)) <= radius)
+		if (load_dist(&r->pol, r->obs[i].qps, qps) <= radius)
 			return true;
 	return false;
 }
@@ -1085,7 +1142,9 @@ static int decide(struct run *r, const char *cause)
 	int ret;
 
 	while (!done(r)) {
-		g = next_trial(r, qps, !lv);
+		g = next_trial(r, qps, !lv,
+			       lv && lv->trials < EXPAND_TRIALS &&
+				       budget > SEEN_TRIALS);
 		if (g < 0)
 			break;
 		if (!lv) {
@@ -1219,10 +1278,36 @@ static const char *load_moved(struct run *r, double q, const struct limits *l)
 	return r->far_windows >= LOAD_PERSIST ? "load" : NULL;
 }
 
+/*
+ * The model's best hold at the current load, if it beats the held
+ * setting by IMPROVE_GAIN: a move, no trial (the guard watches it).
+ */
+static bool move_cheaper(struct run *r)
+{
+	long h;
+
+	if (r->cur.stock || predict_grid(r, r->q_s))
+		return false;
+	h = best_hold(r, &r->lim);
+	for (size_t g = 0; h >= 0 && g < grid_size(&r->pol); g++) {
+		struct plant_setting s = grid_setting(&r->pol, g);
+
+		if (!same_setting(&s, &r->cur))
+			continue;
+		if (r->gpred[h].mean >= r->gpred[g].mean * (1 - IMPROVE_GAIN))
+			return false;
+		r->cur = grid_setting(&r->pol, h);
+		r->moves++;
+		return true;
+	}
+	return false;
+}
+
 /* Holds r->cur until a trigger; the trigger's cause, or NULL to stop. */
 static const char *hold(struct run *r, int *fatal)
 {
 	double start = r->t_s, head[HEADROOM_WINDOWS], prev = NAN;
+	double last_look = r->t_s;
 	unsigned int viol = 0, n = 0;
 	bool warned = false;
 	const char *cause;
@@ -1253,9 +1338,20 @@ static const char *hold(struct run *r, int *fatal)
 		if (r->pol.schedule_s > 0 &&
 		    r->t_s - start >= r->pol.schedule_s)
 			return "schedule";
-		/* on the fallback for want of a safe setting: look again */
-		if (r->cur.stock && r->t_s - start >= RETRY_S)
-			return "retry";
+		/*
+		 * On the fallback for want of a safe setting, or the model
+		 * (which learns from every window) now expects a cheaper safe
+		 * hold here: look again.
+		 */
+		if (r->t_s - last_look >= RETRY_S) {
+			last_look = r->t_s;
+			if (r->cur.stock)
+				return "retry";
+			if (move_cheaper(r)) {
+				viol = n = 0;
+				prev = NAN;
+			}
+		}
 		/* re-decide before the SLA breaks, not after */
 		head[n++ % HEADROOM_WINDOWS] = bo_cons(&r->pol, w.cons);
 		if (n >= HEADROOM_WINDOWS) {
