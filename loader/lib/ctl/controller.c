@@ -1572,6 +1572,15 @@ void ctl_print_summary(const struct run *r, FILE *f)
 		r->viol_explore + r->viol_other, r->viol_explore, r->viol_other,
 		r->guard_reverts);
 	fprintf(f,
+		"  time over SLA     %.3f%% of plant time exploring, %.3f%% "
+		"outside exploration; probes cut %u\n",
+		r->t_s > 0 ? 100 * r->over_s_explore / r->t_s : 0,
+		r->t_s > 0 ? 100 * r->over_s_other / r->t_s : 0, r->probe_cuts);
+	fprintf(f,
+		"  decisions         %u moves without a trial; drift seen %u "
+		"times\n",
+		r->moves, r->drifts);
+	fprintf(f,
 		"  triggers          %zu; trials per trigger max %u, mean "
 		"%.1f\n",
 		r->nlv, max_trials, mean_trials);
