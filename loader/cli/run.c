@@ -216,6 +216,16 @@ static struct plant *start_host(const struct policy *p, char *err,
 			 p->path);
 		return NULL;
 	}
+	if (h->latency.kind == POLICY_LAT_LOADGEN && !h->server[0]) {
+		snprintf(
+			err, errlen,
+			"--plant host: policy %.200s has no latency source: set "
+			"[host] latency (bpf:PORT for the service's own "
+			"traffic, or a feed), or server and rate for kopt's "
+			"load generator",
+			p->path);
+		return NULL;
+	}
 	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (len < 0) {
 		snprintf(err, errlen, "--plant host: /proc/self/exe: %s",
@@ -232,6 +242,9 @@ static struct plant *start_host(const struct policy *p, char *err,
 	add_arg(argv, &n, "--rate", h->server[0] ? rate : NULL);
 	add_arg(argv, &n, "--connections", h->connections ? conns : NULL);
 	add_arg(argv, &n, "--agent", h->agent);
+	/* one argv element: a feed command never passes through a shell */
+	if (h->latency.kind != POLICY_LAT_LOADGEN)
+		add_arg(argv, &n, "--latency", h->latency.spec);
 	if (h->energy)
 		argv[n++] = "--estimate";
 	argv[n] = NULL;
@@ -265,15 +278,58 @@ static void on_signal(int sig)
 	ctl_request_stop();
 }
 
-static void report(const struct run *r)
+/*
+ * What the SLA's percentiles are, for --plant host (the controller
+ * labels figures by the plant's "source", which is the energy meter's).
+ */
+static const char *latency_label(const struct policy *p, const char *plant,
+				 char *buf, size_t len)
 {
+	const struct policy_latency *l = &p->host.latency;
+
+	if (strcmp(plant, "host"))
+		return NULL;
+	switch (l->kind) {
+	case POLICY_LAT_BPF:
+		snprintf(buf, len,
+			 "the service's own requests on port(s) %s, timed in "
+			 "BPF on the server (the plant's first line says "
+			 "which arrival stamp)",
+			 l->spec + 4);
+		break;
+	case POLICY_LAT_FEED:
+		snprintf(buf, len, "the service's feed %.200s", l->spec + 5);
+		break;
+	default:
+		snprintf(buf, len,
+			 "kopt's load generator against %.64s (client side, "
+			 "lab load)",
+			 p->host.server);
+	}
+	return buf;
+}
+
+static void report(const struct run *r, const struct policy *p,
+		   const char *plant)
+{
+	char label[512];
+	const char *lat = latency_label(p, plant, label, sizeof(label));
 	struct json_object *o;
 
 	if (!kopt_env.json) {
 		ctl_print_summary(r, stdout);
+		if (lat)
+			printf("  latency figures   %s\n", lat);
 		return;
 	}
 	o = ctl_summary_json(r);
+	if (lat) {
+		json_object_object_add(
+			o, "latency_source",
+			json_object_new_string(p->host.latency.spec));
+		json_object_object_add(o, "latency_label",
+				       json_object_new_string(lat));
+	}
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 	json_object_put(o);
 }
@@ -326,7 +382,7 @@ int cmd_run(int argc, char **argv)
 	sigaction(SIGTERM, &old_term, NULL);
 	if (log)
 		fflush(log);
-	report(r);
+	report(r, pol, o.plant);
 out:
 	ctl_free(r);
 	plant_stop(plant);
