@@ -72,6 +72,7 @@ struct host_opts {
 	const char *listen; /* serve on TCP instead of stdin/stdout */
 	const char *agent; /* forward knobs/energy to this listener */
 	bool estimate; /* force the energy estimate */
+	bool require_meter; /* refuse to run on the estimate */
 	int energy_pid; /* energy from this process's CPU time (a VM) */
 	bool no_bpf; /* NIC counters from sysfs only */
 	const char *latency; /* --latency SPEC; NULL: loadgen with --server */
@@ -600,6 +601,13 @@ static int open_measures(struct host_plant *h)
 				strerror(errno));
 			return KOPT_EXIT_FAIL;
 		}
+		if (energy_is_estimate(h->meter) && h->o.require_meter) {
+			pr_warn("plant host: no energy meter (%s); the policy "
+				"asks for a measured one ([host] energy = "
+				"measured)\n",
+				why);
+			return KOPT_EXIT_FAIL;
+		}
 		if (energy_is_estimate(h->meter))
 			pr_info("plant host: energy is a model ESTIMATE "
 				"(%s)\n",
@@ -708,6 +716,8 @@ static void usage(FILE *f)
 		"                         loadgen (default with --server)\n"
 		"      --estimate         use the energy estimate even if a "
 		"meter exists\n"
+		"      --require-meter    fail unless RAPL or perf power "
+		"measures energy\n"
 		"      --no-bpf           no NIC collector (interrupt rates "
 		"omitted)\n"
 		"      --energy-pid PID   estimate energy from PID's CPU time "
@@ -731,6 +741,7 @@ static int parse_opts(int argc, char **argv, struct host_opts *o)
 		{ "no-bpf", no_argument, NULL, 'N' },
 		{ "energy-pid", required_argument, NULL, 'p' },
 		{ "latency", required_argument, NULL, 'T' },
+		{ "require-meter", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
@@ -783,6 +794,9 @@ static int parse_opts(int argc, char **argv, struct host_opts *o)
 			break;
 		case 'T':
 			o->latency = optarg;
+			break;
+		case 'M':
+			o->require_meter = true;
 			break;
 		case 'h':
 			usage(stdout);

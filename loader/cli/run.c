@@ -27,6 +27,7 @@ struct run_opts {
 	double duration_s; /* 0: until SIGINT/SIGTERM */
 	bool have_seed;
 	uint64_t seed;
+	bool check; /* --check: preflight only */
 };
 
 static void run_usage(FILE *f)
@@ -34,7 +35,7 @@ static void run_usage(FILE *f)
 	fprintf(f,
 		"Usage: kopt run --policy FILE [--plant sim|host|'CMD ARGS'] "
 		"[--duration S]\n"
-		"                [--log FILE] [--seed N] [--json]\n"
+		"                [--log FILE] [--seed N] [--json] [--check]\n"
 		"\n"
 		"The energy controller: measure, ask the optimizer, apply, "
 		"hold the\ncheapest setting that meets the SLA, re-optimize "
@@ -56,6 +57,12 @@ static void run_usage(FILE *f)
 		"  -s, --seed N        optimizer and sim seed (default: the "
 		"policy's)\n"
 		"  -j, --json          summary as JSON\n"
+		"  -C, --check         preflight, changing nothing: the policy, "
+		"and for\n"
+		"                      --plant host the interface, knobs "
+		"(read, writable),\n"
+		"                      energy meter and latency source; exit 0 "
+		"if all pass\n"
 		"  -h, --help          this help\n");
 }
 
@@ -68,6 +75,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "log", required_argument, NULL, 'l' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "check", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
@@ -75,7 +83,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	int opt;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "p:P:d:l:s:jh", opts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "p:P:d:l:s:jCh", opts, NULL)) !=
 	       -1) {
 		switch (opt) {
 		case 'p':
@@ -108,6 +116,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'j':
 			kopt_env.json = true;
+			break;
+		case 'C':
+			o->check = true;
 			break;
 		case 'h':
 			run_usage(stdout);
@@ -245,8 +256,10 @@ static struct plant *start_host(const struct policy *p, char *err,
 	/* one argv element: a feed command never passes through a shell */
 	if (h->latency.kind != POLICY_LAT_LOADGEN)
 		add_arg(argv, &n, "--latency", h->latency.spec);
-	if (h->energy)
+	if (h->energy == 1)
 		argv[n++] = "--estimate";
+	else if (h->energy == 2)
+		argv[n++] = "--require-meter";
 	argv[n] = NULL;
 	return plant_start_argv(argv, "host", err, errlen);
 }
@@ -271,6 +284,31 @@ static struct plant *start_plant(const struct policy *p, const char *plant)
 	if (!pl)
 		pr_warn("run: %s\n", err);
 	return pl;
+}
+
+/*
+ * A run in which no window gave a figure (every one failed, or the plant
+ * never answered) has measured nothing: it must not exit 0.
+ */
+static bool nothing_measured(const struct run *r)
+{
+	struct json_object *o = ctl_summary_json(r), *v;
+	int windows = 0, failed = 0; /* measured windows; failed ones */
+
+	if (json_object_object_get_ex(o, "windows", &v))
+		windows = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "failed_windows", &v))
+		failed = json_object_get_int(v);
+	json_object_put(o);
+	if (windows > 0)
+		return false;
+	if (failed)
+		pr_warn("run: every window failed (%d of %d): the plant "
+			"never gave a figure\n",
+			failed, failed);
+	else
+		pr_warn("run: no window completed: nothing was measured\n");
+	return true;
 }
 
 static void on_signal(int sig)
@@ -358,6 +396,12 @@ int cmd_run(int argc, char **argv)
 	}
 	if (o.have_seed)
 		pol->seed = o.seed;
+	if (o.check || !strcmp(o.plant, "host")) {
+		ret = run_check(pol, o.plant, !o.check);
+		if (o.check || ret)
+			goto out;
+		ret = KOPT_EXIT_FAIL;
+	}
 	if (o.log_path) {
 		log = fopen(o.log_path, "we");
 		if (!log) {
@@ -383,6 +427,8 @@ int cmd_run(int argc, char **argv)
 	if (log)
 		fflush(log);
 	report(r, pol, o.plant);
+	if (!ret && nothing_measured(r))
+		ret = KOPT_EXIT_FAIL;
 out:
 	ctl_free(r);
 	plant_stop(plant);

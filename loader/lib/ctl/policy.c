@@ -254,7 +254,8 @@ static const char *const acq_names[] = { "cei", "ei", "lcb", "penalized",
 static const char *const baseline_names[] = { "auto", "plant", "measure",
 					      "none", NULL };
 static const char *const coalesce_names[] = { "nic", "sw", NULL };
-static const char *const energy_names[] = { "auto", "estimate", NULL };
+static const char *const energy_names[] = { "auto", "estimate", "measured",
+					    NULL };
 
 struct key_desc {
 	const char *section, *key;

@@ -167,7 +167,8 @@ struct policy {
 		double rate; /* offered load, requests/s */
 		unsigned int connections; /* 0: the load generator's default */
 		char agent[POLICY_NAME_LEN]; /* knobs at a remote listener */
-		int energy; /* 0: best meter, 1: always the estimate */
+		/* 0: best meter, 1: always the estimate, 2: a real meter */
+		int energy;
 		struct policy_latency latency; /* the SLA's source */
 	} host;
 };
