@@ -131,11 +131,12 @@ static __always_inline bool port_match(__u16 port)
 	return false;
 }
 
-static __always_inline bool netns_match(struct net *net)
+static __always_inline bool netns_match(const struct net *net)
 {
 	if (!target_netns)
 		return true;
-	return BPF_CORE_READ(net, ns.inum) == target_netns;
+	/* a BTF load, not a probe read: tp_btf pointers can be followed */
+	return net && net->ns.inum == target_netns;
 }
 
 /* ---- arrival stamps before the socket ------------------------------------- */
@@ -153,46 +154,48 @@ struct seg {
 static __always_inline bool parse_seg(const unsigned char *l3, __u16 proto,
 				      __u32 headlen, struct seg *s)
 {
-	struct tcphdr th;
+	/* IPv6 and TCP, or IPv4 with up to 20 bytes of options and TCP */
+	union {
+		struct iphdr ip;
+		struct ipv6hdr ip6;
+		__u8 raw[60];
+	} h;
+	struct tcphdr *th;
 	__u32 l3len, l4off, tot;
-	__u8 b0;
 
-	if (bpf_probe_read_kernel(&b0, 1, l3))
+	/* one read: a probe read costs more than the bytes it copies */
+	if (bpf_probe_read_kernel(&h, sizeof(h), l3))
 		return false;
 	__builtin_memset(&s->key, 0, sizeof(s->key));
-	if (proto == bpf_htons(ETH_P_IP) && (b0 >> 4) == 4) {
-		struct iphdr ip;
-
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), l3) ||
-		    ip.protocol != IPPROTO_TCP_)
+	if (proto == bpf_htons(ETH_P_IP) && h.ip.version == 4) {
+		if (h.ip.protocol != IPPROTO_TCP_ || h.ip.ihl > 10)
 			return false;
-		l4off = ip.ihl * 4;
-		tot = bpf_ntohs(ip.tot_len);
+		l4off = h.ip.ihl * 4;
+		tot = bpf_ntohs(h.ip.tot_len);
 		s->key.addr[10] = 0xff;
 		s->key.addr[11] = 0xff;
-		__builtin_memcpy(&s->key.addr[12], &ip.saddr, 4);
-	} else if (proto == bpf_htons(ETH_P_IPV6) && (b0 >> 4) == 6) {
-		struct ipv6hdr ip6;
-
-		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), l3) ||
-		    ip6.nexthdr != IPPROTO_TCP_)
+		__builtin_memcpy(&s->key.addr[12], &h.ip.saddr, 4);
+	} else if (proto == bpf_htons(ETH_P_IPV6) && h.ip6.version == 6) {
+		if (h.ip6.nexthdr != IPPROTO_TCP_)
 			return false;
-		l4off = sizeof(ip6);
-		tot = l4off + bpf_ntohs(ip6.payload_len);
-		__builtin_memcpy(s->key.addr, &ip6.saddr, 16);
+		l4off = sizeof(h.ip6);
+		tot = l4off + bpf_ntohs(h.ip6.payload_len);
+		__builtin_memcpy(s->key.addr, &h.ip6.saddr, 16);
 	} else {
 		return false;
 	}
-	if (l4off + sizeof(th) > headlen ||
-	    bpf_probe_read_kernel(&th, sizeof(th), l3 + l4off))
+	if (l4off + sizeof(*th) > headlen || l4off + sizeof(*th) > sizeof(h))
 		return false;
-	l3len = l4off + th.doff * 4;
-	if (tot <= l3len || !port_match(bpf_ntohs(th.dest)))
+	th = (struct tcphdr *)&h.raw[l4off & 63];
+	if ((void *)(th + 1) > (void *)(&h + 1))
+		return false;
+	l3len = l4off + th->doff * 4;
+	if (tot <= l3len || !port_match(bpf_ntohs(th->dest)))
 		return false;
 	s->payload = tot - l3len;
-	s->key.rport = th.source;
-	s->key.lport = bpf_ntohs(th.dest);
-	s->key.seq = bpf_ntohl(th.seq);
+	s->key.rport = th->source;
+	s->key.lport = bpf_ntohs(th->dest);
+	s->key.seq = bpf_ntohl(th->seq);
 	return true;
 }
 

@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "histogram.h"
 #include "kopt.h"
 #include "srvlat.h"
@@ -416,4 +418,47 @@ KOPT_TEST(srvlat_bad_interface)
 	srvlat_parse_ports("11511", &o, err, sizeof(err));
 	ASSERT_TRUE(srvlat_open(&o, err, sizeof(err)) == NULL, "refused");
 	ASSERT_HAS(err, "kopt-nonexistent0", "names the interface");
+}
+
+static double fig_median(struct json_object *o, const char *key)
+{
+	struct json_object *f = NULL, *m = NULL;
+
+	json_object_object_get_ex(o, key, &f);
+	json_object_object_get_ex(f, "median", &m);
+	return m ? json_object_get_double(m) : NAN;
+}
+
+/* The benchmark runs end to end; its figures hang together. No timing. */
+KOPT_TEST(srvlat_bench)
+{
+	static char out[1 << 16];
+	static const char *const names[] = { "srvlat_in", "srvlat_out" };
+	struct json_object *o, *progs = NULL, *p;
+	size_t i;
+
+	if (!sl_root())
+		return;
+	o = KOPT_TEST_RUN_JSON(out, sizeof(out),
+			       "(%s bench srvlat --json --round-trips 2000 "
+			       "--rounds 3 2>/dev/null)",
+			       kopt_test_bin());
+	if (!o)
+		return;
+	ASSERT_NEAR(fig_median(o, "requests_measured"), 2000, 0,
+		    "every round trip measured");
+	ASSERT_GT(fig_median(o, "net_ns_per_request"), 0, "a cost");
+	ASSERT_HAS(json_object_to_json_string(o), "receive ring",
+		   "the veth's stage");
+	json_object_object_get_ex(o, "programs", &progs);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		p = NULL;
+		if (!ASSERT_TRUE(json_object_object_get_ex(progs, names[i], &p),
+				 names[i]))
+			continue;
+		ASSERT_GE(fig_median(p, "events_per_request"), 2, names[i]);
+		ASSERT_GT(fig_median(p, "empty_program_ns"), 0, names[i]);
+		ASSERT_GT(fig_median(p, "ns_per_event"), 0, names[i]);
+	}
+	json_object_put(o);
 }

@@ -66,6 +66,7 @@ int cmd_collect_migrations(int argc, char **argv);
 int cmd_loadgen(int argc, char **argv);
 int cmd_collect_nic(int argc, char **argv);
 int cmd_bench_collector(int argc, char **argv);
+int cmd_bench_srvlat(int argc, char **argv);
 int cmd_knob(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_energy(int argc, char **argv);

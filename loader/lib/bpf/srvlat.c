@@ -355,6 +355,12 @@ static int veth_peer(int ifindex, const char *driver)
 	return peer;
 }
 
+/* The driver stage: an interface, and no earlier stage to beat it. */
+static bool dev_stage(const struct srvlat *s)
+{
+	return s->info.ifindex && s->info.best == SRVLAT_SRC_DEV;
+}
+
 static void set_rodata(struct srvlat *s, const struct srvlat_opts *o)
 {
 	struct srvlat_bpf__rodata *ro = s->skel->rodata;
@@ -364,7 +370,8 @@ static void set_rodata(struct srvlat *s, const struct srvlat_opts *o)
 		ro->ports[i] = o->ports[i];
 	ro->nr_ports = o->nr_ports;
 	ro->target_netns = netns_inode();
-	ro->rx_ifindex = s->info.ifindex;
+	/* a ring or hardware stamp is always earlier: no driver programs */
+	ro->rx_ifindex = dev_stage(s) ? s->info.ifindex : 0;
 	ro->ring_ifindex = s->info.ring_ifindex;
 	ro->use_hw = s->info.best == SRVLAT_SRC_HW;
 }
@@ -378,7 +385,7 @@ static int attach(struct srvlat *s, char *err, size_t errlen)
 	/* the socket's two hooks are the measurement: no way around them */
 	ret = srvlat_bpf__attach(k);
 	if (!ret) {
-		s->info.gro_attached = s->info.ifindex > 0;
+		s->info.gro_attached = dev_stage(s);
 		return 0;
 	}
 	ret = -errno;
@@ -480,7 +487,7 @@ struct srvlat *srvlat_open(const struct srvlat_opts *o, char *err,
 		goto fail;
 	}
 	set_rodata(s, o);
-	if (!s->info.ifindex) {
+	if (!dev_stage(s)) {
 		bpf_program__set_autoload(s->skel->progs.srvlat_gro, false);
 		bpf_program__set_autoload(s->skel->progs.srvlat_rx, false);
 	}
@@ -591,6 +598,23 @@ int srvlat_read_window(struct srvlat *s, struct srvlat_window *w)
 	s->prev = *cur;
 	s->prev_s = now;
 	return 0;
+}
+
+int srvlat_prog_fds(const struct srvlat *s, const char **names, int *fds,
+		    int max)
+{
+	struct bpf_program *p;
+	int n = 0;
+
+	bpf_object__for_each_program(p, s->skel->obj) {
+		if (n >= max)
+			break;
+		if (!bpf_program__autoload(p))
+			continue;
+		names[n] = bpf_program__name(p);
+		fds[n++] = bpf_program__fd(p);
+	}
+	return n;
 }
 
 void srvlat_close(struct srvlat *s)

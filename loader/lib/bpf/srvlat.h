@@ -97,6 +97,12 @@ const struct srvlat_info *srvlat_info(const struct srvlat *s);
 int srvlat_read_window(struct srvlat *s, struct srvlat_window *w);
 /* "hw", "ring", "dev", "stack". */
 const char *srvlat_src_name(enum srvlat_src src);
+/*
+ * The probe's programs (names and fds, the loaded ones), for `kopt bench
+ * srvlat` to read their run-time statistics. Returns how many.
+ */
+int srvlat_prog_fds(const struct srvlat *s, const char **names, int *fds,
+		    int max);
 /* Detaches, and restores the NIC's timestamping if it was turned on. */
 void srvlat_close(struct srvlat *s);
 
