@@ -160,7 +160,7 @@ static __always_inline bool parse_seg(const unsigned char *l3, __u16 proto,
 		struct ipv6hdr ip6;
 		__u8 raw[60];
 	} h;
-	struct tcphdr *th;
+	struct tcphdr th;
 	__u32 l3len, l4off, tot;
 
 	/* one read: a probe read costs more than the bytes it copies */
@@ -184,18 +184,22 @@ static __always_inline bool parse_seg(const unsigned char *l3, __u16 proto,
 	} else {
 		return false;
 	}
-	if (l4off + sizeof(*th) > headlen || l4off + sizeof(*th) > sizeof(h))
+	if (l4off + sizeof(th) > headlen)
 		return false;
-	th = (struct tcphdr *)&h.raw[l4off & 63];
-	if ((void *)(th + 1) > (void *)(&h + 1))
+	/* constant offsets: older verifiers refuse variable stack reads */
+	if (l4off == 20)
+		__builtin_memcpy(&th, &h.raw[20], sizeof(th));
+	else if (l4off == 40)
+		__builtin_memcpy(&th, &h.raw[40], sizeof(th));
+	else if (bpf_probe_read_kernel(&th, sizeof(th), l3 + l4off))
 		return false;
-	l3len = l4off + th->doff * 4;
-	if (tot <= l3len || !port_match(bpf_ntohs(th->dest)))
+	l3len = l4off + th.doff * 4;
+	if (tot <= l3len || !port_match(bpf_ntohs(th.dest)))
 		return false;
 	s->payload = tot - l3len;
-	s->key.rport = th->source;
-	s->key.lport = bpf_ntohs(th->dest);
-	s->key.seq = bpf_ntohl(th->seq);
+	s->key.rport = th.source;
+	s->key.lport = bpf_ntohs(th.dest);
+	s->key.seq = bpf_ntohl(th.seq);
 	return true;
 }
 

@@ -103,6 +103,11 @@ struct host_window {
 	/* bpf: coalescing delay the arrival stamp leaves out, at most */
 	double excluded_us;
 	double requests; /* bpf: requests measured */
+	/* bpf, hardware stamps: how far the NIC's clock relation can be off */
+	double phc_err_us;
+	/* bpf: requests per arrival source, and hardware stamps refused */
+	bool have_by_src;
+	__u64 by_src[SRVLAT_NR_SRC], hw_refused;
 };
 
 /* ---- protocol lines ------------------------------------------------------ */
@@ -159,6 +164,20 @@ static void send_reply(struct host_plant *h, FILE *out,
 				       json_object_new_string(w->arrival));
 	add_num(o, "coalescing_excluded_us", w->excluded_us);
 	add_num(o, "requests", w->requests);
+	add_num(o, "phc_error_us", w->phc_err_us);
+	if (w->have_by_src) {
+		struct json_object *b = json_object_new_object();
+
+		for (int i = 0; i < SRVLAT_NR_SRC; i++)
+			json_object_object_add(
+				b, srvlat_src_name(i),
+				json_object_new_uint64(w->by_src[i]));
+		json_object_object_add(o, "requests_by_arrival", b);
+		if (w->hw_refused)
+			json_object_object_add(
+				o, "hw_stamps_refused",
+				json_object_new_uint64(w->hw_refused));
+	}
 	fprintf(out, "%s\n",
 		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	fflush(out);
@@ -261,6 +280,10 @@ static int srvlat_into(struct host_plant *h, struct host_window *w, char *err,
 	w->requests = sw.requests;
 	w->latency_source = "bpf";
 	w->arrival = srvlat_src_name(sw.main_src);
+	w->phc_err_us = sw.phc_err_ns / 1e3;
+	w->have_by_src = true;
+	memcpy(w->by_src, sw.by_src, sizeof(w->by_src));
+	w->hw_refused = sw.hw_bad;
 	/* after the interrupt: what coalescing adds is not in the figure */
 	if ((sw.main_src == SRVLAT_SRC_DEV ||
 	     sw.main_src == SRVLAT_SRC_STACK) &&
@@ -433,7 +456,8 @@ static int serve(struct host_plant *h, FILE *in, FILE *out)
 		struct host_window w = { .p50_us = NAN,
 					 .p99_us = NAN,
 					 .excluded_us = NAN,
-					 .requests = NAN };
+					 .requests = NAN,
+					 .phc_err_us = NAN };
 		int ret;
 
 		if (line[strspn(line, " \t\r\n")] == '\0')
@@ -561,6 +585,9 @@ static int open_latency(struct host_plant *h)
 			"byte at the driver); %s\n",
 			srvlat_info(h->srvlat)->ports,
 			srvlat_info(h->srvlat)->arrival);
+		if (srvlat_info(h->srvlat)->hw)
+			pr_info("plant host: %s\n",
+				srvlat_info(h->srvlat)->hw_note);
 		return 0;
 	}
 	case POLICY_LAT_FEED:

@@ -72,6 +72,7 @@ struct srvlat {
 	pthread_cond_t cv;
 	bool stop;
 	double phc_err_ns; /* largest since the last window read */
+	struct phc_sample phc_first; /* published once the probe is loaded */
 };
 
 static const char *const src_names[SRVLAT_NR_SRC] = {
@@ -261,19 +262,25 @@ static bool hw_on(struct srvlat *s, const char *ifname)
 		return false;
 	}
 	s->hw_enabled = true;
+	s->phc_first = first;
 	snprintf(in->phc_method, sizeof(in->phc_method), "%s", first.method);
-	clock_publish(s, NULL, &first);
-	if (pthread_create(&s->phc_thread, NULL, phc_main, s)) {
-		snprintf(in->hw_note, sizeof(in->hw_note),
-			 "%s, but no thread to follow its clock", hi.why);
-		hw_off(s);
-		return false;
-	}
-	s->phc_running = true;
 	snprintf(in->hw_note, sizeof(in->hw_note),
 		 "%s (turned on for every received packet; restored on "
 		 "exit); clock read with PTP_SYS_OFFSET %s",
 		 hi.why, first.method);
+	return true;
+}
+
+/* After load (the clock lives in the probe's .bss): follow the PHC. */
+static bool hw_follow(struct srvlat *s)
+{
+	clock_publish(s, NULL, &s->phc_first);
+	if (pthread_create(&s->phc_thread, NULL, phc_main, s)) {
+		snprintf(s->info.hw_note, sizeof(s->info.hw_note),
+			 "no thread to follow the NIC's clock");
+		return false;
+	}
+	s->phc_running = true;
 	return true;
 }
 
@@ -287,8 +294,11 @@ static void describe_arrival(struct srvlat *s)
 	switch (in->best) {
 	case SRVLAT_SRC_HW:
 		snprintf(in->arrival, sizeof(in->arrival),
-			 "arrival: %s's hardware receive stamp: interrupt "
-			 "coalescing delay included",
+			 "arrival: %s's hardware receive stamp on the NIC's "
+			 "clock, related to the kernel's every second (the "
+			 "replies say how far off it can be): interrupt "
+			 "coalescing delay included; packets without a stamp "
+			 "fall back to the driver's receive",
 			 ifn);
 		break;
 	case SRVLAT_SRC_RING:
@@ -355,10 +365,15 @@ static int veth_peer(int ifindex, const char *driver)
 	return peer;
 }
 
-/* The driver stage: an interface, and no earlier stage to beat it. */
+/*
+ * The driver stage: an interface without a ring stamp, which always comes
+ * first. With hardware stamps it stands in for packets the NIC left
+ * unstamped.
+ */
 static bool dev_stage(const struct srvlat *s)
 {
-	return s->info.ifindex && s->info.best == SRVLAT_SRC_DEV;
+	return s->info.ifindex && (s->info.best == SRVLAT_SRC_DEV ||
+				   s->info.best == SRVLAT_SRC_HW);
 }
 
 static void set_rodata(struct srvlat *s, const struct srvlat_opts *o)
@@ -370,7 +385,7 @@ static void set_rodata(struct srvlat *s, const struct srvlat_opts *o)
 		ro->ports[i] = o->ports[i];
 	ro->nr_ports = o->nr_ports;
 	ro->target_netns = netns_inode();
-	/* a ring or hardware stamp is always earlier: no driver programs */
+	/* a ring stamp is always earlier: no driver programs then */
 	ro->rx_ifindex = dev_stage(s) ? s->info.ifindex : 0;
 	ro->ring_ifindex = s->info.ring_ifindex;
 	ro->use_hw = s->info.best == SRVLAT_SRC_HW;
@@ -499,6 +514,10 @@ struct srvlat *srvlat_open(const struct srvlat_opts *o, char *err,
 			  strerror(-ret));
 		goto fail;
 	}
+	if (s->info.hw && !hw_follow(s)) {
+		kopt_errf(err, errlen, -EAGAIN, "srvlat: %s", s->info.hw_note);
+		goto fail;
+	}
 	if (attach(s, err, errlen))
 		goto fail;
 	s->val_size = (bpf_map__value_size(s->skel->maps.hist) + 7) & ~7UL;
@@ -621,8 +640,9 @@ void srvlat_close(struct srvlat *s)
 {
 	if (!s)
 		return;
-	srvlat_bpf__destroy(s->skel);
+	/* the clock thread writes into the probe's .bss: stop it first */
 	hw_off(s);
+	srvlat_bpf__destroy(s->skel);
 	hist_free(&s->h);
 	free(s->buf);
 	pthread_mutex_destroy(&s->mu);

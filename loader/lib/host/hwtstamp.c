@@ -160,6 +160,16 @@ int hwts_enable_rx(const char *ifname, char *why, size_t len,
 	return 0;
 }
 
+int hwts_rx_filter(const char *ifname, int *filter)
+{
+	struct hwtstamp_config cfg = {};
+	int err = ifreq_ioctl(ifname, SIOCGHWTSTAMP, &cfg);
+
+	if (!err)
+		*filter = cfg.rx_filter;
+	return err;
+}
+
 int hwts_restore_entry(const struct state_entry *e, char *why, size_t len)
 {
 	struct hwtstamp_config cfg = {};

@@ -48,6 +48,9 @@ int hwts_query(const char *ifname, struct hwts_info *i);
 int hwts_enable_rx(const char *ifname, char *why, size_t len,
 		   long long *original);
 
+/* The receive filter in effect (HWTSTAMP_FILTER_*). 0 or -errno. */
+int hwts_rx_filter(const char *ifname, int *filter);
+
 /* Puts a journaled receive filter back (state_restore's callback). */
 int hwts_restore_entry(const struct state_entry *e, char *why, size_t len);
 
