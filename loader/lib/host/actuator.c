@@ -22,6 +22,7 @@
 #include <cpufreq.h>
 
 #include "actuator.h"
+#include "hwtstamp.h"
 #include "ethtool_nl.h"
 #include "kopt.h"
 
@@ -534,6 +535,9 @@ int act_restore_entry(const struct state_entry *e, char *why, size_t len)
 	long scale = 1;
 	int err, attr;
 
+	/* not a knob the optimizer turns: the server-latency probe's */
+	if (!strcmp(e->kind, HWTS_STATE_KIND))
+		return hwts_restore_entry(e, why, len);
 	current_netns(ns, sizeof(ns));
 	if (e->netns[0] && strcmp(e->netns, ns))
 		return kopt_errf(why, len, -EXDEV,
