@@ -267,7 +267,7 @@ int cmd_knob(int argc, char **argv)
 	}
 	if (!kopt_have_bpf_caps() && geteuid() != 0)
 		return kopt_need_root("kopt knob");
-	return kopt_dispatch("kopt knob", cmds, argc - 1, argv + 1);
+	return kopt_dispatch("kopt knob", cmds, argc, argv);
 }
 
 int cmd_restore(int argc, char **argv)

@@ -792,5 +792,5 @@ int cmd_model(int argc, char **argv)
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
 			kopt_env.json = true;
 	optind = 0;
-	return kopt_dispatch("kopt model", model_cmds, argc - 1, argv + 1);
+	return kopt_dispatch("kopt model", model_cmds, argc, argv);
 }

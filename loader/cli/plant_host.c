@@ -682,5 +682,5 @@ int cmd_plant(int argc, char **argv)
 		{ NULL },
 	};
 
-	return kopt_dispatch("kopt plant", plant_cmds, argc - 1, argv + 1);
+	return kopt_dispatch("kopt plant", plant_cmds, argc, argv);
 }

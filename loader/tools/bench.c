@@ -65,5 +65,5 @@ int cmd_bench(int argc, char **argv)
 	for (i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
 			kopt_env.json = true;
-	return kopt_dispatch("kopt bench", bench_cmds, argc - 1, argv + 1);
+	return kopt_dispatch("kopt bench", bench_cmds, argc, argv);
 }
