@@ -27,6 +27,9 @@ struct kopt_cmd {
  */
 int kopt_dispatch(const char *what, const struct kopt_cmd *cmds, int argc,
 		  char **argv);
+/* The same, with desc (or NULL) in its help between usage and options. */
+int kopt_dispatch_desc(const char *what, const char *desc,
+		       const struct kopt_cmd *cmds, int argc, char **argv);
 
 /*
  * The front ends' main: global options (-v, --json, -h, -V), then

@@ -48,8 +48,8 @@ static int run_cmd(const struct kopt_opts *spec, const struct kopt_cmd *cmds,
 	return kopt_usage_error(spec->cmd, "unknown command '%s'", argv[0]);
 }
 
-int kopt_dispatch(const char *what, const struct kopt_cmd *cmds, int argc,
-		  char **argv)
+int kopt_dispatch_desc(const char *what, const char *desc,
+		       const struct kopt_cmd *cmds, int argc, char **argv)
 {
 	char list[2048];
 	char **rest = NULL;
@@ -60,6 +60,7 @@ int kopt_dispatch(const char *what, const struct kopt_cmd *cmds, int argc,
 	const struct kopt_opts spec = {
 		.cmd = what,
 		.usage = "COMMAND [OPTIONS]",
+		.desc = desc,
 		.epilog = list,
 		.args = args,
 		.flags = KOPT_OPTS_STOP,
@@ -70,6 +71,12 @@ int kopt_dispatch(const char *what, const struct kopt_cmd *cmds, int argc,
 	if (!kopt_opts_parse(&spec, argc, argv, &ret))
 		return ret;
 	return run_cmd(&spec, cmds, rest);
+}
+
+int kopt_dispatch(const char *what, const struct kopt_cmd *cmds, int argc,
+		  char **argv)
+{
+	return kopt_dispatch_desc(what, NULL, cmds, argc, argv);
 }
 
 int kopt_main(const char *prog, const struct kopt_cmd *cmds, int argc,

@@ -551,10 +551,13 @@ static void put_usage(const struct kopt_opts *s, FILE *f)
 	}
 	/* each form on a line of its own; continuations under its arguments */
 	for (form = usage; form; form = end ? end + 1 : NULL) {
+		int len;
+
 		end = strchr(form, '\n');
-		snprintf(buf, sizeof(buf), "%s%s %.*s",
+		len = end ? (int)(end - form) : (int)strlen(form);
+		snprintf(buf, sizeof(buf), "%s%s%s%.*s",
 			 form == usage ? USAGE_PREFIX : "       ", s->cmd,
-			 end ? (int)(end - form) : (int)strlen(form), form);
+			 len ? " " : "", len, form);
 		put_text(f, buf, 0, 0, cont, true);
 	}
 }
