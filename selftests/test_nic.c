@@ -972,7 +972,7 @@ KOPT_TEST(nic_usage)
 	ASSERT_EQ(kopt_test_run(out, sizeof(out),
 				"%s bench collector --round-trips 0", bin),
 		  2, "bad round trips");
-	ASSERT_REFUSES(2, "--rounds '0': need 1..",
+	ASSERT_REFUSES(2, "--rounds '0': expected an integer in 1..",
 		       "%s bench collector --rounds 0", bin);
 }
 
