@@ -672,5 +672,4 @@ int cmd_model_score(int argc, char **argv)
 	if (!kopt_opts_parse(&spec, argc, argv, &ret))
 		return ret;
 	return score(model, data, target);
-	return score(argv[optind], argv[optind + 1], target);
 }
