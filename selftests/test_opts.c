@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Tests of the option parser every command uses (loader/cli/opts.c),
- * called directly on a table with every kind of option.
+ * Tests of the option parser every command uses (loader/cli/opts.c):
+ * called directly on a table with every kind of option, then through the
+ * binaries, where every command must refuse an unknown option with the
+ * same two lines and exit 2, and print its help with exit 0.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -559,4 +561,83 @@ KOPT_TEST(opts_usage_error_helper)
 		     "kopt t: --oracle needs an SLA: --sla-p99\n"
 		     "Try 'kopt t --help'.\n",
 		     "the one format");
+}
+
+/* ---- every command, through the binaries --------------------------------- */
+
+#define MAX_CMDS 64
+
+/*
+ * The commands of a help's "Commands:" list, appended to list[] as
+ * "prefix name"; returns how many.
+ */
+static int read_commands(const char *help, const char *prefix, char list[][64],
+			 int at)
+{
+	const char *p = strstr(help, "\nCommands:\n");
+	int n = 0;
+
+	if (!p)
+		return 0;
+	for (p += strlen("\nCommands:\n"); p[0] == ' ' && p[1] == ' ';) {
+		char name[24];
+
+		if (sscanf(p, " %23s", name) == 1 && at + n < MAX_CMDS)
+			snprintf(list[at + n++], 64, "%s%s%s", prefix,
+				 *prefix ? " " : "", name);
+		p = strchr(p, '\n');
+		if (!p)
+			break;
+		p++;
+	}
+	return n;
+}
+
+/*
+ * Walks the command tree from `kopt --help` and checks, for every level
+ * and every command: --help prints its usage on stdout with exit 0, lines
+ * of at most 79 columns; --bogus prints exactly the two lines of the one
+ * format and exits 2. kopt-lab's commands answer through kopt.
+ */
+KOPT_TEST(opts_cli_every_command)
+{
+	static char out[1 << 16], list[MAX_CMDS][64], want[512];
+	int n = 1, i, st, checked = 0;
+
+	list[0][0] = '\0'; /* kopt itself */
+	for (i = 0; i < n; i++) {
+		char *line, *save = NULL, first[128], cmd[32];
+
+		snprintf(cmd, sizeof(cmd), "%s", list[i]);
+
+		st = kopt_test_run(out, sizeof(out),
+				   "timeout 60 %s %s --help 2>/dev/null",
+				   kopt_test_bin(), cmd);
+		if (!ASSERT_EQ(st, 0, cmd))
+			continue;
+		/* "Usage: kopt CMD" and its arguments, if any */
+		snprintf(first, sizeof(first), "Usage: kopt%s%s",
+			 *cmd ? " " : "", cmd);
+		ASSERT_TRUE(!strncmp(out, first, strlen(first)) &&
+				    strchr(" \n", out[strlen(first)]),
+			    out);
+		ASSERT_HAS(out, "  -h, --help", cmd);
+		n += read_commands(out, cmd, list, n);
+		for (line = strtok_r(out, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			ASSERT_LE(strlen(line), 79, line);
+
+		st = kopt_test_run(out, sizeof(out), "timeout 60 %s %s --bogus",
+				   kopt_test_bin(), cmd);
+		snprintf(want, sizeof(want),
+			 "kopt%s%s: unknown option '--bogus'\n"
+			 "Try 'kopt%s%s --help'.\n",
+			 *cmd ? " " : "", cmd, *cmd ? " " : "", cmd);
+		ASSERT_EQ(st, KOPT_EXIT_USAGE, cmd);
+		ASSERT_STREQ(out, want, cmd);
+		checked++;
+	}
+	/* the tree as the brief lists it: a lost level would shrink it */
+	ASSERT_GE(checked, 35, "commands checked");
+	ASSERT_LT(n, MAX_CMDS, "room for all");
 }
