@@ -53,16 +53,12 @@ int kopt_dispatch_desc(const char *what, const char *desc,
 {
 	char list[2048];
 	char **rest = NULL;
-	const struct kopt_arg args[] = {
-		KOPT_ARG_REST_REQ("COMMAND", &rest),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = what,
 		.usage = "COMMAND [OPTIONS]",
 		.desc = desc,
 		.epilog = list,
-		.args = args,
+		.args = KOPT_ARGS(KOPT_ARG_REST_REQ("COMMAND", &rest)),
 		.flags = KOPT_OPTS_STOP,
 	};
 	int ret;
@@ -85,25 +81,23 @@ int kopt_main(const char *prog, const struct kopt_cmd *cmds, int argc,
 	bool version = false;
 	char list[2048];
 	char **rest = NULL;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_COUNT("verbose", 'v', &kopt_env.verbose,
-			       "show libbpf output (-vv: libbpf debug too)"),
-		KOPT_OPT_JSON("machine-readable output where output is data"),
-		KOPT_OPT_FLAG("version", 'V', &version, "print the version"),
-		{ NULL },
-	};
-	/* optional for the parser: --version needs none */
-	const struct kopt_arg args[] = {
-		KOPT_ARG_REST("COMMAND", &rest),
-		{ NULL },
-	};
-	/* options end at the command: the rest belongs to it */
+	/*
+	 * Options end at the command: the rest belongs to it. COMMAND is
+	 * optional for the parser, as --version needs none.
+	 */
 	const struct kopt_opts spec = {
 		.cmd = prog,
 		.usage = "[-v] [--json] COMMAND [ARGS]",
 		.epilog = list,
-		.opts = opts,
-		.args = args,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_COUNT(
+				"verbose", 'v', &kopt_env.verbose,
+				"show libbpf output (-vv: libbpf debug too)"),
+			KOPT_OPT_JSON(
+				"machine-readable output where output is data"),
+			KOPT_OPT_FLAG("version", 'V', &version,
+				      "print the version")),
+		.args = KOPT_ARGS(KOPT_ARG_REST("COMMAND", &rest)),
 		.flags = KOPT_OPTS_STOP,
 	};
 	int ret;

@@ -616,24 +616,6 @@ static const struct kopt_opt_choice rung_choices[] = {
 
 static bool parse_opts(int argc, char **argv, struct run_opts *o, int *ret)
 {
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_DOUBLE("duration", 'd', &o->duration, 0.001, 1e7, "S",
-				"stop after S seconds (stops CMD too)",
-				.unit = "seconds"),
-		KOPT_OPT_STR("output", 'o', &o->out, "FILE",
-			     "write the dataset as CSV (header: rung,\n"
-			     "refusals, units, feature names)"),
-		KOPT_OPT_ENUM("rung", 'r', (int *)&o->start, rung_choices,
-			      "NAME",
-			      "start the ladder at NAME: fexit (default),\n"
-			      "patch_tracepoint or tp_btf"),
-		KOPT_OPT_JSON("print the summary as JSON"),
-		{ NULL },
-	};
-	const struct kopt_arg args[] = {
-		KOPT_ARG_REST("CMD", &o->cmd),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt collect migrations",
 		.usage = "[--duration S] [-o FILE.csv] [--json] "
@@ -645,8 +627,21 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, int *ret)
 			"(migrations only). The forced-migration\nlabel and what "
 			"it cannot see are explained at the top of\n"
 			"bpf/migrate.bpf.c.",
-		.opts = opts,
-		.args = args,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_DOUBLE("duration", 'd', &o->duration, 0.001,
+					1e7, "S",
+					"stop after S seconds (stops CMD too)",
+					.unit = "seconds"),
+			KOPT_OPT_STR("output", 'o', &o->out, "FILE",
+				     "write the dataset as CSV (header: rung,\n"
+				     "refusals, units, feature names)"),
+			KOPT_OPT_ENUM(
+				"rung", 'r', (int *)&o->start, rung_choices,
+				"NAME",
+				"start the ladder at NAME: fexit (default),\n"
+				"patch_tracepoint or tp_btf"),
+			KOPT_OPT_JSON("print the summary as JSON")),
+		.args = KOPT_ARGS(KOPT_ARG_REST("CMD", &o->cmd)),
 		.flags = KOPT_OPTS_STOP,
 	};
 

@@ -402,35 +402,6 @@ static const struct kopt_opt_choice xdp_modes[] = {
 
 static bool parse_args(int argc, char **argv, struct args *a, int *ret)
 {
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_STR("interface", 'i', &a->ifname, "IF",
-			     "the interface (in this network namespace)",
-			     .flags = KOPT_OPT_REQUIRED),
-		KOPT_OPT_DOUBLE("duration", 'd', &a->duration, 0,
-				MAX_DURATION_S, "S",
-				"stop after S seconds (default: Ctrl-C)",
-				.unit = "seconds", .flags = KOPT_OPT_MIN_EXCL),
-		KOPT_OPT_STR("output", 'o', &a->output, "FILE",
-			     "per-interrupt records as CSV (devices without\n"
-			     "interrupt vectors: one per NAPI poll;\n"
-			     "kind end: what a CPU counted after its last\n"
-			     "record of a queue, so rows add up to totals)"),
-		KOPT_OPT_JSON("one JSON object per window and a summary"),
-		KOPT_OPT_ENUM("xdp", 0, (int *)&a->opts.xdp_mode, xdp_modes,
-			      "MODE",
-			      "auto (native, else skb), native, skb or "
-			      "none"),
-		KOPT_OPT_FUNC("irq", 0, irq_arg, a, "LIST",
-			      "trace these vectors (e.g. 38,39) instead of\n"
-			      "the ones found in msi_irqs or /proc/interrupts"),
-		KOPT_OPT_FLAG("no-counters", 0, &a->opts.no_counters,
-			      "do not open hardware counters"),
-		KOPT_OPT_FUNC("ring-kib", 0, ring_arg, a, "N",
-			      "ring buffer for the records, KiB, a power of\n"
-			      "two from 16 (default 1024): larger if records\n"
-			      "are lost"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt collect nic",
 		.usage = "-i IF [--duration S] [-o FILE.csv] [--json]",
@@ -441,7 +412,38 @@ static bool parse_args(int argc, char **argv, struct args *a, int *ret)
 		.epilog =
 			"Ctrl-C or SIGTERM stops it and leaves the interface as "
 			"it was.",
-		.opts = opts,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR("interface", 'i', &a->ifname, "IF",
+				     "the interface (in this network namespace)",
+				     .flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_DOUBLE(
+				"duration", 'd', &a->duration, 0,
+				MAX_DURATION_S, "S",
+				"stop after S seconds (default: Ctrl-C)",
+				.unit = "seconds", .flags = KOPT_OPT_MIN_EXCL),
+			KOPT_OPT_STR(
+				"output", 'o', &a->output, "FILE",
+				"per-interrupt records as CSV (devices without\n"
+				"interrupt vectors: one per NAPI poll;\n"
+				"kind end: what a CPU counted after its last\n"
+				"record of a queue, so rows add up to totals)"),
+			KOPT_OPT_JSON(
+				"one JSON object per window and a summary"),
+			KOPT_OPT_ENUM("xdp", 0, (int *)&a->opts.xdp_mode,
+				      xdp_modes, "MODE",
+				      "auto (native, else skb), native, skb or "
+				      "none"),
+			KOPT_OPT_FUNC(
+				"irq", 0, irq_arg, a, "LIST",
+				"trace these vectors (e.g. 38,39) instead of\n"
+				"the ones found in msi_irqs or /proc/interrupts"),
+			KOPT_OPT_FLAG("no-counters", 0, &a->opts.no_counters,
+				      "do not open hardware counters"),
+			KOPT_OPT_FUNC(
+				"ring-kib", 0, ring_arg, a, "N",
+				"ring buffer for the records, KiB, a power of\n"
+				"two from 16 (default 1024): larger if records\n"
+				"are lost")),
 	};
 
 	return kopt_opts_parse(&spec, argc, argv, ret);

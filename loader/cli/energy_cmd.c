@@ -19,14 +19,6 @@ int cmd_energy(int argc, char **argv)
 	struct timespec ts;
 	double secs = 1, j0, j1;
 	char why[400];
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_DOUBLE("duration", 'd', &secs, 0.01, 86400, "S",
-				"seconds to measure", .unit = "seconds"),
-		KOPT_OPT_FLAG("estimate", 'e', &eo.force_estimate,
-			      "use the model estimate even if a meter exists"),
-		KOPT_OPT_JSON("JSON output"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt energy",
 		.usage = "[--duration S] [--estimate] [--json]",
@@ -34,7 +26,14 @@ int cmd_energy(int argc, char **argv)
 			"meter\nhere: RAPL (powercap), the perf power PMU, else a "
 			"model\nestimate from CPU busy time and frequency, "
 			"labelled as such.",
-		.opts = opts,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_DOUBLE("duration", 'd', &secs, 0.01, 86400,
+					"S", "seconds to measure",
+					.unit = "seconds"),
+			KOPT_OPT_FLAG(
+				"estimate", 'e', &eo.force_estimate,
+				"use the model estimate even if a meter exists"),
+			KOPT_OPT_JSON("JSON output")),
 	};
 	int ret;
 

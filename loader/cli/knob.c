@@ -96,22 +96,14 @@ static struct json_object *list_one(enum act_kind k, const char *target,
 static int knob_list(int argc, char **argv)
 {
 	char **names = NULL;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_JSON("one array of every knob"),
-		{ NULL },
-	};
-	const struct kopt_arg args[] = {
-		KOPT_ARG_REST("IFNAME", &names),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt knob list",
 		.usage = "[--json] [IFNAME...]",
 		.desc = "What can be turned here, and why not: the knobs of every "
 			"interface but lo\n(or of the IFNAMEs) and the CPUs' "
 			"frequency.\n\n" KNOB_KINDS,
-		.opts = opts,
-		.args = args,
+		.opts = KOPT_OPTS(KOPT_OPT_JSON("one array of every knob")),
+		.args = KOPT_ARGS(KOPT_ARG_REST("IFNAME", &names)),
 	};
 	struct json_object *arr;
 	struct if_nameindex *ifs = NULL, *i;
@@ -160,13 +152,18 @@ static int knob_list(int argc, char **argv)
 	return KOPT_EXIT_OK;
 }
 
-/* The knob KIND TARGET KNOB names; 0 or an exit code (said). */
+/*
+ * The knob KIND TARGET KNOB names, for a privileged process; 0 or an exit
+ * code (said).
+ */
 static int knob_open(const char *cmd, const char *kind, const char *target,
 		     const char *knob, struct actuator *a)
 {
 	enum act_kind k = act_kind_parse(kind);
-	int err;
+	int err = knob_need_root();
 
+	if (err)
+		return err;
 	if (k == ACT_NR)
 		return kopt_usage_error(cmd,
 					"KIND '%s': expected nic-coalesce, "
@@ -185,22 +182,14 @@ static int knob_open(const char *cmd, const char *kind, const char *target,
 static int knob_get(int argc, char **argv)
 {
 	const char *kind = NULL, *target = NULL, *knob = NULL;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_JSON("the value as a JSON object"),
-		{ NULL },
-	};
-	const struct kopt_arg args[] = {
-		KOPT_ARG("KIND", &kind),
-		KOPT_ARG("TARGET", &target),
-		KOPT_ARG("KNOB", &knob),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt knob get",
 		.usage = "[--json] KIND TARGET KNOB",
 		.desc = "Reads one knob.\n\n" KNOB_KINDS,
-		.opts = opts,
-		.args = args,
+		.opts = KOPT_OPTS(KOPT_OPT_JSON("the value as a JSON object")),
+		.args = KOPT_ARGS(KOPT_ARG("KIND", &kind),
+				  KOPT_ARG("TARGET", &target),
+				  KOPT_ARG("KNOB", &knob)),
 	};
 	struct actuator a;
 	long v;
@@ -208,9 +197,7 @@ static int knob_get(int argc, char **argv)
 
 	if (!kopt_opts_parse(&spec, argc, argv, &ret))
 		return ret;
-	ret = knob_need_root();
-	if (!ret)
-		ret = knob_open(spec.cmd, kind, target, knob, &a);
+	ret = knob_open(spec.cmd, kind, target, knob, &a);
 	if (ret)
 		return ret;
 	if (act_get(&a, &v)) {
@@ -251,26 +238,18 @@ static int knob_set(int argc, char **argv)
 	const char *kind = NULL, *target = NULL, *knob = NULL, *value = NULL;
 	char desc[1024];
 	double secs = 0;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_DOUBLE("hold", 0, &secs, 0.001, 1e9, "S",
-				"restore after S seconds (default: at "
-				"Ctrl-C/SIGTERM)",
-				.unit = "seconds"),
-		{ NULL },
-	};
-	const struct kopt_arg args[] = {
-		KOPT_ARG("KIND", &kind),
-		KOPT_ARG("TARGET", &target),
-		KOPT_ARG("KNOB", &knob),
-		KOPT_ARG("VALUE", &value),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt knob set",
 		.usage = "KIND TARGET KNOB VALUE [--hold S]",
 		.desc = desc,
-		.opts = opts,
-		.args = args,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_DOUBLE("hold", 0, &secs, 0.001, 1e9, "S",
+					"restore after S seconds (default: at "
+					"Ctrl-C/SIGTERM)",
+					.unit = "seconds")),
+		.args = KOPT_ARGS(
+			KOPT_ARG("KIND", &kind), KOPT_ARG("TARGET", &target),
+			KOPT_ARG("KNOB", &knob), KOPT_ARG("VALUE", &value)),
 	};
 	struct actuator a;
 	int ret;
@@ -281,9 +260,7 @@ static int knob_set(int argc, char **argv)
 	journal_text(desc + strlen(desc), sizeof(desc) - strlen(desc));
 	if (!kopt_opts_parse(&spec, argc, argv, &ret))
 		return ret;
-	ret = knob_need_root();
-	if (!ret)
-		ret = knob_open(spec.cmd, kind, target, knob, &a);
+	ret = knob_open(spec.cmd, kind, target, knob, &a);
 	if (ret)
 		return ret;
 	if (kopt_parse_long(value, LONG_MIN, LONG_MAX, &v))

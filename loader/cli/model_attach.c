@@ -69,25 +69,6 @@ static bool parse_attach(int argc, char **argv, struct kopt_lb_opts *o,
 			 int *ret)
 {
 	long threshold = 0;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_ENUM("mode", 'm', (int *)&o->mode, attach_modes,
-			      "MODE",
-			      "shadow (default: evaluate and count,\n"
-			      "CFS decides), enforce (migrate now what\n"
-			      "the model says CFS would force later),\n"
-			      "refuse or accept (test modes: a fixed\n"
-			      "answer for every soft decision)"),
-		KOPT_OPT_LONG("threshold", 't', &threshold, INT32_MIN,
-			      INT32_MAX, "N",
-			      "logit threshold for \"forced\" (default:\n"
-			      "the model's own)",
-			      .unit = "a logit", .given = &o->use_threshold),
-		KOPT_OPT_FLAG("no-kfunc", 0, &o->no_kfunc,
-			      "evaluate in BPF even if the kernel has\n"
-			      "the bpf_kopt_mlp_eval kfunc"),
-		KOPT_OPT_JSON("print the result as JSON"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt model attach",
 		.usage =
@@ -98,7 +79,24 @@ static bool parse_attach(int argc, char **argv, struct kopt_lb_opts *o,
 			"detach`. Run again\nwhile attached to change the mode or "
 			"threshold only. How it\ndecides: the top of "
 			"bpf/sched_lb.bpf.c.",
-		.opts = opts,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_ENUM("mode", 'm', (int *)&o->mode,
+				      attach_modes, "MODE",
+				      "shadow (default: evaluate and count,\n"
+				      "CFS decides), enforce (migrate now what\n"
+				      "the model says CFS would force later),\n"
+				      "refuse or accept (test modes: a fixed\n"
+				      "answer for every soft decision)"),
+			KOPT_OPT_LONG(
+				"threshold", 't', &threshold, INT32_MIN,
+				INT32_MAX, "N",
+				"logit threshold for \"forced\" (default:\n"
+				"the model's own)",
+				.unit = "a logit", .given = &o->use_threshold),
+			KOPT_OPT_FLAG("no-kfunc", 0, &o->no_kfunc,
+				      "evaluate in BPF even if the kernel has\n"
+				      "the bpf_kopt_mlp_eval kfunc"),
+			KOPT_OPT_JSON("print the result as JSON")),
 	};
 
 	if (!kopt_opts_parse(&spec, argc, argv, ret))
@@ -170,10 +168,6 @@ int cmd_model_attach(int argc, char **argv)
 
 int cmd_model_detach(int argc, char **argv)
 {
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_JSON("print the counters as JSON"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt model detach",
 		.usage = "[--json]",
@@ -181,7 +175,7 @@ int cmd_model_detach(int argc, char **argv)
 			"CFS\ndecides alone again when this returns. Prints the "
 			"policy's\ncounters and removes its pins (the model stays "
 			"loaded).",
-		.opts = opts,
+		.opts = KOPT_OPTS(KOPT_OPT_JSON("print the counters as JSON")),
 	};
 	__u64 st[KOPT_LB_NR_STATS];
 	bool have_stats = false;

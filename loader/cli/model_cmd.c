@@ -132,16 +132,6 @@ static int model_load(int argc, char **argv)
 {
 	const char *file = NULL;
 	bool no_shadow = false;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_FLAG("no-shadow", 'n', &no_shadow,
-			      "do not attach the shadow predictor"),
-		KOPT_OPT_JSON("print the result as JSON"),
-		{ NULL },
-	};
-	const struct kopt_arg args[] = {
-		KOPT_ARG("FILE", &file),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt model load",
 		.usage = "[--no-shadow] [--json] FILE",
@@ -153,8 +143,11 @@ static int model_load(int argc, char **argv)
 			"mounted (kopt model\nunload undoes that). Also attaches "
 			"the shadow predictor (see the top of\n"
 			"bpf/mlp_shadow.bpf.c) unless --no-shadow.",
-		.opts = opts,
-		.args = args,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_FLAG("no-shadow", 'n', &no_shadow,
+				      "do not attach the shadow predictor"),
+			KOPT_OPT_JSON("print the result as JSON")),
+		.args = KOPT_ARGS(KOPT_ARG("FILE", &file)),
 	};
 	char err[ERR_LEN], warn[KOPT_WARN_LEN] = "";
 	struct kopt_mlp_live lv;
@@ -326,16 +319,6 @@ static int model_show(int argc, char **argv)
 {
 	const char *file = NULL;
 	bool pinned_model = false;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_FLAG("pinned", 'p', &pinned_model,
-			      "the live model, not a file"),
-		KOPT_OPT_JSON("the full JSON export (every weight)"),
-		{ NULL },
-	};
-	const struct kopt_arg args[] = {
-		KOPT_ARG_OPT("FILE", &file),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt model show",
 		.usage = "[--json] FILE\n[--json] --pinned",
@@ -343,8 +326,11 @@ static int model_show(int argc, char **argv)
 			"JSON export\n(every weight). --pinned: the live model "
 			"under $KOPT_PIN_DIR, its\ngeneration (swaps so far) and "
 			"the shadow predictor's counters.",
-		.opts = opts,
-		.args = args,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_FLAG("pinned", 'p', &pinned_model,
+				      "the live model, not a file"),
+			KOPT_OPT_JSON("the full JSON export (every weight)")),
+		.args = KOPT_ARGS(KOPT_ARG_OPT("FILE", &file)),
 	};
 	struct kopt_model *m;
 	int ret;
@@ -371,10 +357,6 @@ static int model_show(int argc, char **argv)
 
 static int model_unload(int argc, char **argv)
 {
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_JSON("print the result as JSON"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt model unload",
 		.usage = "[--json]",
@@ -383,7 +365,7 @@ static int model_unload(int argc, char **argv)
 			"); unmounts bpffs from " KOPT_BPFFS
 			" if kopt\nmounted "
 			"it and nothing else is pinned there.",
-		.opts = opts,
+		.opts = KOPT_OPTS(KOPT_OPT_JSON("print the result as JSON")),
 	};
 	char err[ERR_LEN], note[ERR_LEN];
 	int ret;
@@ -473,19 +455,6 @@ static int model_verify(int argc, char **argv)
 {
 	const char *file = NULL;
 	long n = 100000, seed = 1;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_LONG("count", 'n', &n, 0, 100000000, "N",
-			      "random inputs (default 100000)",
-			      .unit = "a count"),
-		KOPT_OPT_LONG("seed", 's', &seed, 0, LONG_MAX, "S",
-			      "seed of the random inputs (default 1)"),
-		KOPT_OPT_JSON("print the result as JSON"),
-		{ NULL },
-	};
-	const struct kopt_arg args[] = {
-		KOPT_ARG("FILE", &file),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt model verify",
 		.usage = "[-n N] [--seed S] [--json] FILE",
@@ -495,8 +464,14 @@ static int model_verify(int argc, char **argv)
 			"bpf/mlp.bpf.c, on private maps: the live model is not "
 			"touched) and\nthrough the userspace one; they must agree "
 			"bit for bit. Exit 1 on any\nmismatch.",
-		.opts = opts,
-		.args = args,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_LONG("count", 'n', &n, 0, 100000000, "N",
+				      "random inputs (default 100000)",
+				      .unit = "a count"),
+			KOPT_OPT_LONG("seed", 's', &seed, 0, LONG_MAX, "S",
+				      "seed of the random inputs (default 1)"),
+			KOPT_OPT_JSON("print the result as JSON")),
+		.args = KOPT_ARGS(KOPT_ARG("FILE", &file)),
 	};
 	struct kopt_verify v;
 	struct kopt_model *m;
@@ -625,27 +600,6 @@ out:
 static int model_gen(int argc, char **argv)
 {
 	struct gen_args a = { .seed = 1, .frac_bits = 16 };
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_STR("shape", 'S', &a.shape, "IN-H1[-H2]-1",
-			     "layer sizes: inputs, one or two hidden layers, "
-			     "one output",
-			     .flags = KOPT_OPT_REQUIRED),
-		KOPT_OPT_STR("output", 'o', &a.out, "FILE",
-			     "the .kmlp file to write",
-			     .flags = KOPT_OPT_REQUIRED),
-		KOPT_OPT_LONG("seed", 's', &a.seed, 0, LONG_MAX, "S",
-			      "random seed (default 1)"),
-		KOPT_OPT_LONG("frac-bits", 'f', &a.frac_bits, 0,
-			      KOPT_MLP_MAX_FRAC, "F",
-			      "fixed-point fraction bits (default 16)"),
-		KOPT_OPT_STR("features", 'F', &a.features, "a,b,...",
-			     "the inputs' features (default: those the shadow "
-			     "predictor computes first)"),
-		KOPT_OPT_DOUBLE("threshold", 't', &a.threshold, -1e6, 1e6, "T",
-				"decision threshold on the logit (default 0)"),
-		KOPT_OPT_JSON("print the model's JSON export"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = GEN_CMD,
 		.usage =
@@ -658,7 +612,28 @@ static int model_gen(int argc, char **argv)
 			"until the trainer\ndoes. Default features: those the "
 			"shadow predictor computes first.\nDefaults: --seed 1 "
 			"--frac-bits 16 --threshold 0 (on the logit).",
-		.opts = opts,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR(
+				"shape", 'S', &a.shape, "IN-H1[-H2]-1",
+				"layer sizes: inputs, one or two hidden layers, "
+				"one output",
+				.flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_STR("output", 'o', &a.out, "FILE",
+				     "the .kmlp file to write",
+				     .flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_LONG("seed", 's', &a.seed, 0, LONG_MAX, "S",
+				      "random seed (default 1)"),
+			KOPT_OPT_LONG("frac-bits", 'f', &a.frac_bits, 0,
+				      KOPT_MLP_MAX_FRAC, "F",
+				      "fixed-point fraction bits (default 16)"),
+			KOPT_OPT_STR(
+				"features", 'F', &a.features, "a,b,...",
+				"the inputs' features (default: those the shadow "
+				"predictor computes first)"),
+			KOPT_OPT_DOUBLE(
+				"threshold", 't', &a.threshold, -1e6, 1e6, "T",
+				"decision threshold on the logit (default 0)"),
+			KOPT_OPT_JSON("print the model's JSON export")),
 	};
 	int ret;
 

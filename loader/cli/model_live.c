@@ -423,34 +423,6 @@ static const struct kopt_opt_choice live_modes[] = {
 static bool parse_args(int argc, char **argv, struct live_opts *o, int *ret)
 {
 	long threshold = 0;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_STR("model", 'm', &o->model, "FILE",
-			     "the .kmlp model"),
-		KOPT_OPT_ENUM("mode", 0, (int *)&o->mode, live_modes, "MODE",
-			      "shadow (default: predict and count, CFS "
-			      "decides),\nenforce (migrate now what the model "
-			      "says CFS would\nforce later), off (no policy: "
-			      "stock CFS, for timing)"),
-		KOPT_OPT_LONG("threshold", 't', &threshold, INT32_MIN,
-			      INT32_MAX, "N",
-			      "logit threshold instead of the model's own",
-			      .unit = "a logit", .given = &o->use_threshold),
-		KOPT_OPT_DOUBLE("duration", 'd', &o->duration, 0.001, 1e7, "S",
-				"stop after S seconds (stops CMD too)",
-				.unit = "seconds"),
-		KOPT_OPT_STR("output", 'o', &o->out, "FILE",
-			     "write every evaluation as CSV (the collector's "
-			     "column\nnames: kopt model score reads it)"),
-		KOPT_OPT_FLAG("no-kfunc", 0, &o->no_kfunc,
-			      "inline BPF evaluator even if the kernel has the "
-			      "kfunc"),
-		KOPT_OPT_JSON("machine-readable summary"),
-		{ NULL },
-	};
-	const struct kopt_arg args[] = {
-		KOPT_ARG_REST("CMD", &o->cmd),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt model live",
 		.usage = "-m MODEL.kmlp [--mode shadow|enforce] [--threshold "
@@ -468,8 +440,34 @@ static bool parse_args(int argc, char **argv, struct live_opts *o, int *ret)
 		.epilog =
 			"Run time is the workload's wall-clock time from start "
 			"to exit.",
-		.opts = opts,
-		.args = args,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR("model", 'm', &o->model, "FILE",
+				     "the .kmlp model"),
+			KOPT_OPT_ENUM(
+				"mode", 0, (int *)&o->mode, live_modes, "MODE",
+				"shadow (default: predict and count, CFS "
+				"decides),\nenforce (migrate now what the model "
+				"says CFS would\nforce later), off (no policy: "
+				"stock CFS, for timing)"),
+			KOPT_OPT_LONG(
+				"threshold", 't', &threshold, INT32_MIN,
+				INT32_MAX, "N",
+				"logit threshold instead of the model's own",
+				.unit = "a logit", .given = &o->use_threshold),
+			KOPT_OPT_DOUBLE("duration", 'd', &o->duration, 0.001,
+					1e7, "S",
+					"stop after S seconds (stops CMD too)",
+					.unit = "seconds"),
+			KOPT_OPT_STR(
+				"output", 'o', &o->out, "FILE",
+				"write every evaluation as CSV (the collector's "
+				"column\nnames: kopt model score reads it)"),
+			KOPT_OPT_FLAG(
+				"no-kfunc", 0, &o->no_kfunc,
+				"inline BPF evaluator even if the kernel has the "
+				"kfunc"),
+			KOPT_OPT_JSON("machine-readable summary")),
+		.args = KOPT_ARGS(KOPT_ARG_REST("CMD", &o->cmd)),
 		.flags = KOPT_OPTS_STOP,
 	};
 

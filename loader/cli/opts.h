@@ -220,6 +220,15 @@ int kopt_usage_error(const char *cmd, const char *fmt, ...)
 		.parse = (f), .to = (p), .metavar = (m), .help = (h), \
 		__VA_ARGS__                                           \
 	}
+/*
+ * The tables of a struct kopt_opts, written in place:
+ *	.opts = KOPT_OPTS(KOPT_OPT_FLAG(...), KOPT_OPT_JSON(...)),
+ *	.args = KOPT_ARGS(KOPT_ARG("FILE", &file)),
+ * (a compound literal: it lives as long as the block that declares it).
+ */
+#define KOPT_OPTS(...) ((const struct kopt_opt[]){ __VA_ARGS__, { NULL } })
+#define KOPT_ARGS(...) ((const struct kopt_arg[]){ __VA_ARGS__, { NULL } })
+
 /* -j/--json: the global kopt_env.json, for commands whose output is data. */
 #define KOPT_OPT_JSON(h) KOPT_OPT_FLAG("json", 'j', &kopt_env.json, h)
 

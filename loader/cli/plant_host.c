@@ -513,37 +513,6 @@ static const struct kopt_opt_choice coalesce_kinds[] = {
 
 static bool parse_opts(int argc, char **argv, struct host_opts *o, int *ret)
 {
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_STR("ifname", 'i', &o->ifname, "IF",
-			     "interface whose coalescing is the ITR knob"),
-		KOPT_OPT_ENUM_NAME("coalesce", 0, &o->coalesce, coalesce_kinds,
-				   "nic|sw",
-				   "ethtool rx-usecs (nic, default) or\n"
-				   "gro-flush-usecs (sw, NICs without "
-				   "coalescing)"),
-		KOPT_OPT_STR("cpus", 0, &o->cpus, "LIST",
-			     "CPUs whose frequency is the DVFS knob"),
-		KOPT_OPT_STR("server", 's', &o->server, "H:P",
-			     "memcached to load and measure (kopt loadgen)"),
-		KOPT_OPT_DOUBLE("rate", 'r', &o->rate, 1, 1e7, "QPS",
-				"offered load (with --server)",
-				.unit = "requests per second"),
-		KOPT_OPT_INT("connections", 'c', &o->connections, 1, 4096, "N",
-			     "load generator connections"),
-		KOPT_OPT_STR("listen", 0, &o->listen, "ADDR:PORT",
-			     "serve one TCP connection (no load here)"),
-		KOPT_OPT_STR("agent", 0, &o->agent, "ADDR:PORT",
-			     "knobs and energy are at that listener; load and\n"
-			     "latency are measured here"),
-		KOPT_OPT_FLAG("estimate", 0, &o->estimate,
-			      "use the energy estimate even if a meter exists"),
-		KOPT_OPT_FLAG("no-bpf", 0, &o->no_bpf,
-			      "no NIC collector (interrupt rates omitted)"),
-		KOPT_OPT_INT("energy-pid", 0, &o->energy_pid, 1, 1 << 22, "PID",
-			     "estimate energy from PID's CPU time (the QEMU of\n"
-			     "a VM testbed), labelled estimate-process"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt plant host",
 		.usage = "--ifname IF [--coalesce nic|sw] [--cpus LIST] "
@@ -556,7 +525,42 @@ static bool parse_opts(int argc, char **argv, struct host_opts *o, int *ret)
 			"latency from the built-in load generator, QPS and the "
 			"NIC's interrupt\nrate. Every knob is restored on exit. "
 			"Protocol: README, \"The plant\nprotocol\".",
-		.opts = opts,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR(
+				"ifname", 'i', &o->ifname, "IF",
+				"interface whose coalescing is the ITR knob"),
+			KOPT_OPT_ENUM_NAME("coalesce", 0, &o->coalesce,
+					   coalesce_kinds, "nic|sw",
+					   "ethtool rx-usecs (nic, default) or\n"
+					   "gro-flush-usecs (sw, NICs without "
+					   "coalescing)"),
+			KOPT_OPT_STR("cpus", 0, &o->cpus, "LIST",
+				     "CPUs whose frequency is the DVFS knob"),
+			KOPT_OPT_STR(
+				"server", 's', &o->server, "H:P",
+				"memcached to load and measure (kopt loadgen)"),
+			KOPT_OPT_DOUBLE("rate", 'r', &o->rate, 1, 1e7, "QPS",
+					"offered load (with --server)",
+					.unit = "requests per second"),
+			KOPT_OPT_INT("connections", 'c', &o->connections, 1,
+				     4096, "N", "load generator connections"),
+			KOPT_OPT_STR("listen", 0, &o->listen, "ADDR:PORT",
+				     "serve one TCP connection (no load here)"),
+			KOPT_OPT_STR(
+				"agent", 0, &o->agent, "ADDR:PORT",
+				"knobs and energy are at that listener; load and\n"
+				"latency are measured here"),
+			KOPT_OPT_FLAG(
+				"estimate", 0, &o->estimate,
+				"use the energy estimate even if a meter exists"),
+			KOPT_OPT_FLAG(
+				"no-bpf", 0, &o->no_bpf,
+				"no NIC collector (interrupt rates omitted)"),
+			KOPT_OPT_INT(
+				"energy-pid", 0, &o->energy_pid, 1, 1 << 22,
+				"PID",
+				"estimate energy from PID's CPU time (the QEMU of\n"
+				"a VM testbed), labelled estimate-process")),
 	};
 
 	if (!kopt_opts_parse(&spec, argc, argv, ret))

@@ -31,11 +31,6 @@ static void print_table(struct json_object *root)
 
 int cmd_probe(int argc, char **argv)
 {
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_JSON("one object, every feature as {\"ok\": bool, "
-			      "\"detail\": str}"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt probe",
 		.usage = "[--json]",
@@ -44,7 +39,9 @@ int cmd_probe(int argc, char **argv)
 			"programs),\nlockdown, capabilities, cpufreq, energy "
 			"meters and NIC\ncoalescing. Changes nothing on the host. "
 			"Needs root.",
-		.opts = opts,
+		.opts = KOPT_OPTS(KOPT_OPT_JSON(
+			"one object, every feature as {\"ok\": bool, "
+			"\"detail\": str}")),
 	};
 	struct json_object *root;
 	int ret;

@@ -32,30 +32,6 @@ struct run_opts {
 static bool parse_run_opts(int argc, char **argv, struct run_opts *o, int *ret)
 {
 	long seed = 0;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_STR("policy", 'p', &o->policy_path, "FILE",
-			     "policies/NAME.conf (e.g. "
-			     "policies/memcached-sla500.conf)",
-			     .flags = KOPT_OPT_REQUIRED),
-		KOPT_OPT_STR("plant", 'P', &o->plant, "PLANT",
-			     "sim (simulated server, parameters from the "
-			     "policy's\n[plant] sim_params), host (the knobs, "
-			     "meters and load\nof the policy's [host] section), "
-			     "or\na command speaking the plant protocol "
-			     "(README)"),
-		KOPT_OPT_DOUBLE("duration", 'd', &o->duration_s, 1e-3, 1e12,
-				"S",
-				"stop after S seconds of plant time (default: "
-				"until\nSIGINT/SIGTERM)",
-				.unit = "seconds"),
-		KOPT_OPT_STR("log", 'l', &o->log_path, "FILE",
-			     "every window as CSV (for kopt report)"),
-		KOPT_OPT_LONG("seed", 's', &seed, 0, LONG_MAX, "N",
-			      "optimizer and sim seed (default: the policy's)",
-			      .given = &o->have_seed),
-		KOPT_OPT_JSON("summary as JSON"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt run",
 		.usage = "--policy FILE [--plant sim|host|'CMD ARGS'] "
@@ -64,7 +40,31 @@ static bool parse_run_opts(int argc, char **argv, struct run_opts *o, int *ret)
 			"apply, hold the\ncheapest setting that meets the SLA, "
 			"re-optimize when the load moves,\nrevert when the SLA "
 			"breaks. See the top of loader/lib/ctl/controller.c.",
-		.opts = opts,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR("policy", 'p', &o->policy_path, "FILE",
+				     "policies/NAME.conf (e.g. "
+				     "policies/memcached-sla500.conf)",
+				     .flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_STR(
+				"plant", 'P', &o->plant, "PLANT",
+				"sim (simulated server, parameters from the "
+				"policy's\n[plant] sim_params), host (the knobs, "
+				"meters and load\nof the policy's [host] section), "
+				"or\na command speaking the plant protocol "
+				"(README)"),
+			KOPT_OPT_DOUBLE(
+				"duration", 'd', &o->duration_s, 1e-3, 1e12,
+				"S",
+				"stop after S seconds of plant time (default: "
+				"until\nSIGINT/SIGTERM)",
+				.unit = "seconds"),
+			KOPT_OPT_STR("log", 'l', &o->log_path, "FILE",
+				     "every window as CSV (for kopt report)"),
+			KOPT_OPT_LONG(
+				"seed", 's', &seed, 0, LONG_MAX, "N",
+				"optimizer and sim seed (default: the policy's)",
+				.given = &o->have_seed),
+			KOPT_OPT_JSON("summary as JSON")),
 	};
 
 	if (!kopt_opts_parse(&spec, argc, argv, ret))

@@ -493,35 +493,6 @@ int cmd_train(int argc, char **argv)
 	const char *out = NULL;
 	struct kopt_train_cfg cfg;
 	long k, seed;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_STR("input", 'i', &cfg.path, "DATA.csv", "the dataset",
-			     .flags = KOPT_OPT_REQUIRED),
-		KOPT_OPT_STR("output", 'o', &out, "MODEL.kmlp",
-			     "the model to write", .flags = KOPT_OPT_REQUIRED),
-		KOPT_OPT_ENUM_NAME("target", 't', &cfg.target, targets,
-				   "TARGET",
-				   "the column to predict: forced (default) or "
-				   "decision"),
-		KOPT_OPT_FUNC("features", 'F', features_arg, &cfg, "auto|a,b,c",
-			      "auto: the best k features by ANOVA F on the "
-			      "training split, skipping pid, vruntime, "
-			      "exec_start (identifiers) and constant columns "
-			      "(default)\na,b,c: exactly these (names from "
-			      "include/kopt/features.h)"),
-		KOPT_OPT_LONG("k", 'k', &k, 1, KOPT_MLP_MAX_IN, "N",
-			      "auto: how many, 1.." MAX_IN_S " (default 7)"),
-		KOPT_OPT_FUNC("hidden", 'H', hidden_arg, &cfg, "H[,H2]",
-			      "hidden ReLU units per layer, 1.." MAX_UNITS_S
-			      "; 0: logistic regression (default 16)"),
-		KOPT_OPT_LONG("seed", 's', &seed, 0, LONG_MAX, "N",
-			      "weight init seed (default 1): same seed, same "
-			      "model"),
-		KOPT_OPT_INT("max-iter", 'm', &cfg.max_eval, 1, 1000000, "N",
-			     "objective evaluations of L-BFGS (NLopt maxeval), "
-			     "default 300"),
-		KOPT_OPT_JSON("print the report as JSON"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt train",
 		.usage = "-i DATA.csv -o MODEL.kmlp [--target forced|decision] "
@@ -542,7 +513,40 @@ int cmd_train(int argc, char **argv)
 			"validation\naccuracy. Test figures estimate accuracy "
 			"on later data from the same\nsource; times are "
 			"measured wall clock.",
-		.opts = opts,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR("input", 'i', &cfg.path, "DATA.csv",
+				     "the dataset", .flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_STR("output", 'o', &out, "MODEL.kmlp",
+				     "the model to write",
+				     .flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_ENUM_NAME(
+				"target", 't', &cfg.target, targets, "TARGET",
+				"the column to predict: forced (default) or "
+				"decision"),
+			KOPT_OPT_FUNC(
+				"features", 'F', features_arg, &cfg,
+				"auto|a,b,c",
+				"auto: the best k features by ANOVA F on the "
+				"training split, skipping pid, vruntime, "
+				"exec_start (identifiers) and constant columns "
+				"(default)\na,b,c: exactly these (names from "
+				"include/kopt/features.h)"),
+			KOPT_OPT_LONG("k", 'k', &k, 1, KOPT_MLP_MAX_IN, "N",
+				      "auto: how many, 1.." MAX_IN_S
+				      " (default 7)"),
+			KOPT_OPT_FUNC(
+				"hidden", 'H', hidden_arg, &cfg, "H[,H2]",
+				"hidden ReLU units per layer, 1.." MAX_UNITS_S
+				"; 0: logistic regression (default 16)"),
+			KOPT_OPT_LONG(
+				"seed", 's', &seed, 0, LONG_MAX, "N",
+				"weight init seed (default 1): same seed, same "
+				"model"),
+			KOPT_OPT_INT(
+				"max-iter", 'm', &cfg.max_eval, 1, 1000000, "N",
+				"objective evaluations of L-BFGS (NLopt maxeval), "
+				"default 300"),
+			KOPT_OPT_JSON("print the report as JSON")),
 	};
 	int ret;
 
@@ -641,18 +645,6 @@ out:
 int cmd_model_score(int argc, char **argv)
 {
 	const char *target = "forced", *model = NULL, *data = NULL;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_ENUM_NAME("target", 't', &target, targets, "TARGET",
-				   "the label column: forced (default) or "
-				   "decision"),
-		KOPT_OPT_JSON("print the scores as JSON"),
-		{ NULL },
-	};
-	const struct kopt_arg args[] = {
-		KOPT_ARG("MODEL.kmlp", &model),
-		KOPT_ARG("DATA.csv", &data),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt model score",
 		.usage = "[--target forced|decision] [--json] MODEL.kmlp "
@@ -664,8 +656,14 @@ int cmd_model_score(int argc, char **argv)
 			"confusion\ncounts, for the model and for the majority "
 			"class of this dataset. DATA.csv\nneeds the model's "
 			"feature columns and TARGET (default forced).",
-		.opts = opts,
-		.args = args,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_ENUM_NAME(
+				"target", 't', &target, targets, "TARGET",
+				"the label column: forced (default) or "
+				"decision"),
+			KOPT_OPT_JSON("print the scores as JSON")),
+		.args = KOPT_ARGS(KOPT_ARG("MODEL.kmlp", &model),
+				  KOPT_ARG("DATA.csv", &data)),
 	};
 	int ret;
 

@@ -28,15 +28,12 @@ static const struct kopt_cmd bench_cmds[] = {
 
 static int bench_all(int argc, char **argv)
 {
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_JSON("one JSON object keyed by benchmark name"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt bench all",
 		.usage = "[--json]",
 		.desc = "Runs every benchmark with its defaults, in order.",
-		.opts = opts,
+		.opts = KOPT_OPTS(KOPT_OPT_JSON(
+			"one JSON object keyed by benchmark name")),
 	};
 	const struct kopt_cmd *c;
 	int ret, err;

@@ -527,26 +527,25 @@ static bool parse_args(int argc, char **argv, struct bench_args *a, int *ret)
 {
 	bool any = false;
 	long budget = 0, seeds = 20;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_FUNC("function", 'f', function_arg, a, "NAME",
-			      "branin, hartmann3, hartmann6, goldstein or\n"
-			      "all (default: branin and hartmann6)",
-			      .given = &any),
-		KOPT_OPT_LONG("budget", 'b', &budget, 1, 10000, "N",
-			      "evaluations per run (default per function:\n"
-			      "branin 30, hartmann3 40, hartmann6 60,\n"
-			      "goldstein 30)"),
-		KOPT_OPT_LONG("seeds", 's', &seeds, 1, MAX_SEEDS, "S",
-			      "runs per function (default 20)"),
-		KOPT_OPT_JSON("JSON on stdout"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt bench bo",
 		.usage = "[--function NAME] [--budget N] [--seeds S] [--json]",
 		.desc = "Simple regret of the GP Bayesian optimizer vs random "
 			"search\n(same seeds, same run) and ms per suggestion.",
-		.opts = opts,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_FUNC(
+				"function", 'f', function_arg, a, "NAME",
+				"branin, hartmann3, hartmann6, goldstein or\n"
+				"all (default: branin and hartmann6)",
+				.given = &any),
+			KOPT_OPT_LONG(
+				"budget", 'b', &budget, 1, 10000, "N",
+				"evaluations per run (default per function:\n"
+				"branin 30, hartmann3 40, hartmann6 60,\n"
+				"goldstein 30)"),
+			KOPT_OPT_LONG("seeds", 's', &seeds, 1, MAX_SEEDS, "S",
+				      "runs per function (default 20)"),
+			KOPT_OPT_JSON("JSON on stdout")),
 	};
 
 	if (!kopt_opts_parse(&spec, argc, argv, ret))

@@ -539,24 +539,6 @@ static int irq_arg(const char *list, void *to, char *why, size_t len)
 /* false after --help or a usage error (*ret says which) */
 static bool parse_args(int argc, char **argv, struct bench_args *a, int *ret)
 {
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_LONG("round-trips", 0, &a->round_trips, 1,
-			      MAX_ROUND_TRIPS, "N",
-			      "TCP round trips of " MSG_BYTES_S
-			      " bytes a round "
-			      "(default " DEF_ROUND_TRIPS_S ")"),
-		KOPT_OPT_LONG("rounds", 0, &a->rounds, 1, MAX_ROUNDS, "N",
-			      "rounds of each mode (default " DEF_ROUNDS_S ")"),
-		KOPT_OPT_LONG("repeat", 0, &a->repeat, 1, MAX_REPEAT, "N",
-			      "BPF_PROG_TEST_RUN repeat (default " DEF_REPEAT_S
-			      ")"),
-		KOPT_OPT_FUNC("irq", 0, irq_arg, a, "LIST",
-			      "vectors for the irq programs"),
-		KOPT_OPT_FLAG("window-only", 0, &a->window_only,
-			      "the window-rates pass only"),
-		KOPT_OPT_JSON("one JSON object"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt bench collector",
 		.usage = "[--json] [--round-trips N] [--rounds N] [--repeat N] "
@@ -572,7 +554,25 @@ static bool parse_args(int argc, char **argv, struct bench_args *a, int *ret)
 			"per-interrupt records on, and window\nrates only (the "
 			"control loop's use), each --rounds times,\ninterleaved; "
 			"each figure is the median round. Needs root.",
-		.opts = opts,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_LONG("round-trips", 0, &a->round_trips, 1,
+				      MAX_ROUND_TRIPS, "N",
+				      "TCP round trips of " MSG_BYTES_S
+				      " bytes a round "
+				      "(default " DEF_ROUND_TRIPS_S ")"),
+			KOPT_OPT_LONG(
+				"rounds", 0, &a->rounds, 1, MAX_ROUNDS, "N",
+				"rounds of each mode (default " DEF_ROUNDS_S
+				")"),
+			KOPT_OPT_LONG(
+				"repeat", 0, &a->repeat, 1, MAX_REPEAT, "N",
+				"BPF_PROG_TEST_RUN repeat (default " DEF_REPEAT_S
+				")"),
+			KOPT_OPT_FUNC("irq", 0, irq_arg, a, "LIST",
+				      "vectors for the irq programs"),
+			KOPT_OPT_FLAG("window-only", 0, &a->window_only,
+				      "the window-rates pass only"),
+			KOPT_OPT_JSON("one JSON object")),
 	};
 
 	return kopt_opts_parse(&spec, argc, argv, ret);

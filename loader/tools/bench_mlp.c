@@ -205,15 +205,6 @@ static int run_bench(const struct bench_args *a)
 int cmd_bench_mlp(int argc, char **argv)
 {
 	struct bench_args a = { .repeat = 50000, .runs = 31 };
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_LONG("repeat", 'r', &a.repeat, 1, 100000000, "N",
-			      "BPF_PROG_TEST_RUN repeat of a run (default "
-			      "50000)"),
-		KOPT_OPT_LONG("runs", 'n', &a.runs, 1, MAX_RUNS, "R",
-			      "runs (default 31)"),
-		KOPT_OPT_JSON("JSON on stdout"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt bench mlp",
 		.usage = "[--json] [--repeat N] [--runs R]",
@@ -222,7 +213,14 @@ int cmd_bench_mlp(int argc, char **argv)
 			"models, with an empty program timed in\nthe same runs as "
 			"the baseline. Minimum (and median) of R runs of N "
 			"repeats.\nDefaults: --repeat 50000 --runs 31.",
-		.opts = opts,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_LONG(
+				"repeat", 'r', &a.repeat, 1, 100000000, "N",
+				"BPF_PROG_TEST_RUN repeat of a run (default "
+				"50000)"),
+			KOPT_OPT_LONG("runs", 'n', &a.runs, 1, MAX_RUNS, "R",
+				      "runs (default 31)"),
+			KOPT_OPT_JSON("JSON on stdout")),
 	};
 	int ret;
 

@@ -122,12 +122,6 @@ int cmd_bench_train(int argc, char **argv)
 	char path[512], err[512];
 	double fwd, write_s, per_eval;
 	long rows = 1000000;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_LONG("rows", 'r', &rows, 1000, 100000000, "N",
-			      "rows of the synthetic dataset (default 1000000)"),
-		KOPT_OPT_JSON("JSON on stdout"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt bench train",
 		.usage = "[--rows N] [--json]",
@@ -135,7 +129,11 @@ int cmd_bench_train(int argc, char **argv)
 			"quantization) on a synthetic\ndataset of N rows (default "
 			"1000000), 7 features, 7-16-1, against one forward\npass "
 			"over the same rows measured in the same run.",
-		.opts = opts,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_LONG(
+				"rows", 'r', &rows, 1000, 100000000, "N",
+				"rows of the synthetic dataset (default 1000000)"),
+			KOPT_OPT_JSON("JSON on stdout")),
 	};
 	int e, i, ret;
 

@@ -614,28 +614,6 @@ static int attach_probes(struct bench *b)
 /* false after --help or a usage error (*ret says which) */
 static bool parse_opts(int argc, char **argv, struct bench *b, int *ret)
 {
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_INT("rounds", 'r', &b->rounds, 1, MAX_ROUNDS, "N",
-			     "interleaved rounds (default " DEFAULT_ROUNDS_S
-			     ")"),
-		KOPT_OPT_STR("workload", 'w', &b->workload, "CMD",
-			     "load-balancing workload (default\n"
-			     "\"" DEFAULT_WORKLOAD "\")"),
-		KOPT_OPT_STR("baseline", 'b', &b->baseline, "F",
-			     "an unpatched kernel's result, for ratios"),
-		KOPT_OPT_STR("host", 'H', &b->host, "F",
-			     "the host's result (its calibration), for\n"
-			     "an estimate of native figures"),
-		KOPT_OPT_INT("icount", 0, &b->icount_shift, 0, 10, "SHIFT",
-			     "the guest runs on QEMU's icount clock\n"
-			     "(vm-run.sh --icount): report\n"
-			     "instructions per call, not ns",
-			     .unit = "a shift"),
-		KOPT_OPT_STR("out", 'o', &b->out, "FILE",
-			     "also write the JSON to FILE"),
-		KOPT_OPT_JSON("JSON on stdout (always JSON)"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt bench kpatch",
 		.usage = "[--rounds N] [--workload CMD] [--baseline FILE] "
@@ -645,7 +623,28 @@ static bool parse_opts(int argc, char **argv, struct bench *b, int *ret)
 			" model with\nthe kfunc and the inline "
 			"evaluator (see the top of\nloader/tools/kpatch_bench.c). "
 			"`make vmbench` runs it in the VM.",
-		.opts = opts,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_INT(
+				"rounds", 'r', &b->rounds, 1, MAX_ROUNDS, "N",
+				"interleaved rounds (default " DEFAULT_ROUNDS_S
+				")"),
+			KOPT_OPT_STR("workload", 'w', &b->workload, "CMD",
+				     "load-balancing workload (default\n"
+				     "\"" DEFAULT_WORKLOAD "\")"),
+			KOPT_OPT_STR("baseline", 'b', &b->baseline, "F",
+				     "an unpatched kernel's result, for ratios"),
+			KOPT_OPT_STR("host", 'H', &b->host, "F",
+				     "the host's result (its calibration), for\n"
+				     "an estimate of native figures"),
+			KOPT_OPT_INT("icount", 0, &b->icount_shift, 0, 10,
+				     "SHIFT",
+				     "the guest runs on QEMU's icount clock\n"
+				     "(vm-run.sh --icount): report\n"
+				     "instructions per call, not ns",
+				     .unit = "a shift"),
+			KOPT_OPT_STR("out", 'o', &b->out, "FILE",
+				     "also write the JSON to FILE"),
+			KOPT_OPT_JSON("JSON on stdout (always JSON)")),
 	};
 
 	return kopt_opts_parse(&spec, argc, argv, ret);

@@ -44,60 +44,6 @@ static bool parse_opts(int argc, char **argv, struct loadgen_opts *o, int *ret)
 {
 	long seed = (long)o->seed, timeout_ms = 0;
 	bool have_timeout = false;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_STR("server", 's', &o->server, "HOST:PORT",
-			     "memcached to drive (default 127.0.0.1:11211;\n"
-			     "[ADDR]:PORT for IPv6)"),
-		KOPT_OPT_DOUBLE("rate", 'r', &o->rate, 1e-3, LOADGEN_MAX_RATE,
-				"QPS",
-				"target requests per second, all threads\n"
-				"(required; up to 2000000)",
-				.unit = "requests per second",
-				.flags = KOPT_OPT_REQUIRED),
-		KOPT_OPT_DOUBLE("duration", 'd', &o->duration_s, 0, 1e7, "S",
-				"measured seconds (default 10; 0 = until "
-				"Ctrl-C)",
-				.unit = "seconds"),
-		KOPT_OPT_DOUBLE("warmup", 'w', &o->warmup_s, 0, 3600, "S",
-				"load sent before measuring, not recorded\n"
-				"(default 1)",
-				.unit = "seconds"),
-		KOPT_OPT_INT("connections", 'c', &o->connections, 1,
-			     LOADGEN_MAX_CONNS, "N",
-			     "TCP connections (default 16, up to 4096)"),
-		KOPT_OPT_INT("threads", 't', &o->threads, 1,
-			     LOADGEN_MAX_THREADS, "T",
-			     "worker threads, each with N/T connections\n"
-			     "and rate/T (default 1, up to 64)"),
-		KOPT_OPT_DOUBLE("get-ratio", 'g', &o->get_ratio, 0, 1, "R",
-				"share of gets, the rest are sets (default "
-				"0.9)",
-				.unit = "a share"),
-		KOPT_OPT_LONG("key-space", 'k', &o->key_space, 1,
-			      LOADGEN_MAX_KEYS, "K",
-			      "keys kopt:0..kopt:K-1, chosen uniformly\n"
-			      "(default 10000, up to 10000000)"),
-		KOPT_OPT_LONG("value-size", 'b', &o->value_size, 1,
-			      LOADGEN_MAX_VALUE, "B",
-			      "bytes per value (default 64, up to 4194304)",
-			      .unit = "bytes"),
-		KOPT_OPT_LONG("seed", 0, &seed, 0, LONG_MAX, "N",
-			      "seed of the schedule and the key choice "
-			      "(default 1)"),
-		KOPT_OPT_LONG("timeout", 0, &timeout_ms, 1,
-			      (long)(LOADGEN_MAX_TIMEOUT_S * 1e3), "MS",
-			      "a request unanswered this long is a timeout;\n"
-			      "its connection is reopened (default 1000)",
-			      .unit = "milliseconds", .given = &have_timeout),
-		KOPT_OPT_FLAG("no-preload", 0, &o->no_preload,
-			      "do not set the key space before the run"),
-		KOPT_OPT_STR("raw", 0, &o->raw_path, "FILE",
-			     "write every measured sample as CSV: intended_ns\n"
-			     "(since the warmup ended), latency_ns, op\n"
-			     "(get_hit, get_miss or set)"),
-		KOPT_OPT_JSON("print the result as one JSON object"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt loadgen",
 		.usage = "--rate QPS [--server HOST:PORT] [--duration S] "
@@ -120,7 +66,67 @@ static bool parse_opts(int argc, char **argv, struct loadgen_opts *o, int *ret)
 			"generator's CPU use. Ctrl-C stops and prints what was "
 			"measured.\nExit: 0 ok, 1 cannot connect or preload, "
 			"error replies or no reply at all,\n2 bad option.",
-		.opts = opts,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR(
+				"server", 's', &o->server, "HOST:PORT",
+				"memcached to drive (default 127.0.0.1:11211;\n"
+				"[ADDR]:PORT for IPv6)"),
+			KOPT_OPT_DOUBLE(
+				"rate", 'r', &o->rate, 1e-3, LOADGEN_MAX_RATE,
+				"QPS",
+				"target requests per second, all threads\n"
+				"(required; up to 2000000)",
+				.unit = "requests per second",
+				.flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_DOUBLE(
+				"duration", 'd', &o->duration_s, 0, 1e7, "S",
+				"measured seconds (default 10; 0 = until "
+				"Ctrl-C)",
+				.unit = "seconds"),
+			KOPT_OPT_DOUBLE(
+				"warmup", 'w', &o->warmup_s, 0, 3600, "S",
+				"load sent before measuring, not recorded\n"
+				"(default 1)",
+				.unit = "seconds"),
+			KOPT_OPT_INT("connections", 'c', &o->connections, 1,
+				     LOADGEN_MAX_CONNS, "N",
+				     "TCP connections (default 16, up to 4096)"),
+			KOPT_OPT_INT(
+				"threads", 't', &o->threads, 1,
+				LOADGEN_MAX_THREADS, "T",
+				"worker threads, each with N/T connections\n"
+				"and rate/T (default 1, up to 64)"),
+			KOPT_OPT_DOUBLE(
+				"get-ratio", 'g', &o->get_ratio, 0, 1, "R",
+				"share of gets, the rest are sets (default "
+				"0.9)",
+				.unit = "a share"),
+			KOPT_OPT_LONG("key-space", 'k', &o->key_space, 1,
+				      LOADGEN_MAX_KEYS, "K",
+				      "keys kopt:0..kopt:K-1, chosen uniformly\n"
+				      "(default 10000, up to 10000000)"),
+			KOPT_OPT_LONG(
+				"value-size", 'b', &o->value_size, 1,
+				LOADGEN_MAX_VALUE, "B",
+				"bytes per value (default 64, up to 4194304)",
+				.unit = "bytes"),
+			KOPT_OPT_LONG("seed", 0, &seed, 0, LONG_MAX, "N",
+				      "seed of the schedule and the key choice "
+				      "(default 1)"),
+			KOPT_OPT_LONG(
+				"timeout", 0, &timeout_ms, 1,
+				(long)(LOADGEN_MAX_TIMEOUT_S * 1e3), "MS",
+				"a request unanswered this long is a timeout;\n"
+				"its connection is reopened (default 1000)",
+				.unit = "milliseconds", .given = &have_timeout),
+			KOPT_OPT_FLAG("no-preload", 0, &o->no_preload,
+				      "do not set the key space before the run"),
+			KOPT_OPT_STR(
+				"raw", 0, &o->raw_path, "FILE",
+				"write every measured sample as CSV: intended_ns\n"
+				"(since the warmup ended), latency_ns, op\n"
+				"(get_hit, get_miss or set)"),
+			KOPT_OPT_JSON("print the result as one JSON object")),
 	};
 
 	if (!kopt_opts_parse(&spec, argc, argv, ret))

@@ -80,42 +80,44 @@ static int sla_ratio_arg(const char *s, void *to, char *why, size_t len)
 static bool parse_sim_opts(int argc, char **argv, struct sim_opts *o, int *ret)
 {
 	long seed = (long)o->seed;
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_STR("params", 'p', &o->params, "FILE",
-			     "model parameters (policies/sim-*.params)",
-			     .flags = KOPT_OPT_REQUIRED),
-		KOPT_OPT_LONG("seed", 's', &seed, 0, LONG_MAX, "N",
-			      "noise seed (default 1)"),
-		KOPT_OPT_DOUBLE("start-hour", 'H', &o->start_hour, 0, 24, "H",
-				"simulated clock at start (0-24, default 0)",
-				.unit = "an hour"),
-		KOPT_OPT_DOUBLE("qps", 'q', &o->qps, 1e-3, 1e12, "N",
-				"fixed offered load instead of the 24-hour "
-				"curve",
-				.unit = "a rate"),
-		KOPT_OPT_FUNC("sla-p99", 0, sla_p99_arg, &o->sla, "US",
-			      "SLA for the oracle (replies then carry "
-			      "oracle_energy_j)"),
-		KOPT_OPT_FUNC("sla-p50", 0, sla_p50_arg, &o->sla, "US", NULL),
-		KOPT_OPT_FUNC("sla-ratio", 0, sla_ratio_arg, &o->sla, "R",
-			      "throughput >= R x qps"),
-		KOPT_OPT_FLAG("oracle", 'o', &o->oracle,
-			      "print the best setting per load level and exit"),
-		KOPT_OPT_FLAG("sweep", 0, &o->sweep,
-			      "print the model over the grid as CSV and exit"),
-		KOPT_OPT_DOUBLE("freq", 'f', &o->freq, 1, 1e6, "MHZ",
-				"--sweep: only this frequency",
-				.unit = "a frequency in MHz"),
-		KOPT_OPT_JSON("--oracle: JSON output"),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt plant sim",
 		.usage = "--params FILE [OPTIONS]",
 		.desc = "A simulated server speaking the plant protocol on "
 			"stdin/stdout\n(see README: \"The plant protocol\"). All "
 			"figures are simulated.",
-		.opts = opts,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR("params", 'p', &o->params, "FILE",
+				     "model parameters (policies/sim-*.params)",
+				     .flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_LONG("seed", 's', &seed, 0, LONG_MAX, "N",
+				      "noise seed (default 1)"),
+			KOPT_OPT_DOUBLE(
+				"start-hour", 'H', &o->start_hour, 0, 24, "H",
+				"simulated clock at start (0-24, default 0)",
+				.unit = "an hour"),
+			KOPT_OPT_DOUBLE(
+				"qps", 'q', &o->qps, 1e-3, 1e12, "N",
+				"fixed offered load instead of the 24-hour "
+				"curve",
+				.unit = "a rate"),
+			KOPT_OPT_FUNC("sla-p99", 0, sla_p99_arg, &o->sla, "US",
+				      "SLA for the oracle (replies then carry "
+				      "oracle_energy_j)"),
+			KOPT_OPT_FUNC("sla-p50", 0, sla_p50_arg, &o->sla, "US",
+				      NULL),
+			KOPT_OPT_FUNC("sla-ratio", 0, sla_ratio_arg, &o->sla,
+				      "R", "throughput >= R x qps"),
+			KOPT_OPT_FLAG(
+				"oracle", 'o', &o->oracle,
+				"print the best setting per load level and exit"),
+			KOPT_OPT_FLAG(
+				"sweep", 0, &o->sweep,
+				"print the model over the grid as CSV and exit"),
+			KOPT_OPT_DOUBLE("freq", 'f', &o->freq, 1, 1e6, "MHZ",
+					"--sweep: only this frequency",
+					.unit = "a frequency in MHz"),
+			KOPT_OPT_JSON("--oracle: JSON output")),
 	};
 
 	if (!kopt_opts_parse(&spec, argc, argv, ret))

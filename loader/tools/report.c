@@ -452,16 +452,6 @@ static int make_report(struct report *rp)
 int cmd_report(int argc, char **argv)
 {
 	struct report rp = { 0 };
-	const struct kopt_opt opts[] = {
-		KOPT_OPT_STR("output", 'o', &rp.dir, "DIR",
-			     "where the pictures go (created)",
-			     .flags = KOPT_OPT_REQUIRED),
-		{ NULL },
-	};
-	const struct kopt_arg args[] = {
-		KOPT_ARG("LOG.csv", &rp.log_path),
-		{ NULL },
-	};
 	const struct kopt_opts spec = {
 		.cmd = "kopt report",
 		.usage = "LOG.csv -o DIR",
@@ -469,8 +459,11 @@ int cmd_report(int argc, char **argv)
 			"DIR/energy_latency.png (trials,\nSLA line, chosen "
 			"settings), DIR/energy_itr.png (trials over ITR) and\n"
 			"DIR/energy_time.png (kopt vs the stock policy).",
-		.opts = opts,
-		.args = args,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR("output", 'o', &rp.dir, "DIR",
+				     "where the pictures go (created)",
+				     .flags = KOPT_OPT_REQUIRED)),
+		.args = KOPT_ARGS(KOPT_ARG("LOG.csv", &rp.log_path)),
 	};
 	int ret;
 
