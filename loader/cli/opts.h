@@ -13,17 +13,15 @@
  * Example:
  *
  *	double secs = 1;
- *	const struct kopt_opt opts[] = {
- *		KOPT_OPT_DOUBLE("duration", 'd', &secs, 0.01, 86400, "S",
- *				"seconds to measure", .unit = "seconds"),
- *		KOPT_OPT_JSON("JSON output"),
- *		{ NULL },
- *	};
  *	const struct kopt_opts spec = {
  *		.cmd = "kopt energy",
  *		.usage = "[--duration S] [--json]",
  *		.desc = "Measures energy ...",
- *		.opts = opts,
+ *		.opts = KOPT_OPTS(
+ *			KOPT_OPT_DOUBLE("duration", 'd', &secs, 0.01, 86400,
+ *					"S", "seconds to measure",
+ *					.unit = "seconds"),
+ *			KOPT_OPT_JSON("JSON output")),
  *	};
  *	int ret;
  *
