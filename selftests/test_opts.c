@@ -276,6 +276,8 @@ KOPT_TEST(opts_unknown_and_missing)
 	expect_error(&r, "unknown option '--bogus'", "unknown long");
 	parse_line(&f.spec, "--bogus=3", &r);
 	expect_error(&r, "unknown option '--bogus'", "unknown long with =");
+	parse_line(&f.spec, "--=3", &r);
+	expect_error(&r, "unknown option '--'", "no name");
 	parse_line(&f.spec, "-fx", &r);
 	expect_error(&r, "unknown option '-x'", "unknown short in a cluster");
 	parse_line(&f.spec, "--s 1", &r);

@@ -286,6 +286,8 @@ static int long_opt(struct parse *p, int argc, char **argv, int *i)
 	const char *val = NULL;
 	char shown[64], list[WHY_LEN] = "";
 
+	if (!len) /* "--=x": no name, not a prefix of every name */
+		idx = -1;
 	if (idx == -2) {
 		size_t used = 0;
 		int j;
