@@ -88,6 +88,8 @@ LIB_SRCS    := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)) \
 	       $(wildcard optimizer/*.c)
 CLI_SRCS    := $(filter-out loader/cli/main.c,$(wildcard loader/cli/*.c))
 TOOLS_SRCS  := $(filter-out loader/tools/main.c,$(wildcard loader/tools/*.c))
+# what kopt-lab takes from loader/cli/: dispatch and the option parser
+FRONT_SRCS  := loader/cli/cmd.c loader/cli/opts.c
 TEST_SRCS   := $(wildcard selftests/*.c)
 objs        = $(patsubst %.c,$(1)/%.o,$(2))
 BINS        := $(BUILD)/kopt $(BUILD)/kopt-lab
@@ -195,7 +197,7 @@ $(BUILD)/test/libkopt.a: $(call objs,$(TOBJ),$(LIB_SRCS))
 $(BUILD)/kopt: $(call objs,$(OBJ),loader/cli/main.c $(CLI_SRCS)) \
 	       $(BUILD)/libkopt.a
 $(BUILD)/kopt-lab: $(call objs,$(OBJ),loader/tools/main.c $(TOOLS_SRCS) \
-		   loader/cli/cmd.c) $(BUILD)/libkopt.a
+		   $(FRONT_SRCS)) $(BUILD)/libkopt.a
 $(BINS):
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -205,7 +207,7 @@ $(BINS):
 $(BUILD)/test/kopt: $(call objs,$(TOBJ),loader/cli/main.c $(CLI_SRCS)) \
 		    $(BUILD)/test/libkopt.a
 $(BUILD)/test/kopt-lab: $(call objs,$(TOBJ),loader/tools/main.c \
-			$(TOOLS_SRCS) loader/cli/cmd.c) $(BUILD)/test/libkopt.a
+			$(TOOLS_SRCS) $(FRONT_SRCS)) $(BUILD)/test/libkopt.a
 $(BUILD)/test/test_progs: $(call objs,$(TOBJ),$(TEST_SRCS) $(CLI_SRCS) \
 			  $(TOOLS_SRCS)) $(BUILD)/test/libkopt.a
 $(TEST_BINS):

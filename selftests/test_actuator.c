@@ -245,6 +245,10 @@ KOPT_TEST(act_bad_values_change_nothing)
 	ASSERT_HAS(out, "no network interface 'nosuchif0'", "interface named");
 	ASSERT_EQ(ns_kopt(&e, out, sizeof(out), "knob set warp kv0 x 1"), 2,
 		  "unknown kind");
+	ASSERT_HAS(out,
+		   "kopt knob set: KIND 'warp': expected nic-coalesce, "
+		   "sw-coalesce or cpufreq\nTry 'kopt knob set --help'.",
+		   "usage error in the one format");
 	ASSERT_EQ(ns_sysfs(&e, "gro_flush_timeout"), 0, "nothing changed");
 	ASSERT_FALSE(journal_exists(&e), "nothing journaled");
 	ns_teardown(&e);

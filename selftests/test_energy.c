@@ -130,6 +130,10 @@ KOPT_TEST(energy_cli_labels_source)
 	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s energy --duration 0",
 				kopt_test_bin()),
 		  2, "bad duration");
+	ASSERT_HAS(out,
+		   "kopt energy: --duration '0': expected seconds in "
+		   "0.01..86400\n",
+		   "the range named");
 }
 
 /* Spins until this process has used `secs` of CPU time. */

@@ -363,11 +363,12 @@ KOPT_TEST(loadgen_usage_errors)
 	static const struct {
 		const char *args, *needle;
 	} bad[] = {
-		{ "--duration 1", "--rate" },
+		{ "--duration 1", "kopt loadgen: --rate QPS is required\n" },
 		{ "--rate 0", "--rate" },
 		{ "--rate abc", "--rate" },
 		{ "--rate 100 --duration -1", "--duration" },
-		{ "--rate 100 --connections 0", "--connections" },
+		{ "--rate 100 --connections 0",
+		  "--connections '0': expected an integer in 1..4096\n" },
 		{ "--rate 100 --connections 4 --threads 8", "--threads" },
 		{ "--rate 100 --get-ratio 1.5", "--get-ratio" },
 		{ "--rate 100 --key-space 0", "--key-space" },
@@ -375,8 +376,10 @@ KOPT_TEST(loadgen_usage_errors)
 		{ "--rate 100 --timeout 0", "--timeout" },
 		{ "--rate 100 --seed -3", "--seed" },
 		{ "--rate 100 --server nocolon", "--server" },
-		{ "--rate 100 --bogus", "bogus" },
-		{ "--rate 100 extra", "extra" },
+		{ "--rate 100 --bogus",
+		  "kopt loadgen: unknown option '--bogus'\n"
+		  "Try 'kopt loadgen --help'.\n" },
+		{ "--rate 100 extra", "unexpected argument 'extra'" },
 	};
 	char err[4096], what[128];
 	size_t i;

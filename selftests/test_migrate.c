@@ -203,7 +203,8 @@ KOPT_TEST(migrate_collect_bad_args)
 				"%s collect migrations --duration -3",
 				kopt_test_bin()),
 		  2, "negative duration");
-	ASSERT_HAS(out, "--duration", "message names the option");
+	ASSERT_HAS(out, "--duration '-3': expected seconds in 0.001..",
+		   "message names the option and its range");
 	ASSERT_EQ(kopt_test_run(out, sizeof(out),
 				"%s collect migrations --duration abc",
 				kopt_test_bin()),

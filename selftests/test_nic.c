@@ -959,19 +959,20 @@ KOPT_TEST(nic_usage)
 	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s collect nic --help", bin),
 		  0, "--help");
 	ASSERT_HAS(out, "Usage: kopt collect nic", "usage text");
-	ASSERT_REFUSES(2, "-i IF is required", "%s collect nic", bin);
+	ASSERT_REFUSES(2, "kopt collect nic: --interface IF is required\n",
+		       "%s collect nic", bin);
 	ASSERT_REFUSES(2, "--duration", "%s collect nic -i lo --duration -1",
 		       bin);
 	ASSERT_REFUSES(2, "--xdp", "%s collect nic -i lo --xdp sometimes", bin);
 	ASSERT_REFUSES(2, "--irq", "%s collect nic -i lo --irq 12,x", bin);
-	ASSERT_REFUSES(2, "--ring-kib '24': need a power of two",
+	ASSERT_REFUSES(2, "--ring-kib '24': expected a power of two",
 		       "%s collect nic -i lo --ring-kib 24", bin);
-	ASSERT_REFUSES(2, "--ring-kib '8': need a power of two from 16",
+	ASSERT_REFUSES(2, "--ring-kib '8': expected a power of two from 16",
 		       "%s collect nic -i lo --ring-kib 8", bin);
 	ASSERT_EQ(kopt_test_run(out, sizeof(out),
 				"%s bench collector --round-trips 0", bin),
 		  2, "bad round trips");
-	ASSERT_REFUSES(2, "--rounds '0': need 1..",
+	ASSERT_REFUSES(2, "--rounds '0': expected an integer in 1..",
 		       "%s bench collector --rounds 0", bin);
 }
 

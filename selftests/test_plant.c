@@ -711,8 +711,9 @@ KOPT_TEST(plant_sim_cli)
 			   "--params %s",
 			   kopt_test_bin(), params);
 	ASSERT_EQ(st, 2, "oracle without an SLA");
-	ASSERT_HAS(out, "needs an SLA", "reason");
+	ASSERT_HAS(out, "kopt plant sim: --oracle needs an SLA", "reason");
 	st = kopt_test_run(out, sizeof(out), "%s plant host", kopt_test_bin());
 	ASSERT_EQ(st, 2, "host plant without --ifname");
-	ASSERT_HAS(out, "--ifname is required", "host plant message");
+	ASSERT_HAS(out, "kopt plant host: --ifname is required",
+		   "host plant message");
 }

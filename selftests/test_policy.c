@@ -422,5 +422,6 @@ KOPT_TEST(policy_cli_error)
 	st = kopt_test_run(out, sizeof(out), "%s run --plant sim",
 			   kopt_test_bin());
 	ASSERT_EQ(st, 2, "missing --policy is a usage error");
-	ASSERT_HAS(out, "--policy is required", "usage message");
+	ASSERT_HAS(out, "kopt run: --policy FILE is required\n",
+		   "usage message");
 }

@@ -596,5 +596,7 @@ KOPT_TEST(run_report)
 	ASSERT_HAS(out, "not a kopt run log", "reason");
 	st = kopt_test_run(out, OUT_CAP, "%s report %s", kopt_test_bin(), log);
 	ASSERT_EQ(st, 2, "no -o");
+	ASSERT_HAS(out, "kopt report: --output DIR is required\n",
+		   "says what is missing");
 out:
 }

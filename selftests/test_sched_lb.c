@@ -77,6 +77,10 @@ KOPT_TEST(sched_lb_cli_usage_errors)
 	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s model attach extra",
 				kopt_test_bin()),
 		  KOPT_EXIT_USAGE, "stray argument");
+	ASSERT_HAS(out,
+		   "kopt model attach: unexpected argument 'extra'\n"
+		   "Try 'kopt model attach --help'.\n",
+		   "in the one format");
 	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s model detach --bogus",
 				kopt_test_bin()),
 		  KOPT_EXIT_USAGE, "detach --bogus");

@@ -546,6 +546,8 @@ KOPT_TEST(train_cli_train_and_score)
 	st = kopt_test_run(out, sizeof(out), "%s model score %s",
 			   kopt_test_bin(), model);
 	ASSERT_EQ(st, 2, "score without a dataset");
+	ASSERT_HAS(out, "kopt model score: DATA.csv is required\n",
+		   "says what is missing");
 	st = kopt_test_run(out, sizeof(out), "%s train --help",
 			   kopt_test_bin());
 	ASSERT_EQ(st, 0, "train --help");

@@ -11,8 +11,8 @@
 
 /*
  * A subcommand. fn gets argc/argv with argv[0] = the subcommand name, and
- * returns a kopt_exit code. Options are parsed with getopt_long inside fn;
- * every fn handles -h/--help itself.
+ * returns a kopt_exit code. fn parses its options with kopt_opts_parse()
+ * (opts.h), which answers -h/--help and usage errors the same way for all.
  */
 struct kopt_cmd {
 	const char *name;
@@ -21,11 +21,15 @@ struct kopt_cmd {
 };
 
 /*
- * Dispatches argv[0] against a NULL-terminated table; prints the table on
- * unknown/missing name. `what` names the level ("kopt", "kopt bench").
+ * Runs the command argv[1] names from a NULL-terminated table (argv[0]
+ * is this level's own name); -h/--help lists the table. `what` names the
+ * level in messages ("kopt bench").
  */
 int kopt_dispatch(const char *what, const struct kopt_cmd *cmds, int argc,
 		  char **argv);
+/* The same, with desc (or NULL) in its help between usage and options. */
+int kopt_dispatch_desc(const char *what, const char *desc,
+		       const struct kopt_cmd *cmds, int argc, char **argv);
 
 /*
  * The front ends' main: global options (-v, --json, -h, -V), then

@@ -13,5 +13,5 @@ static const struct kopt_cmd collect_cmds[] = {
 
 int cmd_collect(int argc, char **argv)
 {
-	return kopt_dispatch("kopt collect", collect_cmds, argc - 1, argv + 1);
+	return kopt_dispatch("kopt collect", collect_cmds, argc, argv);
 }

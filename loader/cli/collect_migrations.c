@@ -16,7 +16,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -33,6 +32,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "kopt/migrate.h"
 #include "kopt/sched_lb.h"
 #include "migrate.skel.h"
@@ -607,90 +607,45 @@ static int collect(struct collector *c, const struct run_opts *o)
 	return KOPT_EXIT_OK;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt collect migrations [--duration S] [-o FILE.csv] "
-		"[--json] [-- CMD ARGS...]\n"
-		"\n"
-		"Records the features and decision of every can_migrate_task()\n"
-		"call while CMD runs (or for S seconds, or until Ctrl-C).\n"
-		"Attach ladder: fexit, the kopt patch tracepoint, tp_btf\n"
-		"sched_migrate_task (migrations only). The forced-migration\n"
-		"label and what it cannot see are explained at the top of\n"
-		"bpf/migrate.bpf.c.\n"
-		"\n"
-		"  -d, --duration S   stop after S seconds (stops CMD too)\n"
-		"  -o, --output FILE  write the dataset as CSV (header: rung,\n"
-		"                     refusals, units, feature names)\n"
-		"  -r, --rung NAME    start the ladder at NAME: fexit (default),\n"
-		"                     patch_tracepoint or tp_btf\n"
-		"  -j, --json         print the summary as JSON\n"
-		"  -h, --help         this help\n");
-}
+static const struct kopt_opt_choice rung_choices[] = {
+	{ "fexit", RUNG_FEXIT },
+	{ "patch_tracepoint", RUNG_PATCH_TP },
+	{ "tp_btf", RUNG_TP_BTF },
+	{ NULL },
+};
 
-static int parse_rung(const char *s, enum rung *out)
+static bool parse_opts(int argc, char **argv, struct run_opts *o, int *ret)
 {
-	int r;
-
-	for (r = 0; r < NR_RUNGS; r++) {
-		if (!strcmp(s, rung_names[r])) {
-			*out = r;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-static int parse_opts(int argc, char **argv, struct run_opts *o)
-{
-	static const struct option opts[] = {
-		{ "duration", required_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "rung", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
+	const struct kopt_opts spec = {
+		.cmd = "kopt collect migrations",
+		.usage = "[--duration S] [-o FILE.csv] [--json] "
+			 "[-- CMD ARGS...]",
+		.desc = "Records the features and decision of every "
+			"can_migrate_task()\ncall while CMD runs (or for S "
+			"seconds, or until Ctrl-C).\nAttach ladder: fexit, the "
+			"kopt patch tracepoint, tp_btf\nsched_migrate_task "
+			"(migrations only). The forced-migration\nlabel and what "
+			"it cannot see are explained at the top of\n"
+			"bpf/migrate.bpf.c.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_DOUBLE("duration", 'd', &o->duration, 0.001,
+					1e7, "S",
+					"stop after S seconds (stops CMD too)",
+					.unit = "seconds"),
+			KOPT_OPT_STR("output", 'o', &o->out, "FILE",
+				     "write the dataset as CSV (header: rung,\n"
+				     "refusals, units, feature names)"),
+			KOPT_OPT_ENUM(
+				"rung", 'r', (int *)&o->start, rung_choices,
+				"NAME",
+				"start the ladder at NAME: fexit (default),\n"
+				"patch_tracepoint or tp_btf"),
+			KOPT_OPT_JSON("print the summary as JSON")),
+		.args = KOPT_ARGS(KOPT_ARG_REST("CMD", &o->cmd)),
+		.flags = KOPT_OPTS_STOP,
 	};
-	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+d:o:r:jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'd':
-			if (kopt_parse_double(optarg, 0.001, 1e7,
-					      &o->duration)) {
-				pr_warn("collect migrations: --duration '%s': "
-					"expected seconds > 0\n",
-					optarg);
-				return KOPT_EXIT_USAGE;
-			}
-			break;
-		case 'o':
-			o->out = optarg;
-			break;
-		case 'r':
-			if (parse_rung(optarg, &o->start)) {
-				pr_warn("collect migrations: --rung '%s': "
-					"expected fexit, patch_tracepoint or "
-					"tp_btf\n",
-					optarg);
-				return KOPT_EXIT_USAGE;
-			}
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		o->cmd = argv + optind;
-	return 0;
+	return kopt_opts_parse(&spec, argc, argv, ret);
 }
 
 int cmd_collect_migrations(int argc, char **argv)
@@ -700,9 +655,8 @@ int cmd_collect_migrations(int argc, char **argv)
 	struct run_opts o = {};
 	int ret;
 
-	ret = parse_opts(argc, argv, &o);
-	if (ret)
-		return ret < 0 ? KOPT_EXIT_OK : ret;
+	if (!parse_opts(argc, argv, &o, &ret))
+		return ret;
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt collect migrations");
 	if (o.out) {

@@ -15,7 +15,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "nic.h"
 
 #define POLL_MS 100
@@ -58,49 +58,6 @@ static void on_record(void *ctx, const struct nic_record *r)
 	c->end_written += r->kind == NIC_REC_END;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt collect nic -i IF [--duration S] [-o FILE.csv] "
-		"[--json]\n"
-		"\n"
-		"Per-interrupt statistics of one network interface from BPF "
-		"alone\n"
-		"(irq, napi, net and power tracepoints + an XDP counter "
-		"attached\n"
-		"with libxdp); see the top of bpf/nic.bpf.c. Needs root.\n"
-		"\n"
-		"  -i, --interface IF   the interface (in this network "
-		"namespace)\n"
-		"  -d, --duration S     stop after S seconds (default: "
-		"Ctrl-C)\n"
-		"  -o, --output FILE    per-interrupt records as CSV (devices "
-		"without\n"
-		"                       interrupt vectors: one per NAPI poll;\n"
-		"                       kind end: what a CPU counted after "
-		"its last\n"
-		"                       record of a queue, so rows add up to "
-		"totals)\n"
-		"  -j, --json           one JSON object per window and a "
-		"summary\n"
-		"      --xdp MODE       auto (native, else skb), native, skb "
-		"or none\n"
-		"      --irq LIST       trace these vectors (e.g. 38,39) "
-		"instead of\n"
-		"                       the ones found in msi_irqs or "
-		"/proc/interrupts\n"
-		"      --no-counters    do not open hardware counters\n"
-		"      --ring-kib N     ring buffer for the records, KiB, a "
-		"power of\n"
-		"                       two from 16 (default 1024): larger "
-		"if records\n"
-		"                       are lost\n"
-		"  -h, --help           this help\n"
-		"\n"
-		"Ctrl-C or SIGTERM stops it and leaves the interface as it "
-		"was.\n");
-}
-
 static int parse_irqs(const char *s, __u32 *irqs, int *nr)
 {
 	char *copy = strdup(s), *tok, *save;
@@ -119,25 +76,6 @@ static int parse_irqs(const char *s, __u32 *irqs, int *nr)
 	}
 	free(copy);
 	return err ? err : (*nr ? 0 : -EINVAL);
-}
-
-static int parse_xdp_mode(const char *s, enum nic_xdp_mode *mode)
-{
-	static const char *const names[] = {
-		[NIC_XDP_AUTO] = "auto",
-		[NIC_XDP_NATIVE] = "native",
-		[NIC_XDP_SKB] = "skb",
-		[NIC_XDP_NONE] = "none",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (!strcmp(s, names[i])) {
-			*mode = i;
-			return 0;
-		}
-	}
-	return -EINVAL;
 }
 
 static void describe(const struct nic_info *in, bool records)
@@ -421,102 +359,94 @@ struct args {
 	__u32 irqs[NIC_MAX_IRQS];
 };
 
-enum { OPT_XDP = 256, OPT_IRQ, OPT_NO_COUNTERS, OPT_RING };
-
-static int parse_args(int argc, char **argv, struct args *a)
+/* --irq LIST: the vectors to trace */
+static int irq_arg(const char *s, void *to, char *why, size_t len)
 {
-	static const struct option opts[] = {
-		{ "interface", required_argument, NULL, 'i' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "xdp", required_argument, NULL, OPT_XDP },
-		{ "irq", required_argument, NULL, OPT_IRQ },
-		{ "no-counters", no_argument, NULL, OPT_NO_COUNTERS },
-		{ "ring-kib", required_argument, NULL, OPT_RING },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
-	};
-	long kib;
-	int opt;
+	struct args *a = to;
 
-	while ((opt = getopt_long(argc, argv, "i:d:o:jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			a->ifname = optarg;
-			break;
-		case 'd':
-			if (kopt_parse_double(optarg, 0, MAX_DURATION_S,
-					      &a->duration) ||
-			    a->duration <= 0) {
-				fprintf(stderr,
-					"kopt collect nic: --duration '%s': "
-					"need seconds > 0\n",
-					optarg);
-				return KOPT_EXIT_USAGE;
-			}
-			break;
-		case 'o':
-			a->output = optarg;
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case OPT_XDP:
-			if (parse_xdp_mode(optarg, &a->opts.xdp_mode)) {
-				fprintf(stderr,
-					"kopt collect nic: --xdp '%s': need "
-					"auto, native, skb or none\n",
-					optarg);
-				return KOPT_EXIT_USAGE;
-			}
-			break;
-		case OPT_IRQ:
-			if (parse_irqs(optarg, a->irqs, &a->opts.nr_irqs)) {
-				fprintf(stderr,
-					"kopt collect nic: --irq '%s': need a "
-					"comma-separated list of at most %d "
-					"IRQ numbers\n",
-					optarg, NIC_MAX_IRQS);
-				return KOPT_EXIT_USAGE;
-			}
-			a->opts.irqs = a->irqs;
-			break;
-		case OPT_NO_COUNTERS:
-			a->opts.no_counters = true;
-			break;
-		case OPT_RING:
-			if (kopt_parse_long(optarg, NIC_RING_MIN_BYTES >> 10,
-					    NIC_RING_MAX_BYTES >> 10, &kib) ||
-			    kib & (kib - 1)) {
-				fprintf(stderr,
-					"kopt collect nic: --ring-kib '%s': "
-					"need a power of two from %u to %u\n",
-					optarg, NIC_RING_MIN_BYTES >> 10,
-					NIC_RING_MAX_BYTES >> 10);
-				return KOPT_EXIT_USAGE;
-			}
-			a->opts.ring_bytes = kib << 10;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
+	if (parse_irqs(s, a->irqs, &a->opts.nr_irqs)) {
+		snprintf(why, len,
+			 "expected a comma-separated list of at most %d IRQ "
+			 "numbers",
+			 NIC_MAX_IRQS);
+		return -1;
 	}
-	if (optind < argc) {
-		fprintf(stderr, "kopt collect nic: unexpected argument '%s'\n",
-			argv[optind]);
-		return KOPT_EXIT_USAGE;
-	}
-	if (!a->ifname) {
-		fprintf(stderr, "kopt collect nic: -i IF is required\n");
-		usage(stderr);
-		return KOPT_EXIT_USAGE;
-	}
+	a->opts.irqs = a->irqs;
 	return 0;
+}
+
+/* --ring-kib N: a power of two */
+static int ring_arg(const char *s, void *to, char *why, size_t len)
+{
+	struct args *a = to;
+	long kib;
+
+	if (kopt_parse_long(s, NIC_RING_MIN_BYTES >> 10,
+			    NIC_RING_MAX_BYTES >> 10, &kib) ||
+	    kib & (kib - 1)) {
+		snprintf(why, len, "expected a power of two from %u to %u",
+			 NIC_RING_MIN_BYTES >> 10, NIC_RING_MAX_BYTES >> 10);
+		return -1;
+	}
+	a->opts.ring_bytes = kib << 10;
+	return 0;
+}
+
+static const struct kopt_opt_choice xdp_modes[] = {
+	{ "auto", NIC_XDP_AUTO },
+	{ "native", NIC_XDP_NATIVE },
+	{ "skb", NIC_XDP_SKB },
+	{ "none", NIC_XDP_NONE },
+	{ NULL },
+};
+
+static bool parse_args(int argc, char **argv, struct args *a, int *ret)
+{
+	const struct kopt_opts spec = {
+		.cmd = "kopt collect nic",
+		.usage = "-i IF [--duration S] [-o FILE.csv] [--json]",
+		.desc = "Per-interrupt statistics of one network interface from "
+			"BPF alone\n(irq, napi, net and power tracepoints + an XDP "
+			"counter attached\nwith libxdp); see the top of "
+			"bpf/nic.bpf.c. Needs root.",
+		.epilog =
+			"Ctrl-C or SIGTERM stops it and leaves the interface as "
+			"it was.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR("interface", 'i', &a->ifname, "IF",
+				     "the interface (in this network namespace)",
+				     .flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_DOUBLE(
+				"duration", 'd', &a->duration, 0,
+				MAX_DURATION_S, "S",
+				"stop after S seconds (default: Ctrl-C)",
+				.unit = "seconds", .flags = KOPT_OPT_MIN_EXCL),
+			KOPT_OPT_STR(
+				"output", 'o', &a->output, "FILE",
+				"per-interrupt records as CSV (devices without\n"
+				"interrupt vectors: one per NAPI poll;\n"
+				"kind end: what a CPU counted after its last\n"
+				"record of a queue, so rows add up to totals)"),
+			KOPT_OPT_JSON(
+				"one JSON object per window and a summary"),
+			KOPT_OPT_ENUM("xdp", 0, (int *)&a->opts.xdp_mode,
+				      xdp_modes, "MODE",
+				      "auto (native, else skb), native, skb or "
+				      "none"),
+			KOPT_OPT_FUNC(
+				"irq", 0, irq_arg, a, "LIST",
+				"trace these vectors (e.g. 38,39) instead of\n"
+				"the ones found in msi_irqs or /proc/interrupts"),
+			KOPT_OPT_FLAG("no-counters", 0, &a->opts.no_counters,
+				      "do not open hardware counters"),
+			KOPT_OPT_FUNC(
+				"ring-kib", 0, ring_arg, a, "N",
+				"ring buffer for the records, KiB, a power of\n"
+				"two from 16 (default 1024): larger if records\n"
+				"are lost")),
+	};
+
+	return kopt_opts_parse(&spec, argc, argv, ret);
 }
 
 static int exit_code_for(int err)
@@ -536,9 +466,8 @@ int cmd_collect_nic(int argc, char **argv)
 	struct nic *n;
 	int ret;
 
-	ret = parse_args(argc, argv, &a);
-	if (ret)
-		return ret < 0 ? KOPT_EXIT_OK : ret;
+	if (!parse_args(argc, argv, &a, &ret))
+		return ret;
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt collect nic");
 	if (a.output) {

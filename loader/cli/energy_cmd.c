@@ -3,7 +3,6 @@
  * kopt energy: read the best energy meter of this host for a while, and
  * say which meter it is (and why the better ones were not usable).
  */
-#include <getopt.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -11,63 +10,36 @@
 
 #include "energy.h"
 #include "cli.h"
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt energy [--duration S] [--estimate] [--json]\n"
-		"\n"
-		"Measures energy over S seconds (default 1) with the best meter\n"
-		"here: RAPL (powercap), the perf power PMU, else a model\n"
-		"estimate from CPU busy time and frequency, labelled as such.\n"
-		"\n"
-		"  -d, --duration S  seconds to measure\n"
-		"  -e, --estimate    use the model estimate even if a meter "
-		"exists\n"
-		"  -j, --json        JSON output\n");
-}
+#include "opts.h"
 
 int cmd_energy(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "duration", required_argument, NULL, 'd' },
-		{ "estimate", no_argument, NULL, 'e' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
-	};
 	struct energy_opts eo;
 	struct energy_meter *m;
 	struct timespec ts;
 	double secs = 1, j0, j1;
 	char why[400];
-	int opt;
+	const struct kopt_opts spec = {
+		.cmd = "kopt energy",
+		.usage = "[--duration S] [--estimate] [--json]",
+		.desc = "Measures energy over S seconds (default 1) with the best "
+			"meter\nhere: RAPL (powercap), the perf power PMU, else a "
+			"model\nestimate from CPU busy time and frequency, "
+			"labelled as such.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_DOUBLE("duration", 'd', &secs, 0.01, 86400,
+					"S", "seconds to measure",
+					.unit = "seconds"),
+			KOPT_OPT_FLAG(
+				"estimate", 'e', &eo.force_estimate,
+				"use the model estimate even if a meter exists"),
+			KOPT_OPT_JSON("JSON output")),
+	};
+	int ret;
 
 	energy_opts_default(&eo);
-	while ((opt = getopt_long(argc, argv, "d:ejh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'd':
-			if (kopt_parse_double(optarg, 0.01, 86400, &secs)) {
-				pr_warn("energy: --duration '%s': expected "
-					"seconds in 0.01..86400\n",
-					optarg);
-				return KOPT_EXIT_USAGE;
-			}
-			break;
-		case 'e':
-			eo.force_estimate = true;
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return KOPT_EXIT_OK;
-		default:
-			usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
 	m = energy_open(&eo, why, sizeof(why));
 	if (!m)
 		return KOPT_EXIT_FAIL;

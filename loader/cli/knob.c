@@ -26,6 +26,7 @@
 
 #include "actuator.h"
 #include "cli.h"
+#include "opts.h"
 #include "state.h"
 
 static const char *const knob_names[ACT_NR][3] = {
@@ -34,23 +35,31 @@ static const char *const knob_names[ACT_NR][3] = {
 	[ACT_CPUFREQ] = { "freq-khz", NULL, NULL },
 };
 
-static void knob_usage(FILE *f)
+#define KNOB_KINDS                                                      \
+	"KIND TARGET KNOB:\n"                                           \
+	"  nic-coalesce IFNAME rx-usecs|tx-usecs   (ethtool netlink)\n" \
+	"  sw-coalesce  IFNAME gro-flush-usecs|napi-defer-hard-irqs\n"  \
+	"  cpufreq      CPULIST freq-khz           (libcpupower)"
+
+/* The help's text on the journal (without creating its folder). */
+static void journal_text(char *buf, size_t len)
 {
-	fprintf(f,
-		"Usage: kopt knob list [IFNAME...]\n"
-		"       kopt knob get KIND TARGET KNOB\n"
-		"       kopt knob set KIND TARGET KNOB VALUE [--hold S]\n"
-		"\n"
-		"KIND TARGET KNOB:\n"
-		"  nic-coalesce IFNAME rx-usecs|tx-usecs   (ethtool netlink)\n"
-		"  sw-coalesce  IFNAME gro-flush-usecs|napi-defer-hard-irqs\n"
-		"  cpufreq      CPULIST freq-khz           (libcpupower)\n"
-		"\n"
-		"`set` journals the original value (%s/state.json), sets,\n"
-		"reads back, holds until Ctrl-C/SIGTERM or --hold S seconds,\n"
-		"then restores. `kopt restore` undoes what a killed kopt left.\n",
-		getenv("KOPT_STATE_DIR") ? getenv("KOPT_STATE_DIR") :
-					   "/run/kopt");
+	const char *dir = getenv("KOPT_STATE_DIR");
+
+	snprintf(buf, len,
+		 "`set` journals the original value (%s/state.json), sets,\n"
+		 "reads back, holds until Ctrl-C/SIGTERM or --hold S seconds,\n"
+		 "then restores. `kopt restore` undoes what a killed kopt "
+		 "left.",
+		 dir ? dir : "/run/kopt");
+}
+
+/* Changing or reading a knob needs privilege; its usage does not. */
+static int knob_need_root(void)
+{
+	if (!kopt_have_bpf_caps() && geteuid() != 0)
+		return kopt_need_root("kopt knob");
+	return 0;
 }
 
 static struct json_object *list_one(enum act_kind k, const char *target,
@@ -86,21 +95,37 @@ static struct json_object *list_one(enum act_kind k, const char *target,
 
 static int knob_list(int argc, char **argv)
 {
-	struct json_object *arr = json_object_new_array();
+	char **names = NULL;
+	const struct kopt_opts spec = {
+		.cmd = "kopt knob list",
+		.usage = "[--json] [IFNAME...]",
+		.desc = "What can be turned here, and why not: the knobs of every "
+			"interface but lo\n(or of the IFNAMEs) and the CPUs' "
+			"frequency.\n\n" KNOB_KINDS,
+		.opts = KOPT_OPTS(KOPT_OPT_JSON("one array of every knob")),
+		.args = KOPT_ARGS(KOPT_ARG_REST("IFNAME", &names)),
+	};
+	struct json_object *arr;
 	struct if_nameindex *ifs = NULL, *i;
 	char cpus[32];
-	int k, n, a;
+	int k, n, ret;
 
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
+	ret = knob_need_root();
+	if (ret)
+		return ret;
+	arr = json_object_new_array();
 	if (!kopt_env.json)
 		printf("%-13s %-10s %-21s %s\n", "KIND", "TARGET", "KNOB",
 		       "VALUE or why not available");
-	if (argc > 1) {
-		for (a = 1; a < argc; a++)
+	if (names) {
+		for (; *names; names++)
 			for (k = ACT_NIC_COALESCE; k <= ACT_SW_COALESCE; k++)
 				for (n = 0; knob_names[k][n]; n++)
 					json_object_array_add(
 						arr,
-						list_one(k, argv[a],
+						list_one(k, *names,
 							 knob_names[k][n]));
 	} else {
 		ifs = if_nameindex();
@@ -127,27 +152,26 @@ static int knob_list(int argc, char **argv)
 	return KOPT_EXIT_OK;
 }
 
-static int knob_open(int argc, char **argv, struct actuator *a)
+/*
+ * The knob KIND TARGET KNOB names, for a privileged process; 0 or an exit
+ * code (said).
+ */
+static int knob_open(const char *cmd, const char *kind, const char *target,
+		     const char *knob, struct actuator *a)
 {
-	enum act_kind k;
-	int err;
+	enum act_kind k = act_kind_parse(kind);
+	int err = knob_need_root();
 
-	if (argc < 4) {
-		knob_usage(stderr);
-		return KOPT_EXIT_USAGE;
-	}
-	k = act_kind_parse(argv[1]);
-	if (k == ACT_NR) {
-		pr_warn("knob: unknown kind '%s' (nic-coalesce, sw-coalesce, "
-			"cpufreq)\n",
-			argv[1]);
-		return KOPT_EXIT_USAGE;
-	}
-	err = act_probe(a, k, argv[2], argv[3]);
-	if (err == -EINVAL) {
-		pr_warn("knob: %s\n", a->why);
-		return KOPT_EXIT_USAGE;
-	}
+	if (err)
+		return err;
+	if (k == ACT_NR)
+		return kopt_usage_error(cmd,
+					"KIND '%s': expected nic-coalesce, "
+					"sw-coalesce or cpufreq",
+					kind);
+	err = act_probe(a, k, target, knob);
+	if (err == -EINVAL)
+		return kopt_usage_error(cmd, "%s", a->why);
 	if (err) {
 		pr_warn("knob: not available: %s\n", a->why);
 		return KOPT_EXIT_FAIL;
@@ -157,10 +181,23 @@ static int knob_open(int argc, char **argv, struct actuator *a)
 
 static int knob_get(int argc, char **argv)
 {
+	const char *kind = NULL, *target = NULL, *knob = NULL;
+	const struct kopt_opts spec = {
+		.cmd = "kopt knob get",
+		.usage = "[--json] KIND TARGET KNOB",
+		.desc = "Reads one knob.\n\n" KNOB_KINDS,
+		.opts = KOPT_OPTS(KOPT_OPT_JSON("the value as a JSON object")),
+		.args = KOPT_ARGS(KOPT_ARG("KIND", &kind),
+				  KOPT_ARG("TARGET", &target),
+				  KOPT_ARG("KNOB", &knob)),
+	};
 	struct actuator a;
 	long v;
-	int ret = knob_open(argc, argv, &a);
+	int ret;
 
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
+	ret = knob_open(spec.cmd, kind, target, knob, &a);
 	if (ret)
 		return ret;
 	if (act_get(&a, &v)) {
@@ -170,7 +207,7 @@ static int knob_get(int argc, char **argv)
 	if (kopt_env.json)
 		printf("{\"kind\": \"%s\", \"target\": \"%s\", \"knob\": \"%s\", "
 		       "\"value\": %ld}\n",
-		       argv[1], a.target, a.knob, v);
+		       kind, a.target, a.knob, v);
 	else
 		printf("%ld\n", v);
 	return KOPT_EXIT_OK;
@@ -193,49 +230,42 @@ static void hold(double secs)
 }
 
 /*
- * Options may follow the positional arguments, and values may be
- * negative (then rejected by the range check, not taken for options), so
- * --hold is picked out by hand instead of by getopt.
+ * A negative VALUE is an argument, not an option (opts.h), so it reaches
+ * the range check, which says the knob's range.
  */
 static int knob_set(int argc, char **argv)
 {
-	char *pos[5];
+	const char *kind = NULL, *target = NULL, *knob = NULL, *value = NULL;
+	char desc[1024];
 	double secs = 0;
+	const struct kopt_opts spec = {
+		.cmd = "kopt knob set",
+		.usage = "KIND TARGET KNOB VALUE [--hold S]",
+		.desc = desc,
+		.opts = KOPT_OPTS(
+			KOPT_OPT_DOUBLE("hold", 0, &secs, 0.001, 1e9, "S",
+					"restore after S seconds (default: at "
+					"Ctrl-C/SIGTERM)",
+					.unit = "seconds")),
+		.args = KOPT_ARGS(
+			KOPT_ARG("KIND", &kind), KOPT_ARG("TARGET", &target),
+			KOPT_ARG("KNOB", &knob), KOPT_ARG("VALUE", &value)),
+	};
 	struct actuator a;
-	int i, n = 0, ret;
+	int ret;
 	long v;
 
-	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			knob_usage(stdout);
-			return KOPT_EXIT_OK;
-		}
-		if (!strcmp(argv[i], "--hold")) {
-			if (i + 1 == argc ||
-			    kopt_parse_double(argv[++i], 0.001, 1e9, &secs)) {
-				pr_warn("knob set: --hold: expected seconds > "
-					"0\n");
-				return KOPT_EXIT_USAGE;
-			}
-			continue;
-		}
-		if (n == 5) {
-			knob_usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-		pos[n++] = argv[i];
-	}
-	if (n != 5) {
-		knob_usage(stderr);
-		return KOPT_EXIT_USAGE;
-	}
-	ret = knob_open(n, pos, &a);
+	snprintf(desc, sizeof(desc),
+		 "Sets one knob, holds it, restores it.\n\n" KNOB_KINDS "\n\n");
+	journal_text(desc + strlen(desc), sizeof(desc) - strlen(desc));
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
+	ret = knob_open(spec.cmd, kind, target, knob, &a);
 	if (ret)
 		return ret;
-	if (kopt_parse_long(pos[4], LONG_MIN, LONG_MAX, &v)) {
-		pr_warn("knob set: value '%s' is not an integer\n", pos[4]);
-		return KOPT_EXIT_USAGE;
-	}
+	if (kopt_parse_long(value, LONG_MIN, LONG_MAX, &v))
+		return kopt_usage_error(
+			spec.cmd, "VALUE '%s': expected an integer", value);
 	/* a dead kopt's leftovers first: the journal must start clean */
 	if (state_restore(true) > 0)
 		return KOPT_EXIT_FAIL;
@@ -244,7 +274,7 @@ static int knob_set(int argc, char **argv)
 		pr_warn("knob set: %s\n", a.why);
 		return KOPT_EXIT_FAIL;
 	}
-	printf("%s %s %s = %ld (holding; Ctrl-C restores)\n", pos[1], a.target,
+	printf("%s %s %s = %ld (holding; Ctrl-C restores)\n", kind, a.target,
 	       a.knob, v);
 	fflush(stdout);
 	hold(secs);
@@ -259,35 +289,37 @@ int cmd_knob(int argc, char **argv)
 		{ "set", knob_set, "set one knob, hold, restore on exit" },
 		{ NULL },
 	};
+	char desc[1024];
 
-	if (argc >= 2 &&
-	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		knob_usage(stdout);
-		return KOPT_EXIT_OK;
-	}
-	if (!kopt_have_bpf_caps() && geteuid() != 0)
-		return kopt_need_root("kopt knob");
-	return kopt_dispatch("kopt knob", cmds, argc - 1, argv + 1);
+	snprintf(
+		desc, sizeof(desc),
+		"       kopt knob list [IFNAME...]\n"
+		"       kopt knob get KIND TARGET KNOB\n"
+		"       kopt knob set KIND TARGET KNOB VALUE [--hold S]\n\n" KNOB_KINDS
+		"\n\n");
+	journal_text(desc + strlen(desc), sizeof(desc) - strlen(desc));
+	return kopt_dispatch_desc("kopt knob", desc, cmds, argc, argv);
 }
 
 int cmd_restore(int argc, char **argv)
 {
+	char desc[512];
+	const char *dir = getenv("KOPT_STATE_DIR");
+	const struct kopt_opts spec = {
+		.cmd = "kopt restore",
+		.usage = "",
+		.desc = desc,
+	};
 	pid_t owner = 0;
 	int ret;
 
-	if (argc > 1) {
-		fprintf(argc > 1 && strcmp(argv[1], "-h") &&
-					strcmp(argv[1], "--help") ?
-				stderr :
-				stdout,
-			"Usage: kopt restore\n\nUndoes every change recorded "
-			"in the state journal (%s/state.json) by a kopt\n"
-			"process that is no longer running.\n",
-			state_dir());
-		return strcmp(argv[1], "-h") && strcmp(argv[1], "--help") ?
-			       KOPT_EXIT_USAGE :
-			       KOPT_EXIT_OK;
-	}
+	snprintf(desc, sizeof(desc),
+		 "Undoes every change recorded in the state journal "
+		 "(%s/state.json) by a kopt process that is no longer "
+		 "running.",
+		 dir && *dir ? dir : "/run/kopt");
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
 	if (!state_pending(&owner)) {
 		printf("nothing to restore\n");
 		return KOPT_EXIT_OK;

@@ -5,7 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "sched_lb.h"
 
 static void print_stats(const char *what, const __u64 *st, const char *mode,
@@ -56,79 +57,52 @@ static void print_stats(const char *what, const __u64 *st, const char *mode,
 		       (unsigned long long)st[i]);
 }
 
-static void attach_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt model attach [--mode MODE] [--threshold LOGIT] "
-		"[--no-kfunc] [--json]\n"
-		"\n"
-		"Registers kopt's load-balancing policy (sched_lb_ops, needs\n"
-		"the kopt 6.12 kernel patch series) on the live model, and\n"
-		"keeps it registered until `kopt model detach`. Run again\n"
-		"while attached to change the mode or threshold only. How it\n"
-		"decides: the top of bpf/sched_lb.bpf.c.\n"
-		"\n"
-		"  -m, --mode MODE      shadow (default: evaluate and count,\n"
-		"                       CFS decides), enforce (migrate now what\n"
-		"                       the model says CFS would force later),\n"
-		"                       refuse or accept (test modes: a fixed\n"
-		"                       answer for every soft decision)\n"
-		"  -t, --threshold N    logit threshold for \"forced\" (default:\n"
-		"                       the model's own)\n"
-		"      --no-kfunc       evaluate in BPF even if the kernel has\n"
-		"                       the bpf_kopt_mlp_eval kfunc\n"
-		"  -j, --json           print the result as JSON\n"
-		"  -h, --help           this help\n");
-}
+static const struct kopt_opt_choice attach_modes[] = {
+	{ "shadow", KOPT_LB_SHADOW },
+	{ "enforce", KOPT_LB_ENFORCE },
+	{ "refuse", KOPT_LB_REFUSE },
+	{ "accept", KOPT_LB_ACCEPT },
+	{ NULL },
+};
 
-static int parse_attach(int argc, char **argv, struct kopt_lb_opts *o)
+static bool parse_attach(int argc, char **argv, struct kopt_lb_opts *o,
+			 int *ret)
 {
-	static const struct option opts[] = {
-		{ "mode", required_argument, NULL, 'm' },
-		{ "threshold", required_argument, NULL, 't' },
-		{ "no-kfunc", no_argument, NULL, 'K' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
+	long threshold = 0;
+	const struct kopt_opts spec = {
+		.cmd = "kopt model attach",
+		.usage =
+			"[--mode MODE] [--threshold LOGIT] [--no-kfunc] [--json]",
+		.desc = "Registers kopt's load-balancing policy (sched_lb_ops, "
+			"needs\nthe kopt 6.12 kernel patch series) on the live "
+			"model, and\nkeeps it registered until `kopt model "
+			"detach`. Run again\nwhile attached to change the mode or "
+			"threshold only. How it\ndecides: the top of "
+			"bpf/sched_lb.bpf.c.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_ENUM("mode", 'm', (int *)&o->mode,
+				      attach_modes, "MODE",
+				      "shadow (default: evaluate and count,\n"
+				      "CFS decides), enforce (migrate now what\n"
+				      "the model says CFS would force later),\n"
+				      "refuse or accept (test modes: a fixed\n"
+				      "answer for every soft decision)"),
+			KOPT_OPT_LONG(
+				"threshold", 't', &threshold, INT32_MIN,
+				INT32_MAX, "N",
+				"logit threshold for \"forced\" (default:\n"
+				"the model's own)",
+				.unit = "a logit", .given = &o->use_threshold),
+			KOPT_OPT_FLAG("no-kfunc", 0, &o->no_kfunc,
+				      "evaluate in BPF even if the kernel has\n"
+				      "the bpf_kopt_mlp_eval kfunc"),
+			KOPT_OPT_JSON("print the result as JSON")),
 	};
-	int opt;
 
-	while ((opt = getopt_long(argc, argv, "m:t:jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'm':
-			if (kopt_lb_parse_mode(optarg, &o->mode)) {
-				pr_warn("model attach: --mode '%s': expected "
-					"shadow, enforce, refuse or accept\n",
-					optarg);
-				return KOPT_EXIT_USAGE;
-			}
-			break;
-		case 't':
-			if (kopt_lb_parse_threshold("model attach", optarg,
-						    &o->threshold))
-				return KOPT_EXIT_USAGE;
-			o->use_threshold = true;
-			break;
-		case 'K':
-			o->no_kfunc = true;
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			attach_usage(stdout);
-			return -1;
-		default:
-			attach_usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("model attach: unexpected argument '%s'\n",
-			argv[optind]);
-		return KOPT_EXIT_USAGE;
-	}
-	return 0;
+	if (!kopt_opts_parse(&spec, argc, argv, ret))
+		return false;
+	o->threshold = (__s32)threshold;
+	return true;
 }
 
 /* Already attached: change the configuration in place. */
@@ -170,9 +144,8 @@ int cmd_model_attach(int argc, char **argv)
 	struct kopt_lb *lb;
 	int ret;
 
-	ret = parse_attach(argc, argv, &o);
-	if (ret)
-		return ret < 0 ? KOPT_EXIT_OK : ret;
+	if (!parse_attach(argc, argv, &o, &ret))
+		return ret;
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt model attach");
 	if (!access(kopt_lb_pin_path(KOPT_LB_PIN_LINK), F_OK))
@@ -193,48 +166,23 @@ int cmd_model_attach(int argc, char **argv)
 	return KOPT_EXIT_OK;
 }
 
-static void detach_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt model detach [--json]\n"
-		"\n"
-		"Unregisters the policy `kopt model attach` registered: CFS\n"
-		"decides alone again when this returns. Prints the policy's\n"
-		"counters and removes its pins (the model stays loaded).\n"
-		"\n"
-		"  -j, --json   print the counters as JSON\n"
-		"  -h, --help   this help\n");
-}
-
 int cmd_model_detach(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
+	const struct kopt_opts spec = {
+		.cmd = "kopt model detach",
+		.usage = "[--json]",
+		.desc = "Unregisters the policy `kopt model attach` registered: "
+			"CFS\ndecides alone again when this returns. Prints the "
+			"policy's\ncounters and removes its pins (the model stays "
+			"loaded).",
+		.opts = KOPT_OPTS(KOPT_OPT_JSON("print the counters as JSON")),
 	};
 	__u64 st[KOPT_LB_NR_STATS];
-	int opt, fd, sfd;
 	bool have_stats = false;
+	int ret, fd, sfd;
 
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			detach_usage(stdout);
-			return KOPT_EXIT_OK;
-		default:
-			detach_usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("model detach: unexpected argument '%s'\n",
-			argv[optind]);
-		return KOPT_EXIT_USAGE;
-	}
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt model detach");
 	fd = bpf_obj_get(kopt_lb_pin_path(KOPT_LB_PIN_LINK));

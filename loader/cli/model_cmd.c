@@ -13,7 +13,6 @@
  *   kopt model gen             a random model, for tests and benchmarks
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "mlp.h"
 #include "model.h"
 #include "train.h"
@@ -33,27 +33,6 @@ static void print_json(struct json_object *o)
 			       o, JSON_C_TO_STRING_PRETTY |
 					  JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
-}
-
-/* Parses the common -j/-h and returns the option, or -1 at the end. */
-static int next_opt(int argc, char **argv, const char *optstr,
-		    const struct option *opts)
-{
-	int opt = getopt_long(argc, argv, optstr, opts, NULL);
-
-	if (opt == 'j')
-		kopt_env.json = true;
-	return opt;
-}
-
-static int bad_usage(const char *cmd, const char *fmt, const char *arg,
-		     void (*usage)(FILE *))
-{
-	fprintf(stderr, "kopt model %s: ", cmd);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	usage(stderr);
-	return KOPT_EXIT_USAGE;
 }
 
 /* Reads and validates FILE; prints the reason on failure. */
@@ -105,20 +84,6 @@ static void print_missing(struct json_object *missing)
 
 /* ---- load ------------------------------------------------------------------ */
 
-static void load_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt model load [--no-shadow] [--json] FILE\n"
-		"\n"
-		"Validates FILE (.kmlp), writes it into the standby slot of the "
-		"pinned\nweights map under $KOPT_PIN_DIR (default %s) and makes "
-		"it\nlive with one atomic store; readers never see a half-written "
-		"model.\nMounts bpffs on %s first if it is not mounted (kopt "
-		"model\nunload undoes that). Also attaches the shadow predictor "
-		"(see the top of\nbpf/mlp_shadow.bpf.c) unless --no-shadow.\n",
-		KOPT_PIN_DIR_DEFAULT, KOPT_BPFFS);
-}
-
 static int report_load(const char *path, const struct kopt_model *m,
 		       const struct kopt_mlp_live *lv, __u64 seq,
 		       const char *warn)
@@ -165,36 +130,36 @@ static int report_load(const char *path, const struct kopt_model *m,
 
 static int model_load(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "no-shadow", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
+	const char *file = NULL;
+	bool no_shadow = false;
+	const struct kopt_opts spec = {
+		.cmd = "kopt model load",
+		.usage = "[--no-shadow] [--json] FILE",
+		.desc = "Validates FILE (.kmlp), writes it into the standby slot "
+			"of the pinned\nweights map under $KOPT_PIN_DIR (default " KOPT_PIN_DIR_DEFAULT
+			") and makes it\nlive with one "
+			"atomic store; readers never see a half-written model.\n"
+			"Mounts bpffs on " KOPT_BPFFS " first if it is not "
+			"mounted (kopt model\nunload undoes that). Also attaches "
+			"the shadow predictor (see the top of\n"
+			"bpf/mlp_shadow.bpf.c) unless --no-shadow.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_FLAG("no-shadow", 'n', &no_shadow,
+				      "do not attach the shadow predictor"),
+			KOPT_OPT_JSON("print the result as JSON")),
+		.args = KOPT_ARGS(KOPT_ARG("FILE", &file)),
 	};
 	char err[ERR_LEN], warn[KOPT_WARN_LEN] = "";
 	struct kopt_mlp_live lv;
 	struct kopt_model *m;
 	struct kopt_mlp *mlp;
-	bool shadow = true;
-	int opt, ret;
+	int ret;
 	__u64 seq;
 
-	while ((opt = next_opt(argc, argv, "njh", opts)) != -1) {
-		if (opt == 'n') {
-			shadow = false;
-		} else if (opt == 'h') {
-			load_usage(stdout);
-			return KOPT_EXIT_OK;
-		} else if (opt != 'j') {
-			load_usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1)
-		return bad_usage("load", "%s", "expects exactly one FILE",
-				 load_usage);
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
 	/* validate before touching anything in the kernel */
-	m = read_model("kopt model load", argv[optind]);
+	m = read_model("kopt model load", file);
 	if (!m)
 		return KOPT_EXIT_FAIL;
 	if (!kopt_have_bpf_caps()) {
@@ -202,7 +167,7 @@ static int model_load(int argc, char **argv)
 		return kopt_need_root("kopt model load");
 	}
 	mlp = malloc(sizeof(*mlp));
-	ret = mlp ? kopt_mlp_live_open(&lv, true, shadow, warn, err,
+	ret = mlp ? kopt_mlp_live_open(&lv, true, !no_shadow, warn, err,
 				       sizeof(err)) :
 		    -ENOMEM;
 	if (ret) {
@@ -218,7 +183,7 @@ static int model_load(int argc, char **argv)
 			"the live model is unchanged\n",
 			kopt_pin_dir(), KOPT_PIN_WEIGHTS, strerror(-ret));
 	else
-		ret = report_load(argv[optind], m, &lv, seq, warn);
+		ret = report_load(file, m, &lv, seq, warn);
 	kopt_mlp_live_close(&lv);
 	free(mlp);
 	free(m);
@@ -226,18 +191,6 @@ static int model_load(int argc, char **argv)
 }
 
 /* ---- show ------------------------------------------------------------------- */
-
-static void show_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt model show [--json] FILE\n"
-		"       kopt model show [--json] --pinned\n"
-		"\n"
-		"FILE: the model in human form, or with --json the full JSON "
-		"export\n(every weight). --pinned: the live model under "
-		"$KOPT_PIN_DIR, its\ngeneration (swaps so far) and the shadow "
-		"predictor's counters.\n");
-}
 
 static const char *const stat_names[KOPT_MLP_STAT_NR] = {
 	[KOPT_MLP_STAT_INFERENCES] = "inferences",
@@ -364,80 +317,61 @@ static int show_pinned(void)
 
 static int model_show(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "pinned", no_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
+	const char *file = NULL;
+	bool pinned_model = false;
+	const struct kopt_opts spec = {
+		.cmd = "kopt model show",
+		.usage = "[--json] FILE\n[--json] --pinned",
+		.desc = "FILE: the model in human form, or with --json the full "
+			"JSON export\n(every weight). --pinned: the live model "
+			"under $KOPT_PIN_DIR, its\ngeneration (swaps so far) and "
+			"the shadow predictor's counters.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_FLAG("pinned", 'p', &pinned_model,
+				      "the live model, not a file"),
+			KOPT_OPT_JSON("the full JSON export (every weight)")),
+		.args = KOPT_ARGS(KOPT_ARG_OPT("FILE", &file)),
 	};
 	struct kopt_model *m;
-	bool pinned_model = false;
-	int opt;
+	int ret;
 
-	while ((opt = next_opt(argc, argv, "pjh", opts)) != -1) {
-		if (opt == 'p') {
-			pinned_model = true;
-		} else if (opt == 'h') {
-			show_usage(stdout);
-			return KOPT_EXIT_OK;
-		} else if (opt != 'j') {
-			show_usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (pinned_model && optind == argc)
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
+	if (pinned_model && !file)
 		return show_pinned();
-	if (pinned_model || optind != argc - 1)
-		return bad_usage("show", "%s",
-				 "expects exactly one of FILE or --pinned",
-				 show_usage);
-	m = read_model("kopt model show", argv[optind]);
+	if (pinned_model || !file)
+		return kopt_usage_error(spec.cmd, "expects exactly one of FILE "
+						  "or --pinned");
+	m = read_model("kopt model show", file);
 	if (!m)
 		return KOPT_EXIT_FAIL;
 	if (kopt_env.json)
 		print_json(kopt_model_json(m));
 	else
-		kopt_model_print(stdout, m, argv[optind]);
+		kopt_model_print(stdout, m, file);
 	free(m);
 	return KOPT_EXIT_OK;
 }
 
 /* ---- unload ------------------------------------------------------------------- */
 
-static void unload_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt model unload\n"
-		"\n"
-		"Detaches the shadow predictor and removes the pinned maps "
-		"under\n$KOPT_PIN_DIR (default %s); unmounts bpffs from %s if "
-		"kopt\nmounted it and nothing else is pinned there.\n",
-		KOPT_PIN_DIR_DEFAULT, KOPT_BPFFS);
-}
-
 static int model_unload(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
+	const struct kopt_opts spec = {
+		.cmd = "kopt model unload",
+		.usage = "[--json]",
+		.desc = "Detaches the shadow predictor and removes the pinned maps "
+			"under\n$KOPT_PIN_DIR (default " KOPT_PIN_DIR_DEFAULT
+			"); unmounts bpffs from " KOPT_BPFFS
+			" if kopt\nmounted "
+			"it and nothing else is pinned there.",
+		.opts = KOPT_OPTS(KOPT_OPT_JSON("print the result as JSON")),
 	};
 	char err[ERR_LEN], note[ERR_LEN];
-	int opt;
+	int ret;
 
-	while ((opt = next_opt(argc, argv, "jh", opts)) != -1) {
-		if (opt == 'h') {
-			unload_usage(stdout);
-			return KOPT_EXIT_OK;
-		}
-		if (opt != 'j') {
-			unload_usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return bad_usage("unload", "unexpected argument '%s'",
-				 argv[optind], unload_usage);
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt model unload");
 	if (kopt_mlp_unload(note, sizeof(note), err, sizeof(err))) {
@@ -459,18 +393,6 @@ static int model_unload(int argc, char **argv)
 }
 
 /* ---- verify ------------------------------------------------------------------- */
-
-static void verify_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt model verify [-n N] [--seed S] [--json] FILE\n"
-		"\n"
-		"Runs the edge cases (zero, 32- and 64-bit extremes, saturation) "
-		"and N\nrandom inputs (default 100000) through the BPF evaluator "
-		"(BPF_PROG_TEST_RUN\nof bpf/mlp.bpf.c, on private maps: the live "
-		"model is not touched) and\nthrough the userspace one; they must "
-		"agree bit for bit. Exit 1 on any\nmismatch.\n");
-}
 
 static void verify_report(const char *path, const struct kopt_model *m,
 			  const struct kopt_verify *v)
@@ -531,43 +453,34 @@ static void verify_report(const char *path, const struct kopt_model *m,
 
 static int model_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "count", required_argument, NULL, 'n' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
-	};
+	const char *file = NULL;
 	long n = 100000, seed = 1;
+	const struct kopt_opts spec = {
+		.cmd = "kopt model verify",
+		.usage = "[-n N] [--seed S] [--json] FILE",
+		.desc = "Runs the edge cases (zero, 32- and 64-bit extremes, "
+			"saturation) and N\nrandom inputs (default 100000) "
+			"through the BPF evaluator (BPF_PROG_TEST_RUN\nof "
+			"bpf/mlp.bpf.c, on private maps: the live model is not "
+			"touched) and\nthrough the userspace one; they must agree "
+			"bit for bit. Exit 1 on any\nmismatch.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_LONG("count", 'n', &n, 0, 100000000, "N",
+				      "random inputs (default 100000)",
+				      .unit = "a count"),
+			KOPT_OPT_LONG("seed", 's', &seed, 0, LONG_MAX, "S",
+				      "seed of the random inputs (default 1)"),
+			KOPT_OPT_JSON("print the result as JSON")),
+		.args = KOPT_ARGS(KOPT_ARG("FILE", &file)),
+	};
 	struct kopt_verify v;
 	struct kopt_model *m;
 	char err[ERR_LEN];
-	int opt, ret;
+	int ret;
 
-	while ((opt = next_opt(argc, argv, "n:s:jh", opts)) != -1) {
-		if (opt == 'n' && kopt_parse_long(optarg, 0, 100000000, &n))
-			return bad_usage(
-				"verify",
-				"-n '%s': expects a count, 0..100000000",
-				optarg, verify_usage);
-		if (opt == 's' && kopt_parse_long(optarg, 0, LONG_MAX, &seed))
-			return bad_usage("verify",
-					 "--seed '%s': expects a non-negative "
-					 "integer",
-					 optarg, verify_usage);
-		if (opt == 'h') {
-			verify_usage(stdout);
-			return KOPT_EXIT_OK;
-		}
-		if (opt == '?') {
-			verify_usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1)
-		return bad_usage("verify", "%s", "expects exactly one FILE",
-				 verify_usage);
-	m = read_model("kopt model verify", argv[optind]);
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
+	m = read_model("kopt model verify", file);
 	if (!m)
 		return KOPT_EXIT_FAIL;
 	if (!kopt_have_bpf_caps()) {
@@ -578,7 +491,7 @@ static int model_verify(int argc, char **argv)
 	if (ret)
 		pr_warn("model verify: %s\n", err);
 	else
-		verify_report(argv[optind], m, &v);
+		verify_report(file, m, &v);
 	free(m);
 	if (ret)
 		return KOPT_EXIT_BPF;
@@ -586,22 +499,6 @@ static int model_verify(int argc, char **argv)
 }
 
 /* ---- gen ---------------------------------------------------------------------- */
-
-static void gen_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt model gen --shape IN-H1[-H2]-1 -o FILE [--seed S]\n"
-		"                      [--frac-bits F] [--features a,b,...] "
-		"[--threshold T]\n"
-		"\n"
-		"Writes a RANDOM model: random weights and random per-feature "
-		"normalization,\nquantized like a trained one (normalization "
-		"folded into the first layer).\nIt predicts nothing: it exists "
-		"for tests and benchmarks until the trainer\ndoes. Default "
-		"features: those the shadow predictor computes first.\n"
-		"Defaults: --seed 1 --frac-bits 16 --threshold 0 (on the "
-		"logit).\n");
-}
 
 /* Default inputs: the features the shadow predictor computes, then others. */
 static void default_features(struct kopt_model *m)
@@ -619,39 +516,42 @@ static void default_features(struct kopt_model *m)
 		m->feature[i] = order[i % KOPT_FEAT_NR];
 }
 
-static int parse_features(char *list, struct kopt_model *m)
-{
-	char *tok, *save = NULL;
-	__u32 n = 0;
-	int id;
+#define GEN_CMD "kopt model gen"
 
-	for (tok = strtok_r(list, ",", &save); tok;
+static int parse_features(const char *arg, struct kopt_model *m)
+{
+	char *list = strdup(arg), *tok, *save = NULL;
+	int id, ret = 0;
+	__u32 n = 0;
+
+	if (!list)
+		return KOPT_EXIT_FAIL;
+	for (tok = strtok_r(list, ",", &save); tok && !ret;
 	     tok = strtok_r(NULL, ",", &save)) {
 		id = kopt_feat_id(tok);
 		if (id < 0)
-			return bad_usage(
-				"gen",
-				"--features: unknown feature '%s' (see "
-				"include/kopt/features.h)",
-				tok, gen_usage);
-		if (n == m->n_in)
-			return bad_usage("gen",
-					 "--features: more than the "
-					 "shape's inputs%s",
-					 "", gen_usage);
-		m->feature[n++] = id;
+			ret = kopt_usage_error(GEN_CMD,
+					       "--features: unknown feature "
+					       "'%s' (see "
+					       "include/kopt/features.h)",
+					       tok);
+		else if (n == m->n_in)
+			ret = kopt_usage_error(GEN_CMD,
+					       "--features: more than the "
+					       "shape's inputs");
+		else
+			m->feature[n++] = id;
 	}
-	if (n != m->n_in)
-		return bad_usage("gen",
-				 "--features: fewer than the shape's "
-				 "inputs%s",
-				 "", gen_usage);
-	return 0;
+	if (!ret && n != m->n_in)
+		ret = kopt_usage_error(GEN_CMD, "--features: fewer than the "
+						"shape's inputs");
+	free(list);
+	return ret;
 }
 
 struct gen_args {
 	const char *shape, *out;
-	char *features;
+	const char *features;
 	long seed, frac_bits;
 	double threshold;
 };
@@ -668,13 +568,14 @@ static int gen_write(const struct gen_args *a)
 		goto out;
 	}
 	if (kopt_model_parse_shape(a->shape, m, err, sizeof(err))) {
-		ret = bad_usage("gen", "--shape: %s", err, gen_usage);
+		ret = kopt_usage_error(GEN_CMD, "--shape: %s", err);
 		goto out;
 	}
 	default_features(m);
-	if (a->features && parse_features(a->features, m)) {
-		ret = KOPT_EXIT_USAGE;
-		goto out;
+	if (a->features) {
+		ret = parse_features(a->features, m);
+		if (ret)
+			goto out;
 	}
 	kopt_mlp_float_random(f, m, a->seed);
 	f->threshold = a->threshold;
@@ -698,69 +599,46 @@ out:
 
 static int model_gen(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "shape", required_argument, NULL, 'S' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "frac-bits", required_argument, NULL, 'f' },
-		{ "features", required_argument, NULL, 'F' },
-		{ "threshold", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
-	};
 	struct gen_args a = { .seed = 1, .frac_bits = 16 };
-	int opt;
+	const struct kopt_opts spec = {
+		.cmd = GEN_CMD,
+		.usage =
+			"--shape IN-H1[-H2]-1 -o FILE [--seed S] [--frac-bits F] "
+			"[--features a,b,...] [--threshold T]",
+		.desc = "Writes a RANDOM model: random weights and random "
+			"per-feature normalization,\nquantized like a trained one "
+			"(normalization folded into the first layer).\nIt "
+			"predicts nothing: it exists for tests and benchmarks "
+			"until the trainer\ndoes. Default features: those the "
+			"shadow predictor computes first.\nDefaults: --seed 1 "
+			"--frac-bits 16 --threshold 0 (on the logit).",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR(
+				"shape", 'S', &a.shape, "IN-H1[-H2]-1",
+				"layer sizes: inputs, one or two hidden layers, "
+				"one output",
+				.flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_STR("output", 'o', &a.out, "FILE",
+				     "the .kmlp file to write",
+				     .flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_LONG("seed", 's', &a.seed, 0, LONG_MAX, "S",
+				      "random seed (default 1)"),
+			KOPT_OPT_LONG("frac-bits", 'f', &a.frac_bits, 0,
+				      KOPT_MLP_MAX_FRAC, "F",
+				      "fixed-point fraction bits (default 16)"),
+			KOPT_OPT_STR(
+				"features", 'F', &a.features, "a,b,...",
+				"the inputs' features (default: those the shadow "
+				"predictor computes first)"),
+			KOPT_OPT_DOUBLE(
+				"threshold", 't', &a.threshold, -1e6, 1e6, "T",
+				"decision threshold on the logit (default 0)"),
+			KOPT_OPT_JSON("print the model's JSON export")),
+	};
+	int ret;
 
-	while ((opt = next_opt(argc, argv, "S:o:s:f:F:t:jh", opts)) != -1) {
-		switch (opt) {
-		case 'S':
-			a.shape = optarg;
-			break;
-		case 'o':
-			a.out = optarg;
-			break;
-		case 's':
-			if (kopt_parse_long(optarg, 0, LONG_MAX, &a.seed))
-				return bad_usage("gen",
-						 "--seed '%s': expects a "
-						 "non-negative integer",
-						 optarg, gen_usage);
-			break;
-		case 'f':
-			if (kopt_parse_long(optarg, 0, KOPT_MLP_MAX_FRAC,
-					    &a.frac_bits))
-				return bad_usage("gen",
-						 "--frac-bits '%s': "
-						 "expects 0..30",
-						 optarg, gen_usage);
-			break;
-		case 'F':
-			a.features = optarg;
-			break;
-		case 't':
-			if (kopt_parse_double(optarg, -1e6, 1e6, &a.threshold))
-				return bad_usage("gen",
-						 "--threshold '%s': "
-						 "expects a number, |T| <= 1e6",
-						 optarg, gen_usage);
-			break;
-		case 'h':
-			gen_usage(stdout);
-			return KOPT_EXIT_OK;
-		case 'j':
-			break;
-		default:
-			gen_usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return bad_usage("gen", "unexpected argument '%s'",
-				 argv[optind], gen_usage);
-	if (!a.shape || !a.out)
-		return bad_usage("gen", "%s",
-				 "--shape and -o FILE are required", gen_usage);
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
 	return gen_write(&a);
 }
 
@@ -782,15 +660,5 @@ static const struct kopt_cmd model_cmds[] = {
 
 int cmd_model(int argc, char **argv)
 {
-	int i;
-
-	/*
-	 * accept --json after the subcommand as well as before it, but not
-	 * among a workload's own arguments (after "--")
-	 */
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
-			kopt_env.json = true;
-	optind = 0;
-	return kopt_dispatch("kopt model", model_cmds, argc - 1, argv + 1);
+	return kopt_dispatch("kopt model", model_cmds, argc, argv);
 }

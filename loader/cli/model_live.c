@@ -27,7 +27,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
+#include <stdint.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +42,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "kopt/mlp_map.h"
 #include "mlp.h"
 #include "model.h"
@@ -412,133 +413,86 @@ out:
 	return ret;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt model live -m MODEL.kmlp [--mode shadow|enforce] "
-		"[--threshold LOGIT]\n"
-		"                       [--duration S] [-o SAMPLES.csv] "
-		"[--no-kfunc] [--json] [-- CMD [ARG...]]\n"
-		"       kopt model live --mode off -- CMD [ARG...]\n"
-		"\n"
-		"Runs CMD (or waits S seconds) with MODEL deciding load "
-		"balancing in the\n"
-		"kernel through the sched_lb_ops policy (kopt 6.12 patch "
-		"series), and scores\n"
-		"every in-kernel evaluation against CFS's forced flag on the "
-		"same call: the\n"
-		"kernel's predictions, and the same records re-evaluated in "
-		"userspace (they\n"
-		"must agree exactly), next to the majority baseline. The "
-		"policy is private:\n"
-		"it is unregistered when kopt exits.\n"
-		"\n"
-		"  -m, --model FILE     the .kmlp model\n"
-		"      --mode MODE      shadow (default: predict and count, "
-		"CFS decides),\n"
-		"                       enforce (migrate now what the model "
-		"says CFS would\n"
-		"                       force later), off (no policy: stock "
-		"CFS, for timing)\n"
-		"  -t, --threshold N    logit threshold instead of the model's "
-		"own\n"
-		"  -d, --duration S     stop after S seconds (stops CMD too)\n"
-		"  -o, --output FILE    write every evaluation as CSV (the "
-		"collector's column\n"
-		"                       names: kopt model score reads it)\n"
-		"      --no-kfunc       inline BPF evaluator even if the "
-		"kernel has the kfunc\n"
-		"  -j, --json           machine-readable summary\n"
-		"  -h, --help           this help\n"
-		"\n"
-		"Run time is the workload's wall-clock time from start to "
-		"exit.\n");
-}
+static const struct kopt_opt_choice live_modes[] = {
+	{ "shadow", KOPT_LB_SHADOW },
+	{ "enforce", KOPT_LB_ENFORCE },
+	{ "off", MODE_OFF },
+	{ NULL },
+};
 
-static int parse_args(int argc, char **argv, struct live_opts *o)
+static bool parse_args(int argc, char **argv, struct live_opts *o, int *ret)
 {
-	static const struct option opts[] = {
-		{ "model", required_argument, NULL, 'm' },
-		{ "mode", required_argument, NULL, 'M' },
-		{ "threshold", required_argument, NULL, 't' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "no-kfunc", no_argument, NULL, 'K' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
+	long threshold = 0;
+	const struct kopt_opts spec = {
+		.cmd = "kopt model live",
+		.usage = "-m MODEL.kmlp [--mode shadow|enforce] [--threshold "
+			 "LOGIT] [--duration S] [-o SAMPLES.csv] [--no-kfunc] "
+			 "[--json] [-- CMD [ARG...]]\n"
+			 "--mode off -- CMD [ARG...]",
+		.desc = "Runs CMD (or waits S seconds) with MODEL deciding load "
+			"balancing in the\nkernel through the sched_lb_ops policy "
+			"(kopt 6.12 patch series), and scores\nevery in-kernel "
+			"evaluation against CFS's forced flag on the same call: "
+			"the\nkernel's predictions, and the same records "
+			"re-evaluated in userspace (they\nmust agree exactly), "
+			"next to the majority baseline. The policy is private:\n"
+			"it is unregistered when kopt exits.",
+		.epilog =
+			"Run time is the workload's wall-clock time from start "
+			"to exit.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR("model", 'm', &o->model, "FILE",
+				     "the .kmlp model"),
+			KOPT_OPT_ENUM(
+				"mode", 0, (int *)&o->mode, live_modes, "MODE",
+				"shadow (default: predict and count, CFS "
+				"decides),\nenforce (migrate now what the model "
+				"says CFS would\nforce later), off (no policy: "
+				"stock CFS, for timing)"),
+			KOPT_OPT_LONG(
+				"threshold", 't', &threshold, INT32_MIN,
+				INT32_MAX, "N",
+				"logit threshold instead of the model's own",
+				.unit = "a logit", .given = &o->use_threshold),
+			KOPT_OPT_DOUBLE("duration", 'd', &o->duration, 0.001,
+					1e7, "S",
+					"stop after S seconds (stops CMD too)",
+					.unit = "seconds"),
+			KOPT_OPT_STR(
+				"output", 'o', &o->out, "FILE",
+				"write every evaluation as CSV (the collector's "
+				"column\nnames: kopt model score reads it)"),
+			KOPT_OPT_FLAG(
+				"no-kfunc", 0, &o->no_kfunc,
+				"inline BPF evaluator even if the kernel has the "
+				"kfunc"),
+			KOPT_OPT_JSON("machine-readable summary")),
+		.args = KOPT_ARGS(KOPT_ARG_REST("CMD", &o->cmd)),
+		.flags = KOPT_OPTS_STOP,
 	};
-	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+m:t:d:o:jh", opts, NULL)) !=
-	       -1) {
-		switch (opt) {
-		case 'm':
-			o->model = optarg;
-			break;
-		case 'M':
-			if (!strcmp(optarg, "off"))
-				o->mode = MODE_OFF;
-			else if (kopt_lb_parse_mode(optarg, &o->mode))
-				o->mode = KOPT_LB_NR_MODES + 1;
-			if (o->mode != KOPT_LB_SHADOW &&
-			    o->mode != KOPT_LB_ENFORCE && o->mode != MODE_OFF) {
-				pr_warn("model live: --mode '%s': expected "
-					"shadow, enforce or off\n",
-					optarg);
-				return KOPT_EXIT_USAGE;
-			}
-			break;
-		case 't':
-			if (kopt_lb_parse_threshold("model live", optarg,
-						    &o->threshold))
-				return KOPT_EXIT_USAGE;
-			o->use_threshold = true;
-			break;
-		case 'd':
-			if (kopt_parse_double(optarg, 0.001, 1e7,
-					      &o->duration)) {
-				pr_warn("model live: --duration '%s': expected "
-					"seconds > 0\n",
-					optarg);
-				return KOPT_EXIT_USAGE;
-			}
-			break;
-		case 'o':
-			o->out = optarg;
-			break;
-		case 'K':
-			o->no_kfunc = true;
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		o->cmd = argv + optind;
+	if (!kopt_opts_parse(&spec, argc, argv, ret))
+		return false;
+	o->threshold = (__s32)threshold;
+	*ret = KOPT_EXIT_USAGE;
 	if (!o->cmd && o->duration <= 0) {
-		pr_warn("model live: give a workload (-- CMD) or --duration\n");
-		usage(stderr);
-		return KOPT_EXIT_USAGE;
+		kopt_usage_error(spec.cmd,
+				 "give a workload (-- CMD) or --duration");
+		return false;
 	}
 	if (o->mode != MODE_OFF && !o->model) {
-		pr_warn("model live: --model is required (except with "
-			"--mode off)\n");
-		return KOPT_EXIT_USAGE;
+		kopt_usage_error(spec.cmd, "--model is required (except with "
+					   "--mode off)");
+		return false;
 	}
 	if (o->mode == MODE_OFF && (o->model || o->out || o->use_threshold)) {
-		pr_warn("model live: --mode off runs no model: --model, "
-			"--output and --threshold do not apply\n");
-		return KOPT_EXIT_USAGE;
+		kopt_usage_error(spec.cmd,
+				 "--mode off runs no model: --model, --output "
+				 "and --threshold do not apply");
+		return false;
 	}
-	return KOPT_EXIT_OK;
+	*ret = KOPT_EXIT_OK;
+	return true;
 }
 
 int cmd_model_live(int argc, char **argv)
@@ -550,9 +504,8 @@ int cmd_model_live(int argc, char **argv)
 	char err[KOPT_MODEL_ERR];
 	int ret;
 
-	ret = parse_args(argc, argv, &o);
-	if (ret)
-		return ret < 0 ? KOPT_EXIT_OK : ret;
+	if (!parse_args(argc, argv, &o, &ret))
+		return ret;
 	lv = calloc(1, sizeof(*lv));
 	m = calloc(1, sizeof(*m));
 	if (!lv || !m) {

@@ -33,7 +33,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <netdb.h>
 #include <poll.h>
@@ -49,6 +48,7 @@
 #include "actuator.h"
 #include "energy.h"
 #include "cli.h"
+#include "opts.h"
 #include "loadgen.h"
 #include "nic.h"
 #include "latency_src.h"
@@ -704,153 +704,94 @@ static int serve_listen(struct host_plant *h)
 	return ret;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt plant host --ifname IF [--coalesce nic|sw] "
-		"[--cpus LIST]\n"
-		"                       [--server HOST:PORT --rate QPS] "
-		"[--listen ADDR:PORT | --agent ADDR:PORT]\n"
-		"\n"
-		"This host as a plant for `kopt run`: per request it sets the "
-		"NIC's\ninterrupt delay (and CPU frequency with --cpus), runs "
-		"the window, and\nreplies with energy (RAPL, perf, else an "
-		"estimate: see \"source\"),\nlatency from the built-in load "
-		"generator, QPS and the NIC's interrupt\nrate. Every knob is "
-		"restored on exit. Protocol: README, \"The plant\nprotocol\".\n"
-		"\n"
-		"  -i, --ifname IF        interface whose coalescing is the ITR "
-		"knob\n"
-		"      --coalesce nic|sw  ethtool rx-usecs (nic, default) or\n"
-		"                         gro-flush-usecs (sw, NICs without "
-		"coalescing)\n"
-		"      --cpus LIST        CPUs whose frequency is the DVFS knob\n"
-		"  -s, --server H:P       memcached to load and measure (kopt "
-		"loadgen)\n"
-		"  -r, --rate QPS         offered load (with --server)\n"
-		"  -c, --connections N    load generator connections\n"
-		"      --listen ADDR:PORT serve one TCP connection (no load "
-		"here)\n"
-		"      --agent ADDR:PORT  knobs and energy are at that "
-		"listener; load and\n"
-		"                         latency are measured here\n"
-		"      --latency SRC      the SLA's source: bpf:PORT[,PORT] "
-		"(the service's\n"
-		"                         live traffic, timed in BPF), "
-		"feed:cmd:PROGRAM ARGS\n"
-		"                         or feed:file:PATH (one JSON line "
-		"per window),\n"
-		"                         loadgen (default with --server)\n"
-		"      --estimate         use the energy estimate even if a "
-		"meter exists\n"
-		"      --require-meter    fail unless RAPL or perf power "
-		"measures energy\n"
-		"      --no-bpf           no NIC collector (interrupt rates "
-		"omitted)\n"
-		"      --energy-pid PID   estimate energy from PID's CPU time "
-		"(the QEMU of\n"
-		"                         a VM testbed), labelled "
-		"estimate-process\n");
-}
+static const struct kopt_opt_choice coalesce_kinds[] = {
+	{ "nic" },
+	{ "sw" },
+	{ NULL },
+};
 
-static int parse_opts(int argc, char **argv, struct host_opts *o)
+static bool parse_opts(int argc, char **argv, struct host_opts *o, int *ret)
 {
-	static const struct option opts[] = {
-		{ "ifname", required_argument, NULL, 'i' },
-		{ "coalesce", required_argument, NULL, 'C' },
-		{ "cpus", required_argument, NULL, 'P' },
-		{ "server", required_argument, NULL, 's' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "connections", required_argument, NULL, 'c' },
-		{ "listen", required_argument, NULL, 'L' },
-		{ "agent", required_argument, NULL, 'A' },
-		{ "estimate", no_argument, NULL, 'E' },
-		{ "no-bpf", no_argument, NULL, 'N' },
-		{ "energy-pid", required_argument, NULL, 'p' },
-		{ "latency", required_argument, NULL, 'T' },
-		{ "require-meter", no_argument, NULL, 'M' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
+	const struct kopt_opts spec = {
+		.cmd = "kopt plant host",
+		.usage = "--ifname IF [--coalesce nic|sw] [--cpus LIST] "
+			 "[--server HOST:PORT --rate QPS] "
+			 "[--listen ADDR:PORT | --agent ADDR:PORT]",
+		.desc = "This host as a plant for `kopt run`: per request it sets "
+			"the NIC's\ninterrupt delay (and CPU frequency with "
+			"--cpus), runs the window, and\nreplies with energy "
+			"(RAPL, perf, else an estimate: see \"source\"),\n"
+			"latency from the built-in load generator, QPS and the "
+			"NIC's interrupt\nrate. Every knob is restored on exit. "
+			"Protocol: README, \"The plant\nprotocol\".",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR(
+				"ifname", 'i', &o->ifname, "IF",
+				"interface whose coalescing is the ITR knob"),
+			KOPT_OPT_ENUM_NAME("coalesce", 0, &o->coalesce,
+					   coalesce_kinds, "nic|sw",
+					   "ethtool rx-usecs (nic, default) or\n"
+					   "gro-flush-usecs (sw, NICs without "
+					   "coalescing)"),
+			KOPT_OPT_STR("cpus", 0, &o->cpus, "LIST",
+				     "CPUs whose frequency is the DVFS knob"),
+			KOPT_OPT_STR(
+				"server", 's', &o->server, "H:P",
+				"memcached to load and measure (kopt loadgen)"),
+			KOPT_OPT_DOUBLE("rate", 'r', &o->rate, 1, 1e7, "QPS",
+					"offered load (with --server)",
+					.unit = "requests per second"),
+			KOPT_OPT_INT("connections", 'c', &o->connections, 1,
+				     4096, "N", "load generator connections"),
+			KOPT_OPT_STR("listen", 0, &o->listen, "ADDR:PORT",
+				     "serve one TCP connection (no load here)"),
+			KOPT_OPT_STR(
+				"agent", 0, &o->agent, "ADDR:PORT",
+				"knobs and energy are at that listener; load and\n"
+				"latency are measured here"),
+			KOPT_OPT_FLAG(
+				"estimate", 0, &o->estimate,
+				"use the energy estimate even if a meter exists"),
+			KOPT_OPT_FLAG(
+				"no-bpf", 0, &o->no_bpf,
+				"no NIC collector (interrupt rates omitted)"),
+			KOPT_OPT_INT(
+				"energy-pid", 0, &o->energy_pid, 1, 1 << 22,
+				"PID",
+				"estimate energy from PID's CPU time (the QEMU of\n"
+				"a VM testbed), labelled estimate-process"),
+			KOPT_OPT_STR("latency", 0, &o->latency, "SRC",
+				     "the SLA's source: bpf:PORT[,PORT] (the "
+				     "service's\nlive traffic, timed in BPF), "
+				     "feed:cmd:PROGRAM ARGS\nor feed:file:PATH "
+				     "(one JSON line per window),\nloadgen "
+				     "(default with --server)"),
+			KOPT_OPT_FLAG("require-meter", 0, &o->require_meter,
+				      "fail unless RAPL or perf power measures "
+				      "energy")),
 	};
-	long conns;
-	int opt;
 
-	while ((opt = getopt_long(argc, argv, "i:s:r:c:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			o->ifname = optarg;
-			break;
-		case 'C':
-			if (strcmp(optarg, "nic") && strcmp(optarg, "sw"))
-				goto bad;
-			o->coalesce = optarg;
-			o->knob = strcmp(optarg, "nic") ? "gro-flush-usecs" :
-							  "rx-usecs";
-			break;
-		case 'P':
-			o->cpus = optarg;
-			break;
-		case 's':
-			o->server = optarg;
-			break;
-		case 'r':
-			if (kopt_parse_double(optarg, 1, 1e7, &o->rate))
-				goto bad;
-			break;
-		case 'c':
-			if (kopt_parse_long(optarg, 1, 4096, &conns))
-				goto bad;
-			o->connections = conns;
-			break;
-		case 'L':
-			o->listen = optarg;
-			break;
-		case 'A':
-			o->agent = optarg;
-			break;
-		case 'E':
-			o->estimate = true;
-			break;
-		case 'N':
-			o->no_bpf = true;
-			break;
-		case 'p':
-			if (kopt_parse_long(optarg, 1, 1 << 22, &conns))
-				goto bad;
-			o->energy_pid = conns;
-			break;
-		case 'T':
-			o->latency = optarg;
-			break;
-		case 'M':
-			o->require_meter = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
+	if (!kopt_opts_parse(&spec, argc, argv, ret))
+		return false;
+	o->knob = strcmp(o->coalesce, "nic") ? "gro-flush-usecs" : "rx-usecs";
+	*ret = KOPT_EXIT_USAGE;
 	if (!o->agent && !o->ifname) {
-		pr_warn("plant host: --ifname is required (the interface whose "
-			"coalescing kopt tunes)\n");
-		return KOPT_EXIT_USAGE;
+		kopt_usage_error(spec.cmd,
+				 "--ifname is required (the interface "
+				 "whose coalescing kopt tunes)");
+		return false;
 	}
 	if (o->server && !(o->rate > 0)) {
-		pr_warn("plant host: --server needs --rate QPS\n");
-		return KOPT_EXIT_USAGE;
+		kopt_usage_error(spec.cmd, "--server needs --rate QPS");
+		return false;
 	}
 	if (o->listen && o->agent) {
-		pr_warn("plant host: --listen and --agent exclude each other\n");
-		return KOPT_EXIT_USAGE;
+		kopt_usage_error(spec.cmd,
+				 "--listen and --agent exclude each other");
+		return false;
 	}
-	return 0;
-bad:
-	pr_warn("plant host: %s '%s': invalid value\n", argv[optind - 1],
-		optarg);
-	return KOPT_EXIT_USAGE;
+	*ret = KOPT_EXIT_OK;
+	return true;
 }
 
 /* --latency, checked for syntax (the source itself opens later). */
@@ -865,14 +806,15 @@ static int parse_latency(struct host_plant *h)
 	}
 	if (policy_latency_parse(h->o.latency, NULL, &h->lat, err,
 				 sizeof(err))) {
-		pr_warn("plant host: --latency: %s\n", err);
-		return KOPT_EXIT_USAGE;
+		return kopt_usage_error("kopt plant host", "--latency: %s",
+					err);
 	}
 	if (h->o.agent && h->lat.kind != POLICY_LAT_LOADGEN) {
-		pr_warn("plant host: --latency %s with --agent: the service "
-			"runs at the listener; measure it there\n",
+		return kopt_usage_error(
+			"kopt plant host",
+			"--latency %s with --agent: the service "
+			"runs at the listener; measure it there",
 			h->lat.spec);
-		return KOPT_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -881,12 +823,13 @@ int cmd_plant_host(int argc, char **argv)
 {
 	struct host_plant h = { .o = { .coalesce = "nic",
 				       .knob = "rx-usecs" } };
-	int ret = parse_opts(argc, argv, &h.o);
+	int ret;
 
-	if (!ret)
-		ret = parse_latency(&h);
+	if (!parse_opts(argc, argv, &h.o, &ret))
+		return ret;
+	ret = parse_latency(&h);
 	if (ret)
-		return ret < 0 ? KOPT_EXIT_OK : ret;
+		return ret;
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt plant host");
 	/* leftovers of a killed kopt first, then journal our own changes */
@@ -929,5 +872,5 @@ int cmd_plant(int argc, char **argv)
 		{ NULL },
 	};
 
-	return kopt_dispatch("kopt plant", plant_cmds, argc - 1, argv + 1);
+	return kopt_dispatch("kopt plant", plant_cmds, argc, argv);
 }

@@ -3,12 +3,12 @@
  * kopt probe: what this host's kernel allows (loader/lib/bpf/probe.c does
  * the probing), as a table or as JSON.
  */
-#include <getopt.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "probe.h"
 
 static void print_table(struct json_object *root)
@@ -29,50 +29,25 @@ static void print_table(struct json_object *root)
 	}
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt probe [--json]\n"
-		"\n"
-		"Reports what this host's kernel allows, found by trying: BPF\n"
-		"program and map types (loading and attaching tiny programs),\n"
-		"lockdown, capabilities, cpufreq, energy meters and NIC\n"
-		"coalescing. Changes nothing on the host. Needs root.\n"
-		"\n"
-		"  -j, --json   one object, every feature as {\"ok\": bool, "
-		"\"detail\": str}\n"
-		"  -h, --help   this help\n");
-}
-
 int cmd_probe(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
+	const struct kopt_opts spec = {
+		.cmd = "kopt probe",
+		.usage = "[--json]",
+		.desc = "Reports what this host's kernel allows, found by trying: "
+			"BPF\nprogram and map types (loading and attaching tiny "
+			"programs),\nlockdown, capabilities, cpufreq, energy "
+			"meters and NIC\ncoalescing. Changes nothing on the host. "
+			"Needs root.",
+		.opts = KOPT_OPTS(KOPT_OPT_JSON(
+			"one object, every feature as {\"ok\": bool, "
+			"\"detail\": str}")),
 	};
 	struct json_object *root;
-	int opt;
+	int ret;
 
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return KOPT_EXIT_OK;
-		default:
-			usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "kopt probe: unexpected argument '%s'\n",
-			argv[optind]);
-		usage(stderr);
-		return KOPT_EXIT_USAGE;
-	}
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt probe");
 	root = kopt_probe_all();

@@ -8,7 +8,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "controller.h"
 #include "plant.h"
 #include "policy.h"
@@ -30,114 +30,55 @@ struct run_opts {
 	bool check; /* --check: preflight only */
 };
 
-static void run_usage(FILE *f)
+static bool parse_run_opts(int argc, char **argv, struct run_opts *o, int *ret)
 {
-	fprintf(f,
-		"Usage: kopt run --policy FILE [--plant sim|host|'CMD ARGS'] "
-		"[--duration S]\n"
-		"                [--log FILE] [--seed N] [--json] [--check]\n"
-		"\n"
-		"The energy controller: measure, ask the optimizer, apply, "
-		"hold the\ncheapest setting that meets the SLA, re-optimize "
-		"when the load moves,\nrevert when the SLA breaks. See the "
-		"top of loader/lib/ctl/controller.c.\n"
-		"\n"
-		"  -p, --policy FILE   policies/NAME.conf\n"
-		"  -P, --plant PLANT   sim (simulated server, parameters from "
-		"the policy's\n"
-		"                      [plant] sim_params), host (the knobs, "
-		"meters and load\n"
-		"                      of the policy's [host] section), or\n"
-		"                      a command speaking the plant protocol "
-		"(README)\n"
-		"  -d, --duration S    stop after S seconds of plant time "
-		"(default: until\n"
-		"                      SIGINT/SIGTERM)\n"
-		"  -l, --log FILE      every window as CSV (for kopt report)\n"
-		"  -s, --seed N        optimizer and sim seed (default: the "
-		"policy's)\n"
-		"  -j, --json          summary as JSON\n"
-		"  -C, --check         preflight, changing nothing: the policy, "
-		"and for\n"
-		"                      --plant host the interface, knobs "
-		"(read, writable),\n"
-		"                      energy meter and latency source; exit 0 "
-		"if all pass\n"
-		"  -h, --help          this help\n");
-}
-
-static int parse_run_opts(int argc, char **argv, struct run_opts *o)
-{
-	static const struct option opts[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "plant", required_argument, NULL, 'P' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "log", required_argument, NULL, 'l' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "check", no_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
+	long seed = 0;
+	const struct kopt_opts spec = {
+		.cmd = "kopt run",
+		.usage = "--policy FILE [--plant sim|host|'CMD ARGS'] "
+			 "[--duration S] [--log FILE] [--seed N] [--json] "
+			 "[--check]",
+		.desc = "The energy controller: measure, ask the optimizer, "
+			"apply, hold the\ncheapest setting that meets the SLA, "
+			"re-optimize when the load moves,\nrevert when the SLA "
+			"breaks. See the top of loader/lib/ctl/controller.c.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR("policy", 'p', &o->policy_path, "FILE",
+				     "policies/NAME.conf (e.g. "
+				     "policies/memcached-sla500.conf)",
+				     .flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_STR(
+				"plant", 'P', &o->plant, "PLANT",
+				"sim (simulated server, parameters from the "
+				"policy's\n[plant] sim_params), host (the knobs, "
+				"meters and load\nof the policy's [host] section), "
+				"or\na command speaking the plant protocol "
+				"(README)"),
+			KOPT_OPT_DOUBLE(
+				"duration", 'd', &o->duration_s, 1e-3, 1e12,
+				"S",
+				"stop after S seconds of plant time (default: "
+				"until\nSIGINT/SIGTERM)",
+				.unit = "seconds"),
+			KOPT_OPT_STR("log", 'l', &o->log_path, "FILE",
+				     "every window as CSV (for kopt report)"),
+			KOPT_OPT_LONG(
+				"seed", 's', &seed, 0, LONG_MAX, "N",
+				"optimizer and sim seed (default: the policy's)",
+				.given = &o->have_seed),
+			KOPT_OPT_JSON("summary as JSON"),
+			KOPT_OPT_FLAG("check", 'C', &o->check,
+				      "preflight, changing nothing: the "
+				      "policy, and for\n--plant host the "
+				      "interface, knobs (read, writable),\n"
+				      "energy meter and latency source; exit "
+				      "0 if all pass")),
 	};
-	long v;
-	int opt;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "p:P:d:l:s:jCh", opts, NULL)) !=
-	       -1) {
-		switch (opt) {
-		case 'p':
-			o->policy_path = optarg;
-			break;
-		case 'P':
-			o->plant = optarg;
-			break;
-		case 'd':
-			if (kopt_parse_double(optarg, 1e-3, 1e12,
-					      &o->duration_s)) {
-				pr_warn("run: --duration '%s': expected "
-					"positive seconds\n",
-					optarg);
-				return KOPT_EXIT_USAGE;
-			}
-			break;
-		case 'l':
-			o->log_path = optarg;
-			break;
-		case 's':
-			if (kopt_parse_long(optarg, 0, LONG_MAX, &v)) {
-				pr_warn("run: --seed '%s': expected a "
-					"non-negative integer\n",
-					optarg);
-				return KOPT_EXIT_USAGE;
-			}
-			o->have_seed = true;
-			o->seed = v;
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'C':
-			o->check = true;
-			break;
-		case 'h':
-			run_usage(stdout);
-			return -1;
-		default:
-			run_usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("run: unexpected argument '%s'\n", argv[optind]);
-		return KOPT_EXIT_USAGE;
-	}
-	if (!o->policy_path) {
-		pr_warn("run: --policy is required (e.g. "
-			"policies/memcached-sla500.conf)\n");
-		return KOPT_EXIT_USAGE;
-	}
-	return 0;
+	if (!kopt_opts_parse(&spec, argc, argv, ret))
+		return false;
+	o->seed = seed;
+	return true;
 }
 
 static struct plant *start_sim(const struct policy *p, char *err, size_t errlen)
@@ -383,9 +324,8 @@ int cmd_run(int argc, char **argv)
 	FILE *log = NULL;
 	int ret;
 
-	ret = parse_run_opts(argc, argv, &o);
-	if (ret)
-		return ret < 0 ? KOPT_EXIT_OK : ret;
+	if (!parse_run_opts(argc, argv, &o, &ret))
+		return ret;
 	pol = calloc(1, sizeof(*pol));
 	if (!pol)
 		return KOPT_EXIT_FAIL;

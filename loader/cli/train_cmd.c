@@ -14,7 +14,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
@@ -25,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "model.h"
 #include "train.h"
 
@@ -112,125 +112,99 @@ static void metrics_row(const char *name, const struct kopt_metrics *m)
 	       acc, b, p, r, f, a, m->tp, m->fp, m->tn, m->fn);
 }
 
-/* "auto" (NULL list) or names; a usage error lists the valid names. */
-static int parse_features(char *list, struct kopt_train_cfg *cfg)
+/*
+ * --features: "auto" (the best k), or names; an unknown name is answered
+ * with the valid ones.
+ */
+static int features_arg(const char *arg, void *to, char *why, size_t len)
 {
-	char *tok, *save = NULL;
+	struct kopt_train_cfg *cfg = to;
+	char *list, *tok, *save = NULL;
+	size_t used;
 	__u64 seen = 0;
-	int id;
+	int id, err = 0;
 
-	for (tok = strtok_r(list, ",", &save); tok;
+	cfg->n_feat = 0;
+	if (!strcmp(arg, "auto"))
+		return 0;
+	list = strdup(arg);
+	if (!list) {
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
+	}
+	for (tok = strtok_r(list, ",", &save); tok && !err;
 	     tok = strtok_r(NULL, ",", &save)) {
 		id = kopt_feat_id(tok);
 		if (id < 0) {
-			fprintf(stderr,
-				"kopt train: --features: unknown feature '%s'; "
-				"valid names:",
-				tok);
-			for (id = 0; id < KOPT_FEAT_NR; id++)
-				fprintf(stderr, " %s", kopt_feat_name(id));
-			fprintf(stderr, "\n");
-			return -EINVAL;
+			used = snprintf(
+				why, len,
+				"unknown feature '%s'; valid names:", tok);
+			for (id = 0; id < KOPT_FEAT_NR && used < len; id++)
+				used += snprintf(why + used, len - used, " %s",
+						 kopt_feat_name(id));
+			err = -EINVAL;
+		} else if (seen & KOPT_FEAT_BIT(id)) {
+			snprintf(why, len, "'%s' given twice", tok);
+			err = -EINVAL;
+		} else if (cfg->n_feat == KOPT_MLP_MAX_IN) {
+			snprintf(why, len, "more than %d features",
+				 KOPT_MLP_MAX_IN);
+			err = -EINVAL;
+		} else {
+			seen |= KOPT_FEAT_BIT(id);
+			cfg->feature[cfg->n_feat++] = id;
 		}
-		if (seen & KOPT_FEAT_BIT(id)) {
-			fprintf(stderr,
-				"kopt train: --features: '%s' given twice\n",
-				tok);
-			return -EINVAL;
-		}
-		if (cfg->n_feat == KOPT_MLP_MAX_IN) {
-			fprintf(stderr,
-				"kopt train: --features: more than %d "
-				"features\n",
-				KOPT_MLP_MAX_IN);
-			return -EINVAL;
-		}
-		seen |= KOPT_FEAT_BIT(id);
-		cfg->feature[cfg->n_feat++] = id;
 	}
-	if (!cfg->n_feat) {
-		fprintf(stderr, "kopt train: --features: empty list\n");
-		return -EINVAL;
+	free(list);
+	if (!err && !cfg->n_feat) {
+		snprintf(why, len, "empty list");
+		err = -EINVAL;
 	}
-	return 0;
+	return err;
 }
 
-/* "0" (logistic regression), "H" or "H1,H2". */
-static int parse_hidden(const char *s, struct kopt_train_cfg *cfg)
+/* --hidden: "0" (logistic regression), "H" or "H1,H2". */
+static int hidden_arg(const char *s, void *to, char *why, size_t len)
 {
+	struct kopt_train_cfg *cfg = to;
 	char buf[64], *tok, *save = NULL;
-	__u32 n = 0;
+	__u32 n = 0, units[KOPT_MLP_MAX_HIDDEN];
 	long v;
 
+	snprintf(why, len, "expected 0, H or H1,H2 with 1..%d units",
+		 KOPT_MLP_MAX_UNITS);
 	if (!strcmp(s, "0")) {
 		cfg->n_hidden = 0;
 		return 0;
 	}
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		if (n == KOPT_MLP_MAX_HIDDEN ||
 		    kopt_parse_long(tok, 1, KOPT_MLP_MAX_UNITS, &v))
 			return -EINVAL;
-		cfg->units[n++] = v;
+		units[n++] = v;
 	}
 	if (!n)
 		return -EINVAL;
+	memcpy(cfg->units, units, sizeof(units[0]) * n);
 	cfg->n_hidden = n;
 	return 0;
 }
 
-static void train_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt train -i DATA.csv -o MODEL.kmlp [--target "
-		"forced|decision]\n"
-		"                  [--features auto|a,b,c] [-k N] [--hidden "
-		"H[,H2]] [--seed N]\n"
-		"                  [--max-iter N] [--json]\n"
-		"\n"
-		"Trains the MLP that predicts TARGET (default forced) from a "
-		"`kopt collect\nmigrations` CSV (or any CSV with those column "
-		"names), without shuffling:\nthe first 70%% of the rows train, "
-		"the next 15%% validate (early stopping,\nfixed-point format), "
-		"the last 15%% test. Prints the splits, the feature\nranking, "
-		"the training and the test figures of the float model, the\n"
-		"fixed-point model it writes and the majority baseline.\n"
-		"\n"
-		"  --features auto   the best k features by ANOVA F on the "
-		"training split,\n"
-		"                    skipping pid, vruntime, exec_start "
-		"(identifiers) and\n"
-		"                    constant columns (default)\n"
-		"  --features a,b,c  exactly these (names from "
-		"include/kopt/features.h)\n"
-		"  -k N              auto: how many, 1..%d (default 7)\n"
-		"  --hidden H[,H2]   hidden ReLU units per layer, 1..%d; 0: "
-		"logistic\n"
-		"                    regression (default 16)\n"
-		"  --seed N          weight init seed (default 1): same seed, "
-		"same model\n"
-		"  --max-iter N      objective evaluations of L-BFGS (NLopt "
-		"maxeval),\n"
-		"                    default 300\n"
-		"\n"
-		"Loss: class-balanced binary cross-entropy + %g/2 |W|^2 on "
-		"weights. The\nfixed-point format is the frac_bits (4..%d) "
-		"with the best validation\naccuracy. Test figures estimate "
-		"accuracy on later data from the same\nsource; times are "
-		"measured wall clock.\n",
-		KOPT_MLP_MAX_IN, KOPT_MLP_MAX_UNITS, KOPT_TRAIN_L2,
-		KOPT_MLP_MAX_FRAC);
-}
+/* the limits, in help text */
+#define MAX_IN_S KOPT_STR(KOPT_MLP_MAX_IN)
+#define MAX_UNITS_S KOPT_STR(KOPT_MLP_MAX_UNITS)
+#define MAX_FRAC_S KOPT_STR(KOPT_MLP_MAX_FRAC)
+#define L2_S KOPT_STR(KOPT_TRAIN_L2)
 
-static int train_bad(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "kopt train: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	train_usage(stderr);
-	return KOPT_EXIT_USAGE;
-}
+static const struct kopt_opt_choice targets[] = {
+	{ "forced" },
+	{ "decision" },
+	{ NULL },
+};
 
 static const char *shape_of(const struct kopt_model *m, char *buf, size_t len)
 {
@@ -514,127 +488,80 @@ static int train_run(struct kopt_train_cfg *cfg, const char *out)
 	return ret ? KOPT_EXIT_FAIL : KOPT_EXIT_OK;
 }
 
-static int parse_target(const char *s, struct kopt_train_cfg *cfg)
-{
-	if (strcmp(s, "forced") && strcmp(s, "decision"))
-		return -EINVAL;
-	cfg->target = s;
-	return 0;
-}
-
 int cmd_train(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "input", required_argument, NULL, 'i' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "target", required_argument, NULL, 't' },
-		{ "features", required_argument, NULL, 'F' },
-		{ "k", required_argument, NULL, 'k' },
-		{ "hidden", required_argument, NULL, 'H' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "max-iter", required_argument, NULL, 'm' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
-	};
 	const char *out = NULL;
 	struct kopt_train_cfg cfg;
-	long v;
-	int opt;
+	long k, seed;
+	const struct kopt_opts spec = {
+		.cmd = "kopt train",
+		.usage = "-i DATA.csv -o MODEL.kmlp [--target forced|decision] "
+			 "[--features auto|a,b,c] [-k N] [--hidden H[,H2]] "
+			 "[--seed N] [--max-iter N] [--json]",
+		.desc = "Trains the MLP that predicts TARGET (default forced) from "
+			"a `kopt collect\nmigrations` CSV (or any CSV with those "
+			"column names), without shuffling:\nthe first 70% of the "
+			"rows train, the next 15% validate (early stopping,\n"
+			"fixed-point format), the last 15% test. Prints the "
+			"splits, the feature\nranking, the training and the test "
+			"figures of the float model, the\nfixed-point model it "
+			"writes and the majority baseline.",
+		.epilog =
+			"Loss: class-balanced binary cross-entropy + " L2_S
+			"/2 |W|^2 on weights. The\nfixed-point format is the "
+			"frac_bits (4.." MAX_FRAC_S ") with the best "
+			"validation\naccuracy. Test figures estimate accuracy "
+			"on later data from the same\nsource; times are "
+			"measured wall clock.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR("input", 'i', &cfg.path, "DATA.csv",
+				     "the dataset", .flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_STR("output", 'o', &out, "MODEL.kmlp",
+				     "the model to write",
+				     .flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_ENUM_NAME(
+				"target", 't', &cfg.target, targets, "TARGET",
+				"the column to predict: forced (default) or "
+				"decision"),
+			KOPT_OPT_FUNC(
+				"features", 'F', features_arg, &cfg,
+				"auto|a,b,c",
+				"auto: the best k features by ANOVA F on the "
+				"training split, skipping pid, vruntime, "
+				"exec_start (identifiers) and constant columns "
+				"(default)\na,b,c: exactly these (names from "
+				"include/kopt/features.h)"),
+			KOPT_OPT_LONG("k", 'k', &k, 1, KOPT_MLP_MAX_IN, "N",
+				      "auto: how many, 1.." MAX_IN_S
+				      " (default 7)"),
+			KOPT_OPT_FUNC(
+				"hidden", 'H', hidden_arg, &cfg, "H[,H2]",
+				"hidden ReLU units per layer, 1.." MAX_UNITS_S
+				"; 0: logistic regression (default 16)"),
+			KOPT_OPT_LONG(
+				"seed", 's', &seed, 0, LONG_MAX, "N",
+				"weight init seed (default 1): same seed, same "
+				"model"),
+			KOPT_OPT_INT(
+				"max-iter", 'm', &cfg.max_eval, 1, 1000000, "N",
+				"objective evaluations of L-BFGS (NLopt maxeval), "
+				"default 300"),
+			KOPT_OPT_JSON("print the report as JSON")),
+	};
+	int ret;
 
 	kopt_train_defaults(&cfg);
 	cfg.path = NULL;
-	while ((opt = getopt_long(argc, argv, "i:o:t:F:k:H:s:m:jh", opts,
-				  NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			cfg.path = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 't':
-			if (parse_target(optarg, &cfg))
-				return train_bad("--target '%s': expects "
-						 "forced or decision",
-						 optarg);
-			break;
-		case 'F':
-			if (!strcmp(optarg, "auto"))
-				cfg.n_feat = 0;
-			else if (parse_features(optarg, &cfg))
-				return KOPT_EXIT_USAGE;
-			break;
-		case 'k':
-			if (kopt_parse_long(optarg, 1, KOPT_MLP_MAX_IN, &v))
-				return train_bad("-k '%s': expects 1..32",
-						 optarg);
-			cfg.k = v;
-			break;
-		case 'H':
-			if (parse_hidden(optarg, &cfg))
-				return train_bad("--hidden '%s': expects 0, H "
-						 "or H1,H2 with 1..32 units",
-						 optarg);
-			break;
-		case 's':
-			if (kopt_parse_long(optarg, 0, LONG_MAX, &v))
-				return train_bad("--seed '%s': expects a "
-						 "non-negative integer",
-						 optarg);
-			cfg.seed = v;
-			break;
-		case 'm':
-			if (kopt_parse_long(optarg, 1, 1000000, &v))
-				return train_bad("--max-iter '%s': expects "
-						 "1..1000000",
-						 optarg);
-			cfg.max_eval = v;
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			train_usage(stdout);
-			return KOPT_EXIT_OK;
-		default:
-			train_usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return train_bad("unexpected argument '%s'", argv[optind]);
-	if (!cfg.path || !out)
-		return train_bad("%s", "-i DATA.csv and -o MODEL.kmlp are "
-				       "required");
+	k = cfg.k;
+	seed = cfg.seed;
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
+	cfg.k = k;
+	cfg.seed = seed;
 	return train_run(&cfg, out);
 }
 
 /* ---- kopt model score ---------------------------------------------------------- */
-
-static void score_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt model score [--target forced|decision] [--json] "
-		"MODEL.kmlp DATA.csv\n"
-		"\n"
-		"Runs the fixed-point model (the evaluator the kernel runs, "
-		"in userspace)\non every row of DATA.csv, no split, and prints "
-		"accuracy, balanced accuracy,\nprecision, recall, F1, ROC AUC "
-		"(of the integer logit) and the confusion\ncounts, for the "
-		"model and for the majority class of this dataset. DATA.csv\n"
-		"needs the model's feature columns and TARGET (default "
-		"forced).\n");
-}
-
-static int score_bad(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "kopt model score: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	score_usage(stderr);
-	return KOPT_EXIT_USAGE;
-}
 
 static void score_report(const char *model_path, const char *data,
 			 const char *target, const struct kopt_model *m,
@@ -717,37 +644,30 @@ out:
 
 int cmd_model_score(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "target", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
+	const char *target = "forced", *model = NULL, *data = NULL;
+	const struct kopt_opts spec = {
+		.cmd = "kopt model score",
+		.usage = "[--target forced|decision] [--json] MODEL.kmlp "
+			 "DATA.csv",
+		.desc = "Runs the fixed-point model (the evaluator the kernel "
+			"runs, in userspace)\non every row of DATA.csv, no split, "
+			"and prints accuracy, balanced accuracy,\nprecision, "
+			"recall, F1, ROC AUC (of the integer logit) and the "
+			"confusion\ncounts, for the model and for the majority "
+			"class of this dataset. DATA.csv\nneeds the model's "
+			"feature columns and TARGET (default forced).",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_ENUM_NAME(
+				"target", 't', &target, targets, "TARGET",
+				"the label column: forced (default) or "
+				"decision"),
+			KOPT_OPT_JSON("print the scores as JSON")),
+		.args = KOPT_ARGS(KOPT_ARG("MODEL.kmlp", &model),
+				  KOPT_ARG("DATA.csv", &data)),
 	};
-	const char *target = "forced";
-	int opt;
+	int ret;
 
-	while ((opt = getopt_long(argc, argv, "t:jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 't':
-			if (strcmp(optarg, "forced") &&
-			    strcmp(optarg, "decision"))
-				return score_bad("--target '%s': expects "
-						 "forced or decision",
-						 optarg);
-			target = optarg;
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			score_usage(stdout);
-			return KOPT_EXIT_OK;
-		default:
-			score_usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 2)
-		return score_bad("%s", "expects MODEL.kmlp and DATA.csv");
-	return score(argv[optind], argv[optind + 1], target);
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
+	return score(model, data, target);
 }

@@ -5,11 +5,10 @@
  * noisy machine as ratios. `kopt bench all` runs every one and prints one
  * JSON object keyed by benchmark name.
  */
-#include <getopt.h>
-#include <stdlib.h>
-#include <string.h>
+#include <stdio.h>
 
 #include "cli.h"
+#include "opts.h"
 
 static int bench_all(int argc, char **argv);
 
@@ -33,10 +32,19 @@ static const struct kopt_cmd bench_cmds[] = {
 
 static int bench_all(int argc, char **argv)
 {
+	const struct kopt_opts spec = {
+		.cmd = "kopt bench all",
+		.usage = "[--json]",
+		.desc = "Runs every benchmark with its defaults, in order.",
+		.opts = KOPT_OPTS(KOPT_OPT_JSON(
+			"one JSON object keyed by benchmark name")),
+	};
 	const struct kopt_cmd *c;
-	int ret = KOPT_EXIT_OK, err;
+	int ret, err;
 	bool first = true;
 
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
 	if (kopt_env.json)
 		printf("{");
 	for (c = bench_cmds + 1; c->name; c++) {
@@ -47,7 +55,6 @@ static int bench_all(int argc, char **argv)
 			fflush(stdout);
 		}
 		first = false;
-		optind = 0;
 		err = c->fn(1, sub_argv);
 		if (err) {
 			/* keep the JSON valid: a failed bench is null */
@@ -63,11 +70,6 @@ static int bench_all(int argc, char **argv)
 
 int cmd_bench(int argc, char **argv)
 {
-	int i;
-
-	/* accept --json after the subcommand as well as before it */
-	for (i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
-			kopt_env.json = true;
-	return kopt_dispatch("kopt bench", bench_cmds, argc - 1, argv + 1);
+	/* every benchmark takes --json after its name too */
+	return kopt_dispatch("kopt bench", bench_cmds, argc, argv);
 }

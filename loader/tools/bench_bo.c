@@ -19,7 +19,6 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include "bo.h"
 #include "gp.h"
 #include "cli.h"
+#include "opts.h"
 
 #define MAX_SEEDS 1000
 #define TIME_SEEDS 5
@@ -488,27 +488,6 @@ static void print_table(const struct fn_result *res, size_t nres,
 		       tr[i].cpu_mean_ms);
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt bench bo [--function NAME] [--budget N] "
-		"[--seeds S] [--json]\n"
-		"\n"
-		"Simple regret of the GP Bayesian optimizer vs random search\n"
-		"(same seeds, same run) and ms per suggestion.\n"
-		"\n"
-		"  -f, --function NAME  branin, hartmann3, hartmann6, goldstein "
-		"or\n"
-		"                       all (default: branin and hartmann6)\n"
-		"  -b, --budget N       evaluations per run (default per "
-		"function:\n"
-		"                       branin 30, hartmann3 40, hartmann6 60,\n"
-		"                       goldstein 30)\n"
-		"  -s, --seeds S        runs per function (default 20)\n"
-		"  -j, --json           JSON on stdout\n"
-		"  -h, --help           this help\n");
-}
-
 struct bench_args {
 	bool sel[N_FNS];
 	unsigned int budget, seeds;
@@ -528,66 +507,56 @@ static int select_fn(struct bench_args *a, const char *name)
 	return found ? 0 : -EINVAL;
 }
 
-static int parse_args(int argc, char **argv, struct bench_args *a)
+/* --function NAME: one more function to run (all: every one) */
+static int function_arg(const char *name, void *to, char *why, size_t len)
 {
-	static const struct option opts[] = {
-		{ "function", required_argument, NULL, 'f' },
-		{ "budget", required_argument, NULL, 'b' },
-		{ "seeds", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
-	};
-	bool any = false;
-	long v;
-	int opt;
+	size_t used = snprintf(why, len, "expected");
 
-	a->seeds = 20;
-	while ((opt = getopt_long(argc, argv, "f:b:s:jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			if (select_fn(a, optarg)) {
-				pr_warn("bench bo: unknown function '%s'\n",
-					optarg);
-				return -EINVAL;
-			}
-			any = true;
-			break;
-		case 'b':
-			if (kopt_parse_long(optarg, 1, 10000, &v)) {
-				pr_warn("bench bo: bad budget '%s'\n", optarg);
-				return -EINVAL;
-			}
-			a->budget = v;
-			break;
-		case 's':
-			if (kopt_parse_long(optarg, 1, MAX_SEEDS, &v)) {
-				pr_warn("bench bo: bad seed count '%s'\n",
-					optarg);
-				return -EINVAL;
-			}
-			a->seeds = v;
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("bench bo: unexpected argument '%s'\n", argv[optind]);
-		return -EINVAL;
-	}
+	if (!select_fn(to, name))
+		return 0;
+	for (size_t i = 0; i < N_FNS && used < len; i++)
+		used += snprintf(why + used, len - used, "%s%s", i ? ", " : " ",
+				 testfns[i].name);
+	if (used < len)
+		snprintf(why + used, len - used, " or all");
+	return -1;
+}
+
+/* false after --help or a usage error (*ret says which) */
+static bool parse_args(int argc, char **argv, struct bench_args *a, int *ret)
+{
+	bool any = false;
+	long budget = 0, seeds = 20;
+	const struct kopt_opts spec = {
+		.cmd = "kopt bench bo",
+		.usage = "[--function NAME] [--budget N] [--seeds S] [--json]",
+		.desc = "Simple regret of the GP Bayesian optimizer vs random "
+			"search\n(same seeds, same run) and ms per suggestion.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_FUNC(
+				"function", 'f', function_arg, a, "NAME",
+				"branin, hartmann3, hartmann6, goldstein or\n"
+				"all (default: branin and hartmann6)",
+				.given = &any),
+			KOPT_OPT_LONG(
+				"budget", 'b', &budget, 1, 10000, "N",
+				"evaluations per run (default per function:\n"
+				"branin 30, hartmann3 40, hartmann6 60,\n"
+				"goldstein 30)"),
+			KOPT_OPT_LONG("seeds", 's', &seeds, 1, MAX_SEEDS, "S",
+				      "runs per function (default 20)"),
+			KOPT_OPT_JSON("JSON on stdout")),
+	};
+
+	if (!kopt_opts_parse(&spec, argc, argv, ret))
+		return false;
+	a->budget = budget;
+	a->seeds = seeds;
 	if (!any) {
 		select_fn(a, "branin");
 		select_fn(a, "hartmann6");
 	}
-	return 0;
+	return true;
 }
 
 int cmd_bench_bo(int argc, char **argv)
@@ -596,10 +565,10 @@ int cmd_bench_bo(int argc, char **argv)
 	struct bench_args a = { 0 };
 	struct fn_result res[N_FNS];
 	size_t nres = 0;
-	int ret = parse_args(argc, argv, &a);
+	int ret;
 
-	if (ret)
-		return ret > 0 ? KOPT_EXIT_OK : KOPT_EXIT_USAGE;
+	if (!parse_args(argc, argv, &a, &ret))
+		return ret;
 	kopt_blas_single_thread();
 	for (size_t i = 0; i < N_FNS; i++) {
 		if (!a.sel[i])

@@ -38,7 +38,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -58,6 +57,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "nic.h"
 #include "nic_base.skel.h"
 #include "nic_xdp.skel.h"
@@ -501,116 +501,81 @@ static struct json_object *jnum(double v)
 	return isfinite(v) ? json_object_new_double(v) : NULL;
 }
 
-static void usage(FILE *f)
+/* --irq LIST: the vectors for the irq programs */
+static int irq_arg(const char *list, void *to, char *why, size_t len)
 {
-	fprintf(f,
-		"Usage: kopt bench collector [--json] [--round-trips N] "
-		"[--rounds N] [--repeat N] [--irq LIST] [--window-only]\n"
-		"\n"
-		"Cost per event of each NIC collector program (run_time_ns / "
-		"run_cnt\n"
-		"from BPF run-time statistics) under a fixed TCP ping-pong "
-		"through a\n"
-		"veth pair in private network namespaces, and the XDP "
-		"counter's\n"
-		"ns/packet by BPF_PROG_TEST_RUN next to an empty XDP "
-		"program.\n"
-		"The irq programs are filtered to the disk's vectors (or "
-		"--irq),\n"
-		"driven by direct disk writes: veth has no vectors. The load\n"
-		"runs in two modes: per-interrupt records on, and window\n"
-		"rates only (the control loop's use), each --rounds times,\n"
-		"interleaved; each figure is the median round. Needs root.\n"
-		"\n"
-		"  --round-trips N   TCP round trips of %d bytes a round "
-		"(default %d)\n"
-		"  --rounds N        rounds of each mode (default %d)\n"
-		"  --repeat N        BPF_PROG_TEST_RUN repeat (default %d)\n"
-		"  --irq LIST        vectors for the irq programs\n"
-		"  --window-only     the window-rates pass only\n"
-		"  -j, --json        one JSON object\n"
-		"  -h, --help        this help\n",
-		MSG_BYTES, DEF_ROUND_TRIPS, DEF_ROUNDS, DEF_REPEAT);
-}
-
-/* optarg as a count from 1 to max, else a message naming --opt; 0 or -1. */
-static int count_arg(const char *opt, long max, long *out)
-{
-	if (!kopt_parse_long(optarg, 1, max, out))
-		return 0;
-	fprintf(stderr, "kopt bench collector: --%s '%s': need 1..%ld\n", opt,
-		optarg, max);
-	return -1;
-}
-
-static int parse_args(int argc, char **argv, struct bench_args *a)
-{
-	enum { OPT_RT = 256, OPT_ROUNDS, OPT_REPEAT, OPT_IRQ, OPT_WINDOW };
-	static const struct option opts[] = {
-		{ "window-only", no_argument, NULL, OPT_WINDOW },
-		{ "round-trips", required_argument, NULL, OPT_RT },
-		{ "rounds", required_argument, NULL, OPT_ROUNDS },
-		{ "repeat", required_argument, NULL, OPT_REPEAT },
-		{ "irq", required_argument, NULL, OPT_IRQ },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
-	};
-	char *tok, *save;
+	struct bench_args *a = to;
+	char *copy = strdup(list), *tok, *save = NULL;
+	int err = 0;
 	long v;
-	int opt;
 
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_RT:
-			if (count_arg("round-trips", MAX_ROUND_TRIPS,
-				      &a->round_trips))
-				return KOPT_EXIT_USAGE;
-			break;
-		case OPT_ROUNDS:
-			if (count_arg("rounds", MAX_ROUNDS, &a->rounds))
-				return KOPT_EXIT_USAGE;
-			break;
-		case OPT_REPEAT:
-			if (count_arg("repeat", MAX_REPEAT, &a->repeat))
-				return KOPT_EXIT_USAGE;
-			break;
-		case OPT_WINDOW:
-			a->window_only = true;
-			break;
-		case OPT_IRQ:
-			for (tok = strtok_r(optarg, ",", &save); tok;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (a->nr_irqs >= NIC_MAX_IRQS ||
-				    kopt_parse_long(tok, 0, 65535, &v)) {
-					fprintf(stderr,
-						"kopt bench collector: --irq: "
-						"'%s' is not an IRQ number "
-						"(or more than %d)\n",
-						tok, NIC_MAX_IRQS);
-					return KOPT_EXIT_USAGE;
-				}
-				a->irqs[a->nr_irqs++] = v;
-			}
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			usage(stderr);
-			return KOPT_EXIT_USAGE;
+	if (!copy) {
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
+	}
+	a->nr_irqs = 0;
+	for (tok = strtok_r(copy, ",", &save); tok && !err;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (a->nr_irqs >= NIC_MAX_IRQS ||
+		    kopt_parse_long(tok, 0, 65535, &v)) {
+			snprintf(why, len,
+				 "'%s' is not an IRQ number (or more than %d)",
+				 tok, NIC_MAX_IRQS);
+			err = -EINVAL;
+		} else {
+			a->irqs[a->nr_irqs++] = v;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr,
-			"kopt bench collector: unexpected argument '%s'\n",
-			argv[optind]);
-		return KOPT_EXIT_USAGE;
-	}
-	return 0;
+	free(copy);
+	return err;
+}
+
+/* the defaults, in help text */
+#define MSG_BYTES_S KOPT_STR(MSG_BYTES)
+#define DEF_ROUND_TRIPS_S KOPT_STR(DEF_ROUND_TRIPS)
+#define DEF_ROUNDS_S KOPT_STR(DEF_ROUNDS)
+#define DEF_REPEAT_S KOPT_STR(DEF_REPEAT)
+
+/* false after --help or a usage error (*ret says which) */
+static bool parse_args(int argc, char **argv, struct bench_args *a, int *ret)
+{
+	const struct kopt_opts spec = {
+		.cmd = "kopt bench collector",
+		.usage = "[--json] [--round-trips N] [--rounds N] [--repeat N] "
+			 "[--irq LIST] [--window-only]",
+		.desc = "Cost per event of each NIC collector program "
+			"(run_time_ns / run_cnt\nfrom BPF run-time statistics) "
+			"under a fixed TCP ping-pong through a\nveth pair in "
+			"private network namespaces, and the XDP counter's\n"
+			"ns/packet by BPF_PROG_TEST_RUN next to an empty XDP "
+			"program.\nThe irq programs are filtered to the disk's "
+			"vectors (or --irq),\ndriven by direct disk writes: veth "
+			"has no vectors. The load\nruns in two modes: "
+			"per-interrupt records on, and window\nrates only (the "
+			"control loop's use), each --rounds times,\ninterleaved; "
+			"each figure is the median round. Needs root.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_LONG("round-trips", 0, &a->round_trips, 1,
+				      MAX_ROUND_TRIPS, "N",
+				      "TCP round trips of " MSG_BYTES_S
+				      " bytes a round "
+				      "(default " DEF_ROUND_TRIPS_S ")"),
+			KOPT_OPT_LONG(
+				"rounds", 0, &a->rounds, 1, MAX_ROUNDS, "N",
+				"rounds of each mode (default " DEF_ROUNDS_S
+				")"),
+			KOPT_OPT_LONG(
+				"repeat", 0, &a->repeat, 1, MAX_REPEAT, "N",
+				"BPF_PROG_TEST_RUN repeat (default " DEF_REPEAT_S
+				")"),
+			KOPT_OPT_FUNC("irq", 0, irq_arg, a, "LIST",
+				      "vectors for the irq programs"),
+			KOPT_OPT_FLAG("window-only", 0, &a->window_only,
+				      "the window-rates pass only"),
+			KOPT_OPT_JSON("one JSON object")),
+	};
+
+	return kopt_opts_parse(&spec, argc, argv, ret);
 }
 
 /*
@@ -1108,9 +1073,8 @@ int cmd_bench_collector(int argc, char **argv)
 	struct bench_result *r;
 	int ret, stats_fd, err;
 
-	ret = parse_args(argc, argv, &a);
-	if (ret)
-		return ret < 0 ? KOPT_EXIT_OK : ret;
+	if (!parse_args(argc, argv, &a, &ret))
+		return ret;
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt bench collector");
 	r = calloc(1, sizeof(*r));

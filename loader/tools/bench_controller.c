@@ -53,7 +53,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
@@ -66,6 +65,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "controller.h"
 #include "labplant.h"
 #include "plant.h"
@@ -1358,89 +1358,39 @@ static int run_case(const char *path, const struct bench_opts *o,
 	return 0;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt bench controller [--seeds N] [--scenarios a,b] "
-		"[--hours H] [--dir DIR] [--json]\n"
-		"\n"
-		"The energy controller in worlds that move: every scenario of "
-		"policies/scenarios\n(sim and replayed measured sweeps), "
-		"against its oracle, a static profile and\nrandom search, "
-		"over seeds, with the issue's acceptance checks.\n"
-		"\n"
-		"  -n, --seeds N         seeds per scenario (default %d)\n"
-		"  -s, --scenarios a,b   scenario names (or paths); default "
-		"all\n"
-		"  -H, --hours H         plant time per run (default %g)\n"
-		"  -d, --dir DIR         where the scenarios are (default: "
-		"policies/scenarios\n"
-		"                        of the source tree, or "
-		"$KOPT_SCENARIOS)\n"
-		"  -j, --json            JSON on stdout\n"
-		"  -h, --help            this help\n",
-		DEFAULT_SEEDS, DEFAULT_HOURS);
-}
-
+/* 0, -1 after --help, or a usage error's exit code */
 static int parse_args(int argc, char **argv, struct bench_opts *o)
 {
-	static const struct option opts[] = {
-		{ "seeds", required_argument, NULL, 'n' },
-		{ "scenarios", required_argument, NULL, 's' },
-		{ "hours", required_argument, NULL, 'H' },
-		{ "dir", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
+	long seeds = o->seeds;
+	const struct kopt_opts spec = {
+		.cmd = "kopt bench controller",
+		.usage =
+			"[--seeds N] [--scenarios a,b] [--hours H] [--dir DIR] "
+			"[--json]",
+		.desc = "The energy controller in worlds that move: every "
+			"scenario of policies/scenarios\n(sim and replayed "
+			"measured sweeps), against its oracle, a static profile "
+			"and\nrandom search, over seeds, with the issue's "
+			"acceptance checks.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_LONG("seeds", 'n', &seeds, 1, MAX_SEEDS, "N",
+				      "seeds per scenario (default 10)"),
+			KOPT_OPT_STR("scenarios", 's', &o->list, "a,b",
+				     "scenario names (or paths); default all"),
+			KOPT_OPT_DOUBLE("hours", 'H', &o->hours, 0.01, 24 * 365,
+					"H", "plant time per run (default 24)",
+					.unit = "hours"),
+			KOPT_OPT_STR("dir", 'd', &o->dir, "DIR",
+				     "where the scenarios are (default: "
+				     "policies/scenarios\nof the source tree, "
+				     "or $KOPT_SCENARIOS)"),
+			KOPT_OPT_JSON("JSON on stdout")),
 	};
-	long v;
-	int opt;
+	int ret;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "n:s:H:d:jh", opts, NULL)) !=
-	       -1) {
-		switch (opt) {
-		case 'n':
-			if (kopt_parse_long(optarg, 1, MAX_SEEDS, &v)) {
-				pr_warn("bench controller: --seeds '%s': "
-					"expected 1 to %d\n",
-					optarg, MAX_SEEDS);
-				return KOPT_EXIT_USAGE;
-			}
-			o->seeds = v;
-			break;
-		case 's':
-			o->list = optarg;
-			break;
-		case 'H':
-			if (kopt_parse_double(optarg, 0.01, 24 * 365,
-					      &o->hours)) {
-				pr_warn("bench controller: --hours '%s': "
-					"expected a positive number of "
-					"hours\n",
-					optarg);
-				return KOPT_EXIT_USAGE;
-			}
-			break;
-		case 'd':
-			o->dir = optarg;
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("bench controller: unexpected argument '%s'\n",
-			argv[optind]);
-		return KOPT_EXIT_USAGE;
-	}
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret ? ret : -1;
+	o->seeds = (unsigned int)seeds;
 	return 0;
 }
 

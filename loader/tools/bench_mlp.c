@@ -17,13 +17,13 @@
  * Cost: about runs * repeat * (sum of the shapes' ns), ~2 s by default.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "mlp.h"
 #include "model.h"
 
@@ -42,18 +42,6 @@ struct bench_result {
 	__u32 median, min;
 	long macs;
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt bench mlp [--json] [--repeat N] [--runs R]\n"
-		"\n"
-		"ns per inference of the BPF evaluator (BPF_PROG_TEST_RUN of "
-		"mlp_eval, XDP)\nfor 7-16-1, 15-10-1 and 16-32-32-1 models, "
-		"with an empty program timed in\nthe same runs as the baseline. "
-		"Minimum (and median) of R runs of N repeats.\nDefaults: "
-		"--repeat 50000 --runs 31.\n");
-}
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -216,50 +204,28 @@ static int run_bench(const struct bench_args *a)
 
 int cmd_bench_mlp(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "repeat", required_argument, NULL, 'r' },
-		{ "runs", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
-	};
 	struct bench_args a = { .repeat = 50000, .runs = 31 };
-	int opt;
+	const struct kopt_opts spec = {
+		.cmd = "kopt bench mlp",
+		.usage = "[--json] [--repeat N] [--runs R]",
+		.desc = "ns per inference of the BPF evaluator (BPF_PROG_TEST_RUN "
+			"of mlp_eval, XDP)\nfor 7-16-1, 15-10-1 and 16-32-32-1 "
+			"models, with an empty program timed in\nthe same runs as "
+			"the baseline. Minimum (and median) of R runs of N "
+			"repeats.\nDefaults: --repeat 50000 --runs 31.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_LONG(
+				"repeat", 'r', &a.repeat, 1, 100000000, "N",
+				"BPF_PROG_TEST_RUN repeat of a run (default "
+				"50000)"),
+			KOPT_OPT_LONG("runs", 'n', &a.runs, 1, MAX_RUNS, "R",
+				      "runs (default 31)"),
+			KOPT_OPT_JSON("JSON on stdout")),
+	};
+	int ret;
 
-	while ((opt = getopt_long(argc, argv, "r:n:jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'r':
-			if (kopt_parse_long(optarg, 1, 100000000, &a.repeat)) {
-				pr_warn("bench mlp: --repeat '%s': expects "
-					"1..100000000\n",
-					optarg);
-				return KOPT_EXIT_USAGE;
-			}
-			break;
-		case 'n':
-			if (kopt_parse_long(optarg, 1, MAX_RUNS, &a.runs)) {
-				pr_warn("bench mlp: --runs '%s': expects "
-					"1..%d\n",
-					optarg, MAX_RUNS);
-				return KOPT_EXIT_USAGE;
-			}
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return KOPT_EXIT_OK;
-		default:
-			usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		pr_warn("bench mlp: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return KOPT_EXIT_USAGE;
-	}
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt bench mlp");
 	return run_bench(&a);

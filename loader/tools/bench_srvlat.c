@@ -37,7 +37,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -54,6 +53,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "srvlat.h"
 #include "srvlat_base.skel.h"
 
@@ -528,61 +528,32 @@ static void print_text(struct json_object *o)
 	       json_object_to_json_string(f));
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt bench srvlat [--round-trips N] [--rounds R] "
-		"[--json]\n"
-		"\n"
-		"What the server-latency probe (bpf/srvlat.bpf.c) costs: ns "
-		"per event of\neach of its programs over an empty program on "
-		"the same tracepoint, and\nper request, under a TCP ping-pong "
-		"over a veth pair (live run-time\nstatistics; tp_btf has no "
-		"BPF_PROG_TEST_RUN). Median of R rounds.\n"
-		"\n"
-		"  -n, --round-trips N  per round (default %d)\n"
-		"  -r, --rounds R       rounds (default %d)\n"
-		"  -j, --json           JSON\n",
-		DEF_ROUND_TRIPS, DEF_ROUNDS);
-}
-
 int cmd_bench_srvlat(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "round-trips", required_argument, NULL, 'n' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
-	};
 	struct bench b = { .round_trips = DEF_ROUND_TRIPS,
 			   .rounds = DEF_ROUNDS };
+	const struct kopt_opts spec = {
+		.cmd = "kopt bench srvlat",
+		.usage = "[--round-trips N] [--rounds R] [--json]",
+		.desc = "What the server-latency probe (bpf/srvlat.bpf.c) costs: "
+			"ns per event of\neach of its programs over an empty "
+			"program on the same tracepoint, and\nper request, under "
+			"a TCP ping-pong over a veth pair (live run-time\n"
+			"statistics; tp_btf has no BPF_PROG_TEST_RUN). Median of "
+			"R rounds.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_LONG("round-trips", 'n', &b.round_trips, 1,
+				      MAX_ROUND_TRIPS, "N",
+				      "per round (default 20000)"),
+			KOPT_OPT_LONG("rounds", 'r', &b.rounds, 1, MAX_ROUNDS,
+				      "R", "rounds (default 5)"),
+			KOPT_OPT_JSON("JSON")),
+	};
 	struct json_object *o;
-	int opt, stats_fd, ret = KOPT_EXIT_OK;
+	int stats_fd, ret = KOPT_EXIT_OK;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "n:r:jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			if (kopt_parse_long(optarg, 1, MAX_ROUND_TRIPS,
-					    &b.round_trips))
-				goto bad;
-			break;
-		case 'r':
-			if (kopt_parse_long(optarg, 1, MAX_ROUNDS, &b.rounds))
-				goto bad;
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return KOPT_EXIT_OK;
-		default:
-			usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt bench srvlat");
 	kopt_setup_libbpf();
@@ -620,8 +591,4 @@ int cmd_bench_srvlat(int argc, char **argv)
 	}
 	free(b.r);
 	return ret;
-bad:
-	pr_warn("bench srvlat: %s '%s': invalid value\n", argv[optind - 1],
-		optarg);
-	return KOPT_EXIT_USAGE;
 }

@@ -14,7 +14,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "model.h"
 #include "train.h"
 
@@ -115,60 +115,31 @@ out:
 	return best;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt bench train [--rows N] [--json]\n"
-		"\n"
-		"Times `kopt train` (CSV load, L-BFGS training, quantization) "
-		"on a synthetic\n"
-		"dataset of N rows (default 1000000), 7 features, 7-16-1, "
-		"against one forward\n"
-		"pass over the same rows measured in the same run.\n");
-}
-
 int cmd_bench_train(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "rows", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
-	};
 	struct kopt_train_report *rep = NULL;
 	struct kopt_train_cfg cfg;
 	char path[512], err[512];
 	double fwd, write_s, per_eval;
-	long rows = 1000000, v;
-	int opt, e, i, ret = KOPT_EXIT_FAIL;
+	long rows = 1000000;
+	const struct kopt_opts spec = {
+		.cmd = "kopt bench train",
+		.usage = "[--rows N] [--json]",
+		.desc = "Times `kopt train` (CSV load, L-BFGS training, "
+			"quantization) on a synthetic\ndataset of N rows (default "
+			"1000000), 7 features, 7-16-1, against one forward\npass "
+			"over the same rows measured in the same run.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_LONG(
+				"rows", 'r', &rows, 1000, 100000000, "N",
+				"rows of the synthetic dataset (default 1000000)"),
+			KOPT_OPT_JSON("JSON on stdout")),
+	};
+	int e, i, ret;
 
-	while ((opt = getopt_long(argc, argv, "r:jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'r':
-			if (kopt_parse_long(optarg, 1000, 100000000, &v)) {
-				pr_warn("bench train: --rows '%s': expected "
-					"1000..100000000\n",
-					optarg);
-				return KOPT_EXIT_USAGE;
-			}
-			rows = v;
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return KOPT_EXIT_OK;
-		default:
-			usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("bench train: unexpected argument '%s'\n",
-			argv[optind]);
-		return KOPT_EXIT_USAGE;
-	}
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
+	ret = KOPT_EXIT_FAIL;
 	write_s = kopt_now_s();
 	e = write_dataset(path, sizeof(path), rows, 1);
 	if (e) {

@@ -34,7 +34,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -48,6 +47,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "kopt/kpatch_probe.h"
 #include "kpatch_probe.skel.h"
 #include "mlp.h"
@@ -609,98 +609,45 @@ static int attach_probes(struct bench *b)
 	return b->kp->links.kp_exit ? 0 : -errno;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt bench kpatch [--rounds N] [--workload CMD] "
-		"[--baseline FILE] [--icount SHIFT] [--out FILE] [--json]\n"
-		"\n"
-		"Cost of the kopt kernel patch per can_migrate_task() call:\n"
-		"no policy, and the sched_lb_ops policy on a %s model with\n"
-		"the kfunc and the inline evaluator (see the top of\n"
-		"loader/tools/kpatch_bench.c). `make vmbench` runs it in the VM.\n"
-		"\n"
-		"  -r, --rounds N      interleaved rounds (default %d)\n"
-		"  -w, --workload CMD  load-balancing workload (default\n"
-		"                      \"%s\")\n"
-		"  -b, --baseline F    an unpatched kernel's result, for ratios\n"
-		"  -H, --host F        the host's result (its calibration), for\n"
-		"                      an estimate of native figures\n"
-		"      --icount SHIFT  the guest runs on QEMU's icount clock\n"
-		"                      (vm-run.sh --icount): report\n"
-		"                      instructions per call, not ns\n"
-		"  -o, --out FILE      also write the JSON to FILE\n"
-		"  -j, --json          JSON on stdout (always JSON)\n"
-		"  -h, --help          this help\n",
-		BENCH_SHAPE, DEFAULT_ROUNDS, DEFAULT_WORKLOAD);
-}
+#define DEFAULT_ROUNDS_S KOPT_STR(DEFAULT_ROUNDS) /* in help text */
 
-static int parse_opts(int argc, char **argv, struct bench *b)
+/* false after --help or a usage error (*ret says which) */
+static bool parse_opts(int argc, char **argv, struct bench *b, int *ret)
 {
-	static const struct option opts[] = {
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "workload", required_argument, NULL, 'w' },
-		{ "baseline", required_argument, NULL, 'b' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "icount", required_argument, NULL, 'I' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
+	const struct kopt_opts spec = {
+		.cmd = "kopt bench kpatch",
+		.usage = "[--rounds N] [--workload CMD] [--baseline FILE] "
+			 "[--icount SHIFT] [--out FILE] [--json]",
+		.desc = "Cost of the kopt kernel patch per can_migrate_task() "
+			"call:\nno policy, and the sched_lb_ops policy on a " BENCH_SHAPE
+			" model with\nthe kfunc and the inline "
+			"evaluator (see the top of\nloader/tools/kpatch_bench.c). "
+			"`make vmbench` runs it in the VM.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_INT(
+				"rounds", 'r', &b->rounds, 1, MAX_ROUNDS, "N",
+				"interleaved rounds (default " DEFAULT_ROUNDS_S
+				")"),
+			KOPT_OPT_STR("workload", 'w', &b->workload, "CMD",
+				     "load-balancing workload (default\n"
+				     "\"" DEFAULT_WORKLOAD "\")"),
+			KOPT_OPT_STR("baseline", 'b', &b->baseline, "F",
+				     "an unpatched kernel's result, for ratios"),
+			KOPT_OPT_STR("host", 'H', &b->host, "F",
+				     "the host's result (its calibration), for\n"
+				     "an estimate of native figures"),
+			KOPT_OPT_INT("icount", 0, &b->icount_shift, 0, 10,
+				     "SHIFT",
+				     "the guest runs on QEMU's icount clock\n"
+				     "(vm-run.sh --icount): report\n"
+				     "instructions per call, not ns",
+				     .unit = "a shift"),
+			KOPT_OPT_STR("out", 'o', &b->out, "FILE",
+				     "also write the JSON to FILE"),
+			KOPT_OPT_JSON("JSON on stdout (always JSON)")),
 	};
-	long v;
-	int opt;
 
-	while ((opt = getopt_long(argc, argv, "r:w:b:H:o:jh", opts, NULL)) !=
-	       -1) {
-		switch (opt) {
-		case 'r':
-			if (kopt_parse_long(optarg, 1, MAX_ROUNDS, &v)) {
-				pr_warn("bench kpatch: --rounds '%s': expected "
-					"1..%d\n",
-					optarg, MAX_ROUNDS);
-				return KOPT_EXIT_USAGE;
-			}
-			b->rounds = v;
-			break;
-		case 'w':
-			b->workload = optarg;
-			break;
-		case 'b':
-			b->baseline = optarg;
-			break;
-		case 'H':
-			b->host = optarg;
-			break;
-		case 'I':
-			if (kopt_parse_long(optarg, 0, 10, &v)) {
-				pr_warn("bench kpatch: --icount '%s': expected "
-					"a shift 0..10\n",
-					optarg);
-				return KOPT_EXIT_USAGE;
-			}
-			b->icount_shift = v;
-			break;
-		case 'o':
-			b->out = optarg;
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("bench kpatch: unexpected argument '%s'\n",
-			argv[optind]);
-		return KOPT_EXIT_USAGE;
-	}
-	return 0;
+	return kopt_opts_parse(&spec, argc, argv, ret);
 }
 
 static bool phase_runs(int i, const struct kopt_lb_support *sup)
@@ -749,9 +696,8 @@ int cmd_bench_kpatch(int argc, char **argv)
 	struct kopt_lb_support sup;
 	int ret;
 
-	ret = parse_opts(argc, argv, &b);
-	if (ret)
-		return ret < 0 ? KOPT_EXIT_OK : ret;
+	if (!parse_opts(argc, argv, &b, &ret))
+		return ret;
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt bench kpatch");
 	kopt_lb_probe(&sup);

@@ -17,6 +17,7 @@
 
 #include <json-c/json.h>
 
+#include "kopt.h"
 #include "labplant.h"
 #include "policy.h"
 
@@ -337,4 +338,36 @@ void labplant_sla_of(const struct policy *pol, struct sim_sla *sla)
 		*sla = (struct sim_sla){ SIM_SLA_P50, pol->sla.bound_us };
 	else
 		*sla = (struct sim_sla){ SIM_SLA_P99, pol->sla.bound_us };
+}
+
+/* --sla-p99, --sla-p50 US and --sla-ratio R: the oracle's SLA */
+static int sla_arg(struct sim_sla *sla, enum sim_sla_kind kind, double max,
+		   const char *s, char *why, size_t len)
+{
+	double v;
+
+	if (kopt_parse_double(s, 1e-3, max, &v)) {
+		snprintf(why, len, "expected %s in 0.001..%.15g",
+			 kind == SIM_SLA_RATIO ? "a ratio" : "microseconds",
+			 max);
+		return -1;
+	}
+	sla->kind = kind;
+	sla->bound = v;
+	return 0;
+}
+
+int labplant_sla_p99_arg(const char *s, void *to, char *why, size_t len)
+{
+	return sla_arg(to, SIM_SLA_P99, 1e12, s, why, len);
+}
+
+int labplant_sla_p50_arg(const char *s, void *to, char *why, size_t len)
+{
+	return sla_arg(to, SIM_SLA_P50, 1e12, s, why, len);
+}
+
+int labplant_sla_ratio_arg(const char *s, void *to, char *why, size_t len)
+{
+	return sla_arg(to, SIM_SLA_RATIO, 1, s, why, len);
 }

@@ -86,4 +86,12 @@ void labplant_sla_of(const struct policy *pol, struct sim_sla *sla);
 /* In this process: plant_start_ops(&labplant_ops, lp, ...). */
 extern const struct plant_ops labplant_ops;
 
+/*
+ * --sla-p99 / --sla-p50 US and --sla-ratio R of the lab plants: option
+ * callbacks (loader/cli/opts.h, KOPT_OPT_FUNC) into a struct sim_sla.
+ */
+int labplant_sla_p99_arg(const char *s, void *to, char *why, size_t len);
+int labplant_sla_p50_arg(const char *s, void *to, char *why, size_t len);
+int labplant_sla_ratio_arg(const char *s, void *to, char *why, size_t len);
+
 #endif /* KOPT_TOOLS_LABPLANT_H */

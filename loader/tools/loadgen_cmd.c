@@ -10,7 +10,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "loadgen.h"
 
 /* Above this client lag the generator, not the server, is the bottleneck. */
@@ -39,223 +39,109 @@ static void on_signal(int sig)
 		stop_early = 1;
 }
 
-static void usage(FILE *f)
+/* false after --help or a usage error (*ret says which) */
+static bool parse_opts(int argc, char **argv, struct loadgen_opts *o, int *ret)
 {
-	fprintf(f,
-		"Usage: kopt loadgen --rate QPS [--server HOST:PORT] "
-		"[--duration S] [OPTIONS]\n"
-		"\n"
-		"Open-loop memcached load generator: sends get/set requests at "
-		"QPS on a\n"
-		"Poisson schedule fixed in advance, spread over N connections "
-		"(pipelined\n"
-		"when all are busy), and measures each latency from the "
-		"request's\n"
-		"*intended* send time, so a queueing server cannot hide behind "
-		"a slowed\n"
-		"client. Every key is set first so gets hit. Schedule, protocol "
-		"and\n"
-		"costs: see the top of loader/lib/host/loadgen.c.\n"
-		"\n"
-		"  -s, --server HOST:PORT  memcached to drive (default "
-		"127.0.0.1:11211;\n"
-		"                          [ADDR]:PORT for IPv6)\n"
-		"  -r, --rate QPS          target requests per second, all "
-		"threads\n"
-		"                          (required; up to 2000000)\n"
-		"  -d, --duration S        measured seconds (default 10; 0 = "
-		"until Ctrl-C)\n"
-		"  -w, --warmup S          load sent before measuring, not "
-		"recorded\n"
-		"                          (default 1)\n"
-		"  -c, --connections N     TCP connections (default 16, up to "
-		"4096)\n"
-		"  -t, --threads T         worker threads, each with N/T "
-		"connections\n"
-		"                          and rate/T (default 1, up to 64)\n"
-		"  -g, --get-ratio R       share of gets, the rest are sets "
-		"(default 0.9)\n"
-		"  -k, --key-space K       keys kopt:0..kopt:K-1, chosen "
-		"uniformly\n"
-		"                          (default 10000, up to 10000000)\n"
-		"  -b, --value-size B      bytes per value (default 64, up to "
-		"4194304)\n"
-		"      --seed N            seed of the schedule and the key "
-		"choice (default 1)\n"
-		"      --timeout MS        a request unanswered this long is a "
-		"timeout;\n"
-		"                          its connection is reopened "
-		"(default 1000)\n"
-		"      --no-preload        do not set the key space before the "
-		"run\n"
-		"      --raw FILE          write every measured sample as CSV: "
-		"intended_ns\n"
-		"                          (since the warmup ended), latency_ns, "
-		"op\n"
-		"                          (get_hit, get_miss or set)\n"
-		"  -j, --json              print the result as one JSON object\n"
-		"  -h, --help              this help\n"
-		"\n"
-		"Reports the target and achieved rate (replies received during "
-		"the measured\n"
-		"time / its length), requests sent, completed, errors and "
-		"timeouts, the hit\n"
-		"ratio, latency p50/p90/p99/p99.9/max in microseconds (3 "
-		"significant\n"
-		"digits, HDR-style histogram), the client lag (actual - intended "
-		"send time)\n"
-		"and the generator's CPU use. Ctrl-C stops and prints what was "
-		"measured.\n"
-		"Exit: 0 ok, 1 cannot connect or preload, error replies or no "
-		"reply at all,\n2 bad option.\n");
-}
-
-enum {
-	OPT_SEED = 256,
-	OPT_TIMEOUT,
-	OPT_NO_PRELOAD,
-	OPT_RAW,
-};
-
-static int bad_value(const char *opt, const char *val, const char *want)
-{
-	pr_warn("loadgen: %s '%s': expected %s\n", opt, val, want);
-	return KOPT_EXIT_USAGE;
-}
-
-static int parse_num(int opt, const char *arg, struct loadgen_opts *o)
-{
-	long l;
-
-	switch (opt) {
-	case 'r':
-		if (kopt_parse_double(arg, 1e-3, LOADGEN_MAX_RATE, &o->rate))
-			return bad_value("--rate", arg,
-					 "requests per second in "
-					 "[0.001, 2000000]");
-		return 0;
-	case 'd':
-		if (kopt_parse_double(arg, 0, 1e7, &o->duration_s))
-			return bad_value("--duration", arg,
-					 "seconds >= 0 (0: until Ctrl-C)");
-		return 0;
-	case 'w':
-		if (kopt_parse_double(arg, 0, 3600, &o->warmup_s))
-			return bad_value("--warmup", arg,
-					 "seconds in [0, 3600]");
-		return 0;
-	case 'c':
-		if (kopt_parse_long(arg, 1, LOADGEN_MAX_CONNS, &l))
-			return bad_value("--connections", arg,
-					 "an integer in 1..4096");
-		o->connections = (int)l;
-		return 0;
-	case 't':
-		if (kopt_parse_long(arg, 1, LOADGEN_MAX_THREADS, &l))
-			return bad_value("--threads", arg,
-					 "an integer in 1..64");
-		o->threads = (int)l;
-		return 0;
-	case 'g':
-		if (kopt_parse_double(arg, 0, 1, &o->get_ratio))
-			return bad_value("--get-ratio", arg,
-					 "a share in [0, 1]");
-		return 0;
-	case 'k':
-		if (kopt_parse_long(arg, 1, LOADGEN_MAX_KEYS, &o->key_space))
-			return bad_value("--key-space", arg,
-					 "an integer in 1..10000000");
-		return 0;
-	case 'b':
-		if (kopt_parse_long(arg, 1, LOADGEN_MAX_VALUE, &o->value_size))
-			return bad_value("--value-size", arg,
-					 "bytes in 1..4194304");
-		return 0;
-	case OPT_SEED:
-		if (kopt_parse_long(arg, 0, LONG_MAX, &l))
-			return bad_value("--seed", arg,
-					 "a non-negative integer");
-		o->seed = (uint64_t)l;
-		return 0;
-	case OPT_TIMEOUT:
-		if (kopt_parse_long(arg, 1, (long)(LOADGEN_MAX_TIMEOUT_S * 1e3),
-				    &l))
-			return bad_value("--timeout", arg,
-					 "milliseconds in 1..60000");
-		o->timeout_s = l / 1e3;
-		return 0;
-	}
-	return KOPT_EXIT_USAGE;
-}
-
-/* 0 to run, -1 after --help, else an exit code. */
-static int parse_opts(int argc, char **argv, struct loadgen_opts *o)
-{
-	static const struct option opts[] = {
-		{ "server", required_argument, NULL, 's' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "warmup", required_argument, NULL, 'w' },
-		{ "connections", required_argument, NULL, 'c' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "get-ratio", required_argument, NULL, 'g' },
-		{ "key-space", required_argument, NULL, 'k' },
-		{ "value-size", required_argument, NULL, 'b' },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "no-preload", no_argument, NULL, OPT_NO_PRELOAD },
-		{ "raw", required_argument, NULL, OPT_RAW },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
+	long seed = (long)o->seed, timeout_ms = 0;
+	bool have_timeout = false;
+	const struct kopt_opts spec = {
+		.cmd = "kopt loadgen",
+		.usage = "--rate QPS [--server HOST:PORT] [--duration S] "
+			 "[OPTIONS]",
+		.desc = "Open-loop memcached load generator: sends get/set "
+			"requests at QPS on a\nPoisson schedule fixed in advance, "
+			"spread over N connections (pipelined\nwhen all are "
+			"busy), and measures each latency from the request's\n"
+			"*intended* send time, so a queueing server cannot hide "
+			"behind a slowed\nclient. Every key is set first so gets "
+			"hit. Schedule, protocol and\ncosts: see the top of "
+			"loader/lib/host/loadgen.c.",
+		.epilog =
+			"Reports the target and achieved rate (replies received "
+			"during the measured\ntime / its length), requests "
+			"sent, completed, errors and timeouts, the hit\n"
+			"ratio, latency p50/p90/p99/p99.9/max in microseconds "
+			"(3 significant\ndigits, HDR-style histogram), the "
+			"client lag (actual - intended send time)\nand the "
+			"generator's CPU use. Ctrl-C stops and prints what was "
+			"measured.\nExit: 0 ok, 1 cannot connect or preload, "
+			"error replies or no reply at all,\n2 bad option.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR(
+				"server", 's', &o->server, "HOST:PORT",
+				"memcached to drive (default 127.0.0.1:11211;\n"
+				"[ADDR]:PORT for IPv6)"),
+			KOPT_OPT_DOUBLE(
+				"rate", 'r', &o->rate, 1e-3, LOADGEN_MAX_RATE,
+				"QPS",
+				"target requests per second, all threads\n"
+				"(required; up to 2000000)",
+				.unit = "requests per second",
+				.flags = KOPT_OPT_REQUIRED),
+			KOPT_OPT_DOUBLE(
+				"duration", 'd', &o->duration_s, 0, 1e7, "S",
+				"measured seconds (default 10; 0 = until "
+				"Ctrl-C)",
+				.unit = "seconds"),
+			KOPT_OPT_DOUBLE(
+				"warmup", 'w', &o->warmup_s, 0, 3600, "S",
+				"load sent before measuring, not recorded\n"
+				"(default 1)",
+				.unit = "seconds"),
+			KOPT_OPT_INT("connections", 'c', &o->connections, 1,
+				     LOADGEN_MAX_CONNS, "N",
+				     "TCP connections (default 16, up to 4096)"),
+			KOPT_OPT_INT(
+				"threads", 't', &o->threads, 1,
+				LOADGEN_MAX_THREADS, "T",
+				"worker threads, each with N/T connections\n"
+				"and rate/T (default 1, up to 64)"),
+			KOPT_OPT_DOUBLE(
+				"get-ratio", 'g', &o->get_ratio, 0, 1, "R",
+				"share of gets, the rest are sets (default "
+				"0.9)",
+				.unit = "a share"),
+			KOPT_OPT_LONG("key-space", 'k', &o->key_space, 1,
+				      LOADGEN_MAX_KEYS, "K",
+				      "keys kopt:0..kopt:K-1, chosen uniformly\n"
+				      "(default 10000, up to 10000000)"),
+			KOPT_OPT_LONG(
+				"value-size", 'b', &o->value_size, 1,
+				LOADGEN_MAX_VALUE, "B",
+				"bytes per value (default 64, up to 4194304)",
+				.unit = "bytes"),
+			KOPT_OPT_LONG("seed", 0, &seed, 0, LONG_MAX, "N",
+				      "seed of the schedule and the key choice "
+				      "(default 1)"),
+			KOPT_OPT_LONG(
+				"timeout", 0, &timeout_ms, 1,
+				(long)(LOADGEN_MAX_TIMEOUT_S * 1e3), "MS",
+				"a request unanswered this long is a timeout;\n"
+				"its connection is reopened (default 1000)",
+				.unit = "milliseconds", .given = &have_timeout),
+			KOPT_OPT_FLAG("no-preload", 0, &o->no_preload,
+				      "do not set the key space before the run"),
+			KOPT_OPT_STR(
+				"raw", 0, &o->raw_path, "FILE",
+				"write every measured sample as CSV: intended_ns\n"
+				"(since the warmup ended), latency_ns, op\n"
+				"(get_hit, get_miss or set)"),
+			KOPT_OPT_JSON("print the result as one JSON object")),
 	};
-	bool have_rate = false;
-	int opt, err;
 
-	while ((opt = getopt_long(argc, argv, "s:r:d:w:c:t:g:k:b:jh", opts,
-				  NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			o->server = optarg;
-			break;
-		case OPT_NO_PRELOAD:
-			o->no_preload = true;
-			break;
-		case OPT_RAW:
-			o->raw_path = optarg;
-			break;
-		case 'j':
-			kopt_env.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		case '?':
-			usage(stderr);
-			return KOPT_EXIT_USAGE;
-		default:
-			have_rate |= opt == 'r';
-			err = parse_num(opt, optarg, o);
-			if (err)
-				return err;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("loadgen: unexpected argument '%s'\n", argv[optind]);
-		return KOPT_EXIT_USAGE;
-	}
-	if (!have_rate) {
-		pr_warn("loadgen: --rate QPS is required (requests per "
-			"second)\n");
-		return KOPT_EXIT_USAGE;
-	}
+	if (!kopt_opts_parse(&spec, argc, argv, ret))
+		return false;
+	o->seed = (uint64_t)seed;
+	if (have_timeout)
+		o->timeout_s = timeout_ms / 1e3;
 	if (o->threads > o->connections) {
-		pr_warn("loadgen: --threads %d > --connections %d: every "
-			"thread needs a connection\n",
-			o->threads, o->connections);
-		return KOPT_EXIT_USAGE;
+		*ret = kopt_usage_error(spec.cmd,
+					"--threads %d > --connections %d: "
+					"every thread needs a connection",
+					o->threads, o->connections);
+		return false;
 	}
-	return 0;
+	return true;
 }
 
 struct cpu_use {
@@ -432,9 +318,8 @@ int cmd_loadgen(int argc, char **argv)
 	int err;
 
 	loadgen_opts_default(&o);
-	err = parse_opts(argc, argv, &o);
-	if (err)
-		return err < 0 ? KOPT_EXIT_OK : err;
+	if (!parse_opts(argc, argv, &o, &err))
+		return err;
 	cpu0 = rusage_s();
 	wall0 = wall_s();
 	stop_early = 0;

@@ -18,7 +18,7 @@ static int cmd_lab_plants(int argc, char **argv)
 		{ NULL },
 	};
 
-	return kopt_dispatch("kopt plant", plant_cmds, argc - 1, argv + 1);
+	return kopt_dispatch("kopt plant", plant_cmds, argc, argv);
 }
 
 static const struct kopt_cmd cmds[] = {

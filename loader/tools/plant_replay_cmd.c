@@ -16,7 +16,6 @@
  * policy and the cheapest measured cell meeting the SLA.
  */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 
 #include "cli.h"
 #include "labplant.h"
+#include "opts.h"
 #include "plant_replay.h"
 #include "policy.h"
 #include "scenario.h"
@@ -38,91 +38,62 @@ struct replay_opts {
 	bool oracle;
 };
 
-static void replay_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: kopt plant replay --table FILE [OPTIONS]\n"
-		"\n"
-		"A measured ITR x DVFS sweep played back through the plant "
-		"protocol on\nstdin/stdout (see README: \"The plant "
-		"protocol\"). Figures are measured\n(policies/data/README.md "
-		"says where), replayed: replies say \"source\":\n\"replay\". "
-		"Requests snap to the nearest measured ITR and frequency;\n"
-		"loads between measured rates are interpolated.\n"
-		"\n"
-		"  -t, --table FILE      the sweep (policies/data/*.json)\n"
-		"  -S, --scenario FILE   the world: wander, flash crowds, "
-		"levels (plant =\n"
-		"                        replay; gives the table too)\n"
-		"      --schedule H[:R,R,...]  hold each load level H hours "
-		"(default 4),\n"
-		"                        levels R (default: the table's rates "
-		"up and down)\n"
-		"  -s, --seed N          world and noise seed (default 1)\n"
-		"  -H, --start-hour H    plant clock at start (0-24)\n"
-		"      --sla-p99 US      SLA for the oracle (replies then carry "
-		"oracle_energy_j)\n"
-		"      --sla-p50 US\n"
-		"      --sla-ratio R     throughput >= R x qps\n"
-		"  -o, --oracle          print stock vs the best measured cell "
-		"per rate, exit\n"
-		"  -j, --json            --oracle: JSON output\n"
-		"  -h, --help            this help\n");
-}
-
+/* A usage error in the one format (loader/cli/opts.h). */
 static int bad_opt(const char *opt, const char *val, const char *why)
 {
-	pr_warn("plant replay: %s '%s': %s\n", opt, val, why);
-	return KOPT_EXIT_USAGE;
+	return kopt_usage_error("kopt plant replay", "%s '%s': %s", opt, val,
+				why);
 }
 
-static int parse_opt(int opt, struct replay_opts *o)
+/* false after --help or a usage error (*ret says which) */
+static bool parse_replay_opts(int argc, char **argv, struct replay_opts *o,
+			      int *ret)
 {
-	long v;
+	long seed = (long)o->seed;
+	const struct kopt_opts spec = {
+		.cmd = "kopt plant replay",
+		.usage = "--table FILE [OPTIONS]",
+		.desc = "A measured ITR x DVFS sweep played back through the "
+			"plant protocol on\nstdin/stdout (see README: \"The "
+			"plant protocol\"). Figures are measured\n"
+			"(policies/data/README.md says where), replayed: replies "
+			"say \"source\":\n\"replay\". Requests snap to the "
+			"nearest measured ITR and frequency;\nloads between "
+			"measured rates are interpolated.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR("table", 't', &o->table, "FILE",
+				     "the sweep (policies/data/*.json)"),
+			KOPT_OPT_STR("scenario", 'S', &o->scenario, "FILE",
+				     "the world: wander, flash crowds, levels "
+				     "(plant =\nreplay; gives the table too)"),
+			KOPT_OPT_STR(
+				"schedule", 0, &o->schedule, "H[:R,R,...]",
+				"hold each load level H hours (default 4),\n"
+				"levels R (default: the table's rates up "
+				"and down)"),
+			KOPT_OPT_LONG("seed", 's', &seed, 0, LONG_MAX, "N",
+				      "world and noise seed (default 1)"),
+			KOPT_OPT_DOUBLE("start-hour", 'H', &o->start_hour, 0,
+					24, "H", "plant clock at start (0-24)",
+					.unit = "an hour"),
+			KOPT_OPT_FUNC("sla-p99", 0, labplant_sla_p99_arg,
+				      &o->sla, "US",
+				      "SLA for the oracle (replies then carry "
+				      "oracle_energy_j)"),
+			KOPT_OPT_FUNC("sla-p50", 0, labplant_sla_p50_arg,
+				      &o->sla, "US", NULL),
+			KOPT_OPT_FUNC("sla-ratio", 0, labplant_sla_ratio_arg,
+				      &o->sla, "R", "throughput >= R x qps"),
+			KOPT_OPT_FLAG("oracle", 'o', &o->oracle,
+				      "print stock vs the best measured cell "
+				      "per rate, exit"),
+			KOPT_OPT_JSON("--oracle: JSON output")),
+	};
 
-	switch (opt) {
-	case 't':
-		o->table = optarg;
-		return 0;
-	case 'S':
-		o->scenario = optarg;
-		return 0;
-	case 'c':
-		o->schedule = optarg;
-		return 0;
-	case 's':
-		if (kopt_parse_long(optarg, 0, LONG_MAX, &v))
-			return bad_opt("--seed", optarg,
-				       "expected a non-negative integer");
-		o->seed = v;
-		return 0;
-	case 'H':
-		if (kopt_parse_double(optarg, 0, 24, &o->start_hour))
-			return bad_opt("--start-hour", optarg,
-				       "expected 0 to 24");
-		return 0;
-	case '9':
-	case '5':
-		o->sla.kind = opt == '9' ? SIM_SLA_P99 : SIM_SLA_P50;
-		if (kopt_parse_double(optarg, 1e-3, 1e12, &o->sla.bound))
-			return bad_opt(opt == '9' ? "--sla-p99" : "--sla-p50",
-				       optarg, "expected a bound in us");
-		return 0;
-	case 'r':
-		o->sla.kind = SIM_SLA_RATIO;
-		if (kopt_parse_double(optarg, 1e-3, 1, &o->sla.bound))
-			return bad_opt("--sla-ratio", optarg,
-				       "expected a ratio in (0, 1]");
-		return 0;
-	case 'o':
-		o->oracle = true;
-		return 0;
-	case 'j':
-		kopt_env.json = true;
-		return 0;
-	}
-	replay_usage(stderr);
-	return KOPT_EXIT_USAGE;
+	if (!kopt_opts_parse(&spec, argc, argv, ret))
+		return false;
+	o->seed = (uint64_t)seed;
+	return true;
 }
 
 /* "H" or "H:R,R,...": into the scenario's load, over its own. */
@@ -313,10 +284,11 @@ static int run_replay(struct replay_opts *o)
 		goto out;
 	ret = KOPT_EXIT_FAIL;
 	if (!o->table) {
-		ret = bad_opt("--table", "",
-			      "required (e.g. policies/data/"
-			      "memcached-linux-xeon-82599.json), or a "
-			      "--scenario that names it");
+		ret = kopt_usage_error("kopt plant replay",
+				       "--table FILE is required (e.g. "
+				       "policies/data/"
+				       "memcached-linux-xeon-82599.json), or a "
+				       "--scenario that names it");
 		goto out;
 	}
 	if (replay_table_load(o->table, t, err, sizeof(err))) {
@@ -324,9 +296,9 @@ static int run_replay(struct replay_opts *o)
 		goto out;
 	}
 	if (o->oracle && o->sla.kind == SIM_SLA_NONE)
-		ret = bad_opt("--oracle", "",
-			      "needs an SLA: --sla-p99, --sla-p50 or "
-			      "--sla-ratio");
+		ret = kopt_usage_error("kopt plant replay",
+				       "--oracle needs an SLA: --sla-p99, "
+				       "--sla-p50 or --sla-ratio");
 	else if (o->oracle)
 		ret = oracle(t, o->scenario ? sc : NULL, &o->sla);
 	else
@@ -340,35 +312,10 @@ out:
 
 int cmd_plant_replay(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "table", required_argument, NULL, 't' },
-		{ "scenario", required_argument, NULL, 'S' },
-		{ "schedule", required_argument, NULL, 'c' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "start-hour", required_argument, NULL, 'H' },
-		{ "sla-p99", required_argument, NULL, '9' },
-		{ "sla-p50", required_argument, NULL, '5' },
-		{ "sla-ratio", required_argument, NULL, 'r' },
-		{ "oracle", no_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
-	};
 	struct replay_opts o = { .seed = 1 };
-	int opt, ret;
+	int ret;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "t:S:s:H:ojh", opts, NULL)) !=
-	       -1) {
-		if (opt == 'h') {
-			replay_usage(stdout);
-			return KOPT_EXIT_OK;
-		}
-		ret = parse_opt(opt, &o);
-		if (ret)
-			return ret;
-	}
-	if (optind < argc)
-		return bad_opt("argument", argv[optind], "unexpected");
+	if (!parse_replay_opts(argc, argv, &o, &ret))
+		return ret;
 	return run_replay(&o);
 }

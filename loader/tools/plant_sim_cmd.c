@@ -25,7 +25,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <math.h>
@@ -36,6 +35,7 @@
 
 #include "cli.h"
 #include "labplant.h"
+#include "opts.h"
 #include "plant.h"
 #include "plant_sim.h"
 #include "policy.h"
@@ -49,102 +49,58 @@ struct sim_opts {
 	bool oracle, sweep;
 };
 
-static void sim_usage(FILE *f)
+/* false after --help or a usage error (*ret says which) */
+static bool parse_sim_opts(int argc, char **argv, struct sim_opts *o, int *ret)
 {
-	fprintf(f,
-		"Usage: kopt plant sim --params FILE [OPTIONS]\n"
-		"\n"
-		"A simulated server speaking the plant protocol on stdin/"
-		"stdout\n(see README: \"The plant protocol\"). All figures "
-		"are simulated.\n"
-		"\n"
-		"  -p, --params FILE   model parameters "
-		"(policies/sim-*.params)\n"
-		"  -S, --scenario FILE the world: noise, load, drift, "
-		"neighbour\n"
-		"                      (policies/scenarios/NAME.scenario; "
-		"gives params too)\n"
-		"  -s, --seed N        world and noise seed (default 1)\n"
-		"  -H, --start-hour H  simulated clock at start (0-24, "
-		"default 0)\n"
-		"  -q, --qps N         fixed offered load instead of the "
-		"curve or levels\n"
-		"      --sla-p99 US    SLA for the oracle (replies then carry "
-		"oracle_energy_j)\n"
-		"      --sla-p50 US\n"
-		"      --sla-ratio R   throughput >= R x qps\n"
-		"  -o, --oracle        print the best setting per load level "
-		"and exit\n"
-		"      --sweep         print the model over the grid as CSV "
-		"and exit\n"
-		"      --freq MHZ      --sweep: only this frequency\n"
-		"  -j, --json          --oracle: JSON output\n"
-		"  -h, --help          this help\n");
-}
+	long seed = (long)o->seed;
+	const struct kopt_opts spec = {
+		.cmd = "kopt plant sim",
+		.usage = "--params FILE | --scenario FILE [OPTIONS]",
+		.desc = "A simulated server speaking the plant protocol on "
+			"stdin/stdout\n(see README: \"The plant protocol\"). All "
+			"figures are simulated.",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR("params", 'p', &o->params, "FILE",
+				     "model parameters (policies/sim-*.params)"),
+			KOPT_OPT_STR("scenario", 'S', &o->scenario, "FILE",
+				     "the world: noise, load, drift, neighbour "
+				     "(policies/scenarios/NAME.scenario; gives "
+				     "params too)"),
+			KOPT_OPT_LONG("seed", 's', &seed, 0, LONG_MAX, "N",
+				      "world and noise seed (default 1)"),
+			KOPT_OPT_DOUBLE(
+				"start-hour", 'H', &o->start_hour, 0, 24, "H",
+				"simulated clock at start (0-24, default 0)",
+				.unit = "an hour"),
+			KOPT_OPT_DOUBLE(
+				"qps", 'q', &o->qps, 1e-3, 1e12, "N",
+				"fixed offered load instead of the curve or "
+				"levels",
+				.unit = "a rate"),
+			KOPT_OPT_FUNC("sla-p99", 0, labplant_sla_p99_arg,
+				      &o->sla, "US",
+				      "SLA for the oracle (replies then carry "
+				      "oracle_energy_j)"),
+			KOPT_OPT_FUNC("sla-p50", 0, labplant_sla_p50_arg,
+				      &o->sla, "US", NULL),
+			KOPT_OPT_FUNC("sla-ratio", 0, labplant_sla_ratio_arg,
+				      &o->sla, "R", "throughput >= R x qps"),
+			KOPT_OPT_FLAG(
+				"oracle", 'o', &o->oracle,
+				"print the best setting per load level and exit"),
+			KOPT_OPT_FLAG(
+				"sweep", 0, &o->sweep,
+				"print the model over the grid as CSV and exit"),
+			KOPT_OPT_DOUBLE("freq", 'f', &o->freq, 1, 1e6, "MHZ",
+					"--sweep: only this frequency",
+					.unit = "a frequency in MHz"),
+			KOPT_OPT_JSON("--oracle: JSON output")),
+	};
 
-static int bad_opt(const char *opt, const char *val, const char *why)
-{
-	pr_warn("plant sim: %s '%s': %s\n", opt, val, why);
-	return KOPT_EXIT_USAGE;
-}
-
-static int parse_sim_opt(int opt, struct sim_opts *o)
-{
-	long v;
-
-	switch (opt) {
-	case 'p':
-		o->params = optarg;
-		return 0;
-	case 'S':
-		o->scenario = optarg;
-		return 0;
-	case 's':
-		if (kopt_parse_long(optarg, 0, LONG_MAX, &v))
-			return bad_opt("--seed", optarg,
-				       "expected a non-negative integer");
-		o->seed = v;
-		return 0;
-	case 'H':
-		if (kopt_parse_double(optarg, 0, 24, &o->start_hour))
-			return bad_opt("--start-hour", optarg,
-				       "expected 0 to 24");
-		return 0;
-	case 'q':
-		if (kopt_parse_double(optarg, 1e-3, 1e12, &o->qps))
-			return bad_opt("--qps", optarg,
-				       "expected a positive rate");
-		return 0;
-	case 'f':
-		if (kopt_parse_double(optarg, 1, 1e6, &o->freq))
-			return bad_opt("--freq", optarg,
-				       "expected a frequency in MHz");
-		return 0;
-	case '9':
-	case '5':
-		o->sla.kind = opt == '9' ? SIM_SLA_P99 : SIM_SLA_P50;
-		if (kopt_parse_double(optarg, 1e-3, 1e12, &o->sla.bound))
-			return bad_opt(opt == '9' ? "--sla-p99" : "--sla-p50",
-				       optarg, "expected a bound in us");
-		return 0;
-	case 'r':
-		o->sla.kind = SIM_SLA_RATIO;
-		if (kopt_parse_double(optarg, 1e-3, 1, &o->sla.bound))
-			return bad_opt("--sla-ratio", optarg,
-				       "expected a ratio in (0, 1]");
-		return 0;
-	case 'o':
-		o->oracle = true;
-		return 0;
-	case 'w':
-		o->sweep = true;
-		return 0;
-	case 'j':
-		kopt_env.json = true;
-		return 0;
-	}
-	sim_usage(stderr);
-	return KOPT_EXIT_USAGE;
+	if (!kopt_opts_parse(&spec, argc, argv, ret))
+		return false;
+	o->seed = (uint64_t)seed;
+	return true;
 }
 
 /* ---- protocol server --------------------------------------------------------- */
@@ -356,17 +312,18 @@ static int run_sim(struct sim_opts *o)
 			o->params = sc->params;
 	}
 	if (!o->params) {
-		ret = bad_opt("--params", "",
-			      "required (e.g. policies/sim-memcached.params), "
-			      "or a --scenario that names them");
+		ret = kopt_usage_error("kopt plant sim",
+				       "--params FILE is required (e.g. "
+				       "policies/sim-memcached.params), or a "
+				       "--scenario that names them");
 		goto out;
 	}
 	if (policy_sla(sc, &o->sla))
 		goto out;
 	if (o->oracle && o->sla.kind == SIM_SLA_NONE) {
-		ret = bad_opt("--oracle", "",
-			      "needs an SLA: --sla-p99, --sla-p50 or "
-			      "--sla-ratio");
+		ret = kopt_usage_error("kopt plant sim",
+				       "--oracle needs an SLA: --sla-p99, "
+				       "--sla-p50 or --sla-ratio");
 		goto out;
 	}
 	p = malloc(sizeof(*p));
@@ -390,37 +347,10 @@ out:
 
 int cmd_plant_sim(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "params", required_argument, NULL, 'p' },
-		{ "scenario", required_argument, NULL, 'S' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "start-hour", required_argument, NULL, 'H' },
-		{ "qps", required_argument, NULL, 'q' },
-		{ "freq", required_argument, NULL, 'f' },
-		{ "sla-p99", required_argument, NULL, '9' },
-		{ "sla-p50", required_argument, NULL, '5' },
-		{ "sla-ratio", required_argument, NULL, 'r' },
-		{ "oracle", no_argument, NULL, 'o' },
-		{ "sweep", no_argument, NULL, 'w' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
-	};
 	struct sim_opts o = { .seed = 1 };
-	int opt, ret;
+	int ret;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "p:S:s:H:q:f:ojh", opts, NULL)) !=
-	       -1) {
-		if (opt == 'h') {
-			sim_usage(stdout);
-			return KOPT_EXIT_OK;
-		}
-		ret = parse_sim_opt(opt, &o);
-		if (ret)
-			return ret;
-	}
-	if (optind < argc)
-		return bad_opt("argument", argv[optind], "unexpected");
+	if (!parse_sim_opts(argc, argv, &o, &ret))
+		return ret;
 	return run_sim(&o);
 }

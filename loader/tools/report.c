@@ -22,7 +22,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opts.h"
 
 #define MAX_COLS 32
 #define MAX_TRIGGERS 100000
@@ -84,19 +84,6 @@ struct report {
 	unsigned int rows, oracle_rows;
 	double t_max;
 };
-
-static void report_usage(FILE *f)
-{
-	fprintf(f, "Usage: kopt report LOG.csv -o DIR\n"
-		   "\n"
-		   "Draws a `kopt run --log` file with gnuplot: "
-		   "DIR/energy_latency.png (trials,\nSLA line, chosen "
-		   "settings), DIR/energy_itr.png (trials over ITR) and\n"
-		   "DIR/energy_time.png (kopt vs the stock policy).\n"
-		   "\n"
-		   "  -o, --output DIR   where the pictures go (created)\n"
-		   "  -h, --help         this help\n");
-}
 
 /* ---- reading the log ------------------------------------------------------ */
 
@@ -464,34 +451,24 @@ static int make_report(struct report *rp)
 
 int cmd_report(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL },
-	};
 	struct report rp = { 0 };
-	int opt;
+	const struct kopt_opts spec = {
+		.cmd = "kopt report",
+		.usage = "LOG.csv -o DIR",
+		.desc = "Draws a `kopt run --log` file with gnuplot: "
+			"DIR/energy_latency.png (trials,\nSLA line, chosen "
+			"settings), DIR/energy_itr.png (trials over ITR) and\n"
+			"DIR/energy_time.png (kopt vs the stock policy).",
+		.opts = KOPT_OPTS(
+			KOPT_OPT_STR("output", 'o', &rp.dir, "DIR",
+				     "where the pictures go (created)",
+				     .flags = KOPT_OPT_REQUIRED)),
+		.args = KOPT_ARGS(KOPT_ARG("LOG.csv", &rp.log_path)),
+	};
+	int ret;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'o':
-			rp.dir = optarg;
-			break;
-		case 'h':
-			report_usage(stdout);
-			return KOPT_EXIT_OK;
-		default:
-			report_usage(stderr);
-			return KOPT_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1 || !rp.dir) {
-		pr_warn("report: need one LOG.csv and -o DIR\n");
-		report_usage(stderr);
-		return KOPT_EXIT_USAGE;
-	}
-	rp.log_path = argv[optind];
+	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
 	if (strchr(rp.dir, '\'') || strchr(rp.log_path, '\'')) {
 		pr_warn("report: paths with a single quote are not supported "
 			"(they go into a gnuplot script)\n");

@@ -394,32 +394,3 @@ int kopt_lb_read_stats(int stats_fd, __u64 out[KOPT_LB_NR_STATS])
 	free(vals);
 	return err;
 }
-
-/* ---- parsing what a user typed ------------------------------------------ */
-
-int kopt_lb_parse_threshold(const char *what, const char *arg, __s32 *thr)
-{
-	long v;
-
-	if (kopt_parse_long(arg, KOPT_MLP_S32_MIN, KOPT_MLP_S32_MAX, &v)) {
-		pr_warn("%s: --threshold '%s': expected a 32-bit integer "
-			"logit\n",
-			what, arg);
-		return -EINVAL;
-	}
-	*thr = (__s32)v;
-	return 0;
-}
-
-int kopt_lb_parse_mode(const char *s, enum kopt_lb_mode *m)
-{
-	int i;
-
-	for (i = 0; i < KOPT_LB_NR_MODES; i++) {
-		if (!strcmp(s, kopt_lb_mode_names[i])) {
-			*m = i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}

@@ -74,14 +74,10 @@ int kopt_lb_set_cfg(int cfg_fd, const struct kopt_lb_opts *o);
 /* Sums the per-CPU lb_stats of map fd into out. */
 int kopt_lb_read_stats(int stats_fd, __u64 out[KOPT_LB_NR_STATS]);
 
-/* "shadow" ... into *m; 0 or -EINVAL. */
-int kopt_lb_parse_mode(const char *s, enum kopt_lb_mode *m);
 /* The path of one pinned object under the policy's bpffs folder. */
 const char *kopt_lb_pin_path(const char *name);
 /* Removes the policy's pins (link, configuration, statistics). */
 void kopt_lb_unpin_all(void);
-/* A --threshold value (32-bit logit); -EINVAL after saying why. */
-int kopt_lb_parse_threshold(const char *what, const char *arg, __s32 *thr);
 
 /* Stat names (JSON keys), indexed by enum kopt_lb_stat. */
 extern const char *const kopt_lb_stat_names[KOPT_LB_NR_STATS];
