@@ -17,9 +17,17 @@
  *
  * Two roles for a testbed where the knob and the load are on different
  * machines (the VM demo): `--listen ADDR:PORT` serves the protocol on one
- * TCP connection without a load generator (knobs, energy and NIC counters
+ * connection without a load generator (knobs, energy and NIC counters
  * where the knob is), and `--agent ADDR:PORT` forwards each request to
  * such a listener while generating the load and measuring latency here.
+ *
+ * A listener obeys whoever connects, as root, so it listens on a loopback
+ * address (127.0.0.0/8, ::1) or a Unix socket (unix:PATH, created 0600,
+ * peers of another uid refused) and nothing else; another machine reaches
+ * it through an SSH tunnel (`ssh -L 7000:127.0.0.1:7000 HOST`). Whatever
+ * the peer (or stdin) asks, the plant keeps to its own limits: the knob
+ * ranges and window of its --policy, else the actuators' ranges and
+ * --max-window (60 s by default).
  *
  * Every knob is journaled before its first change and restored on exit,
  * on SIGINT/SIGTERM, and by the next kopt after a crash (state.h).
@@ -30,6 +38,10 @@
 #include <math.h>
 #include <netdb.h>
 #include <poll.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,10 +57,12 @@
 #include "loadgen.h"
 #include "nic.h"
 #include "plant.h"
+#include "policy.h"
 #include "state.h"
 
 #define HOST_LINE_MAX 4096
-#define HOST_MAX_SECONDS 3600
+#define HOST_MAX_SECONDS 3600 /* --max-window at most */
+#define HOST_DEFAULT_WINDOW 60 /* --max-window without --policy */
 #define AGENT_SLACK_S 30 /* agent reply deadline beyond the window */
 
 struct host_opts {
@@ -64,6 +78,8 @@ struct host_opts {
 	bool estimate; /* force the energy estimate */
 	int energy_pid; /* energy from this process's CPU time (a VM) */
 	bool no_bpf; /* NIC counters from sysfs only */
+	const char *policy; /* the limits requests must keep to */
+	double max_window; /* seconds, without --policy */
 };
 
 struct host_plant {
@@ -74,6 +90,8 @@ struct host_plant {
 	struct loadgen *lg;
 	struct nic *nic;
 	FILE *agent_in, *agent_out;
+	struct policy pol; /* with --policy: its ranges are the limits */
+	bool have_pol;
 };
 
 struct host_window {
@@ -135,6 +153,46 @@ static void send_reply(struct host_plant *h, FILE *out,
 }
 
 /* ---- knobs --------------------------------------------------------------------- */
+
+/*
+ * The plant's own limits on a request, whoever sent it: with --policy,
+ * the policy's ITR range and frequencies (the window is checked when the
+ * request is parsed); the actuators check their own ranges in act_set().
+ */
+static int check_limits(const struct host_plant *h,
+			const struct plant_request *rq, char *err, size_t len)
+{
+	const struct policy *p = &h->pol;
+	size_t i;
+
+	if (rq->stock || !h->have_pol)
+		return 0;
+	if (rq->itr_us < p->itr_min_us - 1e-9 ||
+	    rq->itr_us > p->itr_max_us + 1e-9) {
+		snprintf(err, len,
+			 "itr_us %g is outside the policy's %g..%g "
+			 "(%.200s)",
+			 rq->itr_us, p->itr_min_us, p->itr_max_us, p->path);
+		return -ERANGE;
+	}
+	if (isnan(rq->freq_mhz))
+		return 0;
+	if (p->freq_fixed) {
+		snprintf(err, len,
+			 "freq_mhz %g: the policy (%.200s) sets no "
+			 "frequency",
+			 rq->freq_mhz, p->path);
+		return -ERANGE;
+	}
+	for (i = 0; i < p->n_freqs; i++)
+		if (fabs(p->freqs_mhz[i] - rq->freq_mhz) < 0.5)
+			return 0;
+	snprintf(err, len,
+		 "freq_mhz %g is not one of the policy's %zu "
+		 "frequencies (%.200s)",
+		 rq->freq_mhz, p->n_freqs, p->path);
+	return -ERANGE;
+}
 
 static int apply(struct host_plant *h, const struct plant_request *rq,
 		 char *err, size_t len)
@@ -333,8 +391,11 @@ static int serve(struct host_plant *h, FILE *in, FILE *out)
 
 		if (line[strspn(line, " \t\r\n")] == '\0')
 			continue;
-		if (plant_parse_request(line, HOST_MAX_SECONDS, &rq, err,
-					sizeof(err))) {
+		if (plant_parse_request(line,
+					h->have_pol ? h->pol.window_s :
+						      h->o.max_window,
+					&rq, err, sizeof(err)) ||
+		    check_limits(h, &rq, err, sizeof(err))) {
 			reply_error(out, "%s", err);
 			continue;
 		}
@@ -360,26 +421,190 @@ static int serve(struct host_plant *h, FILE *in, FILE *out)
 	return KOPT_EXIT_OK;
 }
 
-/* "HOST:PORT" -> a connected or listening socket. */
-static int tcp_socket(const char *addr, bool listening, char *err, size_t len)
+/* "HOST:PORT" or "[V6]:PORT" into host and port; -EINVAL if neither. */
+static int split_hostport(const char *addr, char *host, size_t hlen,
+			  const char **port)
+{
+	const char *colon;
+
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+
+		if (!end || end[1] != ':' || (size_t)(end - addr - 1) >= hlen)
+			return -EINVAL;
+		snprintf(host, hlen, "%.*s", (int)(end - addr - 1), addr + 1);
+		*port = end + 2;
+		return 0;
+	}
+	colon = strrchr(addr, ':');
+	if (!colon || (size_t)(colon - addr) >= hlen)
+		return -EINVAL;
+	snprintf(host, hlen, "%.*s", (int)(colon - addr), addr);
+	*port = colon + 1;
+	return 0;
+}
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)
+				      ->sin_addr.s_addr) >>
+			24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a =
+			&((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+static int resolve(const char *addr, bool listening, struct addrinfo **res,
+		   char *err, size_t len)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_flags = listening ? AI_PASSIVE : 0 };
-	struct addrinfo *res = NULL;
-	char host[256], *port;
-	int fd = -1, one = 1, rc;
+	const char *port;
+	char host[256];
+	int rc;
 
-	snprintf(host, sizeof(host), "%s", addr);
-	port = strrchr(host, ':');
-	if (!port) {
-		snprintf(err, len, "'%s': expected HOST:PORT", addr);
+	if (split_hostport(addr, host, sizeof(host), &port) || !*port) {
+		snprintf(err, len,
+			 "'%s': expected HOST:PORT, [V6]:PORT or "
+			 "unix:PATH",
+			 addr);
 		return -EINVAL;
 	}
-	*port++ = '\0';
-	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, res);
 	if (rc) {
 		snprintf(err, len, "'%s': %s", addr, gai_strerror(rc));
 		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * A listener takes orders from its peer as root: loopback or a Unix
+ * socket only. Checked before anything is opened or changed.
+ */
+static int check_listen_addr(const char *addr, char *err, size_t len)
+{
+	struct addrinfo *res = NULL, *ai;
+	bool ok;
+
+	if (!strncmp(addr, "unix:", 5))
+		return addr[5] ? 0 : -EINVAL;
+	if (resolve(addr, true, &res, err, len))
+		return -EINVAL;
+	ok = true;
+	for (ai = res; ai; ai = ai->ai_next)
+		ok &= is_loopback(ai->ai_addr);
+	freeaddrinfo(res);
+	if (!ok)
+		snprintf(err, len,
+			 "--listen %s: not a loopback address. The listener "
+			 "obeys whoever connects (it sets coalescing and CPU "
+			 "frequency as root), so it listens on 127.0.0.1, ::1 "
+			 "or a Unix socket (unix:PATH) only. From another "
+			 "machine use an SSH tunnel: run `kopt plant host "
+			 "--listen 127.0.0.1:7000` here and `ssh -L "
+			 "7000:127.0.0.1:7000 THIS_HOST` there, then `--agent "
+			 "127.0.0.1:7000` there",
+			 addr);
+	return ok ? 0 : -EPERM;
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *sun, char *err,
+		     size_t len)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path)) {
+		snprintf(err, len, "unix:%s: path longer than %zu bytes", path,
+			 sizeof(sun->sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sun->sun_path, path, strlen(path));
+	return 0;
+}
+
+/*
+ * A Unix socket only we can use: a stale socket file is replaced, a live
+ * one or any other file refused; the file is 0600 before listen().
+ */
+static int unix_listen(const char *path, char *err, size_t len)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd, probe;
+
+	if (unix_addr(path, &sun, err, len))
+		return -ENAMETOOLONG;
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, len, "unix:%s exists and is not a socket",
+				 path);
+			return -EEXIST;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 &&
+		    !connect(probe, (struct sockaddr *)&sun, sizeof(sun))) {
+			close(probe);
+			snprintf(err, len,
+				 "unix:%s: a listener is serving "
+				 "there already",
+				 path);
+			return -EADDRINUSE;
+		}
+		if (probe >= 0)
+			close(probe);
+		unlink(path); /* stale: nobody listens */
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
+	    chmod(path, 0600) || listen(fd, 1)) {
+		snprintf(err, len, "listen on unix:%s: %s", path,
+			 strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		return -EIO;
+	}
+	return fd;
+}
+
+/* "HOST:PORT" or "unix:PATH" -> a connected or listening socket. */
+static int plant_socket(const char *addr, bool listening, char *err, size_t len)
+{
+	struct addrinfo *res = NULL;
+	struct sockaddr_un sun;
+	int fd = -1, one = 1, rc = -1;
+
+	if (!strncmp(addr, "unix:", 5)) {
+		if (listening)
+			return unix_listen(addr + 5, err, len);
+		if (unix_addr(addr + 5, &sun, err, len))
+			return -ENAMETOOLONG;
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 ||
+		    connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+			snprintf(err, len, "connect to %s: %s", addr,
+				 strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -EIO;
+		}
+		return fd;
+	}
+	if (resolve(addr, listening, &res, err, len))
+		return -EINVAL;
+	if (listening && !is_loopback(res->ai_addr)) {
+		/* checked in parse_opts; a second look costs nothing */
+		freeaddrinfo(res);
+		snprintf(err, len, "--listen %s: not a loopback address", addr);
+		return -EPERM;
 	}
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && listening) {
@@ -398,6 +623,22 @@ static int tcp_socket(const char *addr, bool listening, char *err, size_t len)
 	}
 	freeaddrinfo(res);
 	return fd;
+}
+
+/* A Unix socket peer must be root or us (the file's mode says the same). */
+static bool peer_allowed(int fd, const char *addr)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (strncmp(addr, "unix:", 5))
+		return true; /* loopback: the address is the limit */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
+		return false;
+	if (cred.uid == 0 || cred.uid == geteuid())
+		return true;
+	pr_warn("plant host: refused a peer of uid %u on %s\n", cred.uid, addr);
+	return false;
 }
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -467,7 +708,7 @@ static int open_measures(struct host_plant *h)
 static int open_agent(struct host_plant *h)
 {
 	char err[300];
-	int fd = tcp_socket(h->o.agent, false, err, sizeof(err));
+	int fd = plant_socket(h->o.agent, false, err, sizeof(err));
 
 	if (fd < 0) {
 		pr_warn("plant host: agent: %s\n", err);
@@ -481,7 +722,8 @@ static int open_agent(struct host_plant *h)
 static int serve_listen(struct host_plant *h)
 {
 	char err[300];
-	int lfd = tcp_socket(h->o.listen, true, err, sizeof(err)), cfd, ret;
+	int lfd = plant_socket(h->o.listen, true, err, sizeof(err)), cfd, ret;
+	bool is_unix = !strncmp(h->o.listen, "unix:", 5);
 	FILE *in, *out;
 
 	if (lfd < 0) {
@@ -489,16 +731,28 @@ static int serve_listen(struct host_plant *h)
 		return KOPT_EXIT_FAIL;
 	}
 	pr_info("plant host: serving the plant protocol on %s\n", h->o.listen);
-	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	for (;;) {
+		cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (cfd < 0 || peer_allowed(cfd, h->o.listen))
+			break;
+		close(cfd);
+	}
 	close(lfd);
+	if (is_unix)
+		unlink(h->o.listen + 5);
 	if (cfd < 0) {
 		pr_warn("plant host: accept: %s\n", strerror(errno));
 		return KOPT_EXIT_FAIL;
 	}
 	in = fdopen(cfd, "r");
 	out = fdopen(dup(cfd), "w");
-	if (!in || !out)
+	if (!in || !out) {
+		if (in)
+			fclose(in);
+		else
+			close(cfd);
 		return KOPT_EXIT_FAIL;
+	}
 	ret = serve(h, in, out);
 	fclose(in);
 	fclose(out);
@@ -530,11 +784,26 @@ static void usage(FILE *f)
 		"loadgen)\n"
 		"  -r, --rate QPS         offered load (with --server)\n"
 		"  -c, --connections N    load generator connections\n"
-		"      --listen ADDR:PORT serve one TCP connection (no load "
-		"here)\n"
+		"      --listen ADDR:PORT serve one connection (no load here) "
+		"on a loopback\n"
+		"                         address (127.0.0.1:7000, [::1]:7000) "
+		"or a Unix\n"
+		"                         socket (unix:PATH, mode 0600); other "
+		"addresses are\n"
+		"                         refused: from another machine, "
+		"tunnel with\n"
+		"                         ssh -L 7000:127.0.0.1:7000 THIS_HOST "
+		"and use\n"
+		"                         --agent 127.0.0.1:7000 there\n"
 		"      --agent ADDR:PORT  knobs and energy are at that "
-		"listener; load and\n"
-		"                         latency are measured here\n"
+		"listener (or unix:PATH);\n"
+		"                         load and latency are measured here\n"
+		"      --policy FILE      requests must keep to its ITR range, "
+		"frequencies\n"
+		"                         and window (kopt run --plant host "
+		"passes it)\n"
+		"      --max-window S     longest window without --policy "
+		"(default 60)\n"
 		"      --estimate         use the energy estimate even if a "
 		"meter exists\n"
 		"      --no-bpf           no NIC collector (interrupt rates "
@@ -559,6 +828,8 @@ static int parse_opts(int argc, char **argv, struct host_opts *o)
 		{ "estimate", no_argument, NULL, 'E' },
 		{ "no-bpf", no_argument, NULL, 'N' },
 		{ "energy-pid", required_argument, NULL, 'p' },
+		{ "policy", required_argument, NULL, 'Y' },
+		{ "max-window", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
@@ -609,6 +880,14 @@ static int parse_opts(int argc, char **argv, struct host_opts *o)
 				goto bad;
 			o->energy_pid = conns;
 			break;
+		case 'Y':
+			o->policy = optarg;
+			break;
+		case 'W':
+			if (kopt_parse_double(optarg, 0.001, HOST_MAX_SECONDS,
+					      &o->max_window))
+				goto bad;
+			break;
 		case 'h':
 			usage(stdout);
 			return -1;
@@ -630,6 +909,14 @@ static int parse_opts(int argc, char **argv, struct host_opts *o)
 		pr_warn("plant host: --listen and --agent exclude each other\n");
 		return KOPT_EXIT_USAGE;
 	}
+	if (o->listen) {
+		char err[600];
+
+		if (check_listen_addr(o->listen, err, sizeof(err))) {
+			pr_warn("plant host: %s\n", err);
+			return KOPT_EXIT_USAGE;
+		}
+	}
 	return 0;
 bad:
 	pr_warn("plant host: %s '%s': invalid value\n", argv[optind - 1],
@@ -639,12 +926,24 @@ bad:
 
 int cmd_plant_host(int argc, char **argv)
 {
-	struct host_plant h = { .o = { .coalesce = "nic",
-				       .knob = "rx-usecs" } };
-	int ret = parse_opts(argc, argv, &h.o);
+	static struct host_plant h;
+	char err[KOPT_INI_ERR_LEN];
+	int ret;
 
+	memset(&h, 0, sizeof(h));
+	h.o.coalesce = "nic";
+	h.o.knob = "rx-usecs";
+	h.o.max_window = HOST_DEFAULT_WINDOW;
+	ret = parse_opts(argc, argv, &h.o);
 	if (ret)
 		return ret < 0 ? KOPT_EXIT_OK : ret;
+	if (h.o.policy) {
+		if (policy_load(h.o.policy, &h.pol, err, sizeof(err))) {
+			pr_warn("plant host: %s\n", err);
+			return KOPT_EXIT_FAIL;
+		}
+		h.have_pol = true;
+	}
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt plant host");
 	/* leftovers of a killed kopt first, then journal our own changes */

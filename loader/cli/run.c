@@ -232,6 +232,8 @@ static struct plant *start_host(const struct policy *p, char *err,
 	add_arg(argv, &n, "--rate", h->server[0] ? rate : NULL);
 	add_arg(argv, &n, "--connections", h->connections ? conns : NULL);
 	add_arg(argv, &n, "--agent", h->agent);
+	/* the plant keeps requests within the policy, whatever asks */
+	add_arg(argv, &n, "--policy", p->path);
 	if (h->energy)
 		argv[n++] = "--estimate";
 	argv[n] = NULL;
