@@ -333,3 +333,69 @@ KOPT_TEST(plant_host_listen_loopback_and_unix)
 out:
 	hp_teardown(&e);
 }
+
+/*
+ * A plant that misses its reply deadline is stopped (SIGTERM, then
+ * SIGKILL 100 ms later), and on the last allowed failure kopt run gives
+ * up. A host plant that dies without restoring leaves its changes in the
+ * journal (here its wrapper freezes it once the knob is set, keeps it out
+ * of the SIGTERM and SIGKILLs it, as happens to a plant slower than 100
+ * ms to tear down); kopt run restores them before it exits, instead of
+ * leaving them until someone runs `kopt restore`.
+ */
+KOPT_TEST(plant_host_timeout_restores)
+{
+	char pol[512], plant[512];
+	static char out[1 << 16];
+	struct hp_env e;
+	FILE *f;
+	int st;
+
+	if (!hp_setup(&e))
+		return;
+	snprintf(pol, sizeof(pol), "%s/host-timeout.conf", kopt_test_tmpdir());
+	snprintf(plant, sizeof(plant), "%s/hard-dying-plant.sh",
+		 kopt_test_tmpdir());
+	f = fopen(pol, "w");
+	if (!ASSERT_OK_PTR(f, "policy file"))
+		goto out;
+	fprintf(f,
+		"[policy]\nname = host-timeout\nobjective = energy\n"
+		"baseline = none\n"
+		"[sla]\nkind = latency\npercentile = p99\nbound_us = 100000\n"
+		"[itr]\nmin_us = 300\nmax_us = 400\nstep_us = 50\n"
+		"[freq]\nlist_mhz = none\n[window]\nseconds = 1\n"
+		"[optimizer]\ntrials = 4\ninit_trials = 2\n"
+		"[plant]\ntimeout_s = 3\nmax_failures = 1\n");
+	fclose(f);
+	f = fopen(plant, "w");
+	if (!ASSERT_OK_PTR(f, "plant script"))
+		goto out;
+	fprintf(f,
+		"exec 3<&0\n"
+		"setsid %s plant host --ifname kph0 --coalesce sw --no-bpf "
+		"--estimate --policy %s --server 10.77.8.2:%d --rate 500 "
+		"<&3 &\n"
+		"P=$!\n"
+		"trap 'kill -KILL $P; wait $P; exit 1' TERM\n"
+		"while kill -0 $P 2>/dev/null; do\n"
+		"  if [ \"$(cat /sys/class/net/kph0/gro_flush_timeout)\" != 0 ]; "
+		"then kill -STOP $P; break; fi\n"
+		"  sleep 0.05\n"
+		"done\n"
+		"wait $P\n",
+		kopt_test_bin(), pol, e.port);
+	fclose(f);
+	st = kopt_test_run(out, sizeof(out),
+			   "KOPT_STATE_DIR=%s ip netns exec %s %s run --policy "
+			   "%s --plant 'bash %s' --duration 20",
+			   e.state, e.a, kopt_test_bin(), pol, plant);
+	ASSERT_EQ(st, 1, "kopt run gives up");
+	ASSERT_HAS(out, "sent no reply within 3 s", "timed out");
+	ASSERT_HAS(out, "left journaled changes behind", "leftovers found");
+	ASSERT_EQ(flush_ns(&e), 0, out);
+	ASSERT_NEQ(kopt_test_run(NULL, 0, "test -e %s/state.json", e.state), 0,
+		   "journal gone");
+out:
+	hp_teardown(&e);
+}

@@ -49,8 +49,7 @@ static void knob_usage(FILE *f)
 		"`set` journals the original value (%s/state.json), sets,\n"
 		"reads back, holds until Ctrl-C/SIGTERM or --hold S seconds,\n"
 		"then restores. `kopt restore` undoes what a killed kopt left.\n",
-		getenv("KOPT_STATE_DIR") ? getenv("KOPT_STATE_DIR") :
-					   "/run/kopt");
+		state_dir());
 }
 
 static struct json_object *list_one(enum act_kind k, const char *target,
@@ -237,7 +236,7 @@ static int knob_set(int argc, char **argv)
 		return KOPT_EXIT_USAGE;
 	}
 	/* a dead kopt's leftovers first: the journal must start clean */
-	if (state_restore(true) > 0)
+	if (state_recover())
 		return KOPT_EXIT_FAIL;
 	state_restore_on_exit();
 	if (act_set(&a, v)) {
@@ -288,12 +287,15 @@ int cmd_restore(int argc, char **argv)
 			       KOPT_EXIT_USAGE :
 			       KOPT_EXIT_OK;
 	}
-	if (!state_pending(&owner)) {
+	ret = state_pending(&owner);
+	if (ret < 0)
+		return KOPT_EXIT_FAIL; /* said why, naming the file */
+	if (!ret) {
 		printf("nothing to restore\n");
 		return KOPT_EXIT_OK;
 	}
 	ret = state_restore(false);
-	if (ret == -EBUSY)
+	if (ret < 0)
 		return KOPT_EXIT_FAIL;
 	if (ret) {
 		pr_warn("restore: %d change(s) could not be undone; they stay "

@@ -947,7 +947,7 @@ int cmd_plant_host(int argc, char **argv)
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt plant host");
 	/* leftovers of a killed kopt first, then journal our own changes */
-	if (state_restore(true) > 0)
+	if (state_recover())
 		return KOPT_EXIT_FAIL;
 	state_restore_on_exit();
 	if (h.o.agent) {

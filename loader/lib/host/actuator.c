@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #define SW_FLUSH_MAX_USECS 100000
 #define SW_DEFER_MAX 1000
 #define SYSFS_NET "/sys/class/net"
+#define CPUFREQ_SYSFS "/sys/devices/system/cpu"
 
 static const char *const kind_names[ACT_NR] = {
 	[ACT_NIC_COALESCE] = "nic-coalesce",
@@ -319,6 +321,57 @@ static bool has_governor(unsigned int cpu, const char *name)
 	return found;
 }
 
+int act_cpu_policy(const char *cpu_dir, int cpu)
+{
+	char path[PATH_MAX], link[PATH_MAX], *base;
+	struct stat st;
+	ssize_t n;
+	int id;
+
+	snprintf(path, sizeof(path), "%s/cpu%d/cpufreq", cpu_dir, cpu);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0) /* a directory: this CPU's own policy (old kernels) */
+		return lstat(path, &st) || !S_ISDIR(st.st_mode) ? -ENOENT : cpu;
+	link[n] = '\0';
+	/* ../cpufreq/policyN, or ../cpuN/cpufreq on old kernels */
+	base = strrchr(link, '/');
+	base = base ? base + 1 : link;
+	if (sscanf(base, "policy%d", &id) == 1 && id >= 0)
+		return id;
+	if (!strcmp(base, "cpufreq") && base > link) {
+		base[-1] = '\0';
+		base = strrchr(link, '/');
+		base = base ? base + 1 : link;
+		if (sscanf(base, "cpu%d", &id) == 1 && id >= 0)
+			return id;
+	}
+	return -EINVAL;
+}
+
+/* The CPUs' cpufreq policies, each with the first requested CPU in it. */
+static int cpufreq_policies(struct actuator *a)
+{
+	a->nr_policies = 0;
+	for (int i = 0; i < a->nr_cpus; i++) {
+		int id = act_cpu_policy(CPUFREQ_SYSFS, a->cpus[i]), k;
+
+		if (id < 0)
+			return kopt_errf(a->why, sizeof(a->why), -ENODEV,
+					 "cpu%d: cannot find its cpufreq "
+					 "policy under " CPUFREQ_SYSFS,
+					 a->cpus[i]);
+		for (k = 0; k < a->nr_policies; k++)
+			if (a->policy[k] == id)
+				break;
+		if (k == a->nr_policies) {
+			a->policy[k] = id;
+			a->policy_cpu[k] = a->cpus[i];
+			a->nr_policies++;
+		}
+	}
+	return 0;
+}
+
 static int cpufreq_probe(struct actuator *a)
 {
 	unsigned long min, max;
@@ -354,42 +407,61 @@ static int cpufreq_probe(struct actuator *a)
 	a->min = min;
 	a->max = max;
 	a->step = 1;
+	return cpufreq_policies(a);
+}
+
+/*
+ * Journals one policy's originals (through a CPU of it). Policies are
+ * the unit: CPUs sharing one share its governor and limits, so one entry
+ * per policy, all written before any change, keeps every original.
+ */
+static int cpufreq_journal(struct actuator *a, int k)
+{
+	struct cpufreq_policy *pol = cpufreq_get_policy(a->policy_cpu[k]);
+	struct actuator one = *a;
+	int err;
+
+	if (!pol)
+		return kopt_errf(a->why, sizeof(a->why), -EIO,
+				 "cpu%d: cannot read its cpufreq policy",
+				 a->policy_cpu[k]);
+	snprintf(one.target, sizeof(one.target), "policy%d", a->policy[k]);
+	if (has_governor(a->policy_cpu[k], "userspace")) {
+		err = journal(&one, "governor", 0, pol->governor);
+	} else {
+		err = journal(&one, "scaling-min-khz", pol->min, NULL);
+		if (!err)
+			err = journal(&one, "scaling-max-khz", pol->max, NULL);
+	}
+	cpufreq_put_policy(pol);
+	if (err)
+		return kopt_errf(a->why, sizeof(a->why), err,
+				 "cannot journal cpufreq policy%d; not "
+				 "changing it",
+				 a->policy[k]);
 	return 0;
 }
 
 static int cpufreq_set_one(struct actuator *a, unsigned int cpu, long khz)
 {
 	struct cpufreq_policy *pol = cpufreq_get_policy(cpu);
-	char target[16];
 	int err = 0;
 
 	if (!pol)
 		return kopt_errf(a->why, sizeof(a->why), -EIO,
 				 "cpu%u: cannot read its cpufreq policy", cpu);
-	snprintf(target, sizeof(target), "%u", cpu);
 	if (has_governor(cpu, "userspace")) {
-		struct actuator one = *a;
-
-		snprintf(one.target, sizeof(one.target), "%s", target);
-		err = journal(&one, "governor", 0, pol->governor);
-		if (!err && strcmp(pol->governor, "userspace"))
+		if (strcmp(pol->governor, "userspace"))
 			err = cpufreq_modify_policy_governor(cpu, "userspace");
 		if (!err)
 			err = cpufreq_set_frequency(cpu, khz);
-	} else {
+	} else if ((unsigned long)khz > pol->max) {
 		/* no userspace governor (intel_pstate): pin min = max */
-		struct actuator one = *a;
-
-		snprintf(one.target, sizeof(one.target), "%s", target);
-		err = journal(&one, "scaling-min-khz", pol->min, NULL);
-		if (!err)
-			err = journal(&one, "scaling-max-khz", pol->max, NULL);
-		if (!err && (unsigned long)khz > pol->max)
-			err = cpufreq_modify_policy_max(cpu, khz) ||
-			      cpufreq_modify_policy_min(cpu, khz);
-		else if (!err)
-			err = cpufreq_modify_policy_min(cpu, khz) ||
-			      cpufreq_modify_policy_max(cpu, khz);
+		err = cpufreq_modify_policy_max(cpu, khz) ||
+		      cpufreq_modify_policy_min(cpu, khz);
+	} else {
+		err = cpufreq_modify_policy_min(cpu, khz) ||
+		      cpufreq_modify_policy_max(cpu, khz);
 	}
 	cpufreq_put_policy(pol);
 	if (err)
@@ -400,10 +472,15 @@ static int cpufreq_set_one(struct actuator *a, unsigned int cpu, long khz)
 
 static int cpufreq_set_all(struct actuator *a, long khz)
 {
-	int i, err;
+	int k, err;
 
-	for (i = 0; i < a->nr_cpus; i++) {
-		err = cpufreq_set_one(a, a->cpus[i], khz);
+	for (k = 0; k < a->nr_policies; k++) {
+		err = cpufreq_journal(a, k);
+		if (err)
+			return err;
+	}
+	for (k = 0; k < a->nr_policies; k++) {
+		err = cpufreq_set_one(a, a->policy_cpu[k], khz);
 		if (err)
 			return err;
 	}
@@ -501,13 +578,42 @@ void act_range(const struct actuator *a, long *min, long *max, long *step)
 	*step = a->step;
 }
 
+/* A CPU of cpufreq policy N that is online now (libcpupower wants one). */
+static int policy_cpu(long policy)
+{
+	char path[PATH_MAX], line[64];
+	long cpu;
+
+	snprintf(path, sizeof(path),
+		 CPUFREQ_SYSFS "/cpufreq/policy%ld/"
+			       "affected_cpus",
+		 policy);
+	if (kopt_read_line(path, line, sizeof(line)))
+		return -ENODEV;
+	line[strcspn(line, " ,-")] = '\0';
+	return kopt_parse_long(line, 0, INT_MAX, &cpu) ? -ENODEV : (int)cpu;
+}
+
 static int restore_cpufreq(const struct state_entry *e, char *why, size_t len)
 {
-	long cpu;
-	int err;
+	long n;
+	int err, cpu;
 
-	if (kopt_parse_long(e->target, 0, ACT_MAX_CPUS - 1, &cpu))
+	/* "policyN"; a bare CPU number in journals of older kopt */
+	if (!strncmp(e->target, "policy", 6)) {
+		if (kopt_parse_long(e->target + 6, 0, INT_MAX, &n))
+			return kopt_errf(why, len, -EINVAL, "bad policy '%s'",
+					 e->target);
+		cpu = policy_cpu(n);
+		if (cpu < 0)
+			return kopt_errf(why, len, -ENODEV,
+					 "no online CPU in cpufreq %s",
+					 e->target);
+	} else if (!kopt_parse_long(e->target, 0, ACT_MAX_CPUS - 1, &n)) {
+		cpu = n;
+	} else {
 		return kopt_errf(why, len, -EINVAL, "bad cpu '%s'", e->target);
+	}
 	if (!strcmp(e->knob, "governor"))
 		err = cpufreq_modify_policy_governor(cpu,
 						     (char *)e->original_str);
@@ -520,11 +626,111 @@ static int restore_cpufreq(const struct state_entry *e, char *why, size_t len)
 	if (err)
 		return kopt_errf(why, len, -EIO, "libcpupower refused (%d)",
 				 err);
-	snprintf(why, len, "%s",
-		 e->original_str[0] ? e->original_str : "(limit)");
-	if (!e->original_str[0])
+	if (e->original_str[0])
+		snprintf(why, len, "%s", e->original_str);
+	else
 		snprintf(why, len, "%lld", e->original);
 	return 0;
+}
+
+/* What the kernel accepts as an interface name (dev_valid_name()). */
+static bool ifname_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || *s == ':' || *s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool word_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
+int act_entry_check(const struct state_entry *e, char *why, size_t len)
+{
+	unsigned long long ino;
+	int attr, end = 0;
+	long n;
+
+	if (e->netns[0] && (sscanf(e->netns, "net:[%llu]%n", &ino, &end) != 1 ||
+			    e->netns[end]))
+		return kopt_errf(why, len, -EINVAL,
+				 "netns '%s' is not net:[INODE]", e->netns);
+	switch (act_kind_parse(e->kind)) {
+	case ACT_NIC_COALESCE:
+		attr = ethtool_coalesce_attr_parse(e->knob);
+		if (!ifname_ok(e->target))
+			break;
+		if (attr != ETHTOOL_A_COALESCE_RX_USECS &&
+		    attr != ETHTOOL_A_COALESCE_TX_USECS &&
+		    attr != ETHTOOL_A_COALESCE_USE_ADAPTIVE_RX &&
+		    attr != ETHTOOL_A_COALESCE_USE_ADAPTIVE_TX)
+			return kopt_errf(why, len, -EINVAL,
+					 "nic-coalesce knob '%s' is not one "
+					 "kopt changes",
+					 e->knob);
+		if (e->original < 0 || e->original > UINT32_MAX)
+			return kopt_errf(why, len, -EINVAL,
+					 "original %lld out of range",
+					 e->original);
+		return 0;
+	case ACT_SW_COALESCE:
+		if (!ifname_ok(e->target))
+			break;
+		if (strcmp(e->knob, "gro-flush-usecs") &&
+		    strcmp(e->knob, "napi-defer-hard-irqs"))
+			return kopt_errf(why, len, -EINVAL,
+					 "sw-coalesce knob '%s' is not one "
+					 "kopt changes",
+					 e->knob);
+		if (e->original < 0 || e->original > UINT32_MAX)
+			return kopt_errf(why, len, -EINVAL,
+					 "original %lld out of range",
+					 e->original);
+		return 0;
+	case ACT_CPUFREQ:
+		if (kopt_parse_long(strncmp(e->target, "policy", 6) ?
+					    e->target :
+					    e->target + 6,
+				    0, INT_MAX, &n))
+			return kopt_errf(why, len, -EINVAL,
+					 "cpufreq target '%s' is not policyN",
+					 e->target);
+		if (!strcmp(e->knob, "governor"))
+			return word_ok(e->original_str) ?
+				       0 :
+				       kopt_errf(why, len, -EINVAL,
+						 "governor '%s' is not a "
+						 "governor name",
+						 e->original_str);
+		if (strcmp(e->knob, "scaling-min-khz") &&
+		    strcmp(e->knob, "scaling-max-khz"))
+			return kopt_errf(why, len, -EINVAL,
+					 "cpufreq knob '%s' is not one kopt "
+					 "changes",
+					 e->knob);
+		if (e->original <= 0 || e->original > UINT32_MAX)
+			return kopt_errf(why, len, -EINVAL,
+					 "original %lld out of range",
+					 e->original);
+		return 0;
+	default:
+		return kopt_errf(why, len, -EINVAL, "unknown kind '%s'",
+				 e->kind);
+	}
+	return kopt_errf(why, len, -EINVAL,
+			 "target '%s' is not an interface name", e->target);
 }
 
 int act_restore_entry(const struct state_entry *e, char *why, size_t len)
@@ -534,6 +740,9 @@ int act_restore_entry(const struct state_entry *e, char *why, size_t len)
 	long scale = 1;
 	int err, attr;
 
+	err = act_entry_check(e, why, len);
+	if (err)
+		return err;
 	current_netns(ns, sizeof(ns));
 	if (e->netns[0] && strcmp(e->netns, ns))
 		return kopt_errf(why, len, -EXDEV,

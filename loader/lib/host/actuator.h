@@ -12,7 +12,8 @@
  *   sw-coalesce   software coalescing for NICs without it:
  *                 napi_defer_hard_irqs and gro_flush_timeout (sysfs).
  *   cpufreq       CPU frequency through libcpupower: the userspace
- *                 governor and setspeed, else min = max limits.
+ *                 governor and setspeed, else min = max limits. Journaled
+ *                 per cpufreq policy (CPUs sharing one share its limits).
  *
  * Userspace only.
  */
@@ -37,6 +38,9 @@ struct actuator {
 				    * | freq-khz */
 	int cpus[ACT_MAX_CPUS]; /* cpufreq: the CPUs driven */
 	int nr_cpus;
+	int policy[ACT_MAX_CPUS]; /* cpufreq: their policies (policyN) */
+	int policy_cpu[ACT_MAX_CPUS]; /* a requested CPU of each policy */
+	int nr_policies;
 	long min, max, step; /* valid values (set by probe) */
 	char why[ACT_WHY_LEN]; /* last error, with the reason */
 };
@@ -58,7 +62,23 @@ int act_get(struct actuator *a, long *value);
 int act_set(struct actuator *a, long value);
 void act_range(const struct actuator *a, long *min, long *max, long *step);
 
-/* Applies a journaled original value (used by state_restore). */
+/*
+ * Applies a journaled original value (used by state_restore); refuses an
+ * entry act_entry_check() refuses.
+ */
 int act_restore_entry(const struct state_entry *e, char *why, size_t len);
+/*
+ * Whether a journal entry of an actuator kind is one kopt could have
+ * written: a known kind and knob, an interface name the kernel would
+ * accept (no '/': the name goes into a sysfs path), "policyN" for
+ * cpufreq, an original in range. 0, or -EINVAL with why.
+ */
+int act_entry_check(const struct state_entry *e, char *why, size_t len);
+/*
+ * The cpufreq policy (N of policyN) that CPU belongs to, read from
+ * cpu_dir/cpuCPU/cpufreq (/sys/devices/system/cpu on a host); -ENOENT
+ * without cpufreq.
+ */
+int act_cpu_policy(const char *cpu_dir, int cpu);
 
 #endif /* KOPT_LOADER_ACTUATOR_H */
