@@ -111,10 +111,12 @@ static int collect(struct netns *ns, const char *sig, const char *traffic,
 {
 	char out[OUT_LEN];
 
+	/* the journal of this test's collector is its own */
 	return kopt_test_run(out, sizeof(out),
-			     "KOPT=%s sh %s run %s %s %s '%s' %s -o %s/nic.csv",
-			     kopt_test_bin(), ns->script, ns->name, ns->out,
-			     sig, traffic, args, ns->out);
+			     "KOPT_STATE_DIR=%s/state KOPT=%s sh %s run %s %s "
+			     "%s '%s' %s -o %s/nic.csv",
+			     ns->out, kopt_test_bin(), ns->script, ns->name,
+			     ns->out, sig, traffic, args, ns->out);
 }
 
 static char *slurp(struct netns *ns, const char *file)
@@ -554,6 +556,45 @@ KOPT_TEST(nic_sigterm_restores)
 	ASSERT_HAS(slurp(&ns, "stderr"), "stopped by signal 15", "signal");
 	kopt_test_run(out, sizeof(out), "ip -n %s-b link show kvb", ns.name);
 	ASSERT_FALSE(strstr(out, "xdp"), "no XDP program on the veth");
+out:
+	netns_down(&ns);
+}
+
+/*
+ * SIGKILL leaves the XDP counter attached (a native attach resets the
+ * NIC's rings; libxdp pins its dispatcher): the attach is journaled, so
+ * `kopt restore` in the namespace takes it off, and the mount kopt made
+ * for libxdp is recorded too (it went with the killed process's mount
+ * namespace here, which restore says and accepts).
+ */
+KOPT_TEST(nic_sigkill_restore_detaches_xdp)
+{
+	char out[OUT_LEN];
+	struct netns ns = {};
+	int st;
+
+	if (!need_root() || !have_tools() || !netns_up(&ns, "k"))
+		return;
+	collect(&ns, "KILL", "true", "");
+	if (!strstr(slurp(&ns, "link"), "xdp")) {
+		SKIP("the XDP counter did not attach here: %s",
+		     slurp(&ns, "stderr"));
+		goto out;
+	}
+	ASSERT_EQ(atoi(slurp(&ns, "rc")), 137, "killed");
+	st = kopt_test_run(out, sizeof(out),
+			   "KOPT_STATE_DIR=%s/state ip netns exec %s-b %s "
+			   "restore",
+			   ns.out, ns.name, kopt_test_bin());
+	ASSERT_EQ(st, 0, out);
+	ASSERT_HAS(out, "restored xdp kvb", "the attach undone");
+	kopt_test_run(out, sizeof(out), "ip -n %s-b link show kvb", ns.name);
+	ASSERT_FALSE(strstr(out, "xdp"), out);
+	st = kopt_test_run(out, sizeof(out),
+			   "KOPT_STATE_DIR=%s/state ip netns exec %s-b %s "
+			   "restore",
+			   ns.out, ns.name, kopt_test_bin());
+	ASSERT_HAS(out, "nothing to restore", "journal empty");
 out:
 	netns_down(&ns);
 }

@@ -399,3 +399,32 @@ KOPT_TEST(plant_host_timeout_restores)
 out:
 	hp_teardown(&e);
 }
+
+/*
+ * The control loop's plant attaches no XDP program to the NIC: the
+ * tracepoints count the same packets, and a native attach resets the
+ * NIC's rings. Checked while a window holds the knob, with the NIC
+ * collector on (no --no-bpf).
+ */
+KOPT_TEST(plant_host_no_xdp_by_default)
+{
+	static char out[16384];
+	struct hp_env e;
+	int st;
+
+	if (!hp_setup(&e))
+		return;
+	st = kopt_test_run(
+		out, sizeof(out),
+		"{ echo '{\"itr_us\":100,\"freq_mhz\":null,\"seconds\":1.5}'; "
+		"sleep 0.8; ip -n %s link show kph0 > %s/link-held; } | "
+		"KOPT_STATE_DIR=%s ip netns exec %s %s plant host --ifname kph0 "
+		"--coalesce sw --estimate",
+		e.a, kopt_test_tmpdir(), e.state, e.a, kopt_test_bin());
+	ASSERT_EQ(st, 0, out);
+	ASSERT_HAS(out, "\"irq_rate\"", "the collector ran");
+	ASSERT_NEQ(kopt_test_run(NULL, 0, "grep -q xdp %s/link-held",
+				 kopt_test_tmpdir()),
+		   0, "no XDP program on the NIC during the window");
+	hp_teardown(&e);
+}

@@ -78,6 +78,7 @@ struct host_opts {
 	bool estimate; /* force the energy estimate */
 	int energy_pid; /* energy from this process's CPU time (a VM) */
 	bool no_bpf; /* NIC counters from sysfs only */
+	enum nic_xdp_mode xdp_mode; /* the collector's XDP counter */
 	const char *policy; /* the limits requests must keep to */
 	double max_window; /* seconds, without --policy */
 };
@@ -666,7 +667,11 @@ static int open_measures(struct host_plant *h)
 {
 	struct energy_opts eo;
 	/* rates and batch sizes only: no clock read per interrupt or idle */
-	struct nic_opts no = { .xdp_mode = NIC_XDP_AUTO, .rates_only = true };
+	/*
+	 * No XDP by default: the tracepoints count the same packets, and a
+	 * native attach resets the NIC's rings (--xdp to ask for one).
+	 */
+	struct nic_opts no = { .xdp_mode = h->o.xdp_mode, .rates_only = true };
 	char why[400];
 
 	energy_opts_default(&eo);
@@ -808,6 +813,12 @@ static void usage(FILE *f)
 		"meter exists\n"
 		"      --no-bpf           no NIC collector (interrupt rates "
 		"omitted)\n"
+		"      --xdp MODE         the collector's XDP counter: none "
+		"(default: the\n"
+		"                         tracepoints count the same packets; "
+		"a native attach\n"
+		"                         resets the NIC's rings), auto, "
+		"native, skb\n"
 		"      --energy-pid PID   estimate energy from PID's CPU time "
 		"(the QEMU of\n"
 		"                         a VM testbed), labelled "
@@ -830,6 +841,7 @@ static int parse_opts(int argc, char **argv, struct host_opts *o)
 		{ "energy-pid", required_argument, NULL, 'p' },
 		{ "policy", required_argument, NULL, 'Y' },
 		{ "max-window", required_argument, NULL, 'W' },
+		{ "xdp", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
@@ -883,6 +895,18 @@ static int parse_opts(int argc, char **argv, struct host_opts *o)
 		case 'Y':
 			o->policy = optarg;
 			break;
+		case 'X':
+			if (!strcmp(optarg, "none"))
+				o->xdp_mode = NIC_XDP_NONE;
+			else if (!strcmp(optarg, "auto"))
+				o->xdp_mode = NIC_XDP_AUTO;
+			else if (!strcmp(optarg, "native"))
+				o->xdp_mode = NIC_XDP_NATIVE;
+			else if (!strcmp(optarg, "skb"))
+				o->xdp_mode = NIC_XDP_SKB;
+			else
+				goto bad;
+			break;
 		case 'W':
 			if (kopt_parse_double(optarg, 0.001, HOST_MAX_SECONDS,
 					      &o->max_window))
@@ -934,6 +958,7 @@ int cmd_plant_host(int argc, char **argv)
 	h.o.coalesce = "nic";
 	h.o.knob = "rx-usecs";
 	h.o.max_window = HOST_DEFAULT_WINDOW;
+	h.o.xdp_mode = NIC_XDP_NONE;
 	ret = parse_opts(argc, argv, &h.o);
 	if (ret)
 		return ret < 0 ? KOPT_EXIT_OK : ret;

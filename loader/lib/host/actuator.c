@@ -634,7 +634,7 @@ static int restore_cpufreq(const struct state_entry *e, char *why, size_t len)
 }
 
 /* What the kernel accepts as an interface name (dev_valid_name()). */
-static bool ifname_ok(const char *s)
+bool act_ifname_ok(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -670,7 +670,7 @@ int act_entry_check(const struct state_entry *e, char *why, size_t len)
 	switch (act_kind_parse(e->kind)) {
 	case ACT_NIC_COALESCE:
 		attr = ethtool_coalesce_attr_parse(e->knob);
-		if (!ifname_ok(e->target))
+		if (!act_ifname_ok(e->target))
 			break;
 		if (attr != ETHTOOL_A_COALESCE_RX_USECS &&
 		    attr != ETHTOOL_A_COALESCE_TX_USECS &&
@@ -686,7 +686,7 @@ int act_entry_check(const struct state_entry *e, char *why, size_t len)
 					 e->original);
 		return 0;
 	case ACT_SW_COALESCE:
-		if (!ifname_ok(e->target))
+		if (!act_ifname_ok(e->target))
 			break;
 		if (strcmp(e->knob, "gro-flush-usecs") &&
 		    strcmp(e->knob, "napi-defer-hard-irqs"))

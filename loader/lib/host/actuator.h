@@ -74,6 +74,8 @@ int act_restore_entry(const struct state_entry *e, char *why, size_t len);
  * cpufreq, an original in range. 0, or -EINVAL with why.
  */
 int act_entry_check(const struct state_entry *e, char *why, size_t len);
+/* A name the kernel would accept for an interface (no '/', ':', space). */
+bool act_ifname_ok(const char *name);
 /*
  * The cpufreq policy (N of policyN) that CPU belongs to, read from
  * cpu_dir/cpuCPU/cpufreq (/sys/devices/system/cpu on a host); -ENOENT

@@ -5,6 +5,9 @@
  * original_str, netns}, ...]}, rewritten atomically (a mkstemp() file in
  * the state directory, fsync, rename) before every first change of a knob.
  *
+ * Entries are of the actuators (actuator.c: knobs) and of the BPF side
+ * (bpf_journal.c: XDP attachments, the bpffs mount, libxdp's directory).
+ *
  * Ownership is a lock, not a PID: the process that journals takes an
  * exclusive flock() on $STATE_DIR/lock and keeps it until its changes
  * are undone or it dies, when the kernel drops it (SIGKILL included). So
@@ -43,6 +46,7 @@
 #include <json-c/json.h>
 
 #include "actuator.h"
+#include "bpf_journal.h"
 #include "kopt.h"
 #include "state.h"
 
@@ -88,6 +92,18 @@ static int get_str(struct json_object *o, const char *key, char *dst,
 	return 0;
 }
 
+static int entry_check(const struct state_entry *e, char *why, size_t len)
+{
+	return bpfj_kind(e->kind) ? bpfj_entry_check(e, why, len) :
+				    act_entry_check(e, why, len);
+}
+
+static int entry_restore(const struct state_entry *e, char *why, size_t len)
+{
+	return bpfj_kind(e->kind) ? bpfj_restore_entry(e, why, len) :
+				    act_restore_entry(e, why, len);
+}
+
 static int parse_entry(struct json_object *o, int idx, struct state_entry *e,
 		       char *err, size_t errlen)
 {
@@ -116,7 +132,17 @@ static int parse_entry(struct json_object *o, int idx, struct state_entry *e,
 				 "integer",
 				 idx);
 	e->original = json_object_get_int64(v);
-	if (act_entry_check(e, why, sizeof(why)))
+	if (json_object_object_get_ex(o, "ifindex", &v)) {
+		if (!json_object_is_type(v, json_type_int) ||
+		    json_object_get_int64(v) < 0 ||
+		    json_object_get_int64(v) > INT_MAX)
+			return kopt_errf(err, errlen, -EINVAL,
+					 "entry %d: \"ifindex\" is not an "
+					 "interface index",
+					 idx);
+		e->ifindex = (int)json_object_get_int64(v);
+	}
+	if (entry_check(e, why, sizeof(why)))
 		return kopt_errf(err, errlen, -EINVAL, "entry %d: %s", idx,
 				 why);
 	return 0;
@@ -257,6 +283,9 @@ static struct json_object *entry_json(const struct state_entry *e)
 	json_object_object_add(o, "original_str",
 			       json_object_new_string(e->original_str));
 	json_object_object_add(o, "netns", json_object_new_string(e->netns));
+	if (e->ifindex)
+		json_object_object_add(o, "ifindex",
+				       json_object_new_int(e->ifindex));
 	return o;
 }
 
@@ -468,6 +497,94 @@ out:
 	return err;
 }
 
+/*
+ * Loads our own journal (we hold the lock) for a change in place: the
+ * journal in *j and the directory fd, or a negative errno.
+ */
+static int own_journal(struct state_journal *j)
+{
+	int dfd, err;
+
+	if (lock_fd < 0)
+		return -ENOENT;
+	dfd = open_dir(false);
+	if (dfd < 0)
+		return dfd;
+	err = journal_load(dfd, j);
+	if (!err && j->owner != getpid())
+		err = -ENOENT;
+	if (err) {
+		close(dfd);
+		return err;
+	}
+	return dfd;
+}
+
+static int find_entry(const struct state_journal *j,
+		      const struct state_entry *e)
+{
+	for (int i = 0; i < j->n; i++)
+		if (same_knob(&j->e[i], e))
+			return i;
+	return -1;
+}
+
+int state_update(const struct state_entry *e)
+{
+	struct state_journal *j = malloc(sizeof(*j));
+	int dfd, i, err;
+
+	if (!j)
+		return -ENOMEM;
+	dfd = own_journal(j);
+	if (dfd < 0) {
+		free(j);
+		return dfd;
+	}
+	i = find_entry(j, e);
+	if (i < 0) {
+		err = -ENOENT;
+	} else {
+		j->e[i].original = e->original;
+		j->e[i].ifindex = e->ifindex;
+		memcpy(j->e[i].original_str, e->original_str,
+		       sizeof(e->original_str));
+		err = journal_save(dfd, j);
+	}
+	close(dfd);
+	free(j);
+	return err;
+}
+
+int state_forget(const struct state_entry *e)
+{
+	struct state_journal *j = malloc(sizeof(*j));
+	int dfd, i, err = 0;
+
+	if (!j)
+		return -ENOMEM;
+	dfd = own_journal(j);
+	if (dfd < 0) {
+		free(j);
+		return dfd;
+	}
+	i = find_entry(j, e);
+	if (i >= 0) {
+		memmove(&j->e[i], &j->e[i + 1],
+			(j->n - i - 1) * sizeof(j->e[0]));
+		j->n--;
+		if (j->n) {
+			err = journal_save(dfd, j);
+		} else {
+			unlinkat(dfd, STATE_FILE, 0);
+			release_lock();
+		}
+	}
+	close(dfd);
+	free(j);
+	return err;
+}
+
 int state_pending(pid_t *owner)
 {
 	struct state_journal *j = malloc(sizeof(*j));
@@ -523,8 +640,8 @@ static int restore_entries(const struct state_journal *j, bool *failed)
 
 			if (pass == 1 && !failed[order[i]])
 				continue;
-			failed[order[i]] =
-				act_restore_entry(e, why, sizeof(why)) != 0;
+			failed[order[i]] = entry_restore(e, why, sizeof(why)) !=
+					   0;
 			if (!failed[order[i]])
 				pr_info("restored %s %s %s = %s\n", e->kind,
 					e->target, e->knob, why);

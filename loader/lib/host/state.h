@@ -29,7 +29,8 @@ struct state_entry {
 	char knob[STATE_KNOB_LEN]; /* "rx-usecs", "governor", ... */
 	long long original; /* numeric original value */
 	char original_str[STATE_TARGET_LEN]; /* string originals (governor) */
-	char netns[STATE_TARGET_LEN]; /* network namespace path, "" = own */
+	char netns[STATE_TARGET_LEN]; /* namespace of the change, "net:[N]" */
+	int ifindex; /* xdp: the interface's index (0: not recorded) */
 };
 
 /* The whole journal, as read from the file. */
@@ -80,6 +81,20 @@ int state_restore_dead(double wait_s);
  * non-zero if leftovers could not be restored or the journal is corrupt.
  */
 int state_recover(void);
+
+/*
+ * After the change recorded as `e` (same kind, target, knob, namespace):
+ * replaces its original, original_str and ifindex with e's (what is only
+ * known once the change is made: an XDP program's id, a mount's device).
+ * 0, -ENOENT if this process has no such entry.
+ */
+int state_update(const struct state_entry *e);
+
+/*
+ * After the change recorded as `e` was undone by the normal path: drops
+ * its entry; the last one removes the journal and lets go of it.
+ */
+int state_forget(const struct state_entry *e);
 
 /* Installs SIGINT/SIGTERM/SIGHUP handlers that stop loops, and atexit. */
 void state_restore_on_exit(void);
