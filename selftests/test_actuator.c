@@ -327,3 +327,34 @@ KOPT_TEST(act_cpufreq_policy_of_cpu)
 	ASSERT_EQ(act_cpu_policy(root, 5), 4, "old layout: link to cpu4");
 	ASSERT_EQ(act_cpu_policy(root, 6), -ENOENT, "no cpufreq");
 }
+
+/*
+ * Drivers that read small rx-usecs values as mode selectors: e1000e's
+ * 1-4 pick its interrupt throttling modes (5-9 it refuses), so the
+ * actuator's range skips 1-9 there; a driver that reads every value as a
+ * delay skips nothing. (The refusal on a real e1000e is checked in the
+ * Debian guest: demo_debian_kernel_guest.)
+ */
+KOPT_TEST(act_coalesce_driver_modes)
+{
+	const char *why = NULL;
+	long lo = -1, hi = -1;
+
+	if (!ASSERT_OK(act_coalesce_special("e1000e", "rx-usecs", &lo, &hi,
+					    &why),
+		       "e1000e"))
+		return;
+	ASSERT_EQ(lo, 1, "from 1");
+	ASSERT_EQ(hi, 9, "to 9");
+	ASSERT_HAS(why, "modes", "why");
+	ASSERT_OK(act_coalesce_special("igb", "tx-usecs", &lo, &hi, &why),
+		  "igb tx");
+	ASSERT_OK(act_coalesce_special("ixgbe", "rx-usecs", &lo, &hi, &why),
+		  "ixgbe");
+	ASSERT_EQ(hi, 1, "ixgbe: 1 only");
+	ASSERT_EQ(act_coalesce_special("virtio_net", "rx-usecs", &lo, &hi,
+				       &why),
+		  -ENOENT, "virtio_net: every value a delay");
+	ASSERT_EQ(act_coalesce_special("e1000e", "tx-usecs", &lo, &hi, &why),
+		  -ENOENT, "e1000e has no tx-usecs modes");
+}

@@ -74,8 +74,25 @@ static struct json_object *list_one(enum act_kind k, const char *target,
 		json_object_object_add(o, "value", json_object_new_int64(v));
 		json_object_object_add(o, "min", json_object_new_int64(a.min));
 		json_object_object_add(o, "max", json_object_new_int64(a.max));
+		if (a.skip_why[0]) {
+			/* values the driver reads as modes, not delays */
+			json_object_object_add(
+				o, "skip_min",
+				json_object_new_int64(a.skip_lo));
+			json_object_object_add(
+				o, "skip_max",
+				json_object_new_int64(a.skip_hi));
+			json_object_object_add(
+				o, "skip_why",
+				json_object_new_string(a.skip_why));
+		}
 	}
-	if (!kopt_env.json)
+	if (!kopt_env.json && !err && a.skip_why[0])
+		printf("%-13s %-10s %-21s %ld (%s: %ld..%ld are not delays: "
+		       "%s)\n",
+		       act_kind_name(k), target, knob, v, a.driver, a.skip_lo,
+		       a.skip_hi, a.skip_why);
+	else if (!kopt_env.json)
 		printf("%-13s %-10s %-21s %s\n", act_kind_name(k), target, knob,
 		       err ? a.why :
 			     json_object_get_string(

@@ -653,6 +653,16 @@ static int open_knobs(struct host_plant *h)
 		pr_warn("plant host: ITR knob not available: %s\n", h->itr.why);
 		return KOPT_EXIT_FAIL;
 	}
+	if (h->have_pol && h->itr.skip_why[0] &&
+	    h->pol.itr_min_us <= h->itr.skip_hi &&
+	    h->pol.itr_max_us >= h->itr.skip_lo)
+		pr_warn("plant host: the policy's ITR range %g..%g us includes "
+			"%ld..%ld, which %s does not read as delays (%s): "
+			"requests there are refused; start [itr] at 0 or "
+			"above %ld\n",
+			h->pol.itr_min_us, h->pol.itr_max_us, h->itr.skip_lo,
+			h->itr.skip_hi, h->itr.driver, h->itr.skip_why,
+			h->itr.skip_hi);
 	if (h->o.cpus &&
 	    act_probe(&h->freq, ACT_CPUFREQ, h->o.cpus, "freq-khz"))
 		pr_warn("plant host: no DVFS knob: %s; frequency requests "

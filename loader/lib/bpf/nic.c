@@ -158,10 +158,11 @@ static int cmp_irq(const void *a, const void *b)
 	return (x->irq > y->irq) - (x->irq < y->irq);
 }
 
+/* Adds irq at n if there is room; the count goes on past max. */
 static int add_irq(struct nic_irq *irqs, int n, int max, __u32 irq)
 {
 	if (n >= max)
-		return n;
+		return n + 1;
 	irqs[n].irq = irq;
 	irq_name(irq, irqs[n].name, sizeof(irqs[n].name));
 	irqs[n].queue = queue_from_name(irqs[n].name);
@@ -188,7 +189,7 @@ static int irqs_from_msi_dir(const char *dir, struct nic_irq *irqs, int max)
 			n = add_irq(irqs, n, max, irq);
 	}
 	closedir(d);
-	qsort(irqs, n, sizeof(*irqs), cmp_irq);
+	qsort(irqs, n < max ? n : max, sizeof(*irqs), cmp_irq);
 	return n;
 }
 
@@ -834,6 +835,17 @@ static int find_vectors(struct nic *n, const struct nic_opts *o)
 	}
 	cnt = nic_find_irqs(in->ifname, in->irqs, NIC_MAX_IRQS, in->irq_source,
 			    sizeof(in->irq_source));
+	if (cnt > NIC_MAX_IRQS) {
+		/*
+		 * The BPF side scans a fixed list per interrupt; following
+		 * part of the NIC silently would undercount its rates.
+		 */
+		pr_warn("%s has %d interrupt vectors (%s); the collector "
+			"follows at most %d: name the ones to trace with --irq "
+			"(the vectors of the queues the service uses)\n",
+			in->ifname, cnt, in->irq_source, NIC_MAX_IRQS);
+		return -E2BIG;
+	}
 	in->nr_irqs = cnt > 0 ? cnt : 0;
 	return 0;
 }

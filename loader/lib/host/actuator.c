@@ -102,9 +102,70 @@ static int nic_get_attr(const char *ifname, int attr, long *val, char *why,
 	return 0;
 }
 
+/*
+ * rx/tx-usecs values some drivers do not read as a delay (Linux 6.12's
+ * set_coalesce of each): there 0 is "no delay" and the delays start at
+ * 10 us, while 1-4 select modes and the rest is refused. The actuator's
+ * range skips them, so a search over it never asks for a mode.
+ */
+static const struct coalesce_special {
+	const char *driver;
+	bool tx; /* tx-usecs too (else rx-usecs only) */
+	long lo, hi;
+	const char *why;
+} coalesce_special[] = {
+	{ "e1000e", false, 1, 9,
+	  "1 and 3 select its dynamic modes, 4 its simplified one, 2 and "
+	  "5-9 are refused" },
+	{ "e1000", false, 1, 9,
+	  "1 and 3 select its dynamic modes, 4 its simplified one, 2 and "
+	  "5-9 are refused" },
+	{ "igb", true, 1, 9,
+	  "1 and 3 select its dynamic modes, 2 and 4-9 are refused" },
+	{ "igc", true, 1, 9,
+	  "1 and 3 select its dynamic modes, 2 and 4-9 are refused" },
+	{ "ixgbe", false, 1, 1, "1 turns its adaptive mode on" },
+};
+
+int act_coalesce_special(const char *driver, const char *knob, long *lo,
+			 long *hi, const char **why)
+{
+	bool tx = !strcmp(knob, "tx-usecs");
+
+	for (size_t i = 0;
+	     i < sizeof(coalesce_special) / sizeof(coalesce_special[0]); i++) {
+		const struct coalesce_special *c = &coalesce_special[i];
+
+		if (strcmp(c->driver, driver) || (tx && !c->tx))
+			continue;
+		*lo = c->lo;
+		*hi = c->hi;
+		*why = c->why;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* The interface's driver, from its device's sysfs link; "" if none. */
+static void nic_driver(const char *ifname, char *buf, size_t len)
+{
+	char path[PATH_MAX], link[PATH_MAX], *base;
+	ssize_t n;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), SYSFS_NET "/%s/device/driver", ifname);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	snprintf(buf, len, "%.31s", base ? base + 1 : link);
+}
+
 static int nic_probe(struct actuator *a)
 {
 	int attr = ethtool_coalesce_attr_parse(a->knob);
+	const char *why;
 	long v;
 
 	if (attr != ETHTOOL_A_COALESCE_RX_USECS &&
@@ -116,6 +177,10 @@ static int nic_probe(struct actuator *a)
 	a->min = 0;
 	a->max = COALESCE_MAX_USECS;
 	a->step = 1;
+	nic_driver(a->target, a->driver, sizeof(a->driver));
+	if (!act_coalesce_special(a->driver, a->knob, &a->skip_lo, &a->skip_hi,
+				  &why))
+		snprintf(a->skip_why, sizeof(a->skip_why), "%s", why);
 	return nic_get_attr(a->target, attr, &v, a->why, sizeof(a->why));
 }
 
@@ -551,10 +616,23 @@ int act_get(struct actuator *a, long *value)
 	}
 }
 
+bool act_value_ok(const struct actuator *a, long value)
+{
+	return value >= a->min && value <= a->max &&
+	       !(a->step > 1 && (value - a->min) % a->step) &&
+	       !(a->skip_why[0] && value >= a->skip_lo && value <= a->skip_hi);
+}
+
 int act_set(struct actuator *a, long value)
 {
-	if (value < a->min || value > a->max ||
-	    (a->step > 1 && (value - a->min) % a->step))
+	if (a->skip_why[0] && value >= a->skip_lo && value <= a->skip_hi)
+		return kopt_errf(a->why, sizeof(a->why), -ERANGE,
+				 "%s %s %s: %ld is not a delay for %s (%s); "
+				 "use %ld..%ld without %ld..%ld",
+				 act_kind_name(a->kind), a->target, a->knob,
+				 value, a->driver, a->skip_why, a->min, a->max,
+				 a->skip_lo, a->skip_hi);
+	if (!act_value_ok(a, value))
 		return kopt_errf(a->why, sizeof(a->why), -ERANGE,
 				 "%s %s %s: %ld outside %ld..%ld step %ld",
 				 act_kind_name(a->kind), a->target, a->knob,

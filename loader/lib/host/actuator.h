@@ -42,6 +42,10 @@ struct actuator {
 	int policy_cpu[ACT_MAX_CPUS]; /* a requested CPU of each policy */
 	int nr_policies;
 	long min, max, step; /* valid values (set by probe) */
+	/* values in min..max the driver does not read as a delay: skipped */
+	long skip_lo, skip_hi;
+	char skip_why[128]; /* "" when nothing is skipped */
+	char driver[32]; /* nic-coalesce: the interface's driver */
 	char why[ACT_WHY_LEN]; /* last error, with the reason */
 };
 
@@ -61,6 +65,14 @@ int act_get(struct actuator *a, long *value);
 /* Validates, journals the original, writes and reads back. */
 int act_set(struct actuator *a, long value);
 void act_range(const struct actuator *a, long *min, long *max, long *step);
+/* value is in the range and not one the driver reads as a mode. */
+bool act_value_ok(const struct actuator *a, long value);
+/*
+ * rx/tx-usecs values `driver` reads as modes or refuses: lo..hi and why;
+ * -ENOENT if it reads every value in range as a delay.
+ */
+int act_coalesce_special(const char *driver, const char *knob, long *lo,
+			 long *hi, const char **why);
 
 /*
  * Applies a journaled original value (used by state_restore); refuses an
