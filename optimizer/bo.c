@@ -561,6 +561,73 @@ int bo_predict(struct bo *bo, const double *x, struct bo_pred *p)
 	return 0;
 }
 
+/* Posterior of one GP at m unit-box points through one blocked solve. */
+static int predict_block(struct bo *bo, struct gp *gp, const double *u,
+			 size_t m, double *mu, double *var, const char *what)
+{
+	struct gp_cache *c =
+		gp_cache_new(u, m, bo->d, m * (bo->n + 8) * sizeof(double));
+	int ret;
+
+	if (!c)
+		return bo_fail(bo, -ENOMEM, "%s model: out of memory", what);
+	ret = gp_predict_cached(gp, c, mu, var);
+	gp_cache_free(c);
+	if (ret)
+		return bo_fail(bo, ret, "%s model: %s", what, gp_strerror(gp));
+	return 0;
+}
+
+int bo_predict_many(struct bo *bo, const double *x, size_t m, struct bo_pred *p)
+{
+	double *u = malloc(m * bo->d * sizeof(*u)), *buf;
+	int ret = u ? update_models(bo) : -ENOMEM;
+
+	buf = ret ? NULL : malloc(4 * m * sizeof(*buf));
+	if (!buf) {
+		free(u);
+		return ret ? ret : bo_fail(bo, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < m && !ret; i++) {
+		ret = space_in_bounds(&bo->sp, x + i * bo->d, bo->err,
+				      sizeof(bo->err));
+		space_to_unit(&bo->sp, x + i * bo->d, u + i * bo->d);
+	}
+	if (!ret)
+		ret = predict_block(bo, bo->f, u, m, buf, buf + m, "objective");
+	if (!ret && bo->g)
+		ret = predict_block(bo, bo->g, u, m, buf + 2 * m, buf + 3 * m,
+				    "constraint");
+	for (size_t i = 0; i < m && !ret; i++) {
+		p[i].mean = buf[i];
+		p[i].sd = sqrt(fmax(buf[m + i], 0));
+		p[i].cmean = p[i].csd = p[i].pfeas = NAN;
+		if (!bo->g)
+			continue;
+		p[i].cmean = buf[2 * m + i];
+		p[i].csd = sqrt(fmax(buf[3 * m + i], 0));
+		p[i].pfeas = p[i].csd > 0 ?
+				     norm_cdf((bo->o.bound - p[i].cmean) /
+					      p[i].csd) :
+				     (p[i].cmean <= bo->o.bound);
+	}
+	free(u);
+	free(buf);
+	return ret;
+}
+
+int bo_noise_sd(struct bo *bo, double *obj_sd, double *cons_sd)
+{
+	int ret = update_models(bo);
+
+	if (ret)
+		return ret;
+	*obj_sd = sqrt(gp_noise_ratio(bo->f)) * gp_output_std(bo->f);
+	*cons_sd = bo->g ? sqrt(gp_noise_ratio(bo->g)) * gp_output_std(bo->g) :
+			   NAN;
+	return 0;
+}
+
 int bo_recommend(struct bo *bo, double *x, double *mean, bool feasible_only)
 {
 	size_t best = bo->n;

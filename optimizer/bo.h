@@ -143,6 +143,20 @@ int bo_recommend(struct bo *bo, double *x, double *mean, bool feasible_only);
 /* Posterior at x (caller's units); fits the models if needed. */
 int bo_predict(struct bo *bo, const double *x, struct bo_pred *p);
 
+/*
+ * The posterior at m points (m x ndims, caller's units) through one
+ * blocked triangular solve per model: scoring a whole knob grid at one
+ * load costs about as much as a few single predictions.
+ */
+int bo_predict_many(struct bo *bo, const double *x, size_t m,
+		    struct bo_pred *p);
+
+/*
+ * The fitted noise standard deviation of one observation, objective and
+ * constraint (NAN without a constraint model), in the caller's units.
+ */
+int bo_noise_sd(struct bo *bo, double *obj_sd, double *cons_sd);
+
 size_t bo_count(const struct bo *bo);
 
 #endif /* KOPT_OPTIMIZER_BO_H */

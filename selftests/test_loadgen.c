@@ -568,27 +568,47 @@ static int feed_cmd(const char *cmd, struct latency_reading *r, char *err,
 KOPT_TEST(loadgen_feed_cmd)
 {
 	struct latency_reading r = {};
-	char err[LATENCY_SRC_ERR_LEN];
+	char err[LATENCY_SRC_ERR_LEN], marker[512];
 
-	if (!ASSERT_OK(feed_cmd("echo '{\"p99_us\": 412.5, \"p50_us\": 88, "
-				"\"qps\": 20000}'",
+	if (!ASSERT_OK(feed_cmd("printf "
+				"{\"p99_us\":412.5,\"p50_us\":88,\"qps\":20000}",
 				&r, err, sizeof(err), 5),
 		       err))
 		return;
 	ASSERT_NEAR(r.p99_us, 412.5, 0, "p99");
 	ASSERT_NEAR(r.p50_us, 88, 0, "p50");
 	ASSERT_NEAR(r.qps, 20000, 0, "qps");
-	ASSERT_OK(feed_cmd("printf '{\"p50_us\":1,\"p99_us\":2}'", &r, err,
+	ASSERT_OK(feed_cmd("  echo\t{\"p50_us\":1,\"p99_us\":2}  ", &r, err,
 			   sizeof(err), 5),
 		  err);
 	ASSERT_TRUE(r.qps < 0, "qps absent");
-	ASSERT_EQ(feed_cmd("exit 3", &r, err, sizeof(err), 5), -EIO, "exit 3");
-	ASSERT_HAS(err, "status 3", "names the status");
+	ASSERT_EQ(feed_cmd("false", &r, err, sizeof(err), 5), -EIO, "false");
+	ASSERT_HAS(err, "status 1", "names the status");
+	ASSERT_EQ(feed_cmd("kopt-no-such-program-x", &r, err, sizeof(err), 5),
+		  -EIO, "missing program");
+	ASSERT_HAS(err, "status 127", "exec failed");
 	ASSERT_EQ(feed_cmd("sleep 5", &r, err, sizeof(err), 0.2), -ETIMEDOUT,
 		  "slow command");
 	ASSERT_HAS(err, "killed", "says it was killed");
-	ASSERT_EQ(feed_cmd("echo 1; echo 2", &r, err, sizeof(err), 5), -EINVAL,
-		  "two lines");
+	ASSERT_EQ(feed_cmd("printf {\"p99_us\":1}\\n{\"p50_us\":1}", &r, err,
+			   sizeof(err), 5),
+		  -EINVAL, "two lines");
+	/* an argv, never a shell: ';', '$(...)' and '>' are plain words */
+	snprintf(marker, sizeof(marker), "%s/feed-shell-ran",
+		 kopt_test_tmpdir());
+	{
+		char cmd[2048];
+
+		snprintf(cmd, sizeof(cmd),
+			 "echo {\"p99_us\":2,\"p50_us\":1};touch %s "
+			 "$(touch %s) >%s",
+			 marker, marker, marker);
+		ASSERT_EQ(feed_cmd(cmd, &r, err, sizeof(err), 5), -EINVAL,
+			  "the words reach echo, whose line is not JSON");
+	}
+	ASSERT_EQ(access(marker, F_OK), -1, "no shell ran the string");
+	ASSERT_EQ(feed_cmd("   ", &r, err, sizeof(err), 5), -EINVAL, "blank");
+	ASSERT_HAS(err, "no program", "says what is missing");
 }
 
 KOPT_TEST(loadgen_feed_strict_lines)

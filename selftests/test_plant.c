@@ -10,7 +10,10 @@
  * exits is reported with its status and can be restarted.
  * Sim: the shapes the model is calibrated to ("L" for memcached, "V" for
  * ping-pong), an oracle that really is the optimum of its grid, a
- * stock-vs-best gap of the published order, determinism for a seed.
+ * stock-vs-best gap of the published order, determinism for a seed; in a
+ * world that moves, an oracle per window at the window's true conditions
+ * (its cache exact against full scans), stock and oracle figures with
+ * noise of their own, latency noise growing near saturation.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +26,7 @@
 
 #include "plant.h"
 #include "plant_sim.h"
+#include "world.h"
 #include "policy.h"
 #include "test.h"
 
@@ -365,22 +369,24 @@ KOPT_TEST(plant_sim_published_gap)
 
 KOPT_TEST(plant_sim_deterministic)
 {
-	struct sim_request rq = { .itr_us = 300,
+	struct lab_request rq = { .itr_us = 300,
 				  .freq_mhz = 1800,
 				  .seconds = 10 };
-	struct sim_reply a, b, c;
+	struct sim_setup seven = { .seed = 7 }, eight = { .seed = 8 };
+	struct lab_window a, b, c;
 	struct sim_params p = { 0 };
 	struct sim *s1, *s2;
 	char err[128];
 
 	if (!load_params("sim-memcached.params", &p))
 		return;
-	s1 = malloc(sizeof(*s1));
-	s2 = malloc(sizeof(*s2));
+	s1 = calloc(1, sizeof(*s1));
+	s2 = calloc(1, sizeof(*s2));
 	if (!ASSERT_OK_PTR(s1, "alloc") || !ASSERT_OK_PTR(s2, "alloc"))
 		goto out;
-	sim_init(s1, &p, 7, 0, 0, NULL);
-	sim_init(s2, &p, 7, 0, 0, NULL);
+	if (!ASSERT_OK(sim_init(s1, &p, &seven), "init") ||
+	    !ASSERT_OK(sim_init(s2, &p, &seven), "init"))
+		goto out;
 	for (int i = 0; i < 5; i++) {
 		ASSERT_OK(sim_window(s1, &rq, &a, err, sizeof(err)), err);
 		ASSERT_OK(sim_window(s2, &rq, &b, err, sizeof(err)), err);
@@ -389,9 +395,11 @@ KOPT_TEST(plant_sim_deterministic)
 	}
 	ASSERT_NEAR(s1->t_s, 50, 1e-9, "the clock advanced 5 windows");
 	ASSERT_TRUE(isnan(a.oracle_energy_j), "no SLA, no oracle figure");
-	sim_init(s2, &p, 8, 0, 0, NULL);
+	sim_fini(s2);
+	sim_init(s2, &p, &eight);
 	ASSERT_OK(sim_window(s2, &rq, &c, err, sizeof(err)), err);
-	sim_init(s1, &p, 7, 0, 0, NULL);
+	sim_fini(s1);
+	sim_init(s1, &p, &seven);
 	ASSERT_OK(sim_window(s1, &rq, &a, err, sizeof(err)), err);
 	ASSERT_TRUE(a.energy_j != c.energy_j, "another seed, other noise");
 	rq.itr_us = 1e6;
@@ -399,8 +407,227 @@ KOPT_TEST(plant_sim_deterministic)
 		  "a setting the NIC cannot take");
 	ASSERT_HAS(err, "outside what the simulated NIC accepts", "reason");
 out:
+	if (s1)
+		sim_fini(s1);
+	if (s2)
+		sim_fini(s2);
 	free(s1);
 	free(s2);
+}
+
+/* ---- the sim in a world that moves ------------------------------------------ */
+
+/* A world with drift and a neighbour on all day, the load held fixed. */
+static void moving_world(struct world_spec *w, double qps)
+{
+	memset(w, 0, sizeof(*w));
+	w->base = WORLD_BASE_FIXED;
+	w->fixed_qps = qps;
+	w->drift_size = 0.3;
+	w->drift_period_s = 3600;
+	w->neighbours =
+		(struct world_events){ .per_day = 3,
+				       .rise_s = { 4 * 3600, 6 * 3600 } };
+	w->neighbour_w = 12;
+	w->neighbour_slowdown = 0.25;
+}
+
+/*
+ * The oracle of each window is that of its true conditions (drift and
+ * neighbour included), not of its load alone: each window's oracle equals
+ * a full scan of the grid at the window's conditions, and differs from
+ * the oracle at the bare load where drift or the neighbour moved them.
+ */
+KOPT_TEST(plant_sim_oracle_true_conditions)
+{
+	struct sim_sla sla = { SIM_SLA_P99, 500 };
+	struct lab_request rq = { .itr_us = 100,
+				  .freq_mhz = 2000,
+				  .seconds = 10 };
+	struct sim_params p = { 0 };
+	struct world_spec ws;
+	struct sim_setup ss = { .world = &ws, .seed = 3, .sla = &sla };
+	struct sim_point full, bare;
+	struct lab_window w;
+	unsigned int differ = 0, neigh = 0, n = 0;
+	struct sim *s = calloc(1, sizeof(*s));
+	char err[128];
+
+	if (!ASSERT_OK_PTR(s, "alloc") ||
+	    !load_params("sim-memcached.params", &p))
+		goto out;
+	moving_world(&ws, 500000);
+	if (!ASSERT_OK(sim_init(s, &p, &ss), "init"))
+		goto out;
+	sim_oracle(&p, 500000, &sla, &bare);
+	/* a window every 20 minutes of a day */
+	for (int i = 0; i < 8640; i++) {
+		if (!ASSERT_OK(sim_window(s, &rq, &w, err, sizeof(err)), err))
+			break;
+		if (i % 120)
+			continue;
+		n++;
+		if (!ASSERT_TRUE(w.oracle_ok, "feasible") ||
+		    !ASSERT_OK(sim_oracle_at(&p, &w.cond, &sla, &full), "scan"))
+			break;
+		ASSERT_NEAR(
+			w.oracle_w, full.power_w, 1e-9 * full.power_w,
+			"the window's oracle is the scan at its conditions");
+		ASSERT_NEAR(w.oracle_itr_us, full.itr_us, 0, "oracle ITR");
+		ASSERT_NEAR(w.cond.qps, 500000, 1e-6, "load held");
+		differ += fabs(w.oracle_w - bare.power_w) > 0.01 * bare.power_w;
+		neigh += w.cond.extra_w > 11.9;
+	}
+	ASSERT_EQ(n, 72, "windows checked");
+	ASSERT_GT(neigh, 0, "the neighbour came");
+	ASSERT_GT(differ, n / 2, "drift and neighbour move the oracle");
+out:
+	if (s)
+		sim_fini(s);
+	free(s);
+}
+
+/* The cached oracle gives the full scan's answer at any conditions. */
+KOPT_TEST(plant_sim_oracle_cache_exact)
+{
+	static const struct {
+		const char *params;
+		struct sim_sla sla;
+	} cases[] = {
+		{ "sim-memcached.params", { SIM_SLA_P99, 500 } },
+		{ "sim-memcached.params", { SIM_SLA_P99, 200 } },
+		{ "sim-stream.params", { SIM_SLA_RATIO, 0.99 } },
+	};
+	struct sim *s = calloc(1, sizeof(*s));
+	struct sim_params p = { 0 };
+	uint64_t rng = 11;
+
+	for (size_t k = 0; s && k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct sim_setup ss = { .seed = 1, .sla = &cases[k].sla };
+		unsigned int same = 0, n = 400;
+
+		if (!load_params(cases[k].params, &p) ||
+		    !ASSERT_OK(sim_init(s, &p, &ss), "init"))
+			break;
+		for (unsigned int i = 0; i < n; i++) {
+			struct world_cond c = {
+				.qps = p.peak_qps *
+				       (0.1 + 1.5 * lab_uniform(&rng)),
+				.svc_scale = 0.7 + 0.7 * lab_uniform(&rng),
+				.extra_w = 12 * lab_uniform(&rng),
+			};
+			struct sim_point a, b;
+			int ea = sim_oracle_cached(s, &c, &a);
+			int eb = sim_oracle_at(&p, &c, &cases[k].sla, &b);
+
+			same += ea == eb && (ea || (a.itr_us == b.itr_us &&
+						    a.freq_mhz == b.freq_mhz));
+		}
+		ASSERT_EQ(same, n, cases[k].params);
+		sim_fini(s);
+	}
+	free(s);
+}
+
+static double corr(const double *x, const double *y, size_t n)
+{
+	double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		mx += x[i] / n;
+		my += y[i] / n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sxy += (x[i] - mx) * (y[i] - my);
+		sxx += (x[i] - mx) * (x[i] - mx);
+		syy += (y[i] - my) * (y[i] - my);
+	}
+	return sxy / sqrt(sxx * syy);
+}
+
+static double rel_sd(const double *x, size_t n)
+{
+	double m = 0, v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		m += x[i] / n;
+	for (size_t i = 0; i < n; i++)
+		v += (x[i] - m) * (x[i] - m) / (n - 1);
+	return sqrt(v) / m;
+}
+
+/*
+ * The stock and oracle figures of a window are separate measurements:
+ * their noise is drawn apart from the window's own (uncorrelated), each
+ * with the energy noise's sd. And latency noise grows near saturation.
+ */
+KOPT_TEST(plant_sim_noise_independent)
+{
+	enum { N = 4000 };
+	struct sim_sla sla = { SIM_SLA_P99, 500 };
+	struct sim_noise noise = { .energy_sd = 0.03,
+				   .p99_sd = 0.045,
+				   .p50_sd = 0.045,
+				   .sat_gain = 2,
+				   .sat_knee = 0.6 };
+	struct sim_setup ss = {
+		.noise = &noise, .seed = 5, .fixed_qps = 400000, .sla = &sla
+	};
+	struct lab_request rq = { .itr_us = 200,
+				  .freq_mhz = 2000,
+				  .seconds = 10 };
+	double *e = calloc(N, sizeof(*e)), *st = calloc(N, sizeof(*st));
+	double * or = calloc(N, sizeof(* or)), *lat = calloc(N, sizeof(*lat));
+	struct sim *s = calloc(1, sizeof(*s));
+	struct sim_params p = { 0 };
+	struct lab_window w;
+	double low_sd, util_low;
+	char err[128];
+
+	if (!ASSERT_OK_PTR(s, "alloc") || !e || !st || ! or || !lat ||
+	    !load_params("sim-memcached.params", &p) ||
+	    !ASSERT_OK(sim_init(s, &p, &ss), "init"))
+		goto out;
+	for (int i = 0; i < N; i++) {
+		if (!ASSERT_OK(sim_window(s, &rq, &w, err, sizeof(err)), err))
+			goto out;
+		e[i] = w.energy_j / (w.power_w * w.seconds);
+		st[i] = w.stock_energy_j / (w.stock_w * w.seconds);
+		or [i] = w.oracle_energy_j / (w.oracle_w * w.seconds);
+		lat[i] = w.p99_us / w.true_p99_us;
+	}
+	/* |r| of independent draws: sd 1/sqrt(N) = 0.016 */
+	ASSERT_LT(fabs(corr(e, st, N)), 0.06, "stock noise apart");
+	ASSERT_LT(fabs(corr(e, or, N)), 0.06, "oracle noise apart");
+	ASSERT_LT(fabs(corr(st, or, N)), 0.06, "stock and oracle apart");
+	ASSERT_NEAR(rel_sd(e, N), 0.03, 0.003, "energy sd");
+	ASSERT_NEAR(rel_sd(st, N), 0.03, 0.003, "stock sd");
+	ASSERT_NEAR(rel_sd(or, N), 0.03, 0.003, "oracle sd");
+	low_sd = rel_sd(lat, N);
+	util_low = w.util;
+	ASSERT_LT(util_low, 0.6, "below the knee");
+	ASSERT_NEAR(low_sd, 0.045, 0.005, "p99 sd below the knee");
+	/* the same setting near saturation: 1200 MHz at a higher load */
+	sim_fini(s);
+	ss.fixed_qps = 1150000;
+	rq.freq_mhz = 1200;
+	if (!ASSERT_OK(sim_init(s, &p, &ss), "init"))
+		goto out;
+	for (int i = 0; i < N; i++) {
+		if (!ASSERT_OK(sim_window(s, &rq, &w, err, sizeof(err)), err))
+			goto out;
+		lat[i] = w.p99_us / w.true_p99_us;
+	}
+	ASSERT_GT(w.util, 0.8, "near saturation");
+	ASSERT_GT(rel_sd(lat, N), 1.5 * low_sd, "noise grows near saturation");
+out:
+	if (s)
+		sim_fini(s);
+	free(s);
+	free(e);
+	free(st);
+	free(or);
+	free(lat);
 }
 
 KOPT_TEST(plant_sim_params_errors)

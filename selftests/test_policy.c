@@ -119,6 +119,66 @@ KOPT_TEST(policy_freq_none_and_host)
 	ASSERT_NEAR(p.host.rate, 2000, 1e-9, "host rate");
 }
 
+KOPT_TEST(policy_host_latency)
+{
+	static const struct {
+		const char *value;
+		enum policy_lat_kind kind;
+		const char *spec; /* NULL: the value itself */
+	} good[] = {
+		{ "bpf:11211", POLICY_LAT_BPF, NULL },
+		{ "bpf:80,443,11211", POLICY_LAT_BPF, NULL },
+		{ "feed:cmd:/usr/local/bin/p99 --port 80 $(x);y",
+		  POLICY_LAT_FEED, NULL },
+		{ "feed:file:/run/svc/lat.json", POLICY_LAT_FEED, NULL },
+		{ "loadgen", POLICY_LAT_LOADGEN, NULL },
+	};
+	char path[PATH_MAX], err[KOPT_INI_ERR_LEN] = "", text[1024],
+			     want[PATH_MAX + 16];
+	struct policy p = { 0 };
+
+	snprintf(path, sizeof(path), "%s/lat.conf", kopt_test_tmpdir());
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text),
+			 GOOD_HEAD "[host]\nserver = 127.0.0.1:11211\n"
+				   "rate = 1000\nlatency = %s\n",
+			 good[i].value);
+		write_file(path, text);
+		if (!ASSERT_OK(policy_load(path, &p, err, sizeof(err)), err))
+			continue;
+		ASSERT_EQ(p.host.latency.kind, good[i].kind, good[i].value);
+		ASSERT_STREQ(p.host.latency.spec, good[i].value, "spec");
+	}
+	/* a relative feed file is the policy directory's */
+	write_file(path, GOOD_HEAD "[host]\nlatency = feed:file:svc.json\n");
+	if (ASSERT_OK(policy_load(path, &p, err, sizeof(err)), err)) {
+		snprintf(want, sizeof(want), "feed:file:%s/svc.json",
+			 kopt_test_tmpdir());
+		ASSERT_STREQ(p.host.latency.spec, want, "resolved");
+	}
+	/* no latency key: the load generator, as before the key existed */
+	write_file(path, GOOD_HEAD);
+	if (ASSERT_OK(policy_load(path, &p, err, sizeof(err)), err)) {
+		ASSERT_EQ(p.host.latency.kind, POLICY_LAT_LOADGEN, "default");
+		ASSERT_STREQ(p.host.latency.spec, "loadgen", "default spec");
+	}
+}
+
+KOPT_TEST(policy_host_memcached)
+{
+	char path[PATH_MAX], err[KOPT_INI_ERR_LEN] = "";
+	struct policy p = { 0 };
+
+	repo_path(path, sizeof(path), "policies/host-memcached.conf");
+	if (!ASSERT_OK(policy_load(path, &p, err, sizeof(err)), err))
+		return;
+	ASSERT_STREQ(p.name, "host-memcached", "name");
+	ASSERT_EQ(p.host.latency.kind, POLICY_LAT_BPF,
+		  "the service's own traffic, timed in BPF");
+	ASSERT_STREQ(p.host.latency.spec, "bpf:11211", "memcached's port");
+	ASSERT_STREQ(p.host.ifname, "eth1", "interface");
+}
+
 KOPT_TEST(policy_defaults)
 {
 	char path[PATH_MAX], err[KOPT_INI_ERR_LEN] = "";
@@ -179,6 +239,21 @@ static const struct bad_case bad_cases[] = {
 	  17, "[host] interface: 'eth 1': expected 1 to" },
 	{ "host rate", "[host]\nrate = 0\n", false, 17,
 	  "[host] rate: 0 is out of range" },
+	{ "latency port 0", "[host]\nlatency = bpf:0\n", false, 17,
+	  "[host] latency: port '0' in '0': expected 1 to 65535" },
+	{ "latency no port", "[host]\nlatency = bpf:\n", false, 17,
+	  "[host] latency: '': expected PORT" },
+	{ "latency trailing comma", "[host]\nlatency = bpf:80,\n", false, 17,
+	  "[host] latency: '80,': expected PORT" },
+	{ "latency unknown kind", "[host]\nlatency = tcp:80\n", false, 17,
+	  "[host] latency: 'tcp:80': expected bpf:PORT[,PORT], "
+	  "feed:cmd:COMMAND ARGS, feed:file:PATH or loadgen" },
+	{ "latency feed without a program", "[host]\nlatency = feed:cmd:\n",
+	  false, 17, "[host] latency: latency feed command '': no program" },
+	{ "latency feed blank program", "[host]\nlatency = feed:cmd:\t\n",
+	  false, 17, "[host] latency: " },
+	{ "latency loadgen without load", "[host]\nlatency = loadgen\n", false,
+	  17, "[host] latency: loadgen needs [host] server and rate" },
 	{ "not a number", "[trigger]\nqps_change = fast\n", false, 17,
 	  "[trigger] qps_change: 'fast' is not a number" },
 	{ "out of range", "[trigger]\nqps_change = -1\n", false, 17,

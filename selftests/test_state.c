@@ -406,3 +406,69 @@ KOPT_TEST(state_dir_checks)
 out:
 	st_teardown(&e);
 }
+
+/*
+ * Every kind of entry kopt writes is one the strict parser accepts (a
+ * new kind must be taught to act_entry_check or bpf_journal.c, or its
+ * journals would read as corrupt): knobs, cpufreq policies, the
+ * server-latency probe's receive filter, XDP, the bpffs mount, libxdp's
+ * directory. And what it must refuse, it refuses.
+ */
+KOPT_TEST(state_parse_every_kind)
+{
+	static const char good[] =
+		"{\"pid\": 7, \"entries\": ["
+		"{\"kind\": \"nic-coalesce\", \"target\": \"eth1\", \"knob\": "
+		"\"rx-usecs\", \"original\": 3, \"netns\": \"net:[1]\"},"
+		"{\"kind\": \"nic-coalesce\", \"target\": \"eth1\", \"knob\": "
+		"\"adaptive-rx\", \"original\": 1, \"netns\": \"net:[1]\"},"
+		"{\"kind\": \"sw-coalesce\", \"target\": \"veth0\", \"knob\": "
+		"\"napi-defer-hard-irqs\", \"original\": 0, \"netns\": \"\"},"
+		"{\"kind\": \"cpufreq\", \"target\": \"policy0\", \"knob\": "
+		"\"governor\", \"original\": 0, \"original_str\": "
+		"\"schedutil\"},"
+		"{\"kind\": \"cpufreq\", \"target\": \"policy2\", \"knob\": "
+		"\"scaling-min-khz\", \"original\": 800000},"
+		"{\"kind\": \"hw-timestamp\", \"target\": \"eth1\", \"knob\": "
+		"\"rx-filter\", \"original\": 0, \"netns\": \"net:[1]\"},"
+		"{\"kind\": \"mount\", \"target\": \"/sys/fs/bpf\", \"knob\": "
+		"\"bpffs\", \"original\": 40, \"original_str\": "
+		"\"/maps.debug/\", \"netns\": \"mnt:[2]\"},"
+		"{\"kind\": \"bpffs-dir\", \"target\": \"/sys/fs/bpf/xdp\", "
+		"\"knob\": \"dir\", \"original\": 0, \"netns\": \"mnt:[2]\"},"
+		"{\"kind\": \"xdp\", \"target\": \"eth1\", \"knob\": \"skb\", "
+		"\"original\": 12, \"original_str\": \"nic_xdp_count\", "
+		"\"netns\": \"net:[1]\", \"ifindex\": 3}]}";
+	static const char *const bad[] = {
+		"\"kind\": \"mount\", \"target\": \"/tmp\", \"knob\": "
+		"\"bpffs\", \"original\": 0, \"netns\": \"mnt:[2]\"",
+		"\"kind\": \"bpffs-dir\", \"target\": \"/sys/fs/bpf/../x\", "
+		"\"knob\": \"dir\", \"original\": 0, \"netns\": \"mnt:[2]\"",
+		"\"kind\": \"xdp\", \"target\": \"eth1\", \"knob\": \"hw\", "
+		"\"original\": 1, \"original_str\": \"p\", \"netns\": "
+		"\"net:[1]\"",
+		"\"kind\": \"cpufreq\", \"target\": \"policy0\", \"knob\": "
+		"\"governor\", \"original\": 0, \"original_str\": \"a;b\"",
+		"\"kind\": \"hw-timestamp\", \"target\": \"a/b\", \"knob\": "
+		"\"rx-filter\", \"original\": 0",
+		"\"kind\": \"nic-coalesce\", \"target\": \"eth1\", \"knob\": "
+		"\"rx-usecs\", \"original\": 3, \"netns\": \"elsewhere\"",
+	};
+	static struct state_journal j;
+	char err[512] = "", text[1024];
+
+	if (!ASSERT_OK(state_parse(good, strlen(good), &j, err, sizeof(err)),
+		       err))
+		return;
+	ASSERT_EQ(j.n, 9, "every entry");
+	ASSERT_EQ(j.e[8].ifindex, 3, "xdp ifindex kept");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "{\"pid\": 7, \"entries\": [{%s}]}", bad[i]);
+		err[0] = '\0';
+		ASSERT_ERR(state_parse(text, strlen(text), &j, err,
+				       sizeof(err)),
+			   bad[i]);
+		ASSERT_HAS(err, "entry 1", bad[i]);
+	}
+}

@@ -49,8 +49,16 @@ int cmd_bench(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_bench_mlp(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+struct policy;
+/*
+ * kopt run --check (run_check.c): a preflight changing nothing; a
+ * kopt_exit code. before_run: the checks of a run about to start, quiet
+ * unless one fails.
+ */
+int run_check(const struct policy *p, const char *plant, bool before_run);
 int cmd_plant(int argc, char **argv);
 int cmd_plant_sim(int argc, char **argv);
+int cmd_plant_replay(int argc, char **argv);
 int cmd_plant_host(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_bench_bo(int argc, char **argv);
@@ -59,6 +67,7 @@ int cmd_collect_migrations(int argc, char **argv);
 int cmd_loadgen(int argc, char **argv);
 int cmd_collect_nic(int argc, char **argv);
 int cmd_bench_collector(int argc, char **argv);
+int cmd_bench_srvlat(int argc, char **argv);
 int cmd_knob(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_energy(int argc, char **argv);
@@ -67,6 +76,7 @@ int cmd_model_detach(int argc, char **argv);
 int cmd_bench_kpatch(int argc, char **argv);
 int cmd_model_live(int argc, char **argv);
 int cmd_bench_train(int argc, char **argv);
+int cmd_bench_controller(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_model_score(int argc, char **argv);
 

@@ -2,7 +2,7 @@
 /*
  * kopt: an eBPF-first kernel control plane. One binary, bpftool-style
  * subcommands; this file is the table. The lab commands (loadgen, plant
- * sim, bench, report) run in kopt-lab (loader/cli/lab.c says how).
+ * sim and replay, bench, report) run in kopt-lab (loader/cli/lab.c says how).
  */
 #include "cli.h"
 
@@ -18,7 +18,8 @@ static const struct kopt_cmd cmds[] = {
 	{ "train", cmd_train, "train a model from a migrations CSV" },
 	{ "loadgen", cmd_lab, "open-loop memcached load generator" },
 	{ "run", cmd_run, "energy controller: optimize and hold a plant" },
-	{ "plant", cmd_plant, "plants as protocol servers: host, sim (lab)" },
+	{ "plant", cmd_plant,
+	  "plants as protocol servers: host; sim, replay (lab)" },
 	{ "report", cmd_lab, "plot a kopt run log (gnuplot PNGs)" },
 	{ NULL },
 };

@@ -8,9 +8,16 @@
  * run for the window, and replies with:
  *   energy_j  from the energy meter (RAPL, perf power, else an estimate;
  *             the reply's "source" says which: "measured" or "estimate");
- *   p99/p50   from the built-in open-loop load generator (--server);
- *   qps       the load generator's achieved rate, else the NIC
- *             collector's request estimate;
+ *   p99/p50   from the SLA source (--latency): the service's live
+ *             traffic timed in BPF (bpf:PORT, loader/lib/bpf/srvlat.h),
+ *             an external feed (feed:cmd:ARGV, feed:file:PATH,
+ *             latency_src.h), or the built-in open-loop load generator
+ *             (loadgen, the default with --server); the reply's
+ *             "latency_source" says which, and for BPF where the arrival
+ *             stamp came from and what coalescing delay it leaves out;
+ *   qps       the BPF probe's request rate, the feed's, the load
+ *             generator's achieved rate, else the NIC collector's
+ *             request estimate;
  *   plus the NIC's interrupt rate and batch size, for the reasoning.
  * A request of null knobs means the stock policy: every knob is restored
  * to what it was before kopt (adaptive coalescing, the governor).
@@ -56,8 +63,10 @@
 #include "cli.h"
 #include "loadgen.h"
 #include "nic.h"
+#include "latency_src.h"
 #include "plant.h"
 #include "policy.h"
+#include "srvlat.h"
 #include "state.h"
 
 #define HOST_LINE_MAX 4096
@@ -76,11 +85,13 @@ struct host_opts {
 	const char *listen; /* serve on TCP instead of stdin/stdout */
 	const char *agent; /* forward knobs/energy to this listener */
 	bool estimate; /* force the energy estimate */
+	bool require_meter; /* refuse to run on the estimate */
 	int energy_pid; /* energy from this process's CPU time (a VM) */
 	bool no_bpf; /* NIC counters from sysfs only */
 	enum nic_xdp_mode xdp_mode; /* the collector's XDP counter */
 	const char *policy; /* the limits requests must keep to */
 	double max_window; /* seconds, without --policy */
+	const char *latency; /* --latency SPEC; NULL: loadgen with --server */
 };
 
 struct host_plant {
@@ -93,6 +104,11 @@ struct host_plant {
 	FILE *agent_in, *agent_out;
 	struct policy pol; /* with --policy: its ranges are the limits */
 	bool have_pol;
+	/* the SLA source: lat_kind says which of these is open */
+	struct policy_latency lat;
+	struct srvlat *srvlat;
+	struct latency_src feed;
+	bool feed_open;
 };
 
 struct host_window {
@@ -100,6 +116,16 @@ struct host_window {
 	bool have_latency;
 	char source[16]; /* "measured" or "estimate" */
 	char meter[16]; /* energy_source_name() */
+	const char *latency_source; /* "bpf", "feed", "loadgen"; NULL */
+	const char *arrival; /* bpf: the window's main arrival stamp */
+	/* bpf: coalescing delay the arrival stamp leaves out, at most */
+	double excluded_us;
+	double requests; /* bpf: requests measured */
+	/* bpf, hardware stamps: how far the NIC's clock relation can be off */
+	double phc_err_us;
+	/* bpf: requests per arrival source, and hardware stamps refused */
+	bool have_by_src;
+	__u64 by_src[SRVLAT_NR_SRC], hw_refused;
 };
 
 /* ---- protocol lines ------------------------------------------------------ */
@@ -147,6 +173,29 @@ static void send_reply(struct host_plant *h, FILE *out,
 			       json_object_new_string(w->meter));
 	add_num(o, "irq_rate", w->irq_rate);
 	add_num(o, "batch", w->batch);
+	if (w->latency_source)
+		json_object_object_add(
+			o, "latency_source",
+			json_object_new_string(w->latency_source));
+	if (w->arrival)
+		json_object_object_add(o, "arrival",
+				       json_object_new_string(w->arrival));
+	add_num(o, "coalescing_excluded_us", w->excluded_us);
+	add_num(o, "requests", w->requests);
+	add_num(o, "phc_error_us", w->phc_err_us);
+	if (w->have_by_src) {
+		struct json_object *b = json_object_new_object();
+
+		for (int i = 0; i < SRVLAT_NR_SRC; i++)
+			json_object_object_add(
+				b, srvlat_src_name(i),
+				json_object_new_uint64(w->by_src[i]));
+		json_object_object_add(o, "requests_by_arrival", b);
+		if (w->hw_refused)
+			json_object_object_add(
+				o, "hw_stamps_refused",
+				json_object_new_uint64(w->hw_refused));
+	}
 	fprintf(out, "%s\n",
 		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	fflush(out);
@@ -263,29 +312,104 @@ static void nic_into(struct host_plant *h, struct host_window *w)
 		w->qps = nw.qps;
 }
 
+/* The BPF probe's window into w; -ENODATA (err) if no request was seen. */
+static int srvlat_into(struct host_plant *h, struct host_window *w, char *err,
+		       size_t len)
+{
+	const struct srvlat_info *in = srvlat_info(h->srvlat);
+	struct srvlat_window sw;
+	int ret = srvlat_read_window(h->srvlat, &sw);
+	long knob;
+
+	if (ret)
+		return kopt_errf(err, len, ret,
+				 "srvlat: reading the window: %s",
+				 strerror(-ret));
+	if (!sw.requests)
+		return kopt_errf(err, len, -ENODATA,
+				 "srvlat: no request to port(s) %s answered "
+				 "in the window (is the service running and "
+				 "loaded, in this network namespace?)",
+				 in->ports);
+	w->have_latency = true;
+	w->p50_us = sw.p50_us;
+	w->p99_us = sw.p99_us;
+	w->qps = sw.rate;
+	w->requests = sw.requests;
+	w->latency_source = "bpf";
+	w->arrival = srvlat_src_name(sw.main_src);
+	w->phc_err_us = sw.phc_err_ns / 1e3;
+	w->have_by_src = true;
+	memcpy(w->by_src, sw.by_src, sizeof(w->by_src));
+	w->hw_refused = sw.hw_bad;
+	/* after the interrupt: what coalescing adds is not in the figure */
+	if ((sw.main_src == SRVLAT_SRC_DEV ||
+	     sw.main_src == SRVLAT_SRC_STACK) &&
+	    !act_get(&h->itr, &knob))
+		w->excluded_us = knob;
+	return 0;
+}
+
+static int feed_into(struct host_plant *h, struct host_window *w, char *err,
+		     size_t len)
+{
+	struct latency_reading r;
+	int ret = latency_src_read(&h->feed, &r, err, len);
+
+	if (ret)
+		return ret;
+	w->have_latency = true;
+	w->p50_us = r.p50_us;
+	w->p99_us = r.p99_us;
+	if (r.qps >= 0)
+		w->qps = r.qps;
+	w->latency_source = "feed";
+	return 0;
+}
+
 static int measure_local(struct host_plant *h, double secs,
-			 struct host_window *w)
+			 struct host_window *w, char *err, size_t len)
 {
 	struct loadgen_stats st;
+	struct srvlat_window sw;
 	double e0, e1;
+	int ret;
 
 	w->qps = 0;
 	energy_read(h->meter, &e0);
 	if (h->lg)
 		loadgen_window(h->lg, &st); /* start a fresh window */
+	if (h->srvlat)
+		srvlat_read_window(h->srvlat, &sw);
 	if (h->nic)
 		nic_into(h, w);
 	if (!wait_window(secs))
 		return -EINTR;
 	energy_read(h->meter, &e1);
 	w->energy_j = e1 - e0;
-	if (h->lg && !loadgen_window(h->lg, &st)) {
+	if (h->lg && !loadgen_window(h->lg, &st) &&
+	    h->lat.kind == POLICY_LAT_LOADGEN) {
 		if (!st.completed)
-			return -ENODATA;
+			return kopt_errf(err, len, -ENODATA,
+					 "load generator: no request to %s "
+					 "completed in the window",
+					 h->o.server);
 		w->have_latency = true;
 		w->p50_us = st.p50_us;
 		w->p99_us = st.p99_us;
 		w->qps = st.achieved_qps;
+		w->latency_source = "loadgen";
+	}
+	if (h->srvlat) {
+		ret = srvlat_into(h, w, err, len);
+		if (ret)
+			return ret;
+	} else if (h->feed_open) {
+		/* the NIC's estimate unless the feed gives the rate */
+		nic_into(h, w);
+		ret = feed_into(h, w, err, len);
+		if (ret)
+			return ret;
 	}
 	snprintf(w->source, sizeof(w->source), "%s",
 		 energy_is_estimate(h->meter) ? "estimate" : "measured");
@@ -387,7 +511,11 @@ static int serve(struct host_plant *h, FILE *in, FILE *out)
 	struct plant_request rq;
 
 	while (!state_stop_signal && fgets(line, sizeof(line), in)) {
-		struct host_window w = { .p50_us = NAN, .p99_us = NAN };
+		struct host_window w = { .p50_us = NAN,
+					 .p99_us = NAN,
+					 .excluded_us = NAN,
+					 .requests = NAN,
+					 .phc_err_us = NAN };
 		int ret;
 
 		if (line[strspn(line, " \t\r\n")] == '\0')
@@ -405,14 +533,10 @@ static int serve(struct host_plant *h, FILE *in, FILE *out)
 		} else {
 			ret = apply(h, &rq, err, sizeof(err));
 			if (!ret)
-				ret = measure_local(h, rq.seconds, &w);
+				ret = measure_local(h, rq.seconds, &w, err,
+						    sizeof(err));
 			if (ret == -EINTR)
 				break;
-			if (ret == -ENODATA)
-				snprintf(err, sizeof(err),
-					 "load generator: no request to %s "
-					 "completed in the window",
-					 h->o.server);
 		}
 		if (ret)
 			reply_error(out, "%s", err);
@@ -673,6 +797,71 @@ static int open_knobs(struct host_plant *h)
 	return 0;
 }
 
+/*
+ * The SLA source, checked before the first window: the BPF probe loads
+ * and attaches, a feed gives one valid reading now.
+ */
+static int open_latency(struct host_plant *h)
+{
+	char err[SRVLAT_ERR_LEN];
+	struct latency_reading r;
+
+	switch (h->lat.kind) {
+	case POLICY_LAT_LOADGEN:
+		if (h->o.latency && !h->o.server) {
+			pr_warn("plant host: --latency loadgen needs --server "
+				"and --rate (the load kopt generates and "
+				"times)\n");
+			return -EINVAL;
+		}
+		if (h->o.server)
+			pr_info("plant host: latency from kopt's load "
+				"generator against %s (client side; lab "
+				"use)\n",
+				h->o.server);
+		return 0;
+	case POLICY_LAT_BPF: {
+		struct srvlat_opts so = { .ifname = h->o.ifname };
+
+		srvlat_parse_ports(h->lat.spec + 4, &so, err, sizeof(err));
+		h->srvlat = srvlat_open(&so, err, sizeof(err));
+		if (!h->srvlat) {
+			pr_warn("plant host: --latency %s: %s\n", h->lat.spec,
+				err);
+			return -EINVAL;
+		}
+		pr_info("plant host: latency of port(s) %s in this network "
+			"namespace, timed in BPF from the service's own "
+			"traffic (request arrival to the first response "
+			"byte at the driver); %s\n",
+			srvlat_info(h->srvlat)->ports,
+			srvlat_info(h->srvlat)->arrival);
+		if (srvlat_info(h->srvlat)->hw)
+			pr_info("plant host: %s\n",
+				srvlat_info(h->srvlat)->hw_note);
+		return 0;
+	}
+	case POLICY_LAT_FEED:
+		if (latency_src_init(&h->feed, h->lat.spec + 5, err,
+				     sizeof(err))) {
+			pr_warn("plant host: --latency: %s\n", err);
+			return -EINVAL;
+		}
+		h->feed_open = true;
+		if (latency_src_read(&h->feed, &r, err, sizeof(err))) {
+			pr_warn("plant host: --latency %s: the first reading "
+				"failed: %s\n",
+				h->lat.spec, err);
+			return -EINVAL;
+		}
+		pr_info("plant host: latency from the external feed %s (the "
+			"service's own figures; first reading p99 %g us)\n",
+			h->lat.spec, r.p99_us);
+		return 0;
+	}
+	return -EINVAL;
+}
+
 static int open_measures(struct host_plant *h)
 {
 	struct energy_opts eo;
@@ -694,6 +883,13 @@ static int open_measures(struct host_plant *h)
 				strerror(errno));
 			return KOPT_EXIT_FAIL;
 		}
+		if (energy_is_estimate(h->meter) && h->o.require_meter) {
+			pr_warn("plant host: no energy meter (%s); the policy "
+				"asks for a measured one ([host] energy = "
+				"measured)\n",
+				why);
+			return KOPT_EXIT_FAIL;
+		}
 		if (energy_is_estimate(h->meter))
 			pr_info("plant host: energy is a model ESTIMATE "
 				"(%s)\n",
@@ -704,6 +900,8 @@ static int open_measures(struct host_plant *h)
 		pr_info("plant host: NIC collector unavailable on %s; no "
 			"interrupt rates in replies\n",
 			h->o.ifname);
+	if (open_latency(h))
+		return KOPT_EXIT_FAIL;
 	if (h->o.server) {
 		struct loadgen_opts lo;
 
@@ -819,8 +1017,17 @@ static void usage(FILE *f)
 		"passes it)\n"
 		"      --max-window S     longest window without --policy "
 		"(default 60)\n"
+		"      --latency SRC      the SLA's source: bpf:PORT[,PORT] "
+		"(the service's\n"
+		"                         live traffic, timed in BPF), "
+		"feed:cmd:PROGRAM ARGS\n"
+		"                         or feed:file:PATH (one JSON line "
+		"per window),\n"
+		"                         loadgen (default with --server)\n"
 		"      --estimate         use the energy estimate even if a "
 		"meter exists\n"
+		"      --require-meter    fail unless RAPL or perf power "
+		"measures energy\n"
 		"      --no-bpf           no NIC collector (interrupt rates "
 		"omitted)\n"
 		"      --xdp MODE         the collector's XDP counter: none "
@@ -852,6 +1059,8 @@ static int parse_opts(int argc, char **argv, struct host_opts *o)
 		{ "policy", required_argument, NULL, 'Y' },
 		{ "max-window", required_argument, NULL, 'W' },
 		{ "xdp", required_argument, NULL, 'X' },
+		{ "latency", required_argument, NULL, 'T' },
+		{ "require-meter", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
@@ -922,6 +1131,12 @@ static int parse_opts(int argc, char **argv, struct host_opts *o)
 					      &o->max_window))
 				goto bad;
 			break;
+		case 'T':
+			o->latency = optarg;
+			break;
+		case 'M':
+			o->require_meter = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return -1;
@@ -958,6 +1173,30 @@ bad:
 	return KOPT_EXIT_USAGE;
 }
 
+/* --latency, checked for syntax (the source itself opens later). */
+static int parse_latency(struct host_plant *h)
+{
+	char err[KOPT_INI_ERR_LEN];
+
+	if (!h->o.latency) {
+		h->lat.kind = POLICY_LAT_LOADGEN;
+		snprintf(h->lat.spec, sizeof(h->lat.spec), "loadgen");
+		return 0;
+	}
+	if (policy_latency_parse(h->o.latency, NULL, &h->lat, err,
+				 sizeof(err))) {
+		pr_warn("plant host: --latency: %s\n", err);
+		return KOPT_EXIT_USAGE;
+	}
+	if (h->o.agent && h->lat.kind != POLICY_LAT_LOADGEN) {
+		pr_warn("plant host: --latency %s with --agent: the service "
+			"runs at the listener; measure it there\n",
+			h->lat.spec);
+		return KOPT_EXIT_USAGE;
+	}
+	return 0;
+}
+
 int cmd_plant_host(int argc, char **argv)
 {
 	static struct host_plant h;
@@ -970,6 +1209,8 @@ int cmd_plant_host(int argc, char **argv)
 	h.o.max_window = HOST_DEFAULT_WINDOW;
 	h.o.xdp_mode = NIC_XDP_NONE;
 	ret = parse_opts(argc, argv, &h.o);
+	if (!ret)
+		ret = parse_latency(&h);
 	if (ret)
 		return ret < 0 ? KOPT_EXIT_OK : ret;
 	if (h.o.policy) {
@@ -998,6 +1239,9 @@ int cmd_plant_host(int argc, char **argv)
 		loadgen_stop(h.lg, NULL);
 	if (h.nic)
 		nic_close(h.nic);
+	srvlat_close(h.srvlat);
+	if (h.feed_open)
+		latency_src_free(&h.feed);
 	energy_close(h.meter);
 	if (h.agent_in)
 		fclose(h.agent_in);
@@ -1011,6 +1255,8 @@ int cmd_plant(int argc, char **argv)
 	static const struct kopt_cmd plant_cmds[] = {
 		{ "sim", cmd_lab_plant,
 		  "simulated server speaking the plant protocol (kopt-lab)" },
+		{ "replay", cmd_lab_plant,
+		  "a measured ITR x DVFS sweep, replayed (kopt-lab)" },
 		{ "host", cmd_plant_host,
 		  "this host: real knobs, energy meter, load generator" },
 		{ NULL },

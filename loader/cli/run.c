@@ -28,6 +28,7 @@ struct run_opts {
 	double duration_s; /* 0: until SIGINT/SIGTERM */
 	bool have_seed;
 	uint64_t seed;
+	bool check; /* --check: preflight only */
 };
 
 static void run_usage(FILE *f)
@@ -35,7 +36,7 @@ static void run_usage(FILE *f)
 	fprintf(f,
 		"Usage: kopt run --policy FILE [--plant sim|host|'CMD ARGS'] "
 		"[--duration S]\n"
-		"                [--log FILE] [--seed N] [--json]\n"
+		"                [--log FILE] [--seed N] [--json] [--check]\n"
 		"\n"
 		"The energy controller: measure, ask the optimizer, apply, "
 		"hold the\ncheapest setting that meets the SLA, re-optimize "
@@ -57,6 +58,12 @@ static void run_usage(FILE *f)
 		"  -s, --seed N        optimizer and sim seed (default: the "
 		"policy's)\n"
 		"  -j, --json          summary as JSON\n"
+		"  -C, --check         preflight, changing nothing: the policy, "
+		"and for\n"
+		"                      --plant host the interface, knobs "
+		"(read, writable),\n"
+		"                      energy meter and latency source; exit 0 "
+		"if all pass\n"
 		"  -h, --help          this help\n");
 }
 
@@ -69,6 +76,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "log", required_argument, NULL, 'l' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "check", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
@@ -76,7 +84,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	int opt;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "p:P:d:l:s:jh", opts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "p:P:d:l:s:jCh", opts, NULL)) !=
 	       -1) {
 		switch (opt) {
 		case 'p':
@@ -109,6 +117,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'j':
 			kopt_env.json = true;
+			break;
+		case 'C':
+			o->check = true;
 			break;
 		case 'h':
 			run_usage(stdout);
@@ -217,6 +228,16 @@ static struct plant *start_host(const struct policy *p, char *err,
 			 p->path);
 		return NULL;
 	}
+	if (h->latency.kind == POLICY_LAT_LOADGEN && !h->server[0]) {
+		snprintf(
+			err, errlen,
+			"--plant host: policy %.200s has no latency source: set "
+			"[host] latency (bpf:PORT for the service's own "
+			"traffic, or a feed), or server and rate for kopt's "
+			"load generator",
+			p->path);
+		return NULL;
+	}
 	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (len < 0) {
 		snprintf(err, errlen, "--plant host: /proc/self/exe: %s",
@@ -233,10 +254,15 @@ static struct plant *start_host(const struct policy *p, char *err,
 	add_arg(argv, &n, "--rate", h->server[0] ? rate : NULL);
 	add_arg(argv, &n, "--connections", h->connections ? conns : NULL);
 	add_arg(argv, &n, "--agent", h->agent);
+	/* one argv element: a feed command never passes through a shell */
+	if (h->latency.kind != POLICY_LAT_LOADGEN)
+		add_arg(argv, &n, "--latency", h->latency.spec);
 	/* the plant keeps requests within the policy, whatever asks */
 	add_arg(argv, &n, "--policy", p->path);
-	if (h->energy)
+	if (h->energy == 1)
 		argv[n++] = "--estimate";
+	else if (h->energy == 2)
+		argv[n++] = "--require-meter";
 	argv[n] = NULL;
 	return plant_start_argv(argv, "host", err, errlen);
 }
@@ -293,20 +319,88 @@ static struct plant *start_plant(const struct policy *p, const char *plant)
 	return pl;
 }
 
+/*
+ * A run in which no window gave a figure (every one failed, or the plant
+ * never answered) has measured nothing: it must not exit 0.
+ */
+static bool nothing_measured(const struct run *r)
+{
+	struct json_object *o = ctl_summary_json(r), *v;
+	int windows = 0, failed = 0; /* measured windows; failed ones */
+
+	if (json_object_object_get_ex(o, "windows", &v))
+		windows = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "failed_windows", &v))
+		failed = json_object_get_int(v);
+	json_object_put(o);
+	if (windows > 0)
+		return false;
+	if (failed)
+		pr_warn("run: every window failed (%d of %d): the plant "
+			"never gave a figure\n",
+			failed, failed);
+	else
+		pr_warn("run: no window completed: nothing was measured\n");
+	return true;
+}
+
 static void on_signal(int sig)
 {
 	ctl_request_stop();
 }
 
-static void report(const struct run *r)
+/*
+ * What the SLA's percentiles are, for --plant host (the controller
+ * labels figures by the plant's "source", which is the energy meter's).
+ */
+static const char *latency_label(const struct policy *p, const char *plant,
+				 char *buf, size_t len)
 {
+	const struct policy_latency *l = &p->host.latency;
+
+	if (strcmp(plant, "host"))
+		return NULL;
+	switch (l->kind) {
+	case POLICY_LAT_BPF:
+		snprintf(buf, len,
+			 "the service's own requests on port(s) %s, timed in "
+			 "BPF on the server (the plant's first line says "
+			 "which arrival stamp)",
+			 l->spec + 4);
+		break;
+	case POLICY_LAT_FEED:
+		snprintf(buf, len, "the service's feed %.200s", l->spec + 5);
+		break;
+	default:
+		snprintf(buf, len,
+			 "kopt's load generator against %.64s (client side, "
+			 "lab load)",
+			 p->host.server);
+	}
+	return buf;
+}
+
+static void report(const struct run *r, const struct policy *p,
+		   const char *plant)
+{
+	char label[512];
+	const char *lat = latency_label(p, plant, label, sizeof(label));
 	struct json_object *o;
 
 	if (!kopt_env.json) {
 		ctl_print_summary(r, stdout);
+		if (lat)
+			printf("  latency figures   %s\n", lat);
 		return;
 	}
 	o = ctl_summary_json(r);
+	if (lat) {
+		json_object_object_add(
+			o, "latency_source",
+			json_object_new_string(p->host.latency.spec));
+		json_object_object_add(o, "latency_label",
+				       json_object_new_string(lat));
+	}
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 	json_object_put(o);
 }
@@ -335,6 +429,12 @@ int cmd_run(int argc, char **argv)
 	}
 	if (o.have_seed)
 		pol->seed = o.seed;
+	if (o.check || !strcmp(o.plant, "host")) {
+		ret = run_check(pol, o.plant, !o.check);
+		if (o.check || ret)
+			goto out;
+		ret = KOPT_EXIT_FAIL;
+	}
 	if (o.log_path) {
 		log = fopen(o.log_path, "we");
 		if (!log) {
@@ -359,7 +459,9 @@ int cmd_run(int argc, char **argv)
 	sigaction(SIGTERM, &old_term, NULL);
 	if (log)
 		fflush(log);
-	report(r);
+	report(r, pol, o.plant);
+	if (!ret && nothing_measured(r))
+		ret = KOPT_EXIT_FAIL;
 out:
 	ctl_free(r);
 	plant_stop(plant);

@@ -20,10 +20,14 @@ static const struct kopt_cmd bench_cmds[] = {
 	{ "bo", cmd_bench_bo, "GP Bayesian optimizer: regret and speed" },
 	{ "collector", cmd_bench_collector,
 	  "NIC collector: ns per event, XDP ns/packet, lost records" },
+	{ "srvlat", cmd_bench_srvlat,
+	  "server-latency probe: ns per event and per request" },
 	{ "train", cmd_bench_train,
 	  "trainer: seconds for 1M rows, vs a forward pass" },
 	{ "kpatch", cmd_bench_kpatch,
 	  "kernel patch: ns per can_migrate_task call (VM)" },
+	{ "controller", cmd_bench_controller,
+	  "energy controller in moving worlds vs oracle, static, random" },
 	{ NULL },
 };
 

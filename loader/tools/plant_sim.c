@@ -44,14 +44,19 @@
  * The stock policy is ITR stock_itr_us (the adaptive ITR's mean; its
  * swings add stock_itr_swing_us to p99) and a governor that picks the
  * lowest frequency >= stock_min_mhz keeping rho <= stock_util_target.
- * Load follows a 24-hour curve (a level per hour, x peak_qps, linear in
- * between);
- * measurements get multiplicative Gaussian noise from a seeded PRNG
- * (splitmix64: the sim must not share state with anything else, so a
- * seed reproduces a run exactly).
+ * The world (world.h, from a scenario or the params' own 24-hour curve)
+ * gives every window its true conditions: the offered load, a service
+ * time factor (drift, a neighbour: s and the ping-pong's per-packet and
+ * per-message work scale with it) and a neighbour's extra power, added
+ * to P. Measurements get multiplicative Gaussian noise from a seeded
+ * PRNG (world.h; a seed reproduces a run exactly), its latency and
+ * throughput parts growing near saturation (struct sim_noise); the
+ * stock policy's and the oracle's figures of a window are evaluated at
+ * the same true conditions and get their own draws.
  *
  * Cost: a setting evaluates in well under a microsecond; the oracle
- * scans the hardware grid (about 10^4 points) once per load level.
+ * scans the hardware grid (about 10^4 points, 0.5 ms) once per bucket
+ * of conditions (see "the oracle per window" below).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -67,10 +72,6 @@
 #define US_PER_S 1e6
 /* z-score of the 99th percentile of a normal: batch-size tail */
 #define Z99 2.33
-#define HOUR_S 3600.0
-#define DAY_S (SIM_HOURS * HOUR_S)
-/* relative load step of the oracle cache */
-#define ORACLE_BUCKET 0.002
 
 /* ---- parameter file ----------------------------------------------------------- */
 
@@ -276,41 +277,6 @@ int sim_params_load(const char *path, struct sim_params *p, char *err,
 	return 0;
 }
 
-/* ---- load ------------------------------------------------------------------ */
-
-double sim_offered_qps(const struct sim_params *p, double t_s)
-{
-	double day = fmod(t_s, DAY_S), hour, frac;
-	int h;
-
-	if (day < 0)
-		day += DAY_S;
-	hour = day / HOUR_S;
-	h = (int)hour % SIM_HOURS;
-	frac = hour - floor(hour);
-	/* a trace is smooth at the minute scale: interpolate the hours */
-	return p->peak_qps * (p->curve[h] * (1 - frac) +
-			      p->curve[(h + 1) % SIM_HOURS] * frac);
-}
-
-double sim_window_qps(const struct sim_params *p, double t_s, double seconds)
-{
-	double t = t_s, end = t_s + seconds, sum = 0;
-
-	if (seconds <= 0)
-		return sim_offered_qps(p, t_s);
-	/* linear within an hour: the midpoint is the exact average */
-	while (t < end) {
-		double next = (floor(t / HOUR_S) + 1) * HOUR_S;
-
-		if (next > end)
-			next = end;
-		sum += sim_offered_qps(p, (t + next) / 2) * (next - t);
-		t = next;
-	}
-	return sum / seconds;
-}
-
 /* ---- the model ------------------------------------------------------------------ */
 
 static double fmax_mhz(const struct sim_params *p)
@@ -354,11 +320,12 @@ static double queue_wait(double S, double rho, double tail)
 	return x > 1 ? S * log(x) / (1 - rho) : 0;
 }
 
-static void eval_open(const struct sim_params *p, double qps, double r,
-		      double f, struct sim_point *o)
+static void eval_open(const struct sim_params *p, const struct world_cond *c,
+		      double r, double f, struct sim_point *o)
 {
+	double qps = c->qps;
 	double lam = qps / p->cores / US_PER_S;
-	double s = p->req_kcycles * 1e3 / f + p->req_fixed_us;
+	double s = (p->req_kcycles * 1e3 / f + p->req_fixed_us) * c->svc_scale;
 	double h = p->irq_kcycles * 1e3 / f + p->irq_fixed_us;
 	double irq = lam > 0 ? 1 / (r + 1 / lam) : 0;
 	double b = lam * r + 1, S = s + h / b, rho = lam * S;
@@ -368,7 +335,8 @@ static void eval_open(const struct sim_params *p, double qps, double r,
 	o->saturated = rho >= p->sat_util;
 	o->ops = rho < p->sat_util ? qps : qps * p->sat_util / rho;
 	o->throughput = o->ops;
-	o->power_w = p->uncore_w + p->cores * core_power(p, f, rho, irq);
+	o->power_w = p->uncore_w + p->cores * core_power(p, f, rho, irq) +
+		     c->extra_w;
 	if (o->saturated) {
 		o->p99_us = p->sat_p99_us;
 		o->p50_us = p->sat_p99_us / 2;
@@ -380,14 +348,15 @@ static void eval_open(const struct sim_params *p, double qps, double r,
 		    (b - 1) / 2 * s + queue_wait(S, rho, 0.5);
 }
 
-static void eval_pingpong(const struct sim_params *p, double r, double f,
+static void eval_pingpong(const struct sim_params *p,
+			  const struct world_cond *c, double r, double f,
 			  struct sim_point *o)
 {
 	double npkts = ceil(p->msg_bytes / p->mss_bytes);
 	double t_wire = p->msg_bytes * 8 / (p->link_gbps * 1e3);
-	double s = p->req_kcycles * 1e3 / f + p->req_fixed_us;
+	double s = (p->req_kcycles * 1e3 / f + p->req_fixed_us) * c->svc_scale;
 	double h = p->irq_kcycles * 1e3 / f + p->irq_fixed_us;
-	double app = p->msg_kcycles * 1e3 / f;
+	double app = p->msg_kcycles * 1e3 / f * c->svc_scale;
 	double n = r > 0 ? fmin(npkts, 1 + t_wire / r) : npkts;
 	double d = r <= 2 * t_wire ? r / 2 : r - t_wire;
 	/* receiving ends when the wire and the timer, or the core, are done */
@@ -402,40 +371,69 @@ static void eval_pingpong(const struct sim_params *p, double r, double f,
 	o->ops = US_PER_S / rtt;
 	o->throughput = o->ops;
 	o->power_w = p->uncore_w + core_power(p, f, o->util, irq) +
-		     (p->cores - 1) * p->core_c6_w;
+		     (p->cores - 1) * p->core_c6_w + c->extra_w;
 	o->p50_us = rtt;
 	/* the timer's phase spreads the round trips by up to d */
 	o->p99_us = rtt + 0.9 * d;
 }
 
-void sim_eval(const struct sim_params *p, double qps, double itr_us,
-	      double freq_mhz, struct sim_point *out)
+/* Nominal conditions: the load alone, no drift, no neighbour. */
+static void nominal(double qps, struct world_cond *c)
+{
+	*c = (struct world_cond){
+		.qps = qps,
+		.base_qps = qps,
+		.drift = 1,
+		.svc_scale = 1,
+	};
+}
+
+void sim_eval_at(const struct sim_params *p, const struct world_cond *cond,
+		 double itr_us, double freq_mhz, struct sim_point *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->itr_us = itr_us;
 	out->freq_mhz = freq_mhz;
 	if (p->workload == SIM_PINGPONG)
-		eval_pingpong(p, itr_us, freq_mhz, out);
+		eval_pingpong(p, cond, itr_us, freq_mhz, out);
 	else
-		eval_open(p, qps, itr_us, freq_mhz, out);
+		eval_open(p, cond, itr_us, freq_mhz, out);
 	out->j_per_op = out->ops > 0 ? out->power_w / out->ops : INFINITY;
 }
 
-void sim_eval_stock(const struct sim_params *p, double qps,
-		    struct sim_point *out)
+void sim_eval(const struct sim_params *p, double qps, double itr_us,
+	      double freq_mhz, struct sim_point *out)
+{
+	struct world_cond c;
+
+	nominal(qps, &c);
+	sim_eval_at(p, &c, itr_us, freq_mhz, out);
+}
+
+void sim_eval_stock_at(const struct sim_params *p,
+		       const struct world_cond *cond, struct sim_point *out)
 {
 	size_t i;
 
 	for (i = 0; i < p->n_freqs; i++) {
 		if (p->freqs_mhz[i] < p->stock_min_mhz)
 			continue;
-		sim_eval(p, qps, p->stock_itr_us, p->freqs_mhz[i], out);
+		sim_eval_at(p, cond, p->stock_itr_us, p->freqs_mhz[i], out);
 		if (out->util <= p->stock_util_target)
 			break;
 	}
 	if (i == p->n_freqs)
-		sim_eval(p, qps, p->stock_itr_us, fmax_mhz(p), out);
+		sim_eval_at(p, cond, p->stock_itr_us, fmax_mhz(p), out);
 	out->p99_us += p->stock_itr_swing_us;
+}
+
+void sim_eval_stock(const struct sim_params *p, double qps,
+		    struct sim_point *out)
+{
+	struct world_cond c;
+
+	nominal(qps, &c);
+	sim_eval_stock_at(p, &c, out);
 }
 
 bool sim_meets(const struct sim_sla *sla, double qps,
@@ -459,8 +457,8 @@ double sim_cost(const struct sim_params *p, const struct sim_point *pt)
 	return p->workload == SIM_PINGPONG ? pt->j_per_op : pt->power_w;
 }
 
-int sim_oracle(const struct sim_params *p, double qps,
-	       const struct sim_sla *sla, struct sim_point *best)
+int sim_oracle_at(const struct sim_params *p, const struct world_cond *cond,
+		  const struct sim_sla *sla, struct sim_point *best)
 {
 	struct sim_point pt;
 	bool found = false;
@@ -469,8 +467,8 @@ int sim_oracle(const struct sim_params *p, double qps,
 	for (size_t i = 0; i < p->n_freqs; i++) {
 		for (r = p->itr_min_us; r <= p->itr_max_us + 1e-9;
 		     r += p->itr_step_us) {
-			sim_eval(p, qps, r, p->freqs_mhz[i], &pt);
-			if (!sim_meets(sla, qps, &pt))
+			sim_eval_at(p, cond, r, p->freqs_mhz[i], &pt);
+			if (!sim_meets(sla, cond->qps, &pt))
 				continue;
 			if (!found || sim_cost(p, &pt) < sim_cost(p, best))
 				*best = pt;
@@ -480,46 +478,294 @@ int sim_oracle(const struct sim_params *p, double qps,
 	return found ? 0 : -ENOENT;
 }
 
+int sim_oracle(const struct sim_params *p, double qps,
+	       const struct sim_sla *sla, struct sim_point *best)
+{
+	struct world_cond c;
+
+	nominal(qps, &c);
+	return sim_oracle_at(p, &c, sla, best);
+}
+
+/* ---- the params' own noise and world ------------------------------------------ */
+
+void sim_noise_of(const struct sim_params *p, struct sim_noise *n)
+{
+	*n = (struct sim_noise){
+		.energy_sd = p->energy_sd,
+		.p99_sd = p->latency_sd,
+		.p50_sd = p->latency_sd,
+		.qps_sd = p->qps_sd,
+		.throughput_sd = p->throughput_sd,
+		.sat_gain = 0,
+		.sat_knee = 0.6,
+	};
+}
+
+void sim_world_of(const struct sim_params *p, struct world_spec *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->base = WORLD_BASE_CURVE;
+	w->peak_qps = p->peak_qps;
+	memcpy(w->curve, p->curve, sizeof(w->curve));
+	w->flash_rise_s = 60;
+}
+
+/* ---- the oracle per window ------------------------------------------------------ */
+
+/*
+ * A grid scan per window would dominate a simulated day (0.5 ms each,
+ * 8640 windows), so the oracle is cached by conditions: load and service
+ * time in ORACLE_BUCKET relative steps, the neighbour's power in
+ * ORACLE_W_BUCKET. A bucket keeps, from one scan at its centre and sorted
+ * by cost there, every setting that met a looser SLA there (ORACLE_RELAX)
+ * and cost at most (1 + ORACLE_COST)^2 times the cheapest that met a
+ * tighter one. Within a bucket the model's latency moves far less than
+ * the looser and tighter SLAs apart, and its cost by less than
+ * ORACLE_COST, so these candidates hold the optimum of any point of the
+ * bucket. Each window evaluates them at its own exact conditions, in
+ * order, and takes the cheapest that meets the SLA there, stopping once
+ * the centre cost of the rest is more than ORACLE_COST above it: the
+ * oracle of the window's true conditions, not of its bucket. A bucket
+ * where nothing met the tighter SLA, or a window none of whose
+ * candidates meets the SLA, is scanned in full at the exact conditions.
+ * selftests/test_plant.c checks the cached oracle against full scans.
+ */
+#define ORACLE_SLOTS 16384
+#define ORACLE_BUCKET 0.01
+#define ORACLE_W_BUCKET 0.25
+#define ORACLE_RELAX 0.10
+#define ORACLE_COST 0.01
+
+struct cand {
+	double itr, freq, cost;
+};
+
+struct oracle_slot {
+	bool valid, scan; /* scan: no candidates to trust here */
+	long key[3];
+	size_t n;
+	struct cand *cand; /* by cost at the bucket's centre */
+};
+
+struct sim_oracle_cache {
+	uint64_t id; /* the params and SLA its slots were filled for */
+	struct oracle_slot slot[ORACLE_SLOTS];
+};
+
+struct sim_oracle_cache *sim_oracle_cache_new(void)
+{
+	return calloc(1, sizeof(struct sim_oracle_cache));
+}
+
+static void cache_clear(struct sim_oracle_cache *c)
+{
+	for (size_t i = 0; i < ORACLE_SLOTS; i++)
+		free(c->slot[i].cand);
+	memset(c->slot, 0, sizeof(c->slot));
+}
+
+void sim_oracle_cache_free(struct sim_oracle_cache *c)
+{
+	if (c)
+		cache_clear(c);
+	free(c);
+}
+
+/* A fingerprint of the model and the SLA (the path is not the model). */
+static uint64_t params_id(const struct sim_params *p, const struct sim_sla *sla)
+{
+	const unsigned char *b = (const unsigned char *)&p->workload;
+	size_t len = sizeof(*p) - offsetof(struct sim_params, workload);
+	uint64_t h = 0x243f6a8885a308d3ULL, word;
+
+	for (size_t i = 0; i + 8 <= len; i += 8) {
+		memcpy(&word, b + i, 8);
+		h = lab_mix64(h ^ word);
+	}
+	memcpy(&word, &sla->bound, 8);
+	return lab_mix64(h ^ word ^ (uint64_t)sla->kind);
+}
+
+/* The SLA loosened (sign > 0) or tightened (< 0) for a bucket's scan. */
+static struct sim_sla scaled_sla(const struct sim_sla *sla, int sign)
+{
+	struct sim_sla s = *sla;
+
+	/* a throughput ratio moves with load and service time alike */
+	if (s.kind == SIM_SLA_RATIO)
+		s.bound = fmin(s.bound * (1 - sign * 2 * ORACLE_BUCKET), 1);
+	else
+		s.bound *= 1 + sign * ORACLE_RELAX;
+	return s;
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	return (x->cost > y->cost) - (x->cost < y->cost);
+}
+
+static size_t grid_itrs(const struct sim_params *p)
+{
+	return (size_t)((p->itr_max_us - p->itr_min_us) / p->itr_step_us +
+			1e-9) +
+	       1;
+}
+
+static void fill_slot(const struct sim *s, const struct world_cond *centre,
+		      struct oracle_slot *slot)
+{
+	const struct sim_params *p = &s->params;
+	struct sim_sla loose = scaled_sla(&s->sla, 1);
+	struct sim_sla tight = scaled_sla(&s->sla, -1);
+	size_t levels = grid_itrs(p), n = 0, kept = 0;
+	struct cand *c = malloc(levels * p->n_freqs * sizeof(*c));
+	double best_tight = INFINITY, limit;
+	struct sim_point pt;
+
+	free(slot->cand);
+	slot->cand = NULL;
+	slot->n = 0;
+	slot->scan = true;
+	if (!c)
+		return; /* out of memory: full scans, slower but exact */
+	for (size_t i = 0; i < p->n_freqs; i++) {
+		for (size_t k = 0; k < levels; k++) {
+			double r = p->itr_min_us + k * p->itr_step_us;
+
+			sim_eval_at(p, centre, r, p->freqs_mhz[i], &pt);
+			if (!sim_meets(&loose, centre->qps, &pt))
+				continue;
+			c[n++] = (struct cand){ r, p->freqs_mhz[i],
+						sim_cost(p, &pt) };
+			if (sim_meets(&tight, centre->qps, &pt))
+				best_tight = fmin(best_tight, sim_cost(p, &pt));
+		}
+	}
+	limit = best_tight * (1 + ORACLE_COST) * (1 + ORACLE_COST);
+	for (size_t i = 0; i < n; i++)
+		if (c[i].cost <= limit)
+			c[kept++] = c[i];
+	if (!isfinite(best_tight) || !kept) {
+		free(c);
+		return;
+	}
+	qsort(c, kept, sizeof(*c), cmp_cand);
+	slot->cand = realloc(c, kept * sizeof(*c)) ?: c;
+	slot->n = kept;
+	slot->scan = false;
+}
+
+static long bucket(double v, double step)
+{
+	return lround(log(v > 1e-9 ? v : 1e-9) / log1p(step));
+}
+
+static struct oracle_slot *find_slot(struct sim *s,
+				     const struct world_cond *cond)
+{
+	long key[3] = { bucket(fmax(cond->qps, 1), ORACLE_BUCKET),
+			bucket(cond->svc_scale, ORACLE_BUCKET),
+			lround(cond->extra_w / ORACLE_W_BUCKET) };
+	uint64_t h = lab_mix64(key[0] ^ lab_mix64(key[1] ^ lab_mix64(key[2])));
+	struct oracle_slot *slot;
+	struct world_cond centre = *cond;
+
+	if (s->cache->id != s->params_id) {
+		cache_clear(s->cache);
+		s->cache->id = s->params_id;
+	}
+	slot = &s->cache->slot[h % ORACLE_SLOTS];
+	if (slot->valid && !memcmp(slot->key, key, sizeof(key)))
+		return slot;
+	centre.qps = exp(key[0] * log1p(ORACLE_BUCKET));
+	centre.svc_scale = exp(key[1] * log1p(ORACLE_BUCKET));
+	centre.extra_w = key[2] * ORACLE_W_BUCKET;
+	if (cond->qps < 1)
+		centre.qps = cond->qps; /* no load: a ping-pong */
+	memcpy(slot->key, key, sizeof(key));
+	slot->valid = true;
+	fill_slot(s, &centre, slot);
+	return slot;
+}
+
+int sim_oracle_cached(struct sim *s, const struct world_cond *cond,
+		      struct sim_point *best)
+{
+	const struct sim_params *p = &s->params;
+	struct oracle_slot *slot;
+	struct sim_point pt;
+	bool found = false;
+
+	if (s->sla.kind == SIM_SLA_NONE)
+		return -ENOENT;
+	slot = find_slot(s, cond);
+	for (size_t i = 0; !slot->scan && i < slot->n; i++) {
+		/* the rest cost more here than the best found can at most */
+		if (found &&
+		    slot->cand[i].cost > sim_cost(p, best) * (1 + ORACLE_COST))
+			break;
+		sim_eval_at(p, cond, slot->cand[i].itr, slot->cand[i].freq,
+			    &pt);
+		if (!sim_meets(&s->sla, cond->qps, &pt) ||
+		    (found && sim_cost(p, &pt) >= sim_cost(p, best)))
+			continue;
+		*best = pt;
+		found = true;
+	}
+	if (found)
+		return 0;
+	return sim_oracle_at(p, cond, &s->sla, best);
+}
+
 /* ---- a running simulation ---------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t *state)
+int sim_init(struct sim *s, const struct sim_params *p,
+	     const struct sim_setup *o)
 {
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+	struct world_spec ws;
 
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in (0, 1): never 0, so log() below is finite. */
-static double uniform(uint64_t *state)
-{
-	return ((splitmix64(state) >> 11) + 0.5) * 0x1.0p-53;
-}
-
-static double gauss(uint64_t *state)
-{
-	double u = uniform(state), v = uniform(state);
-
-	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
-}
-
-/* Multiplicative noise, kept positive. */
-static double noisy(uint64_t *state, double sd)
-{
-	return fmax(1 + sd * gauss(state), 0.01);
-}
-
-void sim_init(struct sim *s, const struct sim_params *p, uint64_t seed,
-	      double start_s, double fixed_qps, const struct sim_sla *sla)
-{
 	memset(s, 0, sizeof(*s));
 	s->params = *p;
-	s->rng = seed;
-	s->t_s = start_s;
-	s->fixed_qps = fixed_qps;
-	if (sla)
-		s->sla = *sla;
+	if (o->sla)
+		s->sla = *o->sla;
+	if (o->noise)
+		s->noise = *o->noise;
+	else
+		sim_noise_of(p, &s->noise);
+	if (o->world)
+		ws = *o->world;
+	else
+		sim_world_of(p, &ws);
+	if (o->fixed_qps > 0) {
+		ws.base = WORLD_BASE_FIXED;
+		ws.fixed_qps = o->fixed_qps;
+	}
+	/* the noise's own stream: the world draws from the seed apart */
+	s->rng = lab_mix64(o->seed ^ 0x4e4f495345ULL);
+	s->t_s = o->start_s;
+	s->params_id = params_id(p, &s->sla);
+	s->cache = o->cache;
+	if (!s->cache) {
+		s->cache = sim_oracle_cache_new();
+		s->own_cache = true;
+	}
+	if (!s->cache || world_init(&s->world, &ws, o->seed)) {
+		sim_fini(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void sim_fini(struct sim *s)
+{
+	world_fini(&s->world);
+	if (s->own_cache)
+		sim_oracle_cache_free(s->cache);
+	s->cache = NULL;
+	s->own_cache = false;
 }
 
 static double snap_itr(const struct sim_params *p, double itr)
@@ -541,7 +787,7 @@ static double snap_freq(const struct sim_params *p, double f)
 
 /* Real NICs and cpufreq round to what they support; so does the sim. */
 static int check_setting(const struct sim_params *p,
-			 const struct sim_request *rq, char *err, size_t errlen)
+			 const struct lab_request *rq, char *err, size_t errlen)
 {
 	double fmin = p->freqs_mhz[0], fmax = fmax_mhz(p);
 
@@ -565,86 +811,101 @@ static int check_setting(const struct sim_params *p,
 	return 0;
 }
 
-/*
- * The oracle per window, cached by load rounded to ORACLE_BUCKET (a grid
- * scan per window would dominate a simulated day); its setting is then
- * evaluated at the window's exact load.
- */
-static void oracle_point(struct sim *s, double qps, struct sim_point *out,
-			 int *err)
-{
-	long key = lround(log(qps > 1 ? qps : 1) / log1p(ORACLE_BUCKET));
-	struct sim_oracle_slot *slot =
-		&s->oracle[(unsigned long)key % SIM_ORACLE_SLOTS];
-
-	*err = -ENOENT;
-	if (s->sla.kind == SIM_SLA_NONE)
-		return;
-	if (!slot->valid || slot->key != key) {
-		slot->valid = true;
-		slot->key = key;
-		slot->err = sim_oracle(&s->params,
-				       exp(key * log1p(ORACLE_BUCKET)), &s->sla,
-				       &slot->pt);
-	}
-	*err = slot->err;
-	if (!*err)
-		sim_eval(&s->params, qps, slot->pt.itr_us, slot->pt.freq_mhz,
-			 out);
-}
-
-/* Energy of doing this window's work under another setting. */
-static double counterfactual_j(const struct sim *s, const struct sim_point *pt,
-			       const struct sim_point *done, double seconds)
+/* Energy per second of doing this window's work under another setting. */
+static double counterfactual_w(const struct sim *s, const struct sim_point *pt,
+			       const struct sim_point *done)
 {
 	if (s->params.workload == SIM_PINGPONG)
-		return pt->j_per_op * done->ops * seconds;
-	return pt->power_w * seconds;
+		return pt->j_per_op * done->ops;
+	return pt->power_w;
 }
 
-int sim_window(struct sim *s, const struct sim_request *rq,
-	       struct sim_reply *rp, char *err, size_t errlen)
+/* How much the latency and throughput noise grows at this utilization. */
+static double near_saturation(const struct sim *s, double util)
+{
+	double knee = s->noise.sat_knee, sat = s->params.sat_util, x;
+
+	if (s->noise.sat_gain <= 0 || !(util > knee))
+		return 1;
+	x = sat > knee ? (util - knee) / (sat - knee) : 1;
+	x = fmin(x, 1);
+	return 1 + s->noise.sat_gain * x * x;
+}
+
+static void fill_truth(const struct sim *s, const struct lab_request *rq,
+		       const struct sim_point *pt,
+		       const struct sim_point *stock, struct lab_window *w)
+{
+	w->stock = rq->stock;
+	w->itr_us = rq->stock ? NAN : pt->itr_us;
+	w->freq_mhz = rq->stock ? NAN : pt->freq_mhz;
+	w->power_w = pt->power_w;
+	w->true_p50_us = pt->p50_us;
+	w->true_p99_us = pt->p99_us;
+	w->true_throughput = pt->throughput;
+	w->util = pt->util;
+	w->stock_w = counterfactual_w(s, stock, pt);
+}
+
+int sim_window(struct sim *s, const struct lab_request *rq,
+	       struct lab_window *w, char *err, size_t errlen)
 {
 	const struct sim_params *p = &s->params;
+	const struct sim_noise *n = &s->noise;
 	struct sim_point pt, stock, best;
-	double qps, e_noise, l_noise;
+	struct world_cond c;
+	double e, l99, l50, q, tp, e_stock, e_oracle, grow;
 	int ret, oracle_err;
 
 	ret = check_setting(p, rq, err, errlen);
 	if (ret)
 		return ret;
-	qps = s->fixed_qps > 0 ? s->fixed_qps :
-				 sim_window_qps(p, s->t_s, rq->seconds);
-	sim_eval_stock(p, qps, &stock);
+	world_window(&s->world, s->t_s, rq->seconds, &c);
+	sim_eval_stock_at(p, &c, &stock);
 	if (rq->stock)
 		pt = stock;
 	else
-		sim_eval(p, qps, snap_itr(p, rq->itr_us),
-			 snap_freq(p, rq->freq_mhz), &pt);
-	oracle_point(s, qps, &best, &oracle_err);
+		sim_eval_at(p, &c, snap_itr(p, rq->itr_us),
+			    snap_freq(p, rq->freq_mhz), &pt);
+	oracle_err = sim_oracle_cached(s, &c, &best);
 
-	/* one draw per quantity, shared by the counterfactuals */
-	e_noise = noisy(&s->rng, p->energy_sd);
-	l_noise = noisy(&s->rng, p->latency_sd);
-	memset(rp, 0, sizeof(*rp));
-	rp->seconds = rq->seconds;
-	rp->hour = fmod(s->t_s, DAY_S) / HOUR_S;
-	rp->offered_qps = qps;
-	rp->energy_j = pt.power_w * rq->seconds * e_noise;
-	rp->p99_us = pt.p99_us * l_noise;
-	rp->p50_us =
-		fmin(pt.p50_us * noisy(&s->rng, p->latency_sd), rp->p99_us);
-	if (p->workload == SIM_PINGPONG)
-		rp->qps = pt.ops * noisy(&s->rng, p->qps_sd);
-	else
-		rp->qps = qps * noisy(&s->rng, p->qps_sd);
-	rp->throughput = pt.throughput * noisy(&s->rng, p->throughput_sd);
-	rp->stock_energy_j =
-		counterfactual_j(s, &stock, &pt, rq->seconds) * e_noise;
-	rp->oracle_energy_j = NAN;
-	if (!oracle_err)
-		rp->oracle_energy_j =
-			counterfactual_j(s, &best, &pt, rq->seconds) * e_noise;
+	/*
+	 * Seven draws per window whatever the setting, so two runs of a
+	 * seed stay aligned window by window; the stock and oracle figures
+	 * have their own draws, as separate measurements would.
+	 */
+	grow = near_saturation(s, pt.util);
+	e = lab_noisy(&s->rng, n->energy_sd);
+	l99 = lab_noisy(&s->rng, n->p99_sd * grow);
+	l50 = lab_noisy(&s->rng, n->p50_sd * grow);
+	q = lab_noisy(&s->rng, n->qps_sd);
+	tp = lab_noisy(&s->rng, n->throughput_sd * grow);
+	e_stock = lab_noisy(&s->rng, n->energy_sd);
+	e_oracle = lab_noisy(&s->rng, n->energy_sd);
+
+	memset(w, 0, sizeof(*w));
+	w->seconds = rq->seconds;
+	w->hour = fmod(s->t_s, WORLD_DAY_S) / 3600;
+	w->offered_qps = c.qps;
+	w->cond = c;
+	w->energy_j = pt.power_w * rq->seconds * e;
+	w->p99_us = pt.p99_us * l99;
+	w->p50_us = fmin(pt.p50_us * l50, w->p99_us);
+	w->qps = (p->workload == SIM_PINGPONG ? pt.ops : c.qps) * q;
+	w->throughput = pt.throughput * tp;
+	fill_truth(s, rq, &pt, &stock, w);
+	w->stock_energy_j = w->stock_w * rq->seconds * e_stock;
+	w->oracle_ok = !oracle_err;
+	w->oracle_energy_j = NAN;
+	w->oracle_w = NAN;
+	w->oracle_itr_us = NAN;
+	w->oracle_freq_mhz = NAN;
+	if (!oracle_err) {
+		w->oracle_w = counterfactual_w(s, &best, &pt);
+		w->oracle_itr_us = best.itr_us;
+		w->oracle_freq_mhz = best.freq_mhz;
+		w->oracle_energy_j = w->oracle_w * rq->seconds * e_oracle;
+	}
 	s->t_s += rq->seconds;
 	return 0;
 }

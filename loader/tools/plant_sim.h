@@ -4,7 +4,9 @@
  * the plant protocol (loader/lib/ctl/plant.h) with simulated energy, latency and
  * throughput. The model and its equations are described at the top of
  * loader/tools/plant_sim.c; its parameters live in a file
- * (policies/sim-*.params), not in code.
+ * (policies/sim-*.params), not in code. It runs in a world (world.h: a
+ * scenario's moving load, drift and neighbour, or the params' own 24-hour
+ * curve) and knows each window's truth and oracle (struct lab_window).
  *
  * Userspace only. Every figure it produces is simulated.
  */
@@ -15,9 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "world.h"
+
 #define SIM_MAX_FREQS 64
-#define SIM_HOURS 24
-#define SIM_ORACLE_SLOTS 1024
+#define SIM_HOURS WORLD_HOURS
 
 enum sim_workload {
 	SIM_OPEN, /* independent requests arriving at the offered rate */
@@ -79,21 +82,9 @@ struct sim_point {
 	bool saturated;
 };
 
-enum sim_sla_kind { SIM_SLA_NONE, SIM_SLA_P50, SIM_SLA_P99, SIM_SLA_RATIO };
-
-struct sim_sla {
-	enum sim_sla_kind kind;
-	double bound; /* us for P50/P99, minimum throughput/qps for RATIO */
-};
-
 /* Loads and checks a parameter file; -1 with a message naming file:line. */
 int sim_params_load(const char *path, struct sim_params *p, char *err,
 		    size_t errlen);
-
-/* Offered load at simulated time t (seconds since midnight, wraps). */
-double sim_offered_qps(const struct sim_params *p, double t_s);
-/* Average offered load over [t, t + seconds). */
-double sim_window_qps(const struct sim_params *p, double t_s, double seconds);
 
 void sim_eval(const struct sim_params *p, double qps, double itr_us,
 	      double freq_mhz, struct sim_point *out);
@@ -113,38 +104,77 @@ int sim_oracle(const struct sim_params *p, double qps,
 
 /* ---- a running simulation (the plant) ------------------------------------ */
 
+/* Measurement noise: relative standard deviations per window. */
+struct sim_noise {
+	double energy_sd, p99_sd, p50_sd, qps_sd, throughput_sd;
+	/*
+	 * Latency and throughput noise grow near saturation: their sd is
+	 * x (1 + sat_gain x x^2), x = (util - sat_knee) / (sat_util -
+	 * sat_knee) clamped to [0, 1].
+	 */
+	double sat_gain, sat_knee;
+};
+
+/* The params' own noise ([noise]), with no growth near saturation. */
+void sim_noise_of(const struct sim_params *p, struct sim_noise *n);
+/* The params' own world: its 24-hour curve x peak_qps, nothing else. */
+void sim_world_of(const struct sim_params *p, struct world_spec *w);
+
+/*
+ * The model at a world's true conditions: cond->qps offered, service
+ * time x cond->svc_scale, cond->extra_w more power.
+ */
+void sim_eval_at(const struct sim_params *p, const struct world_cond *cond,
+		 double itr_us, double freq_mhz, struct sim_point *out);
+void sim_eval_stock_at(const struct sim_params *p,
+		       const struct world_cond *cond, struct sim_point *out);
+/* Exhaustive search of the grid at these conditions; -ENOENT if none. */
+int sim_oracle_at(const struct sim_params *p, const struct world_cond *cond,
+		  const struct sim_sla *sla, struct sim_point *best);
+
+/*
+ * The oracle per window, cached by conditions (sim.c says how); one
+ * cache may serve many sims of the same params and SLA (a bench's
+ * seeds), and resets itself when given others.
+ */
+struct sim_oracle_cache;
+struct sim_oracle_cache *sim_oracle_cache_new(void);
+void sim_oracle_cache_free(struct sim_oracle_cache *c);
+
+struct sim_setup {
+	const struct world_spec *world; /* NULL: the params' own */
+	const struct sim_noise *noise; /* NULL: the params' own */
+	uint64_t seed; /* the world's and the noise's */
+	double start_s; /* plant clock at start */
+	double fixed_qps; /* > 0: constant load instead of the world's base */
+	const struct sim_sla *sla; /* the oracle's; NULL: no oracle */
+	struct sim_oracle_cache *cache; /* NULL: the sim's own */
+};
+
 struct sim {
 	struct sim_params params;
 	struct sim_sla sla; /* for oracle_energy_j; NONE: not reported */
-	uint64_t rng;
+	struct sim_noise noise;
+	struct world world;
+	uint64_t rng; /* measurement noise, apart from the world's draws */
+	uint64_t params_id; /* what the oracle cache is valid for */
 	double t_s; /* simulated clock */
-	double fixed_qps; /* > 0: constant load instead of the curve */
-	struct sim_oracle_slot {
-		bool valid;
-		long key;
-		int err;
-		struct sim_point pt;
-	} oracle[SIM_ORACLE_SLOTS]; /* the oracle per load bucket */
+	struct sim_oracle_cache *cache;
+	bool own_cache;
 };
 
-struct sim_request {
-	bool stock; /* both knobs null */
-	double itr_us, freq_mhz, seconds;
-};
-
-struct sim_reply {
-	double seconds, energy_j, p50_us, p99_us, qps, throughput;
-	double offered_qps, stock_energy_j, oracle_energy_j; /* NAN: none */
-	double hour;
-};
-
-void sim_init(struct sim *s, const struct sim_params *p, uint64_t seed,
-	      double start_s, double fixed_qps, const struct sim_sla *sla);
+/* 0, or -ENOMEM. */
+int sim_init(struct sim *s, const struct sim_params *p,
+	     const struct sim_setup *o);
+void sim_fini(struct sim *s);
 /*
  * Runs one simulated window and advances the clock. -EINVAL (with a
  * message) for a setting the simulated hardware does not accept.
  */
-int sim_window(struct sim *s, const struct sim_request *rq,
-	       struct sim_reply *rp, char *err, size_t errlen);
+int sim_window(struct sim *s, const struct lab_request *rq,
+	       struct lab_window *w, char *err, size_t errlen);
+/* The oracle at these conditions, through the sim's cache. */
+int sim_oracle_cached(struct sim *s, const struct world_cond *cond,
+		      struct sim_point *best);
 
 #endif /* KOPT_LOADER_PLANT_SIM_H */

@@ -3,8 +3,10 @@
  * kopt plant sim (kopt-lab plant sim): the simulated server as a
  * stand-alone program.
  *
- *   kopt plant sim --params FILE [--seed N] [--start-hour H] [--qps N]
+ *   kopt plant sim --params FILE [--scenario FILE] [--seed N]
+ *                  [--start-hour H] [--qps N]
  *                  [--sla-p99 US | --sla-p50 US | --sla-ratio R]
+ *   kopt plant sim --scenario FILE [...]   (params from the scenario)
  *   kopt plant sim --params FILE --oracle --sla-p99 US [--qps N] [--json]
  *   kopt plant sim --params FILE --sweep [--qps N] [--freq MHZ]
  *
@@ -14,6 +16,10 @@
  * --plant sim` starts, and what any external plant must do. --oracle
  * prints the best setting per load level by exhaustive search, --sweep
  * the noise-free model over the grid (CSV), for calibration and plots.
+ * A scenario (policies/scenarios/, scenario.h) moves the world: noise,
+ * wandering load, flash crowds, drift, a neighbour; without one the load
+ * follows the params' 24-hour curve. Without an --sla-* option, the
+ * oracle keeps the SLA of the scenario's policy, when it names one.
  *
  * Every figure is simulated: replies carry "source": "sim".
  */
@@ -29,15 +35,14 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "labplant.h"
 #include "plant.h"
 #include "plant_sim.h"
 #include "policy.h"
-
-#define REQ_LINE_MAX 4096
-#define MAX_SECONDS 86400.0
+#include "scenario.h"
 
 struct sim_opts {
-	const char *params;
+	const char *params, *scenario;
 	uint64_t seed;
 	double start_hour, qps, freq;
 	struct sim_sla sla;
@@ -55,11 +60,15 @@ static void sim_usage(FILE *f)
 		"\n"
 		"  -p, --params FILE   model parameters "
 		"(policies/sim-*.params)\n"
-		"  -s, --seed N        noise seed (default 1)\n"
+		"  -S, --scenario FILE the world: noise, load, drift, "
+		"neighbour\n"
+		"                      (policies/scenarios/NAME.scenario; "
+		"gives params too)\n"
+		"  -s, --seed N        world and noise seed (default 1)\n"
 		"  -H, --start-hour H  simulated clock at start (0-24, "
 		"default 0)\n"
 		"  -q, --qps N         fixed offered load instead of the "
-		"24-hour curve\n"
+		"curve or levels\n"
 		"      --sla-p99 US    SLA for the oracle (replies then carry "
 		"oracle_energy_j)\n"
 		"      --sla-p50 US\n"
@@ -86,6 +95,9 @@ static int parse_sim_opt(int opt, struct sim_opts *o)
 	switch (opt) {
 	case 'p':
 		o->params = optarg;
+		return 0;
+	case 'S':
+		o->scenario = optarg;
 		return 0;
 	case 's':
 		if (kopt_parse_long(optarg, 0, LONG_MAX, &v))
@@ -146,108 +158,31 @@ static struct json_object *jnum(double v)
 	return json_object_new_double_s(v, buf);
 }
 
-static void reply_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static void reply_error(const char *fmt, ...)
+static int serve(const struct sim_params *p, const struct scenario *sc,
+		 const struct sim_opts *o)
 {
-	struct json_object *o = json_object_new_object();
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	json_object_object_add(o, "error", json_object_new_string(msg));
-	json_object_object_add(o, "source", json_object_new_string("sim"));
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	fflush(stdout);
-	json_object_put(o);
-}
-
-/* The sim models DVFS: a setting needs both knobs, or neither (stock). */
-static int parse_request(const char *line, struct sim_request *rq)
-{
-	struct plant_request pr;
+	struct labplant *lp = malloc(sizeof(*lp));
+	struct labplant_setup ls = {
+		.sc = sc,
+		.seed = o->seed,
+		.start_s = o->start_hour * 3600,
+		.fixed_qps = o->qps,
+		.sla = &o->sla,
+	};
 	char err[256];
+	int ret;
 
-	if (plant_parse_request(line, MAX_SECONDS, &pr, err, sizeof(err))) {
-		reply_error("%s", err);
-		return -1;
-	}
-	if (!pr.stock && isnan(pr.freq_mhz)) {
-		reply_error("itr_us and freq_mhz must both be non-negative "
-			    "numbers, or both null (stock policy): the sim "
-			    "models DVFS");
-		return -1;
-	}
-	*rq = (struct sim_request){ .stock = pr.stock,
-				    .itr_us = pr.itr_us,
-				    .freq_mhz = pr.freq_mhz,
-				    .seconds = pr.seconds };
-	return 0;
-}
-
-static void add_num(struct json_object *o, const char *key, double v)
-{
-	if (isfinite(v))
-		json_object_object_add(o, key, jnum(v));
-}
-
-static void send_reply(const struct sim *s, const struct sim_reply *rp)
-{
-	struct json_object *o = json_object_new_object();
-
-	add_num(o, "energy_j", rp->energy_j);
-	if (s->params.report == SIM_REPORT_LATENCY) {
-		add_num(o, "p99_us", rp->p99_us);
-		add_num(o, "p50_us", rp->p50_us);
-	} else {
-		add_num(o, "throughput", rp->throughput);
-	}
-	add_num(o, "qps", rp->qps);
-	add_num(o, "seconds", rp->seconds);
-	json_object_object_add(o, "source", json_object_new_string("sim"));
-	add_num(o, "offered_qps", rp->offered_qps);
-	add_num(o, "hour", rp->hour);
-	add_num(o, "stock_energy_j", rp->stock_energy_j);
-	add_num(o, "oracle_energy_j", rp->oracle_energy_j);
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	fflush(stdout);
-	json_object_put(o);
-}
-
-static int serve(const struct sim_params *p, const struct sim_opts *o)
-{
-	char line[REQ_LINE_MAX], err[256];
-	struct sim_request rq;
-	struct sim_reply rp;
-	struct sim *s = malloc(sizeof(*s));
-
-	if (!s)
+	if (!lp)
 		return KOPT_EXIT_FAIL;
-	sim_init(s, p, o->seed, o->start_hour * 3600, o->qps, &o->sla);
-	while (fgets(line, sizeof(line), stdin)) {
-		if (!strchr(line, '\n') && !feof(stdin)) {
-			reply_error("request longer than %d bytes",
-				    REQ_LINE_MAX - 1);
-			/* skip the rest of the overlong line */
-			while (fgets(line, sizeof(line), stdin) &&
-			       !strchr(line, '\n'))
-				;
-			continue;
-		}
-		if (line[strspn(line, " \t\r\n")] == '\0')
-			continue;
-		if (parse_request(line, &rq))
-			continue;
-		if (sim_window(s, &rq, &rp, err, sizeof(err)))
-			reply_error("%s", err);
-		else
-			send_reply(s, &rp);
+	if (labplant_init_sim(lp, p, &ls, err, sizeof(err))) {
+		pr_warn("plant sim: %s\n", err);
+		free(lp);
+		return KOPT_EXIT_FAIL;
 	}
-	free(s);
-	return KOPT_EXIT_OK;
+	ret = labplant_serve(lp, stdin, stdout);
+	labplant_fini(lp);
+	free(lp);
+	return ret ? KOPT_EXIT_FAIL : KOPT_EXIT_OK;
 }
 
 /* ---- oracle and sweep ------------------------------------------------------------ */
@@ -373,10 +308,91 @@ static int sweep(const struct sim_params *p, const struct sim_opts *o)
 	return KOPT_EXIT_OK;
 }
 
+/* The oracle's SLA from the scenario's policy, when no option gave one. */
+static int policy_sla(const struct scenario *sc, struct sim_sla *sla)
+{
+	struct policy *pol;
+	char err[KOPT_INI_ERR_LEN];
+
+	if (sla->kind != SIM_SLA_NONE || !sc || !sc->policy[0])
+		return 0;
+	pol = malloc(sizeof(*pol));
+	if (!pol)
+		return -1;
+	if (policy_load(sc->policy, pol, err, sizeof(err))) {
+		pr_warn("plant sim: policy of scenario %s: %s\n", sc->path,
+			err);
+		free(pol);
+		return -1;
+	}
+	labplant_sla_of(pol, sla);
+	free(pol);
+	return 0;
+}
+
+static int run_sim(struct sim_opts *o)
+{
+	struct scenario *sc = NULL;
+	struct sim_params *p = NULL;
+	char err[KOPT_INI_ERR_LEN];
+	int ret = KOPT_EXIT_FAIL;
+
+	if (o->scenario) {
+		sc = malloc(sizeof(*sc));
+		if (!sc)
+			return KOPT_EXIT_FAIL;
+		if (scenario_load(o->scenario, sc, err, sizeof(err))) {
+			pr_warn("plant sim: %s\n", err);
+			goto out;
+		}
+		if (sc->plant != SCENARIO_SIM) {
+			pr_warn("plant sim: scenario %s is for plant = %s: "
+				"run it with `kopt plant %s`\n",
+				o->scenario, scenario_plant_name(sc->plant),
+				scenario_plant_name(sc->plant));
+			goto out;
+		}
+		if (!o->params)
+			o->params = sc->params;
+	}
+	if (!o->params) {
+		ret = bad_opt("--params", "",
+			      "required (e.g. policies/sim-memcached.params), "
+			      "or a --scenario that names them");
+		goto out;
+	}
+	if (policy_sla(sc, &o->sla))
+		goto out;
+	if (o->oracle && o->sla.kind == SIM_SLA_NONE) {
+		ret = bad_opt("--oracle", "",
+			      "needs an SLA: --sla-p99, --sla-p50 or "
+			      "--sla-ratio");
+		goto out;
+	}
+	p = malloc(sizeof(*p));
+	if (!p)
+		goto out;
+	if (sim_params_load(o->params, p, err, sizeof(err))) {
+		pr_warn("plant sim: %s\n", err);
+		goto out;
+	}
+	if (o->oracle)
+		ret = oracle(p, o);
+	else if (o->sweep)
+		ret = sweep(p, o);
+	else
+		ret = serve(p, sc, o);
+out:
+	free(p);
+	free(sc);
+	return ret;
+}
+
 int cmd_plant_sim(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "params", required_argument, NULL, 'p' },
+		{ "scenario", required_argument, NULL, 'S' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "start-hour", required_argument, NULL, 'H' },
 		{ "qps", required_argument, NULL, 'q' },
@@ -391,12 +407,10 @@ int cmd_plant_sim(int argc, char **argv)
 		{ NULL },
 	};
 	struct sim_opts o = { .seed = 1 };
-	struct sim_params *p;
-	char err[KOPT_INI_ERR_LEN];
 	int opt, ret;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "p:s:H:q:f:ojh", opts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "p:S:s:H:q:f:ojh", opts, NULL)) !=
 	       -1) {
 		if (opt == 'h') {
 			sim_usage(stdout);
@@ -408,28 +422,5 @@ int cmd_plant_sim(int argc, char **argv)
 	}
 	if (optind < argc)
 		return bad_opt("argument", argv[optind], "unexpected");
-	if (!o.params)
-		return bad_opt("--params", "",
-			       "required (e.g. "
-			       "policies/sim-memcached.params)");
-	if (o.oracle && o.sla.kind == SIM_SLA_NONE)
-		return bad_opt("--oracle", "",
-			       "needs an SLA: --sla-p99, --sla-p50 or "
-			       "--sla-ratio");
-	p = malloc(sizeof(*p));
-	if (!p)
-		return KOPT_EXIT_FAIL;
-	if (sim_params_load(o.params, p, err, sizeof(err))) {
-		pr_warn("plant sim: %s\n", err);
-		free(p);
-		return KOPT_EXIT_FAIL;
-	}
-	if (o.oracle)
-		ret = oracle(p, &o);
-	else if (o.sweep)
-		ret = sweep(p, &o);
-	else
-		ret = serve(p, &o);
-	free(p);
-	return ret;
+	return run_sim(&o);
 }

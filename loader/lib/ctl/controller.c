@@ -4,23 +4,43 @@
  * abstract plant (plant.h) so the same loop drives a simulated server,
  * this host, a replayed measurement or any external measurement rig.
  *
- * Phases, as in the published controller:
- *   trigger  -> measure the current setting under the new conditions
- *            -> ask the optimizer (optimizer/bo.h) for the next (ITR,
- *               frequency), apply it for one window, repeat up to the
- *               policy's trial budget or until no trial improved the
- *               best for converge_trials in a row
- *            -> hold the cheapest setting that met the SLA (with the
- *               policy's noise margin, aim_us / aim_ratio)
- *   hold     -> until the load moves by qps_change, the schedule fires,
- *               or the latency headroom shrinks to half its margin;
- *               the guard reverts to the fallback (the stock policy by
- *               default: what the service ran safely before kopt) the
- *               moment `violations` windows in a row break the SLA, and
- *               re-optimizes from there.
- * Each trigger warm-starts the optimizer with the trials of earlier
- * triggers at loads within warm_radius, and tries the best setting of the
- * nearest earlier load first, so a load seen before costs a few trials.
+ * What production asks of it, and how (the published controller
+ * re-explored blind to the SLA at every trigger; this one does not):
+ *
+ *  - Load is an input, not a reset. One pair of GPs (optimizer/bo.h:
+ *    energy, and log p99 or the throughput shortfall) over (ITR,
+ *    frequency, log load) learns from every trial and, sparsely, from
+ *    hold windows. At each decision the whole knob grid is scored at the
+ *    current load (one blocked solve); a load the model knows costs no
+ *    trial or a few (SEEN_TRIALS), a new one at most the policy's
+ *    trials.
+ *  - Safe exploration (after SafeOpt / safe BO). A trial is only made
+ *    where the upper confidence bound (BETA posterior sds) on the SLA
+ *    metric is a window's noise (Z_TRIAL) inside the SLA, and within
+ *    TRUST of a setting measured within the SLA near this load, so the
+ *    safe set grows from the known-safe ones (the very first trial is the
+ *    latency-first corner: smallest ITR, highest frequency). Of the safe
+ *    settings, the potential minimizers are tried, most uncertain first,
+ *    until none could beat the best hold by converge_tol.
+ *  - Short probes. A trial runs PROBE_FRAC of a window first; a probe
+ *    over the SLA ends it, and the rest of the window runs the setting
+ *    held before. The plant protocol needs nothing new for this: a
+ *    request may ask for any number of seconds, so every plant does it.
+ *  - Noise-aware holds, triggers and guard. The window-to-window noise
+ *    of the SLA metric is measured (a trial's two parts, consecutive hold
+ *    windows) and a hold keeps Z_HOLD of it below the SLA (at least the
+ *    policy's aim). The load is smoothed and a change must last
+ *    LOAD_PERSIST windows, but a jump the held setting is not known to
+ *    serve safely puts the fallback in place for the very next window.
+ *    The guard reverts to the fallback on a clear breach (one window
+ *    Z_CLEAR noise sds over, or GUARD_RUN in a row), not on one noisy
+ *    window. A two-sided CUSUM of the held setting's residuals against
+ *    the model detects drift (service time, a noisy neighbour) with no
+ *    load change; the model then forgets all but DRIFT_KEEP_S of data.
+ *    A headroom check re-decides before the SLA breaks.
+ *
+ * A decision that needs no trial is a move; one that does is a
+ * re-optimization, reported as a level with its trials.
  * A window whose reply is invalid (or a plant that hangs or dies) fails
  * with the reason; the loop keeps the last setting that met the SLA,
  * restarts a dead plant and gives up after max_failures in a row.
@@ -31,8 +51,17 @@
  * when the plant knows it, with the oracle. Figures are labelled with the
  * plant's "source" ("sim" figures are simulated and say so everywhere).
  *
- * Cost: one plant round trip per window, plus one GP suggestion per trial
- * (milliseconds); memory grows with the number of trials, not windows.
+ * Cost: one plant round trip per window; per decision or trial, one
+ * scoring of the grid (a few ms for 900 settings and 240 observations);
+ * per hold window one prediction. The model keeps at most MODEL_MAX_OBS
+ * observations; the observation list grows with trials and with at most
+ * HOLD_OBS_PER_CELL hold windows per setting and load.
+ *
+ * Policy keys it uses: the SLA and aim, the knob grid, window seconds,
+ * trials, converge_tol, warm_radius (what counts as a load seen before),
+ * qps_change, schedule_s, guard violations and fallback, baseline, the
+ * plant's timeout and max_failures. init_trials, converge_trials and
+ * acquisition belonged to the blind search and are accepted but unused.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -51,24 +80,66 @@
 #include "plant.h"
 #include "policy.h"
 
-/* trials of earlier triggers given to a new optimizer, nearest load first */
-#define WARM_MAX 40
-/* how much dearer than the SLA's edge the aim's best may be, converged */
-#define AIM_GAP 0.05
-/* a doubtful hold is re-examined after this many windows */
-#define RETRY_WINDOWS 60
-/* hold windows averaged by the headroom trigger */
-#define HEADROOM_WINDOWS 3
+/* the model: at most this many observations, newest first */
+#define MODEL_MAX_OBS 240
+/* the load box extends the loads seen by this much (log) each way */
+#define LOAD_BOX_MARGIN 0.7
+/* hold windows one (setting, load within LOAD_CELL in log) gives it */
+#define HOLD_OBS_PER_CELL 3
+#define LOAD_CELL 0.05
+/* window noise of the SLA metric is at least this (log us; ratio) */
+#define NOISE_FLOOR_LOG 0.02
+#define NOISE_FLOOR_RATIO 0.002
+/* consecutive hold windows before their spread is the noise; its EWMA */
+#define NOISE_MIN_PAIRS 8
+#define NOISE_ALPHA 0.05
+/* width of the model's confidence bounds, in posterior sds: for a trial,
+ * and for a hold (which the guard and the drift check watch every window) */
+#define BETA 2.0
+#define BETA_HOLD 0.5
+/* a trial's confidence bound stays Z_TRIAL window sds below the SLA */
+#define Z_TRIAL 1.0
+/* a hold's stays Z_HOLD below: 0.5% of its windows over, by noise alone */
+#define Z_HOLD 2.6
+/* a trial is at most this share of each knob's range from a setting
+ * measured within the SLA near the load */
+#define TRUST 0.3
+/* trials at a new load that may step beyond the model's safe set */
+#define EXPAND_TRIALS 10
+/* the part of a trial window judged before the rest is spent */
+#define PROBE_FRAC 0.25
+/* trials for a load the model has seen (within warm_radius) */
+#define SEEN_TRIALS 3
+/* the guard: this many windows over in a row, or one clearly over */
+#define GUARD_RUN 2
+#define Z_CLEAR 2.0
+/* drift: CUSUM slack and threshold (window sds); what is kept after it */
+#define DRIFT_K 1.0
+#define DRIFT_H 10.0
+#define DRIFT_KEEP_S 1800.0
+/* a load change must hold this many windows (a jump acts at once) */
+#define LOAD_PERSIST 3
+/* smoothing of the load signal (EWMA weight of the newest window) */
+#define LOAD_ALPHA 0.3
+/* a hold is looked at again after this long: the fallback held for want
+ * of a safe setting, or one the model now expects IMPROVE_GAIN dearer
+ * than the best */
+#define RETRY_S 600.0
+#define IMPROVE_GAIN 0.03
+/* headroom: the mean of this many hold windows is this many of its sds
+ * above the hold limit */
+#define HEADROOM_WINDOWS 6
+#define Z_HEADROOM 2.5
 
 enum phase { PH_MEASURE, PH_STOCK, PH_EXPLORE, PH_HOLD };
 
 static const char *const phase_names[] = { "measure", "stock", "explore",
 					   "hold" };
 
-/* A measured (ITR, frequency) the optimizer can learn from. */
-struct sample {
-	double x[2];
-	double qps, obj, cons;
+/* A measured setting at a load: what the model learns from. */
+struct obs {
+	struct plant_setting s;
+	double qps, obj, cons, t_s;
 };
 
 /* One trigger and what it chose: a load level. */
@@ -90,6 +161,14 @@ struct outcome {
 	bool aim_ok; /* with the policy's margin */
 };
 
+/* The SLA's bound in model units, and the two limits below it. */
+struct limits {
+	double bound; /* the SLA */
+	double trial; /* a trial's upper confidence bound stays below this */
+	double hold; /* a hold's upper confidence bound stays below this */
+	double noise; /* one window's noise (sd) */
+};
+
 struct run {
 	struct policy pol;
 	struct ctl_opts o;
@@ -97,11 +176,11 @@ struct run {
 	enum plant_need need;
 	FILE *log;
 	double t_s; /* plant time: sum of the windows' seconds */
-	double retry_at; /* re-optimize at this time: the hold was a poor one */
 	struct plant_setting cur, last_safe, fallback;
 	struct outcome last;
 	unsigned int windows, failed, fails_in_row, viol_explore, viol_other;
-	unsigned int guard_reverts;
+	unsigned int guard_reverts, moves, probe_cuts, drifts;
+	double over_s_explore, over_s_other; /* plant time over the SLA */
 	double energy_j, stock_j, oracle_j;
 	unsigned int n_stock, n_oracle; /* windows with each baseline */
 	bool stock_from_windows; /* baseline: measured stock windows */
@@ -109,8 +188,25 @@ struct run {
 	bool have_stock_rate;
 	char source[PLANT_SOURCE_LEN];
 	bool source_mixed;
-	struct sample *hist;
-	size_t nhist, cap_hist;
+	/* the model and what it learns from */
+	struct obs *obs;
+	size_t nobs, cap_obs;
+	size_t model_from; /* first observation it may use (drift) */
+	size_t model_n; /* observations it has */
+	struct bo *bo;
+	double lq_lo, lq_hi; /* its load box, log qps */
+	double *gx; /* the grid in model coordinates */
+	struct bo_pred *gpred; /* the posterior over the grid */
+	double *gdist; /* distance to a setting measured safe near the load */
+	bool *gmeasured; /* measured near the load */
+	struct limits lim; /* at the last grid prediction */
+	/* the load and the hold */
+	double q_s; /* smoothed load */
+	double q_ref; /* the load the hold was chosen at */
+	unsigned int far_windows;
+	double cusum_up, cusum_down;
+	double noise_ss; /* EWMA of half the squared window-to-window change */
+	unsigned int noise_n;
 	struct level *lv;
 	size_t nlv, cap_lv;
 };
@@ -161,6 +257,8 @@ static const char *label(const struct run *r)
 		return "(measured)";
 	if (!strcmp(r->source, "estimate"))
 		return "(estimated)";
+	if (!strcmp(r->source, "replay"))
+		return "(replayed-measured)";
 	return "(as reported by the plant)";
 }
 
@@ -265,6 +363,10 @@ static void log_header(struct run *r)
 	if (!strcmp(r->o.plant_name, "sim"))
 		fprintf(r->log, "# source=sim: every figure in this file is "
 				"simulated (kopt plant sim)\n");
+	if (!strcmp(r->o.plant_name, "replay"))
+		fprintf(r->log,
+			"# source=replay: measured sweeps replayed (kopt plant "
+			"replay); see policies/data/README.md\n");
 	fprintf(r->log, "# figures come from the plant; the source column says "
 			"which are simulated (sim), measured or estimated\n"
 			"t_s,seconds,trigger,phase,itr_us,freq_mhz,energy_j,"
@@ -376,31 +478,19 @@ static void account(struct run *r, const struct plant_setting *s, enum phase ph,
 		r->n_oracle++;
 	}
 	if (!w->sla_ok) {
-		if (ph == PH_EXPLORE)
+		if (ph == PH_EXPLORE) {
 			r->viol_explore++;
-		else
+			r->over_s_explore += w->r.seconds;
+		} else {
 			r->viol_other++;
+			r->over_s_other += w->r.seconds;
+		}
 	}
+	if (w->r.qps > 0)
+		r->q_s = r->q_s > 0 ? LOAD_ALPHA * w->r.qps +
+					      (1 - LOAD_ALPHA) * r->q_s :
+				      w->r.qps;
 	r->t_s += w->r.seconds;
-}
-
-static void remember(struct run *r, const struct plant_setting *s,
-		     const struct outcome *w)
-{
-	struct sample *h;
-
-	if (s->stock || !isfinite(w->obj))
-		return;
-	h = grow(r->hist, &r->cap_hist, r->nhist, sizeof(*h));
-	if (!h)
-		return; /* warm start is an optimization: go without */
-	r->hist = h;
-	h[r->nhist++] = (struct sample){
-		.x = { s->itr_us, s->freq_mhz },
-		.qps = w->r.qps,
-		.obj = w->obj,
-		.cons = w->cons,
-	};
 }
 
 static int window_failed(struct run *r, const struct plant_setting *s,
@@ -438,9 +528,8 @@ static int window_failed(struct run *r, const struct plant_setting *s,
  * (reason logged; the caller keeps the last safe setting), -1 to stop.
  */
 static int run_window(struct run *r, const struct plant_setting *s,
-		      enum phase ph, struct outcome *w)
+		      enum phase ph, double secs, struct outcome *w)
 {
-	double secs = r->pol.window_s;
 	char err[PLANT_ERR_LEN];
 	int ret;
 
@@ -456,12 +545,10 @@ static int run_window(struct run *r, const struct plant_setting *s,
 	r->last = *w;
 	if (w->sla_ok)
 		r->last_safe = *s;
-	if (ph != PH_HOLD && ph != PH_STOCK)
-		remember(r, s, w);
 	return 0;
 }
 
-/* ---- optimization ------------------------------------------------------------------ */
+/* ---- the model: one pair of GPs over (knobs, load) ------------------------ */
 
 static size_t itr_levels(const struct policy *p)
 {
@@ -475,33 +562,65 @@ static double itr_level(const struct policy *p, size_t k)
 	return p->itr_min_us + k * p->itr_step_us;
 }
 
-/* A setting in the optimizer's coordinates (log(1 + ITR) if asked). */
-static void to_bo(const struct policy *p, const struct plant_setting *s,
-		  double *x)
+/* Settings the controller chooses among: every ITR level x frequency. */
+static size_t grid_size(const struct policy *p)
 {
-	x[0] = p->itr_log ? log1p(s->itr_us) : s->itr_us;
-	x[1] = s->freq_mhz;
+	return itr_levels(p) * (p->freq_fixed ? 1 : p->n_freqs);
 }
 
-static struct plant_setting from_bo(const struct policy *p, const double *x)
+static struct plant_setting grid_setting(const struct policy *p, size_t g)
 {
-	double itr = p->itr_log ? expm1(x[0]) : x[0];
-	double k = round((itr - p->itr_min_us) / p->itr_step_us);
+	size_t k = g % itr_levels(p), f = g / itr_levels(p);
 
 	return (struct plant_setting){
-		.itr_us = p->itr_min_us + k * p->itr_step_us,
-		.freq_mhz = p->freq_fixed ? NAN : x[1],
+		.itr_us = itr_level(p, k),
+		.freq_mhz = p->freq_fixed ? NAN : p->freqs_mhz[f],
 	};
 }
 
-/* The ITR levels, log-scaled: NULL (and linear) unless the policy asks. */
-static double *bo_space_from(const struct policy *p, struct bo_space *sp)
+/* knobs, then log load */
+static size_t model_dims(const struct policy *p)
 {
-	double *logs = NULL;
+	return (p->freq_fixed ? 1 : 2) + 1;
+}
+
+/*
+ * The load coordinate: log qps where load is the context the policy
+ * reacts to (qps_change > 0); 0 where it does not (a closed loop such as
+ * ping-pong, whose rate is an outcome of the setting, not an input).
+ */
+static double load_coord(const struct policy *p, double qps)
+{
+	if (!(p->qps_change > 0))
+		return 0;
+	return log(qps > 1 ? qps : 1);
+}
+
+/* How far apart two loads are for the model (log ratio, 0: no context). */
+static double load_dist(const struct policy *p, double a, double b)
+{
+	return fabs(load_coord(p, a) - load_coord(p, b));
+}
+
+/* A setting at a load in the model's coordinates. */
+static void to_model(const struct policy *p, const struct plant_setting *s,
+		     double qps, double *x)
+{
+	size_t d = 0;
+
+	x[d++] = p->itr_log ? log1p(s->itr_us) : s->itr_us;
+	if (!p->freq_fixed)
+		x[d++] = s->freq_mhz;
+	x[d] = load_coord(p, qps);
+}
+
+static void model_space(const struct run *r, struct bo_space *sp, double *logs)
+{
+	const struct policy *p = &r->pol;
+	size_t d = 0;
 
 	memset(sp, 0, sizeof(*sp));
-	sp->ndims = p->freq_fixed ? 1 : 2;
-	sp->dims[0] = (struct bo_dim){
+	sp->dims[d++] = (struct bo_dim){
 		.name = "itr_us",
 		.kind = BO_DIM_STEP,
 		.min = p->itr_min_us,
@@ -509,9 +628,6 @@ static double *bo_space_from(const struct policy *p, struct bo_space *sp)
 		.step = p->itr_step_us,
 	};
 	if (p->itr_log) {
-		logs = malloc(itr_levels(p) * sizeof(*logs));
-		if (!logs)
-			return NULL;
 		for (size_t k = 0; k < itr_levels(p); k++)
 			logs[k] = log1p(itr_level(p, k));
 		sp->dims[0] = (struct bo_dim){
@@ -521,169 +637,366 @@ static double *bo_space_from(const struct policy *p, struct bo_space *sp)
 			.n_values = itr_levels(p),
 		};
 	}
-	if (p->freq_fixed)
-		return logs;
-	sp->dims[1] = (struct bo_dim){
-		.name = "freq_mhz",
-		.kind = BO_DIM_LIST,
-		.values = p->freqs_mhz,
-		.n_values = p->n_freqs,
+	if (!p->freq_fixed)
+		sp->dims[d++] = (struct bo_dim){
+			.name = "freq_mhz",
+			.kind = BO_DIM_LIST,
+			.values = p->freqs_mhz,
+			.n_values = p->n_freqs,
+		};
+	sp->dims[d++] = (struct bo_dim){
+		.name = "log_qps",
+		.kind = BO_DIM_CONTINUOUS,
+		.min = r->lq_lo,
+		.max = r->lq_hi,
 	};
-	return logs;
+	sp->ndims = d;
 }
 
-static enum bo_acq bo_acq_of(enum policy_acq a)
+static bool in_load_box(const struct run *r, double qps)
 {
-	switch (a) {
-	case POLICY_ACQ_EI:
-		return BO_ACQ_EI;
-	case POLICY_ACQ_LCB:
-		return BO_ACQ_LCB;
-	case POLICY_ACQ_PENALIZED:
-		return BO_ACQ_PENALIZED;
-	default:
-		return BO_ACQ_CEI;
-	}
-}
+	double lq = load_coord(&r->pol, qps);
 
-static struct bo *new_optimizer(const struct run *r)
-{
-	struct bo_space sp;
-	struct bo_opts o;
-	char err[256];
-	struct bo *bo;
-	double *logs = bo_space_from(&r->pol, &sp);
-
-	if (r->pol.itr_log && !logs)
-		return NULL;
-	bo_opts_init(&o);
-	o.seed = r->pol.seed + r->nlv;
-	o.acq = bo_acq_of(r->pol.acq);
-	o.n_init = r->pol.init_trials;
-	o.bound = bo_bound(&r->pol);
-	bo = bo_new(&sp, &o, err, sizeof(err));
-	free(logs); /* bo_new copies listed values */
-	if (!bo)
-		pr_warn("run: optimizer for policy %s: %s\n", r->pol.path, err);
-	return bo;
-}
-
-static double load_distance(double a, double b)
-{
-	return a > 0 && b > 0 ? fabs(log(a / b)) : INFINITY;
-}
-
-static int cmp_dist(const void *a, const void *b)
-{
-	const double *x = a, *y = b;
-
-	return (x[0] > y[0]) - (x[0] < y[0]);
-}
-
-/* Earlier trials at similar load, nearest first, capped at WARM_MAX. */
-static size_t warm_start(struct run *r, struct bo *bo, double qps)
-{
-	double(*idx)[2] = malloc(r->nhist * sizeof(*idx));
-	double radius = log1p(r->pol.warm_radius);
-	size_t n = 0;
-
-	if (!idx)
-		return 0;
-	for (size_t i = 0; i < r->nhist; i++) {
-		double d = load_distance(r->hist[i].qps, qps);
-
-		if (d <= radius) {
-			idx[n][0] = d;
-			idx[n++][1] = i;
-		}
-	}
-	qsort(idx, n, sizeof(*idx), cmp_dist);
-	for (size_t k = 0; k < n && k < WARM_MAX; k++) {
-		const struct sample *h = &r->hist[(size_t)idx[k][1]];
-		struct plant_setting s = { .itr_us = h->x[0],
-					   .freq_mhz = h->x[1] };
-		double x[2];
-
-		to_bo(&r->pol, &s, x);
-		bo_observe(bo, x, h->obj, bo_cons(&r->pol, h->cons));
-	}
-	free(idx);
-	return n < WARM_MAX ? n : WARM_MAX;
-}
-
-/* The best setting of the nearest earlier load within warm_radius. */
-static bool prior_best(const struct run *r, double qps, struct plant_setting *s)
-{
-	double best_d = log1p(r->pol.warm_radius);
-	bool found = false;
-
-	for (size_t i = 0; i + 1 < r->nlv; i++) {
-		double d = load_distance(r->lv[i].qps, qps);
-
-		if (r->lv[i].have_best && !r->lv[i].best.stock && d <= best_d) {
-			*s = r->lv[i].best;
-			best_d = d;
-			found = true;
-		}
-	}
-	return found;
-}
-
-/* A window measured during this trigger. */
-struct own {
-	struct plant_setting s;
-	struct outcome w;
-};
-
-/* Per-trigger bookkeeping of the cheapest settings measured now. */
-struct choice {
-	bool have_aim, have_ok;
-	struct plant_setting aim, ok; /* cheapest within aim; lowest cons */
-	double aim_obj, ok_cons;
-	double ok_obj; /* cheapest that met the SLA itself */
-	unsigned int trials, min_trials; /* before convergence may end it */
-	struct own *own; /* every window of this trigger */
-	size_t n_own, cap_own;
-};
-
-static void consider(struct choice *c, const struct plant_setting *s,
-		     const struct outcome *w)
-{
-	struct own *o = grow(c->own, &c->cap_own, c->n_own, sizeof(*o));
-
-	if (o) {
-		c->own = o;
-		c->own[c->n_own++] = (struct own){ .s = *s, .w = *w };
-	}
-	if (w->aim_ok && (!c->have_aim || w->obj < c->aim_obj)) {
-		c->have_aim = true;
-		c->aim = *s;
-		c->aim_obj = w->obj;
-	}
-	if (w->sla_ok && (!c->have_ok || w->cons < c->ok_cons)) {
-		c->ok = *s;
-		c->ok_cons = w->cons;
-	}
-	if (w->sla_ok && (!c->have_ok || w->obj < c->ok_obj))
-		c->ok_obj = w->obj;
-	c->have_ok |= w->sla_ok;
+	return r->bo && lq >= r->lq_lo && lq <= r->lq_hi;
 }
 
 /*
- * Converged: the best within the aim stopped improving, and it is not
- * far from the cheapest point that met the SLA at all. Otherwise the
- * margin is what holds the optimizer back and more trials near the
- * boundary are worth their windows.
+ * Rebuilds the model from the observations it may use (since the last
+ * drift, the newest MODEL_MAX_OBS), with a load box that covers them and
+ * the load about to be predicted with room to spare.
  */
-static bool converged(const struct run *r, const struct choice *c,
-		      unsigned int since_gain)
+static int model_rebuild(struct run *r, double ctx_qps)
 {
-	return c->have_aim && since_gain >= r->pol.converge_trials &&
-	       c->trials >= c->min_trials &&
-	       c->aim_obj <= c->ok_obj * (1 + AIM_GAP);
+	size_t from = r->model_from, d = model_dims(&r->pol);
+	double lo = load_coord(&r->pol, ctx_qps), hi = lo;
+	double *logs = NULL, x[BO_MAX_DIMS];
+	struct bo_space sp;
+	struct bo_opts o;
+	char err[256];
+
+	if (r->nobs - from > MODEL_MAX_OBS)
+		from = r->nobs - MODEL_MAX_OBS;
+	r->model_from = from;
+	for (size_t i = from; i < r->nobs; i++) {
+		double lq = load_coord(&r->pol, r->obs[i].qps);
+
+		lo = fmin(lo, lq);
+		hi = fmax(hi, lq);
+	}
+	r->lq_lo = lo - LOAD_BOX_MARGIN;
+	r->lq_hi = hi + LOAD_BOX_MARGIN;
+	bo_free(r->bo);
+	r->bo = NULL;
+	if (r->pol.itr_log) {
+		logs = malloc(itr_levels(&r->pol) * sizeof(*logs));
+		if (!logs)
+			return -ENOMEM;
+	}
+	model_space(r, &sp, logs);
+	bo_opts_init(&o);
+	o.seed = r->pol.seed;
+	o.acq = BO_ACQ_CEI; /* a constraint model beside the objective's */
+	o.bound = bo_bound(&r->pol);
+	o.grid_max = 0; /* never searched: the controller scores its grid */
+	r->bo = bo_new(&sp, &o, err, sizeof(err));
+	free(logs); /* bo_new copies listed values */
+	if (!r->bo) {
+		pr_warn("run: model for policy %s: %s\n", r->pol.path, err);
+		return -EINVAL;
+	}
+	for (size_t i = from; i < r->nobs; i++) {
+		to_model(&r->pol, &r->obs[i].s, r->obs[i].qps, x);
+		bo_observe(r->bo, x, r->obs[i].obj,
+			   bo_cons(&r->pol, r->obs[i].cons));
+	}
+	r->model_n = r->nobs;
+	(void)d;
+	return 0;
 }
 
-static struct level *new_level(struct run *r, const char *cause)
+/* The model, current up to the last observation and valid at qps. */
+static int model_ready(struct run *r, double qps)
+{
+	double x[BO_MAX_DIMS];
+
+	if (r->nobs <= r->model_from)
+		return -ENOENT;
+	if (!in_load_box(r, qps) || r->nobs - r->model_from > MODEL_MAX_OBS)
+		return model_rebuild(r, qps);
+	for (; r->model_n < r->nobs; r->model_n++) {
+		const struct obs *o = &r->obs[r->model_n];
+
+		if (!in_load_box(r, o->qps))
+			return model_rebuild(r, qps);
+		to_model(&r->pol, &o->s, o->qps, x);
+		bo_observe(r->bo, x, o->obj, bo_cons(&r->pol, o->cons));
+	}
+	return 0;
+}
+
+/* Observations at s and a load within LOAD_CELL of qps, since the drift. */
+static unsigned int cell_count(const struct run *r,
+			       const struct plant_setting *s, double qps)
+{
+	unsigned int n = 0;
+
+	for (size_t i = r->model_from; i < r->nobs; i++)
+		n += same_setting(&r->obs[i].s, s) &&
+		     load_dist(&r->pol, r->obs[i].qps, qps) < LOAD_CELL;
+	return n;
+}
+
+/*
+ * A valid window at a grid setting becomes an observation; hold windows
+ * only until their (setting, load) cell has HOLD_OBS_PER_CELL, so a long
+ * hold neither swamps the model nor makes it slow.
+ */
+static void observe(struct run *r, const struct plant_setting *s,
+		    const struct outcome *w, bool hold)
+{
+	struct obs *o;
+
+	if (s->stock || !isfinite(w->obj) || !(w->r.qps > 0))
+		return;
+	if (hold && cell_count(r, s, w->r.qps) >= HOLD_OBS_PER_CELL)
+		return;
+	o = grow(r->obs, &r->cap_obs, r->nobs, sizeof(*o));
+	if (!o)
+		return; /* the model goes without: safety does not depend on it */
+	r->obs = o;
+	r->obs[r->nobs++] = (struct obs){ .s = *s,
+					  .qps = w->r.qps,
+					  .obj = w->obj,
+					  .cons = w->cons,
+					  .t_s = r->t_s };
+}
+
+/*
+ * Window-to-window noise of the constraint (model units), with a floor:
+ * measured between consecutive hold windows once there are enough of
+ * them (load wander included: the hold must absorb it too), else the
+ * model's fitted noise (which also absorbs its misfit: an overestimate).
+ */
+static double cons_noise(struct run *r)
+{
+	double so, sc;
+
+	if (r->noise_n >= NOISE_MIN_PAIRS)
+		sc = sqrt(r->noise_ss);
+	else if (!r->bo || bo_noise_sd(r->bo, &so, &sc) || !isfinite(sc))
+		sc = 0;
+	return fmax(sc, r->pol.sla.kind == POLICY_SLA_LATENCY ?
+				NOISE_FLOOR_LOG :
+				NOISE_FLOOR_RATIO);
+}
+
+/* Window-to-window noise of the objective, by the model. */
+static double obj_noise(struct run *r)
+{
+	double so, sc;
+
+	if (!r->bo || bo_noise_sd(r->bo, &so, &sc) || !isfinite(so))
+		return 0;
+	return so;
+}
+
+static struct limits limits(struct run *r)
+{
+	const struct policy *p = &r->pol;
+	struct limits l = { .bound = bo_cons(p, cons_bound(p)) };
+
+	l.noise = cons_noise(r);
+	l.trial = l.bound - Z_TRIAL * l.noise;
+	l.hold = l.bound - fmax(l.bound - bo_bound(p), Z_HOLD * l.noise);
+	return l;
+}
+
+/*
+ * Per grid setting, at the load being decided: whether it was measured
+ * near that load, and its distance (largest per-knob share of the knob's
+ * range) to the nearest setting measured near that load within the SLA.
+ * Trials stay within TRUST of such a setting: exploration expands from
+ * what is known to be safe, and the model is not trusted far from data.
+ */
+static void near_data(struct run *r, double qps)
+{
+	const struct policy *p = &r->pol;
+	double radius = log1p(r->pol.warm_radius);
+	double irange = fmax(p->itr_max_us - p->itr_min_us, 1e-9);
+	double frange = p->freq_fixed || p->n_freqs < 2 ?
+				1 :
+				p->freqs_mhz[p->n_freqs - 1] - p->freqs_mhz[0];
+
+	for (size_t g = 0; g < grid_size(p); g++) {
+		r->gdist[g] = INFINITY;
+		r->gmeasured[g] = false;
+	}
+	for (size_t i = r->model_from; i < r->nobs; i++) {
+		const struct obs *o = &r->obs[i];
+
+		if (load_dist(p, o->qps, qps) > radius)
+			continue;
+		for (size_t g = 0; g < grid_size(p); g++) {
+			struct plant_setting s = grid_setting(p, g);
+			double d = fabs(s.itr_us - o->s.itr_us) / irange;
+
+			if (!p->freq_fixed)
+				d = fmax(d, fabs(s.freq_mhz - o->s.freq_mhz) /
+						    frange);
+			if (d == 0)
+				r->gmeasured[g] = true;
+			if (bo_cons(p, o->cons) < r->lim.bound &&
+			    d < r->gdist[g])
+				r->gdist[g] = d;
+		}
+	}
+}
+
+/* The model's posterior over the whole grid at one load. */
+static int predict_grid(struct run *r, double qps)
+{
+	const struct policy *p = &r->pol;
+	size_t m = grid_size(p), d = model_dims(p);
+	int ret = model_ready(r, qps);
+
+	if (ret)
+		return ret;
+	if (!r->gx) {
+		r->gx = malloc(m * d * sizeof(*r->gx));
+		r->gpred = malloc(m * sizeof(*r->gpred));
+		r->gdist = malloc(m * sizeof(*r->gdist));
+		r->gmeasured = malloc(m * sizeof(*r->gmeasured));
+		if (!r->gx || !r->gpred || !r->gdist || !r->gmeasured)
+			return -ENOMEM;
+	}
+	for (size_t g = 0; g < m; g++) {
+		struct plant_setting s = grid_setting(p, g);
+
+		to_model(p, &s, qps, r->gx + g * d);
+	}
+	ret = bo_predict_many(r->bo, r->gx, m, r->gpred);
+	if (ret) {
+		pr_warn("run: model: %s\n", bo_strerror(r->bo));
+		return ret;
+	}
+	r->lim = limits(r);
+	near_data(r, qps);
+	return 0;
+}
+
+static double ucb_cons(const struct bo_pred *pr)
+{
+	return pr->cmean + BETA * pr->csd;
+}
+
+/*
+ * The cheapest setting the model holds safe at this load; -1: none.
+ * Settings measured near this load come first: the model's mean at an
+ * unmeasured setting is a guess a hold should not bet on.
+ */
+static long best_hold(const struct run *r, const struct limits *l)
+{
+	double best[2] = { INFINITY, INFINITY };
+	long arg[2] = { -1, -1 };
+
+	for (size_t g = 0; g < grid_size(&r->pol); g++) {
+		const struct bo_pred *pr = &r->gpred[g];
+		int k = r->gmeasured[g] ? 0 : 1;
+
+		if (pr->cmean + BETA_HOLD * pr->csd <= l->hold &&
+		    pr->mean < best[k]) {
+			best[k] = pr->mean;
+			arg[k] = (long)g;
+		}
+	}
+	return arg[0] >= 0 ? arg[0] : arg[1];
+}
+
+/*
+ * With few points the model's uncertainty covers everything but what was
+ * measured, and the safe set cannot grow: at a new load the first
+ * EXPAND_TRIALS trials may step to an unmeasured setting within TRUST of
+ * one measured safe there, if the model's mean (not its bound) keeps it
+ * inside the trial limit; the most promising by the optimistic objective.
+ * The probe is what protects such a step.
+ */
+static long expansion(struct run *r)
+{
+	double best = INFINITY;
+	long arg = -1;
+
+	for (size_t g = 0; g < grid_size(&r->pol); g++) {
+		const struct bo_pred *pr = &r->gpred[g];
+		double v = pr->mean - BETA * pr->sd;
+
+		if (r->gmeasured[g] || r->gdist[g] > TRUST ||
+		    pr->cmean > r->lim.trial || v >= best)
+			continue;
+		best = v;
+		arg = (long)g;
+	}
+	return arg;
+}
+
+/*
+ * The next trial at this load (safe exploration, in the spirit of
+ * SafeOpt): only settings whose upper confidence bound on the SLA metric
+ * is inside the trial limit, and within TRUST of a setting measured
+ * within the SLA near this load (the safe set, which grows from the
+ * settings known to be safe). Of those, the potential minimizers are the
+ * ones whose optimistic objective beats the pessimistic objective of the
+ * best hold, and the most uncertain of them is measured next. The search
+ * is over (-1) when none is left, or when every one is known to within
+ * converge_tol of the best or half a window's noise (no single trial
+ * could tell them apart). With no model yet, the start is the
+ * latency-first corner: the smallest ITR at the highest frequency.
+ */
+static long next_trial(struct run *r, double qps, bool first, bool expand)
+{
+	const struct policy *p = &r->pol;
+	double u_best = INFINITY, width = 0, y_best;
+	long h, arg = -1;
+	int ret = predict_grid(r, qps);
+
+	if (ret == -ENOENT)
+		return first ? (long)(grid_size(p) - itr_levels(p)) : -1;
+	if (ret)
+		return -1;
+	h = best_hold(r, &r->lim);
+	if (h >= 0)
+		u_best = r->gpred[h].mean + BETA * r->gpred[h].sd;
+	for (size_t g = 0; g < grid_size(p); g++) {
+		const struct bo_pred *pr = &r->gpred[g];
+
+		if (ucb_cons(pr) > r->lim.trial || r->gdist[g] > TRUST ||
+		    pr->mean - BETA * pr->sd > u_best || pr->sd <= width)
+			continue;
+		width = pr->sd;
+		arg = (long)g;
+	}
+	if (arg < 0 && first) {
+		/* nothing safe by the model at this load: its safest point */
+		double lo = INFINITY;
+
+		for (size_t g = 0; g < grid_size(p); g++)
+			if (ucb_cons(&r->gpred[g]) < lo) {
+				lo = ucb_cons(&r->gpred[g]);
+				arg = (long)g;
+			}
+		return arg;
+	}
+	y_best = h >= 0 ? fabs(r->gpred[h].mean) : 0;
+	if (arg >= 0 && h >= 0 &&
+	    BETA * width <= fmax(p->converge_tol * y_best, obj_noise(r) / 2))
+		arg = -1;
+	if ((arg < 0 || r->gmeasured[arg]) && expand)
+		return expansion(r);
+	return arg;
+}
+
+/* ---- decisions ----------------------------------------------------------- */
+
+static struct level *new_level(struct run *r, const char *cause, double qps)
 {
 	struct level *lv = grow(r->lv, &r->cap_lv, r->nlv, sizeof(*lv));
 
@@ -694,291 +1007,206 @@ static struct level *new_level(struct run *r, const char *cause)
 	memset(lv, 0, sizeof(*lv));
 	lv->t_s = r->t_s;
 	lv->cause = cause;
-	lv->qps = NAN;
+	lv->qps = qps;
 	lv->best = r->cur;
-	r->retry_at = INFINITY;
 	return lv;
 }
 
-/* Next trial: the prior best first, then the optimizer. */
-static int next_trial(struct run *r, struct bo *bo, struct plant_setting *s,
-		      struct plant_setting *prior, bool *use_prior)
+/* The last grid prediction has a setting safe to hold. */
+static bool has_hold(struct run *r)
 {
-	double x[2];
-	int ret;
+	struct limits l = limits(r);
 
-	if (*use_prior) {
-		*use_prior = false;
-		*s = *prior;
-		return 0;
-	}
-	ret = bo_suggest(bo, x);
-	if (ret) {
-		if (ret != -ENOSPC)
-			pr_warn("run: optimizer: %s; holding the best so "
-				"far\n",
-				bo_strerror(bo));
-		return ret;
-	}
-	*s = from_bo(&r->pol, x);
-	return 0;
+	return r->bo && best_hold(r, &l) >= 0;
 }
 
-/* One trial at s: 0, 1 if the window failed (stop exploring), -1 fatal. */
-static int trial(struct run *r, struct bo *bo, struct level *lv,
-		 struct choice *c, const struct plant_setting *s)
+/* A load the model has observations within warm_radius of. */
+static bool seen_before(const struct run *r, double qps)
 {
+	double radius = log1p(r->pol.warm_radius);
+
+	for (size_t i = r->model_from; i < r->nobs; i++)
+		if (load_dist(&r->pol, r->obs[i].qps, qps) <= radius)
+			return true;
+	return false;
+}
+
+/*
+ * The spread between two windows at one setting (a trial's two parts,
+ * consecutive hold windows): the noise the SLA metric has.
+ */
+static void note_noise(struct run *r, double *prev, double c)
+{
+	double d = c - *prev;
+
+	*prev = c;
+	if (!isfinite(d))
+		return;
+	r->noise_ss = r->noise_n ? NOISE_ALPHA * d * d / 2 +
+					   (1 - NOISE_ALPHA) * r->noise_ss :
+				   d * d / 2;
+	r->noise_n++;
+}
+
+/*
+ * Measures s for one window in two parts: a probe of PROBE_FRAC of the
+ * window, then the rest. A probe that breaks the SLA ends the trial at
+ * once, and the rest of the window runs at the safe setting. 0, 1 if a
+ * window failed, -1 to stop.
+ */
+static int trial(struct run *r, struct level *lv, const struct plant_setting *s,
+		 const struct plant_setting *safe)
+{
+	double probe = r->pol.window_s * PROBE_FRAC;
+	double rest = r->pol.window_s - probe;
 	struct outcome w;
-	double x[2];
-	int ret = run_window(r, s, PH_EXPLORE, &w);
+	double prev;
+	int ret = run_window(r, s, PH_EXPLORE, probe, &w);
 
 	if (ret)
 		return ret;
 	lv->trials++;
-	c->trials++;
-	to_bo(&r->pol, s, x);
-	if (isfinite(w.obj))
-		bo_observe(bo, x, w.obj, bo_cons(&r->pol, w.cons));
-	consider(c, s, &w);
-	return 0;
-}
-
-/*
- * The models' pick: the grid setting with the lowest predicted objective
- * among those predicted to meet the aim by one standard deviation. The
- * constrained acquisition hugs the SLA's edge, where noise decides
- * whether a trial met the aim; this looks one step inside it. Only with
- * a constraint model (cei).
- */
-static bool model_pick(const struct run *r, struct bo *bo,
-		       struct plant_setting *s)
-{
-	const struct policy *p = &r->pol;
-	double aim = bo_bound(p), best = INFINITY;
-	struct plant_setting c;
-	struct bo_pred pr;
-	double x[2];
-
-	for (size_t i = 0; i < p->n_freqs; i++) {
-		for (size_t k = 0; k < itr_levels(p); k++) {
-			c = (struct plant_setting){ .itr_us = itr_level(p, k),
-						    .freq_mhz =
-							    p->freqs_mhz[i] };
-			to_bo(p, &c, x);
-			if (bo_predict(bo, x, &pr) || isnan(pr.cmean))
-				return false;
-			if (pr.cmean + pr.csd > aim || pr.mean >= best)
-				continue;
-			best = pr.mean;
-			*s = c;
-		}
+	observe(r, s, &w, false);
+	if (!w.sla_ok) {
+		r->probe_cuts++;
+		ret = run_window(r, safe, PH_HOLD, rest, &w);
+		if (!ret)
+			observe(r, safe, &w, true);
+		return ret;
 	}
-	return isfinite(best);
-}
-
-/*
- * Trials until the budget (one kept to confirm the models' pick),
- * convergence or a failed window. 0, or -1 to stop the run.
- */
-static int explore(struct run *r, struct bo *bo, struct level *lv,
-		   struct choice *c)
-{
-	struct plant_setting prior, s;
-	unsigned int since_gain = 0;
-	double best = c->have_aim ? c->aim_obj : INFINITY;
-	bool use_prior = prior_best(r, lv->qps, &prior) &&
-			 !same_setting(&prior, &r->cur);
-	int ret;
-
-	while (lv->trials + 1 < r->pol.trials && !done(r)) {
-		if (next_trial(r, bo, &s, &prior, &use_prior)) {
-			lv->converged = true;
-			break;
-		}
-		ret = trial(r, bo, lv, c, &s);
-		if (ret)
-			return ret < 0 ? -1 : 0;
-		if (c->have_aim &&
-		    c->aim_obj < best * (1 - r->pol.converge_tol)) {
-			best = c->aim_obj;
-			since_gain = 0;
-		} else if (converged(r, c, ++since_gain)) {
-			lv->converged = true;
-			break;
-		}
+	prev = bo_cons(&r->pol, w.cons);
+	ret = run_window(r, s, PH_EXPLORE, rest, &w);
+	if (!ret) {
+		observe(r, s, &w, false);
+		/* two windows at one setting: their difference is noise */
+		note_noise(r, &prev, bo_cons(&r->pol, w.cons));
 	}
-	if (done(r) || lv->trials >= r->pol.trials || !model_pick(r, bo, &s) ||
-	    (c->have_aim && same_setting(&s, &c->aim)))
-		return 0;
-	ret = trial(r, bo, lv, c, &s);
-	return ret < 0 ? -1 : 0;
+	return ret;
 }
 
 /* Optional stock window: the baseline when the plant gives none. */
-static int measure_stock(struct run *r, const struct outcome *w)
+static int measure_stock(struct run *r)
 {
 	static const struct plant_setting stock = { .stock = true };
 	struct outcome sw;
 	bool need = r->pol.baseline == POLICY_BASE_MEASURE ||
 		    (r->pol.baseline == POLICY_BASE_AUTO &&
-		     !isfinite(w->r.stock_energy_j));
+		     !isfinite(r->last.r.stock_energy_j));
 
 	if (!need || r->cur.stock || done(r))
 		return 0;
-	return run_window(r, &stock, PH_STOCK, &sw) < 0 ? -1 : 0;
+	return run_window(r, &stock, PH_STOCK, r->pol.window_s, &sw) < 0 ? -1 :
+									   0;
+}
+
+/* Holds the model's best safe setting at qps, or the fallback. */
+static void choose_hold(struct run *r, struct level *lv, double qps)
+{
+	struct limits l;
+	long h = -1;
+	char buf[64];
+
+	if (!predict_grid(r, qps)) {
+		l = limits(r);
+		h = best_hold(r, &l);
+	}
+	r->cur = h >= 0 ? grid_setting(&r->pol, h) : r->fallback;
+	r->q_ref = qps;
+	r->cusum_up = r->cusum_down = 0;
+	r->far_windows = 0;
+	if (lv) {
+		lv->have_best = h >= 0;
+		lv->best = r->cur;
+	} else {
+		r->moves++;
+	}
+	setting_str(&r->cur, buf, sizeof(buf));
+	pr_debug("run: at t=%gs, qps %.0f: %s %s (%u trials; SLA metric "
+		 "limit %.4g, noise %.3g)\n",
+		 r->t_s, qps, lv ? "holding" : "moved to", buf,
+		 lv ? lv->trials : 0, r->lim.hold, r->lim.noise);
 }
 
 /*
- * The hold candidate by the models of this trigger's own windows only
- * (earlier loads would bias them): the measured setting that met the SLA
- * with the lowest predicted objective among those whose predicted
- * constraint is within the aim. A point on the aim's edge passes or fails
- * the aim by the noise of one window; the model averages its neighbours.
+ * One decision at the current load: safe trials while the model is
+ * unsure (a re-optimization, logged as a level), then the hold. A
+ * decision the model can make without a trial is a move.
  */
-static bool model_hold(const struct run *r, const struct choice *c,
-		       struct plant_setting *s, double *score)
+static int decide(struct run *r, const char *cause)
 {
-	struct bo *bo = new_optimizer(r);
-	struct bo_pred pr;
-	double x[2];
-
-	*score = INFINITY;
-	if (!bo)
-		return false;
-	for (size_t i = 0; i < c->n_own; i++) {
-		if (c->own[i].s.stock || !isfinite(c->own[i].w.obj))
-			continue;
-		to_bo(&r->pol, &c->own[i].s, x);
-		bo_observe(bo, x, c->own[i].w.obj,
-			   bo_cons(&r->pol, c->own[i].w.cons));
-	}
-	for (size_t i = 0; i < c->n_own; i++) {
-		if (c->own[i].s.stock || !c->own[i].w.sla_ok)
-			continue;
-		to_bo(&r->pol, &c->own[i].s, x);
-		if (bo_predict(bo, x, &pr) || isnan(pr.cmean))
-			break;
-		if (pr.cmean <= bo_bound(&r->pol) && pr.mean < *score) {
-			*score = pr.mean;
-			*s = c->own[i].s;
-		}
-	}
-	bo_free(bo);
-	return isfinite(*score);
-}
-
-static void choose_hold(struct run *r, struct level *lv, const struct choice *c)
-{
-	struct plant_setting ms;
-	double score = INFINITY;
-	char buf[64];
-
-	if (model_hold(r, c, &ms, &score) &&
-	    (!c->have_aim || score < c->aim_obj)) {
-		r->cur = ms;
-	} else if (c->have_aim) {
-		r->cur = c->aim;
-		score = c->aim_obj;
-	} else if (c->have_ok) {
-		r->cur = c->ok;
-	} else {
-		r->cur = r->last_safe;
-	}
-	lv->have_best = isfinite(score);
-	lv->best = r->cur;
-	/* a hold far dearer than the SLA's edge is worth one more look */
-	if (strcmp(lv->cause, "retry") &&
-	    (!isfinite(score) || score > c->ok_obj * (1 + AIM_GAP)))
-		r->retry_at = r->t_s + RETRY_WINDOWS * r->pol.window_s;
-	setting_str(&r->cur, buf, sizeof(buf));
-	pr_debug("run: trigger %zu (%s) at qps %.0f: %u trials, holding %s\n",
-		 r->nlv - 1, lv->cause, lv->qps, lv->trials, buf);
-}
-
-static int optimize(struct run *r, const char *cause)
-{
-	struct level *lv = new_level(r, cause);
-	struct choice c = { 0 };
-	struct outcome w;
-	struct bo *bo;
+	struct plant_setting safe = r->cur.stock ? r->fallback : r->cur;
+	double qps = r->q_s;
+	unsigned int budget = 0;
+	struct level *lv = NULL;
+	long g;
 	int ret;
 
-	if (!lv)
-		return -1;
-	ret = run_window(r, &r->cur, PH_MEASURE, &w);
-	if (ret)
-		return ret < 0 ? -1 : 0; /* keep the current setting */
-	lv->qps = w.r.qps;
-	consider(&c, &r->cur, &w);
-	bo = measure_stock(r, &w) ? NULL : new_optimizer(r);
-	if (!bo) {
-		free(c.own);
-		return -1;
+	while (!done(r)) {
+		g = next_trial(r, qps, !lv,
+			       lv && lv->trials < EXPAND_TRIALS &&
+				       budget > SEEN_TRIALS);
+		if (g < 0)
+			break;
+		if (!lv) {
+			lv = new_level(r, cause, qps);
+			if (!lv || measure_stock(r))
+				return -1;
+			budget = seen_before(r, qps) && has_hold(r) ?
+					 SEEN_TRIALS :
+					 r->pol.trials;
+			budget = budget < r->pol.trials ? budget :
+							  r->pol.trials;
+		}
+		if (lv->trials >= budget)
+			break;
+		{
+			struct plant_setting s = grid_setting(&r->pol, g);
+
+			ret = trial(r, lv, &s, &safe);
+		}
+		if (ret < 0)
+			return -1;
+		if (ret) {
+			/* a failed window: hold the last setting that met the SLA */
+			r->cur = r->last_safe;
+			lv->best = r->cur;
+			r->q_ref = qps;
+			return 0;
+		}
+		qps = r->q_s;
 	}
-	/* without earlier trials, the design comes before any convergence */
-	c.min_trials = r->pol.converge_trials;
-	if (warm_start(r, bo, lv->qps) < r->pol.init_trials)
-		c.min_trials += r->pol.init_trials;
-	ret = explore(r, bo, lv, &c);
-	bo_free(bo);
-	choose_hold(r, lv, &c);
-	free(c.own);
-	return ret;
+	if (lv)
+		lv->converged = lv->trials < budget;
+	choose_hold(r, lv, qps);
+	return 0;
 }
 
 /* ---- hold --------------------------------------------------------------------- */
 
-/* Recent hold windows' constraint values, for the headroom trigger. */
-struct headroom {
-	double cons[HEADROOM_WINDOWS];
-	unsigned int n;
-};
-
-/* Mean of the last HEADROOM_WINDOWS values, NAN until there are that many. */
-static double headroom_mean(struct headroom *h, double cons)
+/* The model's view of the held setting at qps: mean and sd (model units). */
+static bool predict_cur(struct run *r, double qps, struct bo_pred *pr)
 {
-	double sum = 0;
+	double x[BO_MAX_DIMS];
 
-	h->cons[h->n++ % HEADROOM_WINDOWS] = cons;
-	if (h->n < HEADROOM_WINDOWS)
-		return NAN;
-	for (int i = 0; i < HEADROOM_WINDOWS; i++)
-		sum += h->cons[i];
-	return sum / HEADROOM_WINDOWS;
+	if (r->cur.stock || model_ready(r, qps))
+		return false;
+	to_model(&r->pol, &r->cur, qps, x);
+	return !bo_predict(r->bo, x, pr);
 }
 
-static const char *hold_trigger(const struct run *r, double ref_qps,
-				double since_s, struct headroom *h)
+/* The guard: true if the hold must end now (reverted to the fallback). */
+static bool guard(struct run *r, const struct outcome *w,
+		  const struct limits *l, unsigned int *viol, bool *warned)
 {
-	const struct policy *p = &r->pol;
-	double q = r->last.r.qps;
+	bool clear;
 
-	if (p->qps_change > 0 && ref_qps > 0 &&
-	    fabs(q - ref_qps) > p->qps_change * ref_qps)
-		return "load";
-	if (p->schedule_s > 0 && r->t_s - since_s >= p->schedule_s)
-		return "schedule";
-	if (r->t_s >= r->retry_at)
-		return "retry";
-	/*
-	 * Re-optimize before the SLA breaks, not after: when the recent
-	 * windows average past half the margin (the load drifted, or the
-	 * setting was luckier in its trial than it is now).
-	 */
-	if (headroom_mean(h, r->last.cons) > (cons_aim(p) + cons_bound(p)) / 2)
-		return "headroom";
-	return NULL;
-}
-
-/* The guard: true if the hold must end (reverted to the fallback). */
-static bool guard(struct run *r, const struct outcome *w, unsigned int *viol,
-		  bool *warned)
-{
 	if (w->sla_ok) {
 		*viol = 0;
 		return false;
 	}
-	if (++*viol < r->pol.guard_windows)
+	++*viol;
+	clear = bo_cons(&r->pol, w->cons) > l->bound + Z_CLEAR * l->noise;
+	if (!(*viol >= GUARD_RUN || (clear && *viol >= r->pol.guard_windows)))
 		return false;
 	if (same_setting(&r->cur, &r->fallback)) {
 		/* nothing safer to go to: keep it, say so once */
@@ -992,37 +1220,153 @@ static bool guard(struct run *r, const struct outcome *w, unsigned int *viol,
 	r->cur = r->fallback;
 	r->guard_reverts++;
 	pr_info("run: guard: %u window(s) broke the SLA at t=%gs; reverted "
-		"to the fallback and re-optimizing\n",
+		"to the fallback and re-deciding\n",
 		*viol, r->t_s);
 	return true;
+}
+
+/*
+ * Drift: the held setting's SLA metric wanders off what the model says
+ * at this load (service time, a neighbour), tracked by a two-sided
+ * CUSUM of its standardized residuals. Past DRIFT_H the model forgets
+ * all but the last DRIFT_KEEP_S of observations.
+ */
+static bool drifted(struct run *r, const struct outcome *w,
+		    const struct limits *l)
+{
+	struct bo_pred pr;
+	double e;
+
+	if (!predict_cur(r, w->r.qps, &pr))
+		return false;
+	e = (bo_cons(&r->pol, w->cons) - pr.cmean) /
+	    sqrt(l->noise * l->noise + pr.csd * pr.csd);
+	r->cusum_up = fmax(0, r->cusum_up + e - DRIFT_K);
+	r->cusum_down = fmax(0, r->cusum_down - e - DRIFT_K);
+	if (r->cusum_up < DRIFT_H && r->cusum_down < DRIFT_H)
+		return false;
+	while (r->model_from < r->nobs &&
+	       r->obs[r->model_from].t_s < r->t_s - DRIFT_KEEP_S)
+		r->model_from++;
+	r->model_n = r->model_from;
+	bo_free(r->bo);
+	r->bo = NULL;
+	r->drifts++;
+	return true;
+}
+
+/* The load moved: persistently beyond qps_change, or a jump now. */
+static const char *load_moved(struct run *r, double q, const struct limits *l)
+{
+	const struct policy *p = &r->pol;
+	double dev = fabs(log(r->q_s / r->q_ref));
+	struct bo_pred pr;
+
+	if (p->qps_change <= 0 || !(r->q_ref > 0))
+		return NULL;
+	/*
+	 * A jump beyond what the held setting is known to serve safely:
+	 * the fallback from the next window on, and a decision at once.
+	 */
+	if (q > r->q_ref * (1 + p->qps_change) &&
+	    (!predict_cur(r, q, &pr) || ucb_cons(&pr) > l->trial)) {
+		r->q_s = q;
+		r->cur = r->fallback;
+		return "load";
+	}
+	r->far_windows = dev > log1p(p->qps_change) ? r->far_windows + 1 : 0;
+	return r->far_windows >= LOAD_PERSIST ? "load" : NULL;
+}
+
+/*
+ * The model's best hold at the current load, if it beats the held
+ * setting by IMPROVE_GAIN: a move, no trial (the guard watches it).
+ */
+static bool move_cheaper(struct run *r)
+{
+	long h;
+
+	if (r->cur.stock || predict_grid(r, r->q_s))
+		return false;
+	h = best_hold(r, &r->lim);
+	for (size_t g = 0; h >= 0 && g < grid_size(&r->pol); g++) {
+		struct plant_setting s = grid_setting(&r->pol, g);
+
+		if (!same_setting(&s, &r->cur))
+			continue;
+		if (r->gpred[h].mean >= r->gpred[g].mean * (1 - IMPROVE_GAIN))
+			return false;
+		r->cur = grid_setting(&r->pol, h);
+		r->moves++;
+		return true;
+	}
+	return false;
 }
 
 /* Holds r->cur until a trigger; the trigger's cause, or NULL to stop. */
 static const char *hold(struct run *r, int *fatal)
 {
-	double ref_qps = NAN, start = r->t_s;
-	struct headroom h = { 0 };
-	unsigned int viol = 0;
+	double start = r->t_s, head[HEADROOM_WINDOWS], prev = NAN;
+	double last_look = r->t_s;
+	unsigned int viol = 0, n = 0;
 	bool warned = false;
 	const char *cause;
+	struct limits l;
 	struct outcome w;
 	int ret;
 
 	while (!done(r)) {
-		ret = run_window(r, &r->cur, PH_HOLD, &w);
+		ret = run_window(r, &r->cur, PH_HOLD, r->pol.window_s, &w);
 		if (ret < 0) {
 			*fatal = 1;
 			return NULL;
 		}
-		if (ret)
+		if (ret) {
+			prev = NAN;
 			continue; /* keep holding the last safe setting */
-		if (guard(r, &w, &viol, &warned))
+		}
+		observe(r, &r->cur, &w, true);
+		note_noise(r, &prev, bo_cons(&r->pol, w.cons));
+		l = limits(r);
+		if (guard(r, &w, &l, &viol, &warned))
 			return "guard";
-		if (isnan(ref_qps))
-			ref_qps = w.r.qps;
-		cause = hold_trigger(r, ref_qps, start, &h);
+		cause = load_moved(r, w.r.qps, &l);
 		if (cause)
 			return cause;
+		if (drifted(r, &w, &l))
+			return "drift";
+		if (r->pol.schedule_s > 0 &&
+		    r->t_s - start >= r->pol.schedule_s)
+			return "schedule";
+		/*
+		 * On the fallback for want of a safe setting, or the model
+		 * (which learns from every window) now expects a cheaper safe
+		 * hold here: look again.
+		 */
+		if (r->t_s - last_look >= RETRY_S) {
+			last_look = r->t_s;
+			if (r->cur.stock)
+				return "retry";
+			if (move_cheaper(r)) {
+				viol = n = 0;
+				prev = NAN;
+			}
+		}
+		/* re-decide before the SLA breaks, not after */
+		head[n++ % HEADROOM_WINDOWS] = bo_cons(&r->pol, w.cons);
+		if (n >= HEADROOM_WINDOWS) {
+			double sum = 0;
+
+			for (int i = 0; i < HEADROOM_WINDOWS; i++)
+				sum += head[i];
+			if (sum / HEADROOM_WINDOWS >
+			    l.hold + Z_HEADROOM * l.noise /
+					     sqrt(HEADROOM_WINDOWS)) {
+				n = 0;
+				if (!r->cur.stock)
+					return "headroom";
+			}
+		}
 	}
 	return NULL;
 }
@@ -1156,6 +1500,17 @@ struct json_object *ctl_summary_json(const struct run *r)
 	json_object_object_add(v, "outside_exploration",
 			       json_object_new_int(r->viol_other));
 	json_object_object_add(o, "sla_violating_windows", v);
+	v = json_object_new_object();
+	json_object_object_add(v, "exploration",
+			       jnum(r->t_s > 0 ? r->over_s_explore / r->t_s :
+						 0));
+	json_object_object_add(v, "outside_exploration",
+			       jnum(r->t_s > 0 ? r->over_s_other / r->t_s : 0));
+	json_object_object_add(o, "time_over_sla", v);
+	json_object_object_add(o, "moves", json_object_new_int(r->moves));
+	json_object_object_add(o, "probes_cut",
+			       json_object_new_int(r->probe_cuts));
+	json_object_object_add(o, "drifts", json_object_new_int(r->drifts));
 	json_object_object_add(o, "guard_reverts",
 			       json_object_new_int(r->guard_reverts));
 	json_object_object_add(o, "triggers", json_object_new_int(r->nlv));
@@ -1217,6 +1572,15 @@ void ctl_print_summary(const struct run *r, FILE *f)
 		r->viol_explore + r->viol_other, r->viol_explore, r->viol_other,
 		r->guard_reverts);
 	fprintf(f,
+		"  time over SLA     %.3f%% of plant time exploring, %.3f%% "
+		"outside exploration; probes cut %u\n",
+		r->t_s > 0 ? 100 * r->over_s_explore / r->t_s : 0,
+		r->t_s > 0 ? 100 * r->over_s_other / r->t_s : 0, r->probe_cuts);
+	fprintf(f,
+		"  decisions         %u moves without a trial; drift seen %u "
+		"times\n",
+		r->moves, r->drifts);
+	fprintf(f,
 		"  triggers          %zu; trials per trigger max %u, mean "
 		"%.1f\n",
 		r->nlv, max_trials, mean_trials);
@@ -1261,13 +1625,27 @@ struct run *ctl_new(const struct policy *pol, const struct ctl_opts *o,
 int ctl_loop(struct run *r)
 {
 	const char *cause = "start";
-	int fatal = 0;
+	struct outcome w;
+	int fatal = 0, ret;
 
+	/* where the host is, and its load, before the first decision */
+	do {
+		ret = run_window(r, &r->cur, PH_MEASURE, r->pol.window_s, &w);
+		if (ret < 0)
+			return KOPT_EXIT_FAIL;
+	} while (ret && !done(r));
 	while (!done(r)) {
-		if (optimize(r, cause))
+		if (decide(r, cause))
 			return KOPT_EXIT_FAIL;
 		cause = hold(r, &fatal);
 		if (fatal)
+			return KOPT_EXIT_FAIL;
+		/*
+		 * The guard or a load jump put the fallback in place: it runs
+		 * for a window (and measures the load) before any trial.
+		 */
+		if (cause && same_setting(&r->cur, &r->fallback) &&
+		    run_window(r, &r->cur, PH_MEASURE, r->pol.window_s, &w) < 0)
 			return KOPT_EXIT_FAIL;
 	}
 	return KOPT_EXIT_OK;
@@ -1277,7 +1655,12 @@ void ctl_free(struct run *r)
 {
 	if (!r)
 		return;
-	free(r->hist);
+	bo_free(r->bo);
+	free(r->obs);
+	free(r->gx);
+	free(r->gpred);
+	free(r->gdist);
+	free(r->gmeasured);
 	free(r->lv);
 	free(r);
 }

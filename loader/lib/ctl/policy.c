@@ -24,7 +24,10 @@
 
 #include <ini.h>
 
+#include "kopt.h"
+#include "latency_src.h"
 #include "policy.h"
+#include "srvlat.h"
 
 /* ---- INI with line numbers ------------------------------------------------ */
 
@@ -192,6 +195,7 @@ enum key_type {
 	K_FREQ_LIST, /* freqs_mhz / n_freqs */
 	K_FALLBACK, /* "stock" or "ITR_US,FREQ_MHZ" */
 	K_STR, /* char[POLICY_NAME_LEN] at off, no spaces */
+	K_LATENCY, /* struct policy_latency at off */
 };
 
 /* Every key the parser tracks (also the index into seen lines). */
@@ -236,6 +240,7 @@ enum key_id {
 	KEY_HOST_CONNS,
 	KEY_HOST_AGENT,
 	KEY_HOST_ENERGY,
+	KEY_HOST_LATENCY,
 	NR_KEYS,
 };
 
@@ -249,7 +254,8 @@ static const char *const acq_names[] = { "cei", "ei", "lcb", "penalized",
 static const char *const baseline_names[] = { "auto", "plant", "measure",
 					      "none", NULL };
 static const char *const coalesce_names[] = { "nic", "sw", NULL };
-static const char *const energy_names[] = { "auto", "estimate", NULL };
+static const char *const energy_names[] = { "auto", "estimate", "measured",
+					    NULL };
 
 struct key_desc {
 	const char *section, *key;
@@ -338,6 +344,8 @@ static const struct key_desc key_table[NR_KEYS] = {
 	[KEY_HOST_AGENT] = { "host", "agent", K_STR, .off = P_OFF(host.agent) },
 	[KEY_HOST_ENERGY] = { "host", "energy", K_ENUM, .names = energy_names,
 			      .off = P_OFF(host.energy) },
+	[KEY_HOST_LATENCY] = { "host", "latency", K_LATENCY,
+			       .off = P_OFF(host.latency) },
 };
 
 struct policy_parse {
@@ -517,6 +525,13 @@ static int set_value(struct policy_parse *pp, struct kopt_ini *ini, int id,
 		return 0;
 	case K_FALLBACK:
 		return set_fallback(ini, d, value, pp->p);
+	case K_LATENCY: {
+		char why[KOPT_INI_ERR_LEN];
+
+		if (policy_latency_parse(value, pp->dir, dst, why, sizeof(why)))
+			return kopt_ini_err(ini, d->section, d->key, "%s", why);
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -711,6 +726,70 @@ static int check_optimizer(struct policy_parse *pp, struct kopt_ini *ini)
 	return 0;
 }
 
+int policy_latency_parse(const char *value, const char *dir,
+			 struct policy_latency *out, char *err, size_t errlen)
+{
+	static const char usage[] = "expected bpf:PORT[,PORT], "
+				    "feed:cmd:COMMAND ARGS, feed:file:PATH "
+				    "or loadgen";
+	struct srvlat_opts so = {};
+	char why[SRVLAT_ERR_LEN];
+	char **argv = NULL;
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	if (!strcmp(value, "loadgen")) {
+		out->kind = POLICY_LAT_LOADGEN;
+	} else if (!strncmp(value, "bpf:", 4)) {
+		if (srvlat_parse_ports(value + 4, &so, why, sizeof(why)))
+			return kopt_errf(err, errlen, -EINVAL, "%s", why);
+		out->kind = POLICY_LAT_BPF;
+	} else if (!strncmp(value, "feed:cmd:", 9)) {
+		/* an argv, never a shell string (latency_src.h) */
+		if (latency_src_argv(value + 9, &argv, why, sizeof(why)))
+			return kopt_errf(err, errlen, -EINVAL, "%s", why);
+		free(argv);
+		out->kind = POLICY_LAT_FEED;
+	} else if (!strncmp(value, "feed:file:", 10) && value[10]) {
+		out->kind = POLICY_LAT_FEED;
+		if (value[10] != '/' && dir) {
+			n = snprintf(out->spec, sizeof(out->spec),
+				     "feed:file:%s/%s", dir, value + 10);
+			if (n >= (int)sizeof(out->spec))
+				return kopt_errf(err, errlen, -EINVAL,
+						 "path too long");
+			return 0;
+		}
+	} else {
+		return kopt_errf(err, errlen, -EINVAL, "'%.200s': %s", value,
+				 usage);
+	}
+	if (strlen(value) >= sizeof(out->spec))
+		return kopt_errf(err, errlen, -EINVAL,
+				 "longer than %zu characters",
+				 sizeof(out->spec) - 1);
+	snprintf(out->spec, sizeof(out->spec), "%s", value);
+	return 0;
+}
+
+/* What --plant host needs to measure, known before the first window. */
+static int check_host(struct policy_parse *pp, struct kopt_ini *ini)
+{
+	struct policy_host *h = &pp->p->host;
+
+	if (!pp->line[KEY_HOST_LATENCY]) {
+		h->latency.kind = POLICY_LAT_LOADGEN;
+		snprintf(h->latency.spec, sizeof(h->latency.spec), "loadgen");
+	}
+	if (h->latency.kind == POLICY_LAT_LOADGEN &&
+	    pp->line[KEY_HOST_LATENCY] &&
+	    (!pp->line[KEY_HOST_SERVER] || !pp->line[KEY_HOST_RATE]))
+		return key_err(pp, ini, KEY_HOST_LATENCY,
+			       "loadgen needs [host] server and rate (the "
+			       "load kopt generates and times)");
+	return 0;
+}
+
 static void set_defaults(struct policy *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -794,7 +873,8 @@ int policy_load(const char *path, struct policy *p, char *err, size_t errlen)
 		ret = require(&pp, &ini, KEY_OBJECTIVE, NULL) ||
 		      require(&pp, &ini, KEY_WINDOW, NULL) ||
 		      check_sla(&pp, &ini) || check_itr(&pp, &ini) ||
-		      check_freq(&pp, &ini) || check_optimizer(&pp, &ini);
+		      check_freq(&pp, &ini) || check_optimizer(&pp, &ini) ||
+		      check_host(&pp, &ini);
 	}
 	if (ret) {
 		snprintf(err, errlen, "%s", ini.err);

@@ -27,6 +27,7 @@
 #define POLICY_MAX_LOG_ITR_LEVELS 4096
 #define POLICY_NAME_LEN 64
 #define KOPT_INI_ERR_LEN 512
+#define POLICY_LATENCY_LEN 1024
 
 /* ---- INI parsing with line numbers ------------------------------------ */
 
@@ -88,6 +89,31 @@ enum policy_baseline {
 	POLICY_BASE_NONE,
 };
 
+/* [host] latency: where --plant host gets the SLA's percentiles from. */
+enum policy_lat_kind {
+	POLICY_LAT_LOADGEN, /* kopt's own load generator (lab use; default) */
+	POLICY_LAT_BPF, /* bpf:PORT[,PORT]: live traffic, timed in BPF */
+	POLICY_LAT_FEED, /* feed:cmd:ARGV or feed:file:PATH: the service */
+};
+
+struct policy_latency {
+	enum policy_lat_kind kind;
+	/*
+	 * The setting as kopt plant host --latency takes it: "loadgen",
+	 * "bpf:11211,11212", "feed:cmd:ARGV" or "feed:file:/abs/path"
+	 * (a relative path resolved against the policy's directory).
+	 */
+	char spec[POLICY_LATENCY_LEN];
+};
+
+/*
+ * Parses and checks a latency setting (the syntax only: ports in range,
+ * a command with a program, a path); dir resolves a relative feed file
+ * (NULL: the current directory). 0, or -EINVAL with the reason in err.
+ */
+int policy_latency_parse(const char *value, const char *dir,
+			 struct policy_latency *out, char *err, size_t errlen);
+
 struct policy_sla {
 	enum policy_sla_kind kind;
 	enum policy_pct pct;
@@ -141,7 +167,9 @@ struct policy {
 		double rate; /* offered load, requests/s */
 		unsigned int connections; /* 0: the load generator's default */
 		char agent[POLICY_NAME_LEN]; /* knobs at a remote listener */
-		int energy; /* 0: best meter, 1: always the estimate */
+		/* 0: best meter, 1: always the estimate, 2: a real meter */
+		int energy;
+		struct policy_latency latency; /* the SLA's source */
 	} host;
 };
 

@@ -23,6 +23,7 @@
 #include <cpufreq.h>
 
 #include "actuator.h"
+#include "hwtstamp.h"
 #include "ethtool_nl.h"
 #include "kopt.h"
 
@@ -745,6 +746,19 @@ int act_entry_check(const struct state_entry *e, char *why, size_t len)
 			    e->netns[end]))
 		return kopt_errf(why, len, -EINVAL,
 				 "netns '%s' is not net:[INODE]", e->netns);
+	/* the server-latency probe's receive timestamp filter (hwtstamp.c) */
+	if (!strcmp(e->kind, HWTS_STATE_KIND)) {
+		if (!act_ifname_ok(e->target))
+			return kopt_errf(why, len, -EINVAL,
+					 "target '%s' is not an interface name",
+					 e->target);
+		if (strcmp(e->knob, "rx-filter") || e->original < 0 ||
+		    e->original > 255)
+			return kopt_errf(why, len, -EINVAL,
+					 "%s %s %lld is not a receive filter",
+					 e->kind, e->knob, e->original);
+		return 0;
+	}
 	switch (act_kind_parse(e->kind)) {
 	case ACT_NIC_COALESCE:
 		attr = ethtool_coalesce_attr_parse(e->knob);
@@ -821,6 +835,9 @@ int act_restore_entry(const struct state_entry *e, char *why, size_t len)
 	err = act_entry_check(e, why, len);
 	if (err)
 		return err;
+	/* not a knob the optimizer turns: the server-latency probe's */
+	if (!strcmp(e->kind, HWTS_STATE_KIND))
+		return hwts_restore_entry(e, why, len);
 	current_netns(ns, sizeof(ns));
 	if (e->netns[0] && strcmp(e->netns, ns))
 		return kopt_errf(why, len, -EXDEV,

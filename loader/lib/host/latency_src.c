@@ -11,8 +11,12 @@
  * and no other keys (a misspelt "p99" must fail, not read as missing).
  * A file not rewritten within max_age_s is stale, not a fresh reading.
  *
- * The command runs under /bin/sh in its own process group, stdin from
+ * The command is exec'd as an argv (execvp: no shell ever sees a string
+ * from a policy or a peer) in its own process group, stdin from
  * /dev/null, stderr passed through; after timeout_s the group is killed.
+ * Why no quoting: a quote-aware splitter is a little shell; wordexp(3)
+ * would expand variables and globs. Anything that needs them belongs in
+ * a script the feed names.
  *
  * Cost: one fork/exec per read for a command, one small read for a file.
  */
@@ -45,6 +49,10 @@ int latency_src_init(struct latency_src *src, const char *spec, char *err,
 	memset(src, 0, sizeof(*src));
 	src->timeout_s = DEFAULT_TIMEOUT_S;
 	if (spec && !strncmp(spec, "cmd:", 4) && spec[4]) {
+		int ret = latency_src_argv(spec + 4, &src->argv, err, errlen);
+
+		if (ret)
+			return ret;
 		src->kind = LATENCY_SRC_CMD;
 		src->arg = strdup(spec + 4);
 	} else if (spec && !strncmp(spec, "file:", 5) && spec[5]) {
@@ -65,7 +73,40 @@ int latency_src_init(struct latency_src *src, const char *spec, char *err,
 void latency_src_free(struct latency_src *src)
 {
 	free(src->arg);
+	free(src->argv);
 	src->arg = NULL;
+	src->argv = NULL;
+}
+
+int latency_src_argv(const char *cmdline, char ***argv, char *err,
+		     size_t errlen)
+{
+	size_t len = strlen(cmdline), words = 0, i;
+	char **v, *copy, *tok, *save = NULL;
+
+	*argv = NULL;
+	for (i = 0; i < len; i++)
+		if (!strchr(" \t", cmdline[i]) &&
+		    (i == 0 || strchr(" \t", cmdline[i - 1])))
+			words++;
+	if (!words)
+		return kopt_errf(err, errlen, -EINVAL,
+				 "latency feed command '%s': no program to run",
+				 cmdline);
+	/* the pointers, then the words they point into */
+	v = malloc((words + 1) * sizeof(*v) + len + 1);
+	if (!v)
+		return kopt_errf(err, errlen, -ENOMEM,
+				 "latency feed: out of memory");
+	copy = (char *)(v + words + 1);
+	memcpy(copy, cmdline, len + 1);
+	i = 0;
+	for (tok = strtok_r(copy, " \t", &save); tok;
+	     tok = strtok_r(NULL, " \t", &save))
+		v[i++] = tok;
+	v[i] = NULL;
+	*argv = v;
+	return 0;
 }
 
 /* ---- the line ------------------------------------------------------------ */
@@ -180,15 +221,21 @@ out:
 
 /* ---- a command --------------------------------------------------------- */
 
-static void child_exec(const char *cmd, int out_fd)
+static void child_exec(char *const *argv, int out_fd)
 {
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC), n;
+	char msg[256];
 
 	setpgid(0, 0);
 	if (null >= 0)
 		dup2(null, STDIN_FILENO);
 	dup2(out_fd, STDOUT_FILENO);
-	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	execvp(argv[0], argv);
+	/* no stdio after fork in a threaded parent */
+	n = snprintf(msg, sizeof(msg), "latency feed: cannot run %s: %s\n",
+		     argv[0], strerror(errno));
+	if (n > 0 && write(STDERR_FILENO, msg, n) < 0)
+		_exit(127);
 	_exit(127);
 }
 
@@ -279,7 +326,7 @@ static int run_cmd(const struct latency_src *src, char *buf, char *err,
 				 src->arg, strerror(errno));
 	}
 	if (pid == 0)
-		child_exec(src->arg, pipefd[1]);
+		child_exec(src->argv, pipefd[1]);
 	close(pipefd[1]);
 	rd = read_output(pipefd[0], buf, LATENCY_SRC_MAX_LINE,
 			 kopt_now_s() + src->timeout_s, &len);

@@ -5,6 +5,11 @@
  *   {"p99_us": 412.5, "p50_us": 88, "qps": 20000}
  * either printed by a command or kept in a file the service rewrites.
  *
+ * A command is an argv, never a shell string: "cmd:/usr/bin/prog -x 5"
+ * runs /usr/bin/prog (found in PATH if it has no slash) with the words
+ * after it, split at spaces and tabs; nothing is quoted, expanded or
+ * interpreted (a ';' is an argument). For more, point it at a script.
+ *
  * Userspace only.
  */
 #ifndef KOPT_LOADER_LATENCY_SRC_H
@@ -21,13 +26,14 @@
 #define LATENCY_SRC_ERR_LEN 384
 
 enum latency_src_kind {
-	LATENCY_SRC_CMD, /* "cmd:SHELL COMMAND": run, read its stdout */
+	LATENCY_SRC_CMD, /* "cmd:PROGRAM ARGS": exec, read its stdout */
 	LATENCY_SRC_FILE, /* "file:PATH": read the file */
 };
 
 struct latency_src {
 	enum latency_src_kind kind;
-	char *arg; /* the command or the path */
+	char *arg; /* the command line or the path, for messages */
+	char **argv; /* the command, NULL-terminated */
 	double timeout_s; /* command: killed after this (default 10 s) */
 	double max_age_s; /* file: older is stale; 0 = no check (default) */
 };
@@ -44,6 +50,13 @@ struct latency_reading {
 int latency_src_init(struct latency_src *src, const char *spec, char *err,
 		     size_t errlen);
 void latency_src_free(struct latency_src *src);
+/*
+ * Splits a command line into a NULL-terminated argv at spaces and tabs
+ * (one allocation: free(*argv) frees it all). 0, or -EINVAL (no program)
+ * / -ENOMEM with the reason in err.
+ */
+int latency_src_argv(const char *cmdline, char ***argv, char *err,
+		     size_t errlen);
 /*
  * Reads one reading. 0, or -errno with a message naming the source, the
  * step and the cause in err: -EINVAL bad data, -ETIMEDOUT command too

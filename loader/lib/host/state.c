@@ -438,6 +438,29 @@ static int open_dir(bool create)
 	return dfd;
 }
 
+int state_holder(pid_t *pid)
+{
+	int dfd = open_dir(false), fd, ret = 0;
+
+	*pid = 0;
+	if (dfd < 0)
+		return dfd == -ENOENT ? 0 : dfd;
+	/* no lock file: nobody ever held it (and a check creates nothing) */
+	fd = openat(dfd, STATE_LOCK, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	close(dfd);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (lock_fd >= 0) {
+		*pid = getpid();
+		ret = 1;
+	} else if (flock(fd, LOCK_SH | LOCK_NB)) {
+		ret = errno == EWOULDBLOCK ? 1 : -errno;
+		*pid = ret == 1 ? lock_holder(fd) : 0;
+	}
+	close(fd); /* drops a shared lock we got */
+	return ret;
+}
+
 /* ---- recording and restoring ------------------------------------------------ */
 
 static bool same_knob(const struct state_entry *a, const struct state_entry *b)

@@ -60,6 +60,13 @@ int state_record(const struct state_entry *e);
 int state_pending(pid_t *owner);
 
 /*
+ * 1 if a live kopt holds the journal (*pid: its PID, 0 if it has not
+ * written it yet), 0 if nobody does, a negative errno if the state
+ * directory is unsafe (said so). Takes nothing and creates nothing.
+ */
+int state_holder(pid_t *pid);
+
+/*
  * Restores every recorded knob through the actuators (order: the top of
  * state.c) and removes the file when all succeeded; entries that fail
  * stay, in recorded order, with a message. only_dead: quietly do nothing

@@ -63,14 +63,13 @@ static void bucket_bounds(const struct hist *h, uint32_t idx, uint64_t *lo,
 	*width = 1ULL << shift;
 }
 
-int hist_init(struct hist *h, uint64_t highest, int sig_digits)
+int hist_init_bits(struct hist *h, uint64_t highest, uint32_t sub_bits)
 {
 	memset(h, 0, sizeof(*h));
-	if (sig_digits < HIST_MIN_DIGITS || sig_digits > HIST_MAX_DIGITS ||
-	    highest < 1 || highest > (UINT64_MAX >> 2))
+	if (sub_bits < 2 || sub_bits > 24 || highest < 1 ||
+	    highest > (UINT64_MAX >> 2))
 		return -EINVAL;
-	h->sig_digits = sig_digits;
-	h->sub_bits = sub_bits_for(sig_digits);
+	h->sub_bits = sub_bits;
 	h->highest = highest;
 	if (highest < (1ULL << h->sub_bits))
 		h->nr_buckets = 1U << h->sub_bits;
@@ -81,6 +80,20 @@ int hist_init(struct hist *h, uint64_t highest, int sig_digits)
 		return -ENOMEM;
 	h->min = UINT64_MAX;
 	return 0;
+}
+
+int hist_init(struct hist *h, uint64_t highest, int sig_digits)
+{
+	int err;
+
+	if (sig_digits < HIST_MIN_DIGITS || sig_digits > HIST_MAX_DIGITS) {
+		memset(h, 0, sizeof(*h));
+		return -EINVAL;
+	}
+	err = hist_init_bits(h, highest, sub_bits_for(sig_digits));
+	if (!err)
+		h->sig_digits = sig_digits;
+	return err;
 }
 
 void hist_free(struct hist *h)
@@ -118,6 +131,29 @@ void hist_record_n(struct hist *h, uint64_t value, uint64_t n)
 void hist_record(struct hist *h, uint64_t value)
 {
 	hist_record_n(h, value, 1);
+}
+
+int hist_add_buckets(struct hist *h, const uint64_t *counts, uint32_t n)
+{
+	uint64_t lo, width;
+	uint32_t i;
+
+	if (n != h->nr_buckets)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (!counts[i])
+			continue;
+		bucket_bounds(h, i, &lo, &width);
+		h->counts[i] += counts[i];
+		h->total += counts[i];
+		h->sum += ((double)lo + (double)(width - 1) / 2) *
+			  (double)counts[i];
+		if (lo < h->min)
+			h->min = lo;
+		if (lo + width - 1 > h->max)
+			h->max = lo + width - 1;
+	}
+	return 0;
 }
 
 int hist_merge(struct hist *dst, const struct hist *src)

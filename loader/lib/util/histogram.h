@@ -37,11 +37,25 @@ struct hist {
  * counted (overflow) and still move max. 0 or -EINVAL / -ENOMEM.
  */
 int hist_init(struct hist *h, uint64_t highest, int sig_digits);
+/*
+ * The same with the sub-bucket bits given (2^sub_bits exact values, then
+ * 2^(sub_bits-1) buckets per power of two): for counts another program
+ * bucketed with this layout (the BPF server-latency histogram,
+ * include/kopt/srvlat.h). sig_digits is left 0. 0 or -EINVAL / -ENOMEM.
+ */
+int hist_init_bits(struct hist *h, uint64_t highest, uint32_t sub_bits);
 void hist_free(struct hist *h);
 /* Forgets every sample; keeps the layout. */
 void hist_reset(struct hist *h);
 void hist_record(struct hist *h, uint64_t value);
 void hist_record_n(struct hist *h, uint64_t value, uint64_t n);
+/*
+ * Adds counts bucketed elsewhere with h's layout (n == h->nr_buckets,
+ * else -EINVAL). Exact values are not known: min and max become the
+ * bounds of the lowest and highest non-empty buckets and the sum uses
+ * bucket middles, so hist_mean() is within hist_rel_error() too.
+ */
+int hist_add_buckets(struct hist *h, const uint64_t *counts, uint32_t n);
 /* Adds src's samples to dst; -EINVAL if their layouts differ. */
 int hist_merge(struct hist *dst, const struct hist *src);
 /*
