@@ -7,6 +7,8 @@
 #   make check      build the sanitized test build and run every test
 #   make bench      run the benchmarks, JSON on stdout and in build/bench.json
 #   make lint       clang-format (kernel style) check and cppcheck
+#   make fuzz       libFuzzer on every parser of outside input (FUZZ_SECONDS
+#                   per target, default 600; FUZZ_TARGETS=a,b selects)
 #   make demo       the energy job end to end (see README)
 #   make vmtest     tests inside the Linux 6.12 guest (see kernel-patches/)
 #   make clean      remove build/
@@ -39,7 +41,8 @@ BUILD_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libopenblas-dev libinih-dev libnl-3-dev libnl-genl-3-dev libjson-c-dev
 TEST_PKGS := xdp-tools linux-cpupower iproute2 ethtool memcached \
 	libmemcached-tools sockperf rt-tests stress-ng gnuplot-nox cppcheck \
-	clang-format jq qemu-system-x86 cpio busybox-static kmod xz-utils
+	clang-format jq qemu-system-x86 cpio busybox-static kmod xz-utils \
+	libclang-rt-14-dev
 KERNEL_PKGS := linux-source-6.12 bc bison flex libssl-dev dwarves
 
 # The libraries: one BLAS (OpenBLAS, which also answers for LAPACK through
@@ -98,7 +101,7 @@ TEST_BINS   := $(BUILD)/test/kopt $(BUILD)/test/kopt-lab \
 DEPS_STAMP  := $(BUILD)/.deps-ok
 VM_DEPS_STAMP := $(BUILD)/.vm-deps-ok
 
-.PHONY: all deps check bench lint clean demo help build-deps
+.PHONY: all deps check bench lint clean demo help build-deps fuzz
 # skeletons and BPF objects are intermediates make must keep
 .SECONDARY:
 # a recipe that fails leaves no half-written target behind
@@ -228,6 +231,36 @@ demo: $(BINS) | $(DEPS_STAMP)
 
 bench: $(BINS)
 	$(Q)$(BUILD)/kopt-lab bench all --json | tee $(BUILD)/bench.json
+
+# --- fuzzing ------------------------------------------------------------------
+#
+# libFuzzer harnesses (selftests/fuzz/fuzz_*.c), one per parser of outside
+# input, linked with the library built by clang with ASan and UBSan;
+# selftests/fuzz/run.sh runs each for FUZZ_SECONDS and prints the inputs
+# tried and the crashes found per target.
+FUZZ_SECONDS ?= 600
+comma := ,
+FUZZ_ALL := model policy plant_reply plant_request latency dataset journal
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_LIST = $(subst $(comma), ,$(FUZZ_TARGETS))
+FZOBJ     := $(BUILD)/fuzz-obj
+FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	     -fno-omit-frame-pointer
+FUZZ_CFLAGS = -g -O1 $(BASE_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+
+$(FZOBJ)/%.o: %.c $(SKELS) | $(BUILD)/.build-ok
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(call inc_for,$<) -c $< -o $@
+
+$(BUILD)/fuzz/libkopt.a: $(call objs,$(FZOBJ),$(LIB_SRCS))
+
+$(BUILD)/fuzz/fuzz_%: $(FZOBJ)/selftests/fuzz/fuzz_%.o $(BUILD)/fuzz/libkopt.a
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_LIST)) | $(DEPS_STAMP)
+	$(Q)selftests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_LIST)
 
 # --- lint -------------------------------------------------------------------------
 

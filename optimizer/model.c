@@ -405,6 +405,14 @@ static int decode_features(const unsigned char *p, struct kopt_model *m,
 				"within %d bytes",
 				i, KOPT_FEAT_NAME_LEN);
 		memcpy(name, p, KOPT_FEAT_NAME_LEN);
+		/* NUL-padded: bytes after the name would survive no rewrite */
+		for (size_t k = strlen(name); k < KOPT_FEAT_NAME_LEN; k++)
+			if (p[k])
+				return kopt_errf(
+					err, errlen, -EINVAL,
+					"feature[%u]: byte %zu after the name "
+					"is not NUL padding",
+					i, k);
 		id = kopt_feat_id(name);
 		if (id < 0)
 			return kopt_errf(

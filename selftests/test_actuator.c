@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "actuator.h"
 #include "test.h"
 
 struct ns_env {
@@ -293,4 +294,71 @@ KOPT_TEST(act_cpufreq_absent)
 				"freq-khz 1000000",
 				kopt_test_tmpdir(), kopt_test_bin()),
 		  2, "bad cpu list");
+}
+
+/*
+ * cpufreq is journaled per policy: CPUs sharing one share its governor and
+ * limits, so per-CPU entries recorded kopt's own value as the "original"
+ * of the second CPU. Which policy a CPU belongs to comes from its cpufreq
+ * link; a fake sysfs tree stands in for the host's (this one has no
+ * cpufreq), in both layouts: cpuN/cpufreq -> ../cpufreq/policyM, and old
+ * kernels' cpuN/cpufreq -> ../cpuM/cpufreq or a directory of its own.
+ */
+KOPT_TEST(act_cpufreq_policy_of_cpu)
+{
+	char root[300];
+
+	snprintf(root, sizeof(root), "%s/fake-cpu-%d", kopt_test_tmpdir(),
+		 getpid());
+	if (!ASSERT_OK(
+		    kopt_test_run(NULL, 0,
+				  "set -e; r=%s; mkdir -p $r/cpufreq/policy0 "
+				  "$r/cpufreq/policy2 $r/cpu0 $r/cpu1 $r/cpu2 "
+				  "$r/cpu3 $r/cpu4/cpufreq $r/cpu5 $r/cpu6; "
+				  "ln -s ../cpufreq/policy0 $r/cpu0/cpufreq; "
+				  "ln -s ../cpufreq/policy0 $r/cpu1/cpufreq; "
+				  "ln -s ../cpufreq/policy2 $r/cpu2/cpufreq; "
+				  "ln -s ../cpufreq/policy2 $r/cpu3/cpufreq; "
+				  "ln -s ../cpu4/cpufreq $r/cpu5/cpufreq",
+				  root),
+		    "fake sysfs"))
+		return;
+	ASSERT_EQ(act_cpu_policy(root, 0), 0, "cpu0 in policy0");
+	ASSERT_EQ(act_cpu_policy(root, 1), 0, "cpu1 shares policy0");
+	ASSERT_EQ(act_cpu_policy(root, 2), 2, "cpu2 in policy2");
+	ASSERT_EQ(act_cpu_policy(root, 3), 2, "cpu3 shares policy2");
+	ASSERT_EQ(act_cpu_policy(root, 4), 4, "old layout: own directory");
+	ASSERT_EQ(act_cpu_policy(root, 5), 4, "old layout: link to cpu4");
+	ASSERT_EQ(act_cpu_policy(root, 6), -ENOENT, "no cpufreq");
+}
+
+/*
+ * Drivers that read small rx-usecs values as mode selectors: e1000e's
+ * 1-4 pick its interrupt throttling modes (5-9 it refuses), so the
+ * actuator's range skips 1-9 there; a driver that reads every value as a
+ * delay skips nothing. (The refusal on a real e1000e is checked in the
+ * Debian guest: demo_debian_kernel_guest.)
+ */
+KOPT_TEST(act_coalesce_driver_modes)
+{
+	const char *why = NULL;
+	long lo = -1, hi = -1;
+
+	if (!ASSERT_OK(act_coalesce_special("e1000e", "rx-usecs", &lo, &hi,
+					    &why),
+		       "e1000e"))
+		return;
+	ASSERT_EQ(lo, 1, "from 1");
+	ASSERT_EQ(hi, 9, "to 9");
+	ASSERT_HAS(why, "modes", "why");
+	ASSERT_OK(act_coalesce_special("igb", "tx-usecs", &lo, &hi, &why),
+		  "igb tx");
+	ASSERT_OK(act_coalesce_special("ixgbe", "rx-usecs", &lo, &hi, &why),
+		  "ixgbe");
+	ASSERT_EQ(hi, 1, "ixgbe: 1 only");
+	ASSERT_EQ(act_coalesce_special("virtio_net", "rx-usecs", &lo, &hi,
+				       &why),
+		  -ENOENT, "virtio_net: every value a delay");
+	ASSERT_EQ(act_coalesce_special("e1000e", "tx-usecs", &lo, &hi, &why),
+		  -ENOENT, "e1000e has no tx-usecs modes");
 }

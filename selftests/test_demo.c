@@ -106,9 +106,11 @@ KOPT_TEST_TIMEOUT(demo_debian_kernel_guest, 1800)
 				  "readlink /sys/class/net/eth0/device/driver; "
 				  "%s knob set nic-coalesce eth0 rx-usecs 100 "
 				  "--hold 0.2; %s knob get nic-coalesce eth0 "
-				  "rx-usecs' 2>&1",
+				  "rx-usecs; %s knob set nic-coalesce eth0 "
+				  "rx-usecs 3 --hold 0.2; echo mode-rc=$?' "
+				  "2>&1",
 				  top(), dir, initrd, kopt_test_bin(),
-				  kopt_test_bin()),
+				  kopt_test_bin(), kopt_test_bin()),
 		    out))
 		return;
 	hit = strstr(out, kver);
@@ -118,6 +120,9 @@ KOPT_TEST_TIMEOUT(demo_debian_kernel_guest, 1800)
 	ASSERT_HAS(out, "nic-coalesce eth0 rx-usecs = 100",
 		   "rx-usecs set through ethtool netlink");
 	ASSERT_HAS(out, "restored nic-coalesce eth0 rx-usecs", "restored");
+	/* e1000e reads rx-usecs 1-4 as modes: not offered as a delay */
+	ASSERT_HAS(out, "3 is not a delay for e1000e", "mode value refused");
+	ASSERT_HAS(out, "mode-rc=1", "refused with status 1");
 }
 
 /*

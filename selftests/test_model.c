@@ -180,6 +180,9 @@ static const struct mutation mutations[] = {
 	{ "body_len", 8, 15, 0, true, "body_len: " },
 	{ "unknown feature", 32, 'X', 0, true, "feature[0]: unknown feature" },
 	{ "unterminated name", -2, 0, 0, true, "not NUL-terminated" },
+	/* found by the fuzzer: it decoded, but re-encoded differently */
+	{ "byte after a name", 62, 7, 0, true,
+	  "feature[0]: byte 30 after the name is not NUL padding" },
 	{ "overflow", -3, 0, 0, true,
 	  "layer 0 unit 0: weights could overflow" },
 };

@@ -176,9 +176,10 @@ KOPT_TEST(plant_host_bad_input_changes_nothing)
 		"printf '%%s\\n' 'garbage' '{\"itr_us\":-4,\"freq_mhz\":null,"
 		"\"seconds\":1}' '{\"itr_us\":null,\"freq_mhz\":1800,"
 		"\"seconds\":1}' '{\"itr_us\":10,\"freq_mhz\":null}' "
-		"'{\"itr_us\":999999,\"freq_mhz\":null,\"seconds\":1}' | "
-		"KOPT_STATE_DIR=%s ip netns exec %s %s plant host --ifname kph0 "
-		"--coalesce sw --no-bpf 2>/dev/null",
+		"'{\"itr_us\":999999,\"freq_mhz\":null,\"seconds\":1}' "
+		"'{\"itr_us\":10,\"freq_mhz\":null,\"seconds\":3000}' | "
+		"KOPT_STATE_DIR=%s timeout 30 ip netns exec %s %s plant host "
+		"--ifname kph0 --coalesce sw --no-bpf 2>/dev/null",
 		e.state, e.a, kopt_test_bin());
 	ASSERT_EQ(st, 0, "plant exit status");
 	ASSERT_HAS(out, "not a JSON object", "garbage");
@@ -186,6 +187,8 @@ KOPT_TEST(plant_host_bad_input_changes_nothing)
 	ASSERT_HAS(out, "itr_us is null", "half-stock request");
 	ASSERT_HAS(out, "seconds: missing", "missing seconds");
 	ASSERT_HAS(out, "outside", "ITR out of range");
+	/* the plant's own window limit, not the peer's (--max-window) */
+	ASSERT_HAS(out, "seconds: 3000 is outside (0, 60]", "an hour refused");
 	ASSERT_EQ(flush_ns(&e), 0, "knob untouched");
 	hp_teardown(&e);
 }
@@ -232,5 +235,196 @@ KOPT_TEST(plant_host_run_end_to_end)
 		  "frequency column empty without a DVFS knob");
 	ASSERT_EQ(flush_ns(&e), 0, "knob restored after the run");
 out:
+	hp_teardown(&e);
+}
+
+/*
+ * --listen obeys whoever connects, as root: anything but a loopback
+ * address or a Unix socket is refused before anything else happens, with
+ * the SSH tunnel to use instead. Runs in a private network namespace.
+ */
+KOPT_TEST(plant_host_listen_refuses_non_loopback)
+{
+	static const char *const addrs[] = { "0.0.0.0:%d", ":%d", "[::]:%d" };
+	char addr[64];
+	int port = 20000 + getpid() % 20000;
+
+	if (geteuid()) {
+		SKIP("needs root (a private network namespace)");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		snprintf(addr, sizeof(addr), addrs[i], port);
+		ASSERT_REFUSES(2, "ssh -L",
+			       "KOPT_STATE_DIR=%s/lr-state timeout 10 unshare "
+			       "--net sh -c 'ip link set lo up && exec %s "
+			       "plant host --ifname lo --coalesce sw --no-bpf "
+			       "--listen \"%s\"' </dev/null",
+			       kopt_test_tmpdir(), kopt_test_bin(), addr);
+	}
+}
+
+/*
+ * A listener on 127.0.0.1 and one on a Unix socket, each driven by
+ * `kopt plant host --agent` in the same namespace: the listener keeps to
+ * its own policy's ranges and window whatever the peer asks, and
+ * restores the knob when the peer hangs up.
+ */
+static void listen_case(struct hp_env *e, const char *where, const char *pol)
+{
+	static char out[16384];
+	char ready[600];
+	int st;
+
+	if (!strncmp(where, "unix:", 5))
+		snprintf(ready, sizeof(ready), "test -S %s", where + 5);
+	else
+		snprintf(ready, sizeof(ready),
+			 "ip netns exec %s ss -Htln 'sport = :%d' | grep -q .",
+			 e->a, e->port + 1);
+	st = kopt_test_run(
+		out, sizeof(out),
+		"KOPT_STATE_DIR=%s ip netns exec %s %s plant host --ifname kph0 "
+		"--coalesce sw --no-bpf --policy %s --listen %s "
+		">%s/listener.out 2>&1 & "
+		"for i in $(seq 200); do %s && break; sleep 0.05; done; "
+		"printf '%%s\\n' '{\"itr_us\":300,\"freq_mhz\":null,\"seconds\":1}' "
+		"'{\"itr_us\":450,\"freq_mhz\":null,\"seconds\":1}' "
+		"'{\"itr_us\":100,\"freq_mhz\":null,\"seconds\":5}' "
+		"'{\"itr_us\":100,\"freq_mhz\":1800,\"seconds\":1}' | "
+		"KOPT_STATE_DIR=%s-agent timeout 60 ip netns exec %s %s plant "
+		"host --agent %s 2>&1; wait",
+		e->state, e->a, kopt_test_bin(), pol, where, kopt_test_tmpdir(),
+		ready, e->state, e->a, kopt_test_bin(), where);
+	ASSERT_EQ(st, 0, out);
+	ASSERT_HAS(out, "\"energy_j\"", "the allowed window measured");
+	ASSERT_HAS(out, "itr_us 450 is outside the policy's 0..400",
+		   "ITR beyond the listener's policy refused");
+	ASSERT_HAS(out, "seconds: 5 is outside (0, 1]",
+		   "window longer than the policy's refused");
+	ASSERT_HAS(out, "freq_mhz 1800", "frequency refused");
+	ASSERT_EQ(flush_ns(e), 0, "restored when the peer hung up");
+}
+
+KOPT_TEST(plant_host_listen_loopback_and_unix)
+{
+	char pol[512], where[600];
+	struct hp_env e;
+	FILE *f;
+
+	if (!hp_setup(&e))
+		return;
+	snprintf(pol, sizeof(pol), "%s/listen.conf", kopt_test_tmpdir());
+	f = fopen(pol, "w");
+	if (!ASSERT_OK_PTR(f, "policy file"))
+		goto out;
+	fprintf(f, "[policy]\nname = listen\nobjective = energy\n"
+		   "[sla]\nkind = latency\nbound_us = 1000\n"
+		   "[itr]\nmin_us = 0\nmax_us = 400\nstep_us = 50\n"
+		   "[freq]\nlist_mhz = none\n[window]\nseconds = 1\n"
+		   "[optimizer]\ntrials = 4\n");
+	fclose(f);
+	snprintf(where, sizeof(where), "127.0.0.1:%d", e.port + 1);
+	listen_case(&e, where, pol);
+	snprintf(where, sizeof(where), "unix:%s/plant-%d.sock",
+		 kopt_test_tmpdir(), getpid());
+	listen_case(&e, where, pol);
+	ASSERT_NEQ(access(where + 5, F_OK), 0, "socket removed on exit");
+out:
+	hp_teardown(&e);
+}
+
+/*
+ * A plant that misses its reply deadline is stopped (SIGTERM, then
+ * SIGKILL 100 ms later), and on the last allowed failure kopt run gives
+ * up. A host plant that dies without restoring leaves its changes in the
+ * journal (here its wrapper freezes it once the knob is set, keeps it out
+ * of the SIGTERM and SIGKILLs it, as happens to a plant slower than 100
+ * ms to tear down); kopt run restores them before it exits, instead of
+ * leaving them until someone runs `kopt restore`.
+ */
+KOPT_TEST(plant_host_timeout_restores)
+{
+	char pol[512], plant[512];
+	static char out[1 << 16];
+	struct hp_env e;
+	FILE *f;
+	int st;
+
+	if (!hp_setup(&e))
+		return;
+	snprintf(pol, sizeof(pol), "%s/host-timeout.conf", kopt_test_tmpdir());
+	snprintf(plant, sizeof(plant), "%s/hard-dying-plant.sh",
+		 kopt_test_tmpdir());
+	f = fopen(pol, "w");
+	if (!ASSERT_OK_PTR(f, "policy file"))
+		goto out;
+	fprintf(f,
+		"[policy]\nname = host-timeout\nobjective = energy\n"
+		"baseline = none\n"
+		"[sla]\nkind = latency\npercentile = p99\nbound_us = 100000\n"
+		"[itr]\nmin_us = 300\nmax_us = 400\nstep_us = 50\n"
+		"[freq]\nlist_mhz = none\n[window]\nseconds = 1\n"
+		"[optimizer]\ntrials = 4\ninit_trials = 2\n"
+		"[plant]\ntimeout_s = 3\nmax_failures = 1\n");
+	fclose(f);
+	f = fopen(plant, "w");
+	if (!ASSERT_OK_PTR(f, "plant script"))
+		goto out;
+	fprintf(f,
+		"exec 3<&0\n"
+		"setsid %s plant host --ifname kph0 --coalesce sw --no-bpf "
+		"--estimate --policy %s --server 10.77.8.2:%d --rate 500 "
+		"<&3 &\n"
+		"P=$!\n"
+		"trap 'kill -KILL $P; wait $P; exit 1' TERM\n"
+		"while kill -0 $P 2>/dev/null; do\n"
+		"  if [ \"$(cat /sys/class/net/kph0/gro_flush_timeout)\" != 0 ]; "
+		"then kill -STOP $P; break; fi\n"
+		"  sleep 0.05\n"
+		"done\n"
+		"wait $P\n",
+		kopt_test_bin(), pol, e.port);
+	fclose(f);
+	st = kopt_test_run(out, sizeof(out),
+			   "KOPT_STATE_DIR=%s ip netns exec %s %s run --policy "
+			   "%s --plant 'bash %s' --duration 20",
+			   e.state, e.a, kopt_test_bin(), pol, plant);
+	ASSERT_EQ(st, 1, "kopt run gives up");
+	ASSERT_HAS(out, "sent no reply within 3 s", "timed out");
+	ASSERT_HAS(out, "left journaled changes behind", "leftovers found");
+	ASSERT_EQ(flush_ns(&e), 0, out);
+	ASSERT_NEQ(kopt_test_run(NULL, 0, "test -e %s/state.json", e.state), 0,
+		   "journal gone");
+out:
+	hp_teardown(&e);
+}
+
+/*
+ * The control loop's plant attaches no XDP program to the NIC: the
+ * tracepoints count the same packets, and a native attach resets the
+ * NIC's rings. Checked while a window holds the knob, with the NIC
+ * collector on (no --no-bpf).
+ */
+KOPT_TEST(plant_host_no_xdp_by_default)
+{
+	static char out[16384];
+	struct hp_env e;
+	int st;
+
+	if (!hp_setup(&e))
+		return;
+	st = kopt_test_run(
+		out, sizeof(out),
+		"{ echo '{\"itr_us\":100,\"freq_mhz\":null,\"seconds\":1.5}'; "
+		"sleep 0.8; ip -n %s link show kph0 > %s/link-held; } | "
+		"KOPT_STATE_DIR=%s ip netns exec %s %s plant host --ifname kph0 "
+		"--coalesce sw --estimate",
+		e.a, kopt_test_tmpdir(), e.state, e.a, kopt_test_bin());
+	ASSERT_EQ(st, 0, out);
+	ASSERT_HAS(out, "\"irq_rate\"", "the collector ran");
+	ASSERT_NEQ(kopt_test_run(NULL, 0, "grep -q xdp %s/link-held",
+				 kopt_test_tmpdir()),
+		   0, "no XDP program on the NIC during the window");
 	hp_teardown(&e);
 }

@@ -9,6 +9,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "policy.h"
@@ -196,6 +197,29 @@ KOPT_TEST(policy_defaults)
 		    "timeout: window + 10 s");
 }
 
+/*
+ * A name taken from the file name keeps only what a name given in the
+ * file may hold: a file called `x".system("id").".conf` names no command.
+ */
+KOPT_TEST(policy_default_name_sanitized)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64], err[KOPT_INI_ERR_LEN] = "";
+	struct policy p = { 0 };
+
+	snprintf(dir, sizeof(dir), "%s/odd-names", kopt_test_tmpdir());
+	mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/x\".system(\"id\").\".conf", dir);
+	write_file(path, GOOD_HEAD);
+	if (!ASSERT_OK(policy_load(path, &p, err, sizeof(err)), err))
+		return;
+	ASSERT_STREQ(p.name, "x_.system__id__._", "unsafe characters replaced");
+	snprintf(path, sizeof(path), "%s/.conf", dir);
+	write_file(path, GOOD_HEAD);
+	if (!ASSERT_OK(policy_load(path, &p, err, sizeof(err)), err))
+		return;
+	ASSERT_STREQ(p.name, ".conf", "a dot file keeps its whole name");
+}
+
 struct bad_case {
 	const char *name;
 	const char *text; /* appended to GOOD_HEAD unless full */
@@ -255,6 +279,13 @@ static const struct bad_case bad_cases[] = {
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	  "aaaaaaaaaaaaaaa\n",
 	  false, 17, "[policy] name: must be 1 to 63 characters" },
+	/* a name reaches run logs and `kopt report`'s gnuplot script */
+	{ "name with quotes", "[policy]\nname = x\".system(\"id\").\"\n", false,
+	  17, "[policy] name: 'x\".system(\"id\").\"': only letters, digits" },
+	{ "name with a backtick", "[policy]\nname = a`id`\n", false, 17,
+	  "[policy] name: 'a`id`': only letters, digits" },
+	{ "name with a space", "[policy]\nname = a b\n", false, 17,
+	  "[policy] name: 'a b': only letters, digits" },
 	{ "missing objective",
 	  "[sla]\nkind = latency\nbound_us = 500\n[itr]\nmin_us = 1\n"
 	  "max_us = 2\nstep_us = 1\n[freq]\nlist_mhz = 1000\n[window]\n"

@@ -600,3 +600,88 @@ KOPT_TEST(run_report)
 		   "says what is missing");
 out:
 }
+
+/*
+ * A run log is a file people send each other: reading one must never run
+ * anything. A hand-edited header whose policy name closes gnuplot's string
+ * and calls system(), or uses backquotes, must end up as text in a title;
+ * an output directory with quotes and a $(...) must be a directory name.
+ */
+/* A run log with one line of header as a hand edit left it. */
+static bool write_hostile_log(const char *path, const char *policy)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		__KOPT_FAIL("%s: cannot create", path);
+		return false;
+	}
+	fprintf(f,
+		"# kopt run log: policy=%s objective=energy sla_kind=latency "
+		"sla_pct=p99 sla_bound=500 sla_aim=450 plant=sim\n"
+		"t_s,seconds,trigger,phase,itr_us,freq_mhz,energy_j,"
+		"objective,p50_us,p99_us,throughput,qps,sla_ok,"
+		"stock_energy_j,oracle_energy_j,source,error\n"
+		"10,10,0,measure,stock,stock,900,90,60,190,,400000,1,,,sim,\n"
+		"20,10,0,explore,50,1800,800,80,70,210,,400000,1,900,,sim,\n"
+		"30,10,0,hold,50,1800,800,80,70,210,,400000,1,900,,sim,\n",
+		policy);
+	return !fclose(f);
+}
+
+/*
+ * A run log is a file people send each other: reading one must never run
+ * anything. A hand-edited header whose policy name closes gnuplot's string
+ * and calls system(), or uses backquotes, must end up as text in a title;
+ * an output directory with quotes and a $(...) must be a directory name.
+ */
+KOPT_TEST(run_report_hostile_log)
+{
+	static char out[OUT_CAP];
+	char log[PATH_MAX], dir[2 * PATH_MAX], mark[4][PATH_MAX],
+		path[3 * PATH_MAX], name[2 * PATH_MAX];
+	int st;
+
+	if (kopt_test_run(NULL, 0, "command -v gnuplot")) {
+		SKIP("gnuplot is not installed (make deps installs it)");
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		snprintf(mark[i], sizeof(mark[i]), "%s/pwned%d",
+			 kopt_test_tmpdir(), i);
+		unlink(mark[i]);
+	}
+	/* the header keeps 63 characters of a name: one payload per log */
+	for (int i = 0; i < 3; i++) {
+		static const char *const payload[] = {
+			"x\".system(\"id>%s\").\"",
+			"x`id>%s`",
+			"x'.system('id>%s').'",
+		};
+
+		snprintf(name, sizeof(name), payload[i], mark[i]);
+		snprintf(log, sizeof(log), "%s/hostile%d.csv",
+			 kopt_test_tmpdir(), i);
+		snprintf(dir, sizeof(dir), "%s/report-hostile%d",
+			 kopt_test_tmpdir(), i);
+		if (!write_hostile_log(log, name))
+			return;
+		st = kopt_test_run(out, OUT_CAP, "%s report '%s' -o '%s'",
+				   kopt_test_bin(), log, dir);
+		ASSERT_EQ(st, 0, out);
+		ASSERT_NEQ(access(mark[i], F_OK), 0, "the name ran nothing");
+		snprintf(path, sizeof(path), "%s/energy_latency.png", dir);
+		ASSERT_TRUE(is_png(path), "drawn, the name as text");
+	}
+
+	/* run in the scratch dir, where a shell would write pwned3 */
+	snprintf(dir, sizeof(dir), "%s/it's $(id>pwned3)", kopt_test_tmpdir());
+	st = kopt_test_run(
+		out, OUT_CAP,
+		"cd '%s' && %s report '%s' -o 'it'\\''s $(id>pwned3)'",
+		kopt_test_tmpdir(), kopt_test_bin(), log);
+	ASSERT_EQ(st, 0, out);
+	ASSERT_NEQ(access(mark[3], F_OK), 0, "the directory name ran nothing");
+	snprintf(path, sizeof(path), "%s/energy_time.png", dir);
+	ASSERT_TRUE(is_png(path), "drawn in the directory named so");
+}

@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "opts.h"
 #include "nic.h"
+#include "state.h"
 
 #define POLL_MS 100
 #define WINDOW_S 1.0
@@ -481,6 +482,11 @@ int cmd_collect_nic(int argc, char **argv)
 		nic_csv_header(c.csv);
 		a.opts.on_record = on_record;
 		a.opts.ctx = &c;
+	}
+	/* a killed kopt's XDP attach or mount first: the journal is one */
+	if (state_recover()) {
+		ret = KOPT_EXIT_FAIL;
+		goto out;
 	}
 	/* no SA_RESTART: a signal must end the ring-buffer wait */
 	sigaction(SIGINT, &sa, NULL);

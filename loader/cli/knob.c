@@ -44,14 +44,12 @@ static const char *const knob_names[ACT_NR][3] = {
 /* The help's text on the journal (without creating its folder). */
 static void journal_text(char *buf, size_t len)
 {
-	const char *dir = getenv("KOPT_STATE_DIR");
-
 	snprintf(buf, len,
 		 "`set` journals the original value (%s/state.json), sets,\n"
 		 "reads back, holds until Ctrl-C/SIGTERM or --hold S seconds,\n"
 		 "then restores. `kopt restore` undoes what a killed kopt "
 		 "left.",
-		 dir ? dir : "/run/kopt");
+		 state_dir());
 }
 
 /* Changing or reading a knob needs privilege; its usage does not. */
@@ -84,8 +82,25 @@ static struct json_object *list_one(enum act_kind k, const char *target,
 		json_object_object_add(o, "value", json_object_new_int64(v));
 		json_object_object_add(o, "min", json_object_new_int64(a.min));
 		json_object_object_add(o, "max", json_object_new_int64(a.max));
+		if (a.skip_why[0]) {
+			/* values the driver reads as modes, not delays */
+			json_object_object_add(
+				o, "skip_min",
+				json_object_new_int64(a.skip_lo));
+			json_object_object_add(
+				o, "skip_max",
+				json_object_new_int64(a.skip_hi));
+			json_object_object_add(
+				o, "skip_why",
+				json_object_new_string(a.skip_why));
+		}
 	}
-	if (!kopt_env.json)
+	if (!kopt_env.json && !err && a.skip_why[0])
+		printf("%-13s %-10s %-21s %ld (%s: %ld..%ld are not delays: "
+		       "%s)\n",
+		       act_kind_name(k), target, knob, v, a.driver, a.skip_lo,
+		       a.skip_hi, a.skip_why);
+	else if (!kopt_env.json)
 		printf("%-13s %-10s %-21s %s\n", act_kind_name(k), target, knob,
 		       err ? a.why :
 			     json_object_get_string(
@@ -267,7 +282,7 @@ static int knob_set(int argc, char **argv)
 		return kopt_usage_error(
 			spec.cmd, "VALUE '%s': expected an integer", value);
 	/* a dead kopt's leftovers first: the journal must start clean */
-	if (state_restore(true) > 0)
+	if (state_recover())
 		return KOPT_EXIT_FAIL;
 	state_restore_on_exit();
 	if (act_set(&a, v)) {
@@ -304,7 +319,6 @@ int cmd_knob(int argc, char **argv)
 int cmd_restore(int argc, char **argv)
 {
 	char desc[512];
-	const char *dir = getenv("KOPT_STATE_DIR");
 	const struct kopt_opts spec = {
 		.cmd = "kopt restore",
 		.usage = "",
@@ -317,15 +331,18 @@ int cmd_restore(int argc, char **argv)
 		 "Undoes every change recorded in the state journal "
 		 "(%s/state.json) by a kopt process that is no longer "
 		 "running.",
-		 dir && *dir ? dir : "/run/kopt");
+		 state_dir());
 	if (!kopt_opts_parse(&spec, argc, argv, &ret))
 		return ret;
-	if (!state_pending(&owner)) {
+	ret = state_pending(&owner);
+	if (ret < 0)
+		return KOPT_EXIT_FAIL; /* said why, naming the file */
+	if (!ret) {
 		printf("nothing to restore\n");
 		return KOPT_EXIT_OK;
 	}
 	ret = state_restore(false);
-	if (ret == -EBUSY)
+	if (ret < 0)
 		return KOPT_EXIT_FAIL;
 	if (ret) {
 		pr_warn("restore: %d change(s) could not be undone; they stay "

@@ -24,9 +24,17 @@
  *
  * Two roles for a testbed where the knob and the load are on different
  * machines (the VM demo): `--listen ADDR:PORT` serves the protocol on one
- * TCP connection without a load generator (knobs, energy and NIC counters
+ * connection without a load generator (knobs, energy and NIC counters
  * where the knob is), and `--agent ADDR:PORT` forwards each request to
  * such a listener while generating the load and measuring latency here.
+ *
+ * A listener obeys whoever connects, as root, so it listens on a loopback
+ * address (127.0.0.0/8, ::1) or a Unix socket (unix:PATH, created 0600,
+ * peers of another uid refused) and nothing else; another machine reaches
+ * it through an SSH tunnel (`ssh -L 7000:127.0.0.1:7000 HOST`). Whatever
+ * the peer (or stdin) asks, the plant keeps to its own limits: the knob
+ * ranges and window of its --policy, else the actuators' ranges and
+ * --max-window (60 s by default).
  *
  * Every knob is journaled before its first change and restored on exit,
  * on SIGINT/SIGTERM, and by the next kopt after a crash (state.h).
@@ -36,6 +44,10 @@
 #include <math.h>
 #include <netdb.h>
 #include <poll.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +70,8 @@
 #include "state.h"
 
 #define HOST_LINE_MAX 4096
-#define HOST_MAX_SECONDS 3600
+#define HOST_MAX_SECONDS 3600 /* --max-window at most */
+#define HOST_DEFAULT_WINDOW 60 /* --max-window without --policy */
 #define AGENT_SLACK_S 30 /* agent reply deadline beyond the window */
 
 struct host_opts {
@@ -75,6 +88,9 @@ struct host_opts {
 	bool require_meter; /* refuse to run on the estimate */
 	int energy_pid; /* energy from this process's CPU time (a VM) */
 	bool no_bpf; /* NIC counters from sysfs only */
+	int xdp_mode; /* enum nic_xdp_mode: the collector's XDP counter */
+	const char *policy; /* the limits requests must keep to */
+	double max_window; /* seconds, without --policy */
 	const char *latency; /* --latency SPEC; NULL: loadgen with --server */
 };
 
@@ -86,6 +102,8 @@ struct host_plant {
 	struct loadgen *lg;
 	struct nic *nic;
 	FILE *agent_in, *agent_out;
+	struct policy pol; /* with --policy: its ranges are the limits */
+	bool have_pol;
 	/* the SLA source: lat_kind says which of these is open */
 	struct policy_latency lat;
 	struct srvlat *srvlat;
@@ -185,6 +203,46 @@ static void send_reply(struct host_plant *h, FILE *out,
 }
 
 /* ---- knobs --------------------------------------------------------------------- */
+
+/*
+ * The plant's own limits on a request, whoever sent it: with --policy,
+ * the policy's ITR range and frequencies (the window is checked when the
+ * request is parsed); the actuators check their own ranges in act_set().
+ */
+static int check_limits(const struct host_plant *h,
+			const struct plant_request *rq, char *err, size_t len)
+{
+	const struct policy *p = &h->pol;
+	size_t i;
+
+	if (rq->stock || !h->have_pol)
+		return 0;
+	if (rq->itr_us < p->itr_min_us - 1e-9 ||
+	    rq->itr_us > p->itr_max_us + 1e-9) {
+		snprintf(err, len,
+			 "itr_us %g is outside the policy's %g..%g "
+			 "(%.200s)",
+			 rq->itr_us, p->itr_min_us, p->itr_max_us, p->path);
+		return -ERANGE;
+	}
+	if (isnan(rq->freq_mhz))
+		return 0;
+	if (p->freq_fixed) {
+		snprintf(err, len,
+			 "freq_mhz %g: the policy (%.200s) sets no "
+			 "frequency",
+			 rq->freq_mhz, p->path);
+		return -ERANGE;
+	}
+	for (i = 0; i < p->n_freqs; i++)
+		if (fabs(p->freqs_mhz[i] - rq->freq_mhz) < 0.5)
+			return 0;
+	snprintf(err, len,
+		 "freq_mhz %g is not one of the policy's %zu "
+		 "frequencies (%.200s)",
+		 rq->freq_mhz, p->n_freqs, p->path);
+	return -ERANGE;
+}
 
 static int apply(struct host_plant *h, const struct plant_request *rq,
 		 char *err, size_t len)
@@ -462,8 +520,11 @@ static int serve(struct host_plant *h, FILE *in, FILE *out)
 
 		if (line[strspn(line, " \t\r\n")] == '\0')
 			continue;
-		if (plant_parse_request(line, HOST_MAX_SECONDS, &rq, err,
-					sizeof(err))) {
+		if (plant_parse_request(line,
+					h->have_pol ? h->pol.window_s :
+						      h->o.max_window,
+					&rq, err, sizeof(err)) ||
+		    check_limits(h, &rq, err, sizeof(err))) {
 			reply_error(out, "%s", err);
 			continue;
 		}
@@ -485,26 +546,190 @@ static int serve(struct host_plant *h, FILE *in, FILE *out)
 	return KOPT_EXIT_OK;
 }
 
-/* "HOST:PORT" -> a connected or listening socket. */
-static int tcp_socket(const char *addr, bool listening, char *err, size_t len)
+/* "HOST:PORT" or "[V6]:PORT" into host and port; -EINVAL if neither. */
+static int split_hostport(const char *addr, char *host, size_t hlen,
+			  const char **port)
+{
+	const char *colon;
+
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+
+		if (!end || end[1] != ':' || (size_t)(end - addr - 1) >= hlen)
+			return -EINVAL;
+		snprintf(host, hlen, "%.*s", (int)(end - addr - 1), addr + 1);
+		*port = end + 2;
+		return 0;
+	}
+	colon = strrchr(addr, ':');
+	if (!colon || (size_t)(colon - addr) >= hlen)
+		return -EINVAL;
+	snprintf(host, hlen, "%.*s", (int)(colon - addr), addr);
+	*port = colon + 1;
+	return 0;
+}
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)
+				      ->sin_addr.s_addr) >>
+			24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a =
+			&((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+static int resolve(const char *addr, bool listening, struct addrinfo **res,
+		   char *err, size_t len)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_flags = listening ? AI_PASSIVE : 0 };
-	struct addrinfo *res = NULL;
-	char host[256], *port;
-	int fd = -1, one = 1, rc;
+	const char *port;
+	char host[256];
+	int rc;
 
-	snprintf(host, sizeof(host), "%s", addr);
-	port = strrchr(host, ':');
-	if (!port) {
-		snprintf(err, len, "'%s': expected HOST:PORT", addr);
+	if (split_hostport(addr, host, sizeof(host), &port) || !*port) {
+		snprintf(err, len,
+			 "'%s': expected HOST:PORT, [V6]:PORT or "
+			 "unix:PATH",
+			 addr);
 		return -EINVAL;
 	}
-	*port++ = '\0';
-	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, res);
 	if (rc) {
 		snprintf(err, len, "'%s': %s", addr, gai_strerror(rc));
 		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * A listener takes orders from its peer as root: loopback or a Unix
+ * socket only. Checked before anything is opened or changed.
+ */
+static int check_listen_addr(const char *addr, char *err, size_t len)
+{
+	struct addrinfo *res = NULL, *ai;
+	bool ok;
+
+	if (!strncmp(addr, "unix:", 5))
+		return addr[5] ? 0 : -EINVAL;
+	if (resolve(addr, true, &res, err, len))
+		return -EINVAL;
+	ok = true;
+	for (ai = res; ai; ai = ai->ai_next)
+		ok &= is_loopback(ai->ai_addr);
+	freeaddrinfo(res);
+	if (!ok)
+		snprintf(err, len,
+			 "--listen %s: not a loopback address. The listener "
+			 "obeys whoever connects (it sets coalescing and CPU "
+			 "frequency as root), so it listens on 127.0.0.1, ::1 "
+			 "or a Unix socket (unix:PATH) only. From another "
+			 "machine use an SSH tunnel: run `kopt plant host "
+			 "--listen 127.0.0.1:7000` here and `ssh -L "
+			 "7000:127.0.0.1:7000 THIS_HOST` there, then `--agent "
+			 "127.0.0.1:7000` there",
+			 addr);
+	return ok ? 0 : -EPERM;
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *sun, char *err,
+		     size_t len)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path)) {
+		snprintf(err, len, "unix:%s: path longer than %zu bytes", path,
+			 sizeof(sun->sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sun->sun_path, path, strlen(path));
+	return 0;
+}
+
+/*
+ * A Unix socket only we can use: a stale socket file is replaced, a live
+ * one or any other file refused; the file is 0600 before listen().
+ */
+static int unix_listen(const char *path, char *err, size_t len)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd, probe;
+
+	if (unix_addr(path, &sun, err, len))
+		return -ENAMETOOLONG;
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, len, "unix:%s exists and is not a socket",
+				 path);
+			return -EEXIST;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 &&
+		    !connect(probe, (struct sockaddr *)&sun, sizeof(sun))) {
+			close(probe);
+			snprintf(err, len,
+				 "unix:%s: a listener is serving "
+				 "there already",
+				 path);
+			return -EADDRINUSE;
+		}
+		if (probe >= 0)
+			close(probe);
+		unlink(path); /* stale: nobody listens */
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
+	    chmod(path, 0600) || listen(fd, 1)) {
+		snprintf(err, len, "listen on unix:%s: %s", path,
+			 strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		return -EIO;
+	}
+	return fd;
+}
+
+/* "HOST:PORT" or "unix:PATH" -> a connected or listening socket. */
+static int plant_socket(const char *addr, bool listening, char *err, size_t len)
+{
+	struct addrinfo *res = NULL;
+	struct sockaddr_un sun;
+	int fd = -1, one = 1, rc = -1;
+
+	if (!strncmp(addr, "unix:", 5)) {
+		if (listening)
+			return unix_listen(addr + 5, err, len);
+		if (unix_addr(addr + 5, &sun, err, len))
+			return -ENAMETOOLONG;
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 ||
+		    connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+			snprintf(err, len, "connect to %s: %s", addr,
+				 strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -EIO;
+		}
+		return fd;
+	}
+	if (resolve(addr, listening, &res, err, len))
+		return -EINVAL;
+	if (listening && !is_loopback(res->ai_addr)) {
+		/* checked in parse_opts; a second look costs nothing */
+		freeaddrinfo(res);
+		snprintf(err, len, "--listen %s: not a loopback address", addr);
+		return -EPERM;
 	}
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && listening) {
@@ -525,6 +750,22 @@ static int tcp_socket(const char *addr, bool listening, char *err, size_t len)
 	return fd;
 }
 
+/* A Unix socket peer must be root or us (the file's mode says the same). */
+static bool peer_allowed(int fd, const char *addr)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (strncmp(addr, "unix:", 5))
+		return true; /* loopback: the address is the limit */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
+		return false;
+	if (cred.uid == 0 || cred.uid == geteuid())
+		return true;
+	pr_warn("plant host: refused a peer of uid %u on %s\n", cred.uid, addr);
+	return false;
+}
+
 /* ---- setup ------------------------------------------------------------------- */
 
 static int open_knobs(struct host_plant *h)
@@ -536,6 +777,16 @@ static int open_knobs(struct host_plant *h)
 		pr_warn("plant host: ITR knob not available: %s\n", h->itr.why);
 		return KOPT_EXIT_FAIL;
 	}
+	if (h->have_pol && h->itr.skip_why[0] &&
+	    h->pol.itr_min_us <= h->itr.skip_hi &&
+	    h->pol.itr_max_us >= h->itr.skip_lo)
+		pr_warn("plant host: the policy's ITR range %g..%g us includes "
+			"%ld..%ld, which %s does not read as delays (%s): "
+			"requests there are refused; start [itr] at 0 or "
+			"above %ld\n",
+			h->pol.itr_min_us, h->pol.itr_max_us, h->itr.skip_lo,
+			h->itr.skip_hi, h->itr.driver, h->itr.skip_why,
+			h->itr.skip_hi);
 	if (h->o.cpus &&
 	    act_probe(&h->freq, ACT_CPUFREQ, h->o.cpus, "freq-khz"))
 		pr_warn("plant host: no DVFS knob: %s; frequency requests "
@@ -615,7 +866,11 @@ static int open_measures(struct host_plant *h)
 {
 	struct energy_opts eo;
 	/* rates and batch sizes only: no clock read per interrupt or idle */
-	struct nic_opts no = { .xdp_mode = NIC_XDP_AUTO, .rates_only = true };
+	/*
+	 * No XDP by default: the tracepoints count the same packets, and a
+	 * native attach resets the NIC's rings (--xdp to ask for one).
+	 */
+	struct nic_opts no = { .xdp_mode = h->o.xdp_mode, .rates_only = true };
 	char why[400];
 
 	energy_opts_default(&eo);
@@ -666,7 +921,7 @@ static int open_measures(struct host_plant *h)
 static int open_agent(struct host_plant *h)
 {
 	char err[300];
-	int fd = tcp_socket(h->o.agent, false, err, sizeof(err));
+	int fd = plant_socket(h->o.agent, false, err, sizeof(err));
 
 	if (fd < 0) {
 		pr_warn("plant host: agent: %s\n", err);
@@ -680,7 +935,8 @@ static int open_agent(struct host_plant *h)
 static int serve_listen(struct host_plant *h)
 {
 	char err[300];
-	int lfd = tcp_socket(h->o.listen, true, err, sizeof(err)), cfd, ret;
+	int lfd = plant_socket(h->o.listen, true, err, sizeof(err)), cfd, ret;
+	bool is_unix = !strncmp(h->o.listen, "unix:", 5);
 	FILE *in, *out;
 
 	if (lfd < 0) {
@@ -688,16 +944,28 @@ static int serve_listen(struct host_plant *h)
 		return KOPT_EXIT_FAIL;
 	}
 	pr_info("plant host: serving the plant protocol on %s\n", h->o.listen);
-	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	for (;;) {
+		cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (cfd < 0 || peer_allowed(cfd, h->o.listen))
+			break;
+		close(cfd);
+	}
 	close(lfd);
+	if (is_unix)
+		unlink(h->o.listen + 5);
 	if (cfd < 0) {
 		pr_warn("plant host: accept: %s\n", strerror(errno));
 		return KOPT_EXIT_FAIL;
 	}
 	in = fdopen(cfd, "r");
 	out = fdopen(dup(cfd), "w");
-	if (!in || !out)
+	if (!in || !out) {
+		if (in)
+			fclose(in);
+		else
+			close(cfd);
 		return KOPT_EXIT_FAIL;
+	}
 	ret = serve(h, in, out);
 	fclose(in);
 	fclose(out);
@@ -707,6 +975,14 @@ static int serve_listen(struct host_plant *h)
 static const struct kopt_opt_choice coalesce_kinds[] = {
 	{ "nic" },
 	{ "sw" },
+	{ NULL },
+};
+
+static const struct kopt_opt_choice xdp_modes[] = {
+	{ "none", NIC_XDP_NONE },
+	{ "auto", NIC_XDP_AUTO },
+	{ "native", NIC_XDP_NATIVE },
+	{ "skb", NIC_XDP_SKB },
 	{ NULL },
 };
 
@@ -744,11 +1020,32 @@ static bool parse_opts(int argc, char **argv, struct host_opts *o, int *ret)
 			KOPT_OPT_INT("connections", 'c', &o->connections, 1,
 				     4096, "N", "load generator connections"),
 			KOPT_OPT_STR("listen", 0, &o->listen, "ADDR:PORT",
-				     "serve one TCP connection (no load here)"),
-			KOPT_OPT_STR(
-				"agent", 0, &o->agent, "ADDR:PORT",
-				"knobs and energy are at that listener; load and\n"
-				"latency are measured here"),
+				     "serve one connection (no load here) on a "
+				     "loopback\naddress (127.0.0.1:7000, "
+				     "[::1]:7000) or a Unix\nsocket "
+				     "(unix:PATH, mode 0600); other addresses "
+				     "are\nrefused: from another machine, "
+				     "tunnel with\nssh -L "
+				     "7000:127.0.0.1:7000 THIS_HOST and use\n"
+				     "--agent 127.0.0.1:7000 there"),
+			KOPT_OPT_STR("agent", 0, &o->agent, "ADDR:PORT",
+				     "knobs and energy are at that listener (or "
+				     "unix:PATH);\nload and latency are "
+				     "measured here"),
+			KOPT_OPT_STR("policy", 0, &o->policy, "FILE",
+				     "requests must keep to its ITR range, "
+				     "frequencies\nand window (kopt run "
+				     "--plant host passes it)"),
+			KOPT_OPT_DOUBLE("max-window", 0, &o->max_window, 0.001,
+					HOST_MAX_SECONDS, "S",
+					"longest window without --policy "
+					"(default 60)",
+					.unit = "seconds"),
+			KOPT_OPT_ENUM("xdp", 0, &o->xdp_mode, xdp_modes, "MODE",
+				      "the collector's XDP counter: none "
+				      "(default: the\ntracepoints count the "
+				      "same packets; a native attach\nresets "
+				      "the NIC's rings), auto, native, skb"),
 			KOPT_OPT_FLAG(
 				"estimate", 0, &o->estimate,
 				"use the energy estimate even if a meter exists"),
@@ -790,6 +1087,14 @@ static bool parse_opts(int argc, char **argv, struct host_opts *o, int *ret)
 				 "--listen and --agent exclude each other");
 		return false;
 	}
+	if (o->listen) {
+		char err[600];
+
+		if (check_listen_addr(o->listen, err, sizeof(err))) {
+			*ret = kopt_usage_error("kopt plant host", "%s", err);
+			return false;
+		}
+	}
 	*ret = KOPT_EXIT_OK;
 	return true;
 }
@@ -821,19 +1126,31 @@ static int parse_latency(struct host_plant *h)
 
 int cmd_plant_host(int argc, char **argv)
 {
-	struct host_plant h = { .o = { .coalesce = "nic",
-				       .knob = "rx-usecs" } };
+	static struct host_plant h;
+	char err[KOPT_INI_ERR_LEN];
 	int ret;
 
+	memset(&h, 0, sizeof(h));
+	h.o.coalesce = "nic";
+	h.o.knob = "rx-usecs";
+	h.o.max_window = HOST_DEFAULT_WINDOW;
+	h.o.xdp_mode = NIC_XDP_NONE;
 	if (!parse_opts(argc, argv, &h.o, &ret))
 		return ret;
 	ret = parse_latency(&h);
 	if (ret)
 		return ret;
+	if (h.o.policy) {
+		if (policy_load(h.o.policy, &h.pol, err, sizeof(err))) {
+			pr_warn("plant host: %s\n", err);
+			return KOPT_EXIT_FAIL;
+		}
+		h.have_pol = true;
+	}
 	if (!kopt_have_bpf_caps())
 		return kopt_need_root("kopt plant host");
 	/* leftovers of a killed kopt first, then journal our own changes */
-	if (state_restore(true) > 0)
+	if (state_recover())
 		return KOPT_EXIT_FAIL;
 	state_restore_on_exit();
 	if (h.o.agent) {

@@ -21,6 +21,7 @@
 #include "controller.h"
 #include "plant.h"
 #include "policy.h"
+#include "state.h"
 
 struct run_opts {
 	const char *policy_path, *plant, *log_path;
@@ -197,12 +198,44 @@ static struct plant *start_host(const struct policy *p, char *err,
 	/* one argv element: a feed command never passes through a shell */
 	if (h->latency.kind != POLICY_LAT_LOADGEN)
 		add_arg(argv, &n, "--latency", h->latency.spec);
+	/* the plant keeps requests within the policy, whatever asks */
+	add_arg(argv, &n, "--policy", p->path);
 	if (h->energy == 1)
 		argv[n++] = "--estimate";
 	else if (h->energy == 2)
 		argv[n++] = "--require-meter";
 	argv[n] = NULL;
 	return plant_start_argv(argv, "host", err, errlen);
+}
+
+/*
+ * A plant stopped on a timeout gets SIGKILL 100 ms after SIGTERM, and a
+ * host plant may not have restored its knobs by then; on the last allowed
+ * failure nothing would restart it to clean up. Its changes are in the
+ * journal and it is gone, or going (its lock goes with it): undo them
+ * now. Quiet when there is nothing (or no state directory: an
+ * unprivileged sim run).
+ */
+static void restore_plant_leftovers(void)
+{
+	pid_t owner = 0;
+	int ret;
+
+	if (geteuid() != 0 && !kopt_have_bpf_caps())
+		return;
+	if (state_pending(&owner) <= 0)
+		return;
+	pr_warn("run: kopt process %d (the plant) left journaled changes "
+		"behind; restoring them\n",
+		owner);
+	/* the plant (or a process under it) may still be exiting */
+	ret = state_restore_dead(5);
+	if (ret == -EBUSY)
+		pr_warn("run: a live kopt holds them; it restores them when it "
+			"exits\n");
+	else if (ret)
+		pr_warn("run: some could not be restored; see above, then run "
+			"`kopt restore`\n");
 }
 
 static struct plant *start_plant(const struct policy *p, const char *plant)
@@ -372,6 +405,7 @@ int cmd_run(int argc, char **argv)
 out:
 	ctl_free(r);
 	plant_stop(plant);
+	restore_plant_leftovers();
 	if (log)
 		fclose(log);
 	free(pol);

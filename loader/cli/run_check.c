@@ -80,27 +80,35 @@ static struct check *add(struct checks *cs, const char *what, bool ok,
 
 static void check_journal(struct checks *cs)
 {
-	const char *dir = getenv("KOPT_STATE_DIR");
-	pid_t owner = 0;
+	const char *dir = kopt_state_dir();
+	pid_t owner = 0, holder = 0;
+	int pending;
 
-	if (!dir || !*dir)
-		dir = "/run/kopt";
 	/* state_dir() would create the directory: a check creates nothing */
 	if (access(dir, F_OK)) {
 		add(cs, "journal", true, "no kopt changes pending (%s absent)",
 		    dir);
 		return;
 	}
-	if (!state_pending(&owner)) {
+	pending = state_pending(&owner);
+	if (pending < 0) {
+		add(cs, "journal", false,
+		    "%s/state.json cannot be used (see the message above): "
+		    "every change would be refused",
+		    state_dir());
+		return;
+	}
+	if (!pending) {
 		add(cs, "journal", true, "no kopt changes pending in %s",
 		    state_dir());
 		return;
 	}
-	if (owner > 0 && !kill(owner, 0))
+	/* a live owner holds the journal's lock (state.c), not a PID */
+	if (state_holder(&holder) > 0)
 		add(cs, "journal", false,
 		    "kopt pid %d holds knobs (%s/state.json): a second kopt "
 		    "would refuse to touch them",
-		    (int)owner, state_dir());
+		    (int)(holder ? holder : owner), state_dir());
 	else
 		add(cs, "journal", false,
 		    "leftovers of a killed kopt in %s/state.json: `kopt "

@@ -18,12 +18,21 @@
  * gnuplot draws; kopt checks it is installed first. Figures from a
  * simulated plant are titled "(simulated)".
  *
+ * A run log is a file people send each other, so reading one runs
+ * nothing, whatever a hand edit put in it: the data files get numbers
+ * only (parsed here, printed with %g), every string from the log goes into
+ * the script single-quoted (where gnuplot expands neither backquotes nor
+ * macros and knows no escape but '') with control characters replaced,
+ * the script names its files relative to DIR, and gnuplot is started with
+ * an argument vector in DIR (posix_spawn), never through a shell.
+ *
  * Cost: one pass over the log; gnuplot takes about a second.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -157,7 +166,7 @@ static double num(char **f, int n, int i)
 	if (i >= n || !*f[i])
 		return NAN;
 	v = strtod(f[i], &end);
-	return *end ? NAN : v;
+	return *end || !isfinite(v) ? NAN : v;
 }
 
 static const char *field(char **f, int n, int i)
@@ -173,6 +182,31 @@ static double x_of(const struct report *rp, char **f, int n)
 		       num(f, n, rp->idx[C_QPS]);
 	return num(f, n,
 		   rp->idx[!strcmp(rp->m.sla_pct, "p50") ? C_P50 : C_P99]);
+}
+
+/* A data file row: four numbers, NaN (missing to the script) if not finite. */
+static void dat_row(FILE *f, double a, double b, double c, double d)
+{
+	const double v[4] = { a, b, c, d };
+
+	for (int i = 0; i < 4; i++)
+		if (isfinite(v[i]))
+			fprintf(f, "%s%g", i ? " " : "", v[i]);
+		else
+			fprintf(f, "%sNaN", i ? " " : "");
+	fputc('\n', f);
+}
+
+/* "ITR/FREQ" from the parsed numbers ("stock" for a missing one). */
+static void setting_str(char *buf, size_t len, double itr, double freq)
+{
+	char a[24] = "stock", b[24] = "stock";
+
+	if (isfinite(itr))
+		snprintf(a, sizeof(a), "%g", itr);
+	if (isfinite(freq))
+		snprintf(b, sizeof(b), "%g", freq);
+	snprintf(buf, len, "%s/%s", a, b);
 }
 
 static int note_hold(struct report *rp, char **f, int n, double x, double y)
@@ -196,8 +230,8 @@ static int note_hold(struct report *rp, char **f, int n, double x, double y)
 	c->x_sum += x;
 	c->y_sum += y;
 	c->n++;
-	snprintf(c->setting, sizeof(c->setting), "%s/%s",
-		 field(f, n, rp->idx[C_ITR]), field(f, n, rp->idx[C_FREQ]));
+	setting_str(c->setting, sizeof(c->setting), num(f, n, rp->idx[C_ITR]),
+		    num(f, n, rp->idx[C_FREQ]));
 	return 0;
 }
 
@@ -207,7 +241,8 @@ static int take_row(struct report *rp, char *line)
 	int n = split(line, f, MAX_COLS);
 	const char *phase = field(f, n, rp->idx[C_PHASE]);
 	double t = num(f, n, rp->idx[C_T]), x = x_of(rp, f, n),
-	       y = num(f, n, rp->idx[C_OBJ]), e = num(f, n, rp->idx[C_ENERGY]);
+	       y = num(f, n, rp->idx[C_OBJ]), e = num(f, n, rp->idx[C_ENERGY]),
+	       oracle;
 
 	if (!isfinite(e))
 		return 0; /* a failed window */
@@ -216,18 +251,14 @@ static int take_row(struct report *rp, char *line)
 		rp->m.simulated = true;
 	if (isfinite(t) && t > rp->t_max)
 		rp->t_max = t;
-	fprintf(rp->energy, "%g %g %s %s\n", t, e,
-		*field(f, n, rp->idx[C_STOCK]) ? f[rp->idx[C_STOCK]] : "NaN",
-		*field(f, n, rp->idx[C_ORACLE]) ? f[rp->idx[C_ORACLE]] : "NaN");
-	rp->oracle_rows += *field(f, n, rp->idx[C_ORACLE]) != '\0';
+	oracle = num(f, n, rp->idx[C_ORACLE]);
+	dat_row(rp->energy, t, e, num(f, n, rp->idx[C_STOCK]), oracle);
+	rp->oracle_rows += isfinite(oracle);
 	if (!isfinite(x) || !isfinite(y))
 		return 0;
 	if (!strcmp(phase, "explore") || !strcmp(phase, "measure"))
-		fprintf(rp->trials, "%g %g %s %s\n", x, y,
-			field(f, n, rp->idx[C_TRIGGER]),
-			strcmp(field(f, n, rp->idx[C_ITR]), "stock") ?
-				field(f, n, rp->idx[C_ITR]) :
-				"NaN");
+		dat_row(rp->trials, x, y, num(f, n, rp->idx[C_TRIGGER]),
+			num(f, n, rp->idx[C_ITR]));
 	if (!strcmp(phase, "hold"))
 		return note_hold(rp, f, n, x, y);
 	return 0;
@@ -302,62 +333,93 @@ static const char *y_label(const struct meta *m)
 		       "power (W = J per second)";
 }
 
+/*
+ * Writes s as a gnuplot string constant: single-quoted, where gnuplot
+ * expands no backquote, macro or backslash and the only escape is '' for
+ * a quote; control characters (a newline would end the command) become
+ * '?'. Any text, from any log, stays text.
+ */
+static void gp_str(FILE *gp, const char *s)
+{
+	fputc('\'', gp);
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '\'')
+			fputs("''", gp);
+		else if (c < 0x20 || c == 0x7f)
+			fputc('?', gp);
+		else
+			fputc(c, gp);
+	}
+	fputc('\'', gp);
+}
+
+/* set title '<policy>: what<tag>' */
+static void gp_title(FILE *gp, const struct report *rp, const char *what,
+		     const char *tag)
+{
+	char title[256];
+
+	snprintf(title, sizeof(title), "%s: %s%s", rp->m.policy, what, tag);
+	fputs("set title ", gp);
+	gp_str(gp, title);
+	fputc('\n', gp);
+}
+
 static void script_latency(const struct report *rp, FILE *gp, const char *tag)
 {
 	bool thr = !strcmp(rp->m.sla_kind, "throughput");
 
+	fprintf(gp, "set output 'energy_latency.png'\n");
+	gp_title(gp, rp, "every trial and the chosen settings", tag);
 	fprintf(gp,
-		"set output '%s/energy_latency.png'\n"
-		"set title \"%s: every trial and the chosen settings%s\"\n"
-		"set xlabel \"%s\"\nset ylabel \"%s\"\n"
+		"set xlabel '%s'\nset ylabel '%s'\n"
 		"set arrow 1 from %g, graph 0 to %g, graph 1 nohead dt 2 "
 		"lw 2 lc rgb 'red'\n"
-		"set label 1 \"SLA\" at %g, graph 0.95 offset 0.5,0 "
+		"set label 1 'SLA' at %g, graph 0.95 offset 0.5,0 "
 		"tc rgb 'red'\n"
-		"plot '%s/trials.dat' using 1:2 with points pt 7 ps 0.6 "
+		"plot 'trials.dat' using 1:2 with points pt 7 ps 0.6 "
 		"lc rgb '#4477aa' title 'trials', \\\n"
-		"     '%s/chosen.dat' using 1:2 with points pt 9 ps 2.2 "
+		"     'chosen.dat' using 1:2 with points pt 9 ps 2.2 "
 		"lc rgb '#ee6677' title 'chosen (hold)'\n"
 		"unset arrow 1\nunset label 1\n",
-		rp->dir, rp->m.policy, tag,
 		thr ? "throughput / offered load" :
 		      (!strcmp(rp->m.sla_pct, "p50") ? "p50 latency (us)" :
 						       "p99 latency (us)"),
-		y_label(&rp->m), rp->m.bound, rp->m.bound, rp->m.bound, rp->dir,
-		rp->dir);
+		y_label(&rp->m), rp->m.bound, rp->m.bound, rp->m.bound);
 }
 
 static void script_itr(const struct report *rp, FILE *gp, const char *tag)
 {
+	fprintf(gp, "set output 'energy_itr.png'\n");
+	gp_title(gp, rp, "energy of every trial over the interrupt delay", tag);
 	fprintf(gp,
-		"set output '%s/energy_itr.png'\n"
-		"set title \"%s: energy of every trial over the interrupt "
-		"delay%s\"\n"
-		"set xlabel \"ITR (us)\"\nset ylabel \"%s\"\n"
-		"plot '%s/trials.dat' using 4:2 with points pt 7 ps 0.6 "
+		"set xlabel 'ITR (us)'\nset ylabel '%s'\n"
+		"plot 'trials.dat' using 4:2 with points pt 7 ps 0.6 "
 		"lc rgb '#4477aa' title 'trials'\n",
-		rp->dir, rp->m.policy, tag, y_label(&rp->m), rp->dir);
+		y_label(&rp->m));
 }
 
 static void script_time(const struct report *rp, FILE *gp, const char *tag)
 {
 	bool hours = rp->t_max > 2 * 3600;
 
+	fprintf(gp, "set output 'energy_time.png'\n");
+	gp_title(gp, rp, "energy per window, kopt vs stock policy", tag);
 	fprintf(gp,
-		"set output '%s/energy_time.png'\n"
-		"set title \"%s: energy per window, kopt vs stock policy%s\"\n"
-		"set xlabel \"%s\"\nset ylabel \"energy per window (J)\"\n"
-		"plot '%s/energy.dat' using ($1/%g):3 with lines lw 1 "
+		"set xlabel '%s'\nset ylabel 'energy per window (J)'\n"
+		"plot 'energy.dat' using ($1/%g):3 with lines lw 1 "
 		"lc rgb '#999999' title 'stock policy', \\\n"
-		"     '%s/energy.dat' using ($1/%g):2 with lines lw 1 "
+		"     'energy.dat' using ($1/%g):2 with lines lw 1 "
 		"lc rgb '#4477aa' title 'kopt'",
-		rp->dir, rp->m.policy, tag, hours ? "time (hours)" : "time (s)",
-		rp->dir, hours ? 3600.0 : 1.0, rp->dir, hours ? 3600.0 : 1.0);
+		hours ? "time (hours)" : "time (s)", hours ? 3600.0 : 1.0,
+		hours ? 3600.0 : 1.0);
 	if (rp->oracle_rows)
 		fprintf(gp,
-			", \\\n     '%s/energy.dat' using ($1/%g):4 with "
+			", \\\n     'energy.dat' using ($1/%g):4 with "
 			"lines lw 1 dt 2 lc rgb '#228833' title 'oracle'",
-			rp->dir, hours ? 3600.0 : 1.0);
+			hours ? 3600.0 : 1.0);
 	fprintf(gp, "\n");
 }
 
@@ -368,12 +430,13 @@ static int write_script(const struct report *rp)
 
 	if (!gp)
 		return -1;
+	/* the log's path as a string constant: a comment would let a newline in */
+	fprintf(gp, "# generated by kopt report; rerun in this directory: "
+		    "gnuplot report.gp\nlog = ");
+	gp_str(gp, rp->log_path);
 	fprintf(gp,
-		"# generated by kopt report from %s; rerun: gnuplot "
-		"report.gp\n"
-		"set terminal pngcairo size 1000,700 noenhanced\n"
-		"set key top right\nset grid\nset datafile missing 'NaN'\n",
-		rp->log_path);
+		"\nset terminal pngcairo size 1000,700 noenhanced\n"
+		"set key top right\nset grid\nset datafile missing 'NaN'\n");
 	script_latency(rp, gp, tag);
 	script_itr(rp, gp, tag);
 	script_time(rp, gp, tag);
@@ -400,14 +463,28 @@ static bool have_gnuplot(void)
 	return found;
 }
 
+/* gnuplot report.gp, in DIR, from an argument vector: no shell. */
 static int run_gnuplot(const struct report *rp)
 {
-	char cmd[PATH_MAX + 64];
-	int st;
+	char *const argv[] = { "gnuplot", "report.gp", NULL };
+	posix_spawn_file_actions_t fa;
+	int err, st = -1;
+	pid_t pid;
 
-	snprintf(cmd, sizeof(cmd), "gnuplot '%s/report.gp'", rp->dir);
-	st = system(cmd);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+	err = posix_spawn_file_actions_init(&fa);
+	if (!err)
+		err = posix_spawn_file_actions_addchdir_np(&fa, rp->dir);
+	if (!err)
+		err = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (err) {
+		pr_warn("report: cannot start gnuplot in %s: %s\n", rp->dir,
+			strerror(err));
+		return -1;
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
 		pr_warn("report: gnuplot failed on %s/report.gp (status %d); "
 			"its messages are above\n",
 			rp->dir, st);
@@ -469,11 +546,6 @@ int cmd_report(int argc, char **argv)
 
 	if (!kopt_opts_parse(&spec, argc, argv, &ret))
 		return ret;
-	if (strchr(rp.dir, '\'') || strchr(rp.log_path, '\'')) {
-		pr_warn("report: paths with a single quote are not supported "
-			"(they go into a gnuplot script)\n");
-		return KOPT_EXIT_USAGE;
-	}
 	if (!have_gnuplot()) {
 		pr_warn("report: gnuplot not found in PATH; install it "
 			"(apt-get install gnuplot-nox, or make deps) and run "

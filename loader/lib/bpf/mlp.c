@@ -50,13 +50,6 @@ const char *kopt_pin_dir(void)
 	return d && *d ? d : KOPT_PIN_DIR_DEFAULT;
 }
 
-const char *kopt_state_dir(void)
-{
-	const char *d = getenv("KOPT_STATE_DIR");
-
-	return d && *d ? d : KOPT_STATE_DIR_DEFAULT;
-}
-
 static void pin_path(char *buf, size_t len, const char *name)
 {
 	snprintf(buf, len, "%s/%s", kopt_pin_dir(), name);
@@ -84,17 +77,24 @@ static void state_file(char *buf, size_t len)
 /* Records that kopt mounted bpffs on `where`, for unload to undo. */
 static int record_mount(const char *where, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
+	int dfd = kopt_state_dir_open(true, err, errlen), fd;
 	FILE *f;
 
-	if (mkdir(kopt_state_dir(), 0755) && errno != EEXIST)
-		return kopt_errf(err, errlen, -errno, "state directory %s: %s",
-				 kopt_state_dir(), strerror(errno));
-	state_file(path, sizeof(path));
-	f = fopen(path, "we");
-	if (!f)
-		return kopt_errf(err, errlen, -errno, "%s: %s", path,
-				 strerror(errno));
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, KOPT_STATE_BPFFS,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	close(dfd);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return kopt_errf(err, errlen, -e, "%s/%s: %s", kopt_state_dir(),
+				 KOPT_STATE_BPFFS, strerror(e));
+	}
 	fprintf(f, "%s\n", where);
 	fclose(f);
 	return 0;
@@ -103,14 +103,22 @@ static int record_mount(const char *where, char *err, size_t errlen)
 /* The bpffs mount point kopt recorded, or "" if none. */
 static void recorded_mount(char *buf, size_t len)
 {
-	char path[PATH_MAX];
-	FILE *f;
+	char err[256];
+	int dfd = kopt_state_dir_open(false, err, sizeof(err)), fd;
+	FILE *f = NULL;
 
 	buf[0] = '\0';
-	state_file(path, sizeof(path));
-	f = fopen(path, "re");
-	if (!f)
+	if (dfd < 0)
 		return;
+	fd = openat(dfd, KOPT_STATE_BPFFS, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	close(dfd);
+	if (fd >= 0)
+		f = fdopen(fd, "r");
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
 	if (fgets(buf, len, f))
 		buf[strcspn(buf, "\n")] = '\0';
 	fclose(f);

@@ -15,7 +15,6 @@
 
 #define KOPT_BPFFS "/sys/fs/bpf"
 #define KOPT_PIN_DIR_DEFAULT KOPT_BPFFS "/kopt"
-#define KOPT_STATE_DIR_DEFAULT "/run/kopt"
 /* Pin names under the pin directory. */
 #define KOPT_PIN_WEIGHTS "mlp_weights"
 #define KOPT_PIN_ACTIVE "mlp_active"
@@ -28,9 +27,8 @@
 
 struct mlp_bpf;
 
-/* $KOPT_PIN_DIR, else /sys/fs/bpf/kopt; $KOPT_STATE_DIR, else /run/kopt. */
+/* $KOPT_PIN_DIR, else /sys/fs/bpf/kopt (the state directory: kopt.h). */
 const char *kopt_pin_dir(void);
-const char *kopt_state_dir(void);
 
 /* The pinned live model, opened. */
 struct kopt_mlp_live {

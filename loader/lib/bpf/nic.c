@@ -8,8 +8,12 @@
  *
  * Changes to the host, all undone by nic_close(): the XDP program on the
  * interface (libxdp; detached), bpffs at /sys/fs/bpf when absent (libxdp's
- * dispatcher needs it; unmounted if still ours and empty), perf events
- * (closed). Nothing is pinned.
+ * dispatcher needs it; unmounted if still ours and empty), libxdp's state
+ * directory in it, perf events (closed). Nothing is pinned by kopt itself
+ * (libxdp pins its dispatcher). The attach, the mount and the directory
+ * are journaled (state.h, bpf_journal.h) before they are made, so a
+ * killed kopt's are undone by `kopt restore` or the next kopt; a change
+ * that cannot be journaled is not made.
  *
  * Cost: opening loads two small objects; a window read is one map lookup
  * (all CPUs) per call.
@@ -37,6 +41,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
+#include "bpf_journal.h"
 #include "kopt.h"
 #include "nic.h"
 #include "nic.skel.h"
@@ -68,6 +73,9 @@ struct nic {
 	double prev_s;
 	dev_t bpffs_dev; /* of the bpffs nic_open mounted */
 	bool had_xdp_dir; /* libxdp's state dir existed before open */
+	/* journal entries of what this collector changed (state.h) */
+	struct state_entry j_xdp, j_mount, j_dir;
+	bool jd_xdp, jd_mount, jd_dir; /* ... and which are recorded */
 	char bpffs_fresh[256]; /* entries of the bpffs right after mount */
 	void *percpu_buf; /* nr_cpus values of the nic_percpu map */
 	size_t percpu_size; /* one value, 8-byte aligned as the kernel copies */
@@ -150,10 +158,11 @@ static int cmp_irq(const void *a, const void *b)
 	return (x->irq > y->irq) - (x->irq < y->irq);
 }
 
+/* Adds irq at n if there is room; the count goes on past max. */
 static int add_irq(struct nic_irq *irqs, int n, int max, __u32 irq)
 {
 	if (n >= max)
-		return n;
+		return n + 1;
 	irqs[n].irq = irq;
 	irq_name(irq, irqs[n].name, sizeof(irqs[n].name));
 	irqs[n].queue = queue_from_name(irqs[n].name);
@@ -180,7 +189,7 @@ static int irqs_from_msi_dir(const char *dir, struct nic_irq *irqs, int max)
 			n = add_irq(irqs, n, max, irq);
 	}
 	closedir(d);
-	qsort(irqs, n, sizeof(*irqs), cmp_irq);
+	qsort(irqs, n < max ? n : max, sizeof(*irqs), cmp_irq);
 	return n;
 }
 
@@ -453,8 +462,20 @@ static bool dir_has_new(const char *dir, const char *had)
  * process (kopt bench collector's rounds) must make it again, or libxdp
  * cannot take its lock and attaches nothing.
  */
-static void libxdp_state_dir(void)
+static void libxdp_state_dir(struct nic *n)
 {
+	if (!access(LIBXDP_STATE_DIR, F_OK))
+		return;
+	if (!n->jd_dir) {
+		bpfj_dir_entry(&n->j_dir);
+		if (state_record(&n->j_dir)) {
+			pr_warn("not making %s: it cannot be journaled; libxdp "
+				"may attach the XDP counter alone\n",
+				LIBXDP_STATE_DIR);
+			return;
+		}
+		n->jd_dir = true;
+	}
 	if (mkdir(LIBXDP_STATE_DIR, 0700) && errno != EEXIST)
 		pr_warn("mkdir %s failed (%s): libxdp may attach the XDP "
 			"counter alone\n",
@@ -464,7 +485,7 @@ static void libxdp_state_dir(void)
 /*
  * libxdp's multiprog dispatcher pins its state under /sys/fs/bpf/xdp;
  * without bpffs there it falls back to attaching one program alone. Mount
- * it when absent (recorded, undone by bpffs_restore).
+ * it when absent (journaled first, undone by bpffs_restore).
  */
 static void bpffs_ensure(struct nic *n)
 {
@@ -472,24 +493,44 @@ static void bpffs_ensure(struct nic *n)
 
 	if (kopt_is_bpffs(BPFFS_DIR)) {
 		n->had_xdp_dir = !access(LIBXDP_STATE_DIR, F_OK);
-		libxdp_state_dir();
+		libxdp_state_dir(n);
 		return;
 	}
+	bpfj_mount_entry(&n->j_mount, 0, "");
+	if (state_record(&n->j_mount)) {
+		pr_warn("not mounting bpffs at %s: the mount cannot be "
+			"journaled; libxdp attaches the counter alone\n",
+			BPFFS_DIR);
+		return;
+	}
+	n->jd_mount = true;
 	if (mount("bpf", BPFFS_DIR, "bpf", 0, "mode=0700")) {
 		pr_warn("mount bpffs at %s failed (%s): libxdp cannot use its "
 			"dispatcher and attaches the counter alone\n",
 			BPFFS_DIR, strerror(errno));
+		state_forget(&n->j_mount);
+		n->jd_mount = false;
 		return;
 	}
 	if (!stat(BPFFS_DIR, &st))
 		n->bpffs_dev = st.st_dev;
 	/* a fresh bpffs may hold maps.debug/progs.debug (bpf_preload) */
 	list_dir(BPFFS_DIR, n->bpffs_fresh, sizeof(n->bpffs_fresh));
+	bpfj_mount_entry(&n->j_mount, n->bpffs_dev, n->bpffs_fresh);
+	state_update(&n->j_mount);
 	n->info.bpffs_mounted = true;
-	libxdp_state_dir();
+	libxdp_state_dir(n);
 	pr_info("mounted bpffs at %s for libxdp's dispatcher; it is "
 		"unmounted on exit\n",
 		BPFFS_DIR);
+}
+
+/* The normal path undid what the journal entry says: drop it. */
+static void forget(struct state_entry *e, bool *recorded)
+{
+	if (*recorded)
+		state_forget(e);
+	*recorded = false;
 }
 
 static void bpffs_restore(struct nic *n)
@@ -499,7 +540,8 @@ static void bpffs_restore(struct nic *n)
 	if (!n->info.bpffs_mounted) {
 		/* libxdp made its state dir; remove it if it made it empty */
 		if (!n->had_xdp_dir && kopt_is_bpffs(BPFFS_DIR))
-			rmdir(LIBXDP_STATE_DIR);
+			rmdir(LIBXDP_STATE_DIR); /* in use by others: kept */
+		forget(&n->j_dir, &n->jd_dir);
 		return;
 	}
 	n->info.bpffs_mounted = false;
@@ -507,18 +549,25 @@ static void bpffs_restore(struct nic *n)
 		pr_warn("bpffs at %s is no longer the one kopt mounted; left "
 			"as is\n",
 			BPFFS_DIR);
+		forget(&n->j_dir, &n->jd_dir);
+		forget(&n->j_mount, &n->jd_mount);
 		return;
 	}
 	rmdir(LIBXDP_STATE_DIR);
+	forget(&n->j_dir, &n->jd_dir);
 	if (dir_has_new(BPFFS_DIR, n->bpffs_fresh)) {
 		pr_warn("bpffs kopt mounted at %s now holds other pins; left "
 			"mounted (umount %s when done)\n",
 			BPFFS_DIR, BPFFS_DIR);
+		forget(&n->j_mount, &n->jd_mount);
 		return;
 	}
 	if (umount2(BPFFS_DIR, 0))
-		pr_warn("umount %s failed (%s); run 'umount %s'\n", BPFFS_DIR,
-			strerror(errno), BPFFS_DIR);
+		pr_warn("umount %s failed (%s); run 'umount %s', or `kopt "
+			"restore` after this kopt ends\n",
+			BPFFS_DIR, strerror(errno), BPFFS_DIR);
+	else
+		forget(&n->j_mount, &n->jd_mount);
 }
 
 /* ---- XDP with libxdp ---------------------------------------------------- */
@@ -582,7 +631,25 @@ static int xdp_try_attach(struct nic *n, enum xdp_attach_mode mode, char *why,
 	int err;
 
 	libxdp_last_warn[0] = '\0';
+	/* journaled before the attach: the id comes with the attach */
+	bpfj_xdp_entry(&n->j_xdp, n->info.ifname, n->info.ifindex,
+		       xdp_mode_name(mode), 0, "nic_xdp_count");
+	err = state_record(&n->j_xdp);
+	if (err) {
+		snprintf(why, why_len,
+			 "%s XDP attach to %s not tried: it cannot be "
+			 "journaled (%s; see above)",
+			 xdp_mode_name(mode), n->info.ifname, strerror(-err));
+		return err;
+	}
+	n->jd_xdp = true;
 	err = xdp_program__attach(n->xprog, n->info.ifindex, mode, 0);
+	if (!err) {
+		n->j_xdp.original = xdp_program__id(n->xprog);
+		state_update(&n->j_xdp);
+	} else {
+		forget(&n->j_xdp, &n->jd_xdp);
+	}
 	if (!err) {
 		n->xdp_attached = mode;
 		return 0;
@@ -708,8 +775,10 @@ static void xdp_detach(struct nic *n)
 		if (err) {
 			libxdp_strerror(err, buf, sizeof(buf));
 			pr_warn("detaching the XDP counter from %s failed (%s); "
-				"remove it with 'xdp-loader unload %s --all'\n",
-				n->info.ifname, buf, n->info.ifname);
+				"`kopt restore` retries after this kopt ends\n",
+				n->info.ifname, buf);
+		} else {
+			forget(&n->j_xdp, &n->jd_xdp);
 		}
 		n->xdp_attached = XDP_MODE_UNSPEC;
 	}
@@ -766,6 +835,17 @@ static int find_vectors(struct nic *n, const struct nic_opts *o)
 	}
 	cnt = nic_find_irqs(in->ifname, in->irqs, NIC_MAX_IRQS, in->irq_source,
 			    sizeof(in->irq_source));
+	if (cnt > NIC_MAX_IRQS) {
+		/*
+		 * The BPF side scans a fixed list per interrupt; following
+		 * part of the NIC silently would undercount its rates.
+		 */
+		pr_warn("%s has %d interrupt vectors (%s); the collector "
+			"follows at most %d: name the ones to trace with --irq "
+			"(the vectors of the queues the service uses)\n",
+			in->ifname, cnt, in->irq_source, NIC_MAX_IRQS);
+		return -E2BIG;
+	}
 	in->nr_irqs = cnt > 0 ? cnt : 0;
 	return 0;
 }

@@ -162,7 +162,10 @@ void nic_close(struct nic *nic);
 /*
  * Finds ifname's interrupt vectors (MSI/MSI-X list of its device, else
  * /proc/interrupts names); returns their count (0: none, source says
- * why) or -errno. Reads only.
+ * why) or -errno. Reads only. The count is the device's, even when it
+ * is above max and only max were stored (nic_open() refuses a NIC with
+ * more than NIC_MAX_IRQS vectors unless the caller names them). The same
+ * holds for the two functions below.
  */
 int nic_find_irqs(const char *ifname, struct nic_irq *irqs, int max,
 		  char *source, size_t source_len);

@@ -494,6 +494,12 @@ static int set_value(struct policy_parse *pp, struct kopt_ini *ini, int id,
 			return kopt_ini_err(ini, d->section, d->key,
 					    "must be 1 to %d characters",
 					    POLICY_NAME_LEN - 1);
+		if (!policy_name_ok(value))
+			return kopt_ini_err(ini, d->section, d->key,
+					    "'%s': only letters, digits, '-', "
+					    "'_' and '.' (the name goes into "
+					    "run logs and report titles)",
+					    value);
 		strcpy(dst, value);
 		return 0;
 	case K_PATH:
@@ -809,6 +815,29 @@ static void policy_dir(struct policy_parse *pp, const char *path)
 	snprintf(pp->dir, sizeof(pp->dir), "%s", dirname(tmp));
 }
 
+static bool name_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+}
+
+bool policy_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len || len >= POLICY_NAME_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!name_char_ok(name[i]))
+			return false;
+	return true;
+}
+
+/*
+ * The file's name without its extension, with every character a name
+ * given in the file could not hold replaced by '_': the name is written
+ * into run logs and report scripts whatever the file is called.
+ */
 static void default_name(struct policy *p, const char *path)
 {
 	char tmp[PATH_MAX], *dot;
@@ -818,6 +847,11 @@ static void default_name(struct policy *p, const char *path)
 	dot = strrchr(p->name, '.');
 	if (dot && dot != p->name)
 		*dot = '\0';
+	for (char *c = p->name; *c; c++)
+		if (!name_char_ok(*c))
+			*c = '_';
+	if (!p->name[0])
+		snprintf(p->name, sizeof(p->name), "policy");
 }
 
 int policy_load(const char *path, struct policy *p, char *err, size_t errlen)

@@ -179,6 +179,12 @@ struct policy {
  */
 int policy_load(const char *path, struct policy *p, char *err, size_t errlen);
 
+/*
+ * True if name is a policy name: 1 to POLICY_NAME_LEN - 1 letters, digits,
+ * '-', '_' or '.'. Names go into run logs and report scripts, so nothing
+ * else is accepted.
+ */
+bool policy_name_ok(const char *name);
 const char *policy_objective_name(enum policy_objective o);
 const char *policy_acq_name(enum policy_acq a);
 const char *policy_baseline_name(enum policy_baseline b);

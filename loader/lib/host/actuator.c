@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@
 #define SW_FLUSH_MAX_USECS 100000
 #define SW_DEFER_MAX 1000
 #define SYSFS_NET "/sys/class/net"
+#define CPUFREQ_SYSFS "/sys/devices/system/cpu"
 
 static const char *const kind_names[ACT_NR] = {
 	[ACT_NIC_COALESCE] = "nic-coalesce",
@@ -101,9 +103,70 @@ static int nic_get_attr(const char *ifname, int attr, long *val, char *why,
 	return 0;
 }
 
+/*
+ * rx/tx-usecs values some drivers do not read as a delay (Linux 6.12's
+ * set_coalesce of each): there 0 is "no delay" and the delays start at
+ * 10 us, while 1-4 select modes and the rest is refused. The actuator's
+ * range skips them, so a search over it never asks for a mode.
+ */
+static const struct coalesce_special {
+	const char *driver;
+	bool tx; /* tx-usecs too (else rx-usecs only) */
+	long lo, hi;
+	const char *why;
+} coalesce_special[] = {
+	{ "e1000e", false, 1, 9,
+	  "1 and 3 select its dynamic modes, 4 its simplified one, 2 and "
+	  "5-9 are refused" },
+	{ "e1000", false, 1, 9,
+	  "1 and 3 select its dynamic modes, 4 its simplified one, 2 and "
+	  "5-9 are refused" },
+	{ "igb", true, 1, 9,
+	  "1 and 3 select its dynamic modes, 2 and 4-9 are refused" },
+	{ "igc", true, 1, 9,
+	  "1 and 3 select its dynamic modes, 2 and 4-9 are refused" },
+	{ "ixgbe", false, 1, 1, "1 turns its adaptive mode on" },
+};
+
+int act_coalesce_special(const char *driver, const char *knob, long *lo,
+			 long *hi, const char **why)
+{
+	bool tx = !strcmp(knob, "tx-usecs");
+
+	for (size_t i = 0;
+	     i < sizeof(coalesce_special) / sizeof(coalesce_special[0]); i++) {
+		const struct coalesce_special *c = &coalesce_special[i];
+
+		if (strcmp(c->driver, driver) || (tx && !c->tx))
+			continue;
+		*lo = c->lo;
+		*hi = c->hi;
+		*why = c->why;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* The interface's driver, from its device's sysfs link; "" if none. */
+static void nic_driver(const char *ifname, char *buf, size_t len)
+{
+	char path[PATH_MAX], link[PATH_MAX], *base;
+	ssize_t n;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), SYSFS_NET "/%s/device/driver", ifname);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	snprintf(buf, len, "%.31s", base ? base + 1 : link);
+}
+
 static int nic_probe(struct actuator *a)
 {
 	int attr = ethtool_coalesce_attr_parse(a->knob);
+	const char *why;
 	long v;
 
 	if (attr != ETHTOOL_A_COALESCE_RX_USECS &&
@@ -115,6 +178,10 @@ static int nic_probe(struct actuator *a)
 	a->min = 0;
 	a->max = COALESCE_MAX_USECS;
 	a->step = 1;
+	nic_driver(a->target, a->driver, sizeof(a->driver));
+	if (!act_coalesce_special(a->driver, a->knob, &a->skip_lo, &a->skip_hi,
+				  &why))
+		snprintf(a->skip_why, sizeof(a->skip_why), "%s", why);
 	return nic_get_attr(a->target, attr, &v, a->why, sizeof(a->why));
 }
 
@@ -320,6 +387,57 @@ static bool has_governor(unsigned int cpu, const char *name)
 	return found;
 }
 
+int act_cpu_policy(const char *cpu_dir, int cpu)
+{
+	char path[PATH_MAX], link[PATH_MAX], *base;
+	struct stat st;
+	ssize_t n;
+	int id;
+
+	snprintf(path, sizeof(path), "%s/cpu%d/cpufreq", cpu_dir, cpu);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0) /* a directory: this CPU's own policy (old kernels) */
+		return lstat(path, &st) || !S_ISDIR(st.st_mode) ? -ENOENT : cpu;
+	link[n] = '\0';
+	/* ../cpufreq/policyN, or ../cpuN/cpufreq on old kernels */
+	base = strrchr(link, '/');
+	base = base ? base + 1 : link;
+	if (sscanf(base, "policy%d", &id) == 1 && id >= 0)
+		return id;
+	if (!strcmp(base, "cpufreq") && base > link) {
+		base[-1] = '\0';
+		base = strrchr(link, '/');
+		base = base ? base + 1 : link;
+		if (sscanf(base, "cpu%d", &id) == 1 && id >= 0)
+			return id;
+	}
+	return -EINVAL;
+}
+
+/* The CPUs' cpufreq policies, each with the first requested CPU in it. */
+static int cpufreq_policies(struct actuator *a)
+{
+	a->nr_policies = 0;
+	for (int i = 0; i < a->nr_cpus; i++) {
+		int id = act_cpu_policy(CPUFREQ_SYSFS, a->cpus[i]), k;
+
+		if (id < 0)
+			return kopt_errf(a->why, sizeof(a->why), -ENODEV,
+					 "cpu%d: cannot find its cpufreq "
+					 "policy under " CPUFREQ_SYSFS,
+					 a->cpus[i]);
+		for (k = 0; k < a->nr_policies; k++)
+			if (a->policy[k] == id)
+				break;
+		if (k == a->nr_policies) {
+			a->policy[k] = id;
+			a->policy_cpu[k] = a->cpus[i];
+			a->nr_policies++;
+		}
+	}
+	return 0;
+}
+
 static int cpufreq_probe(struct actuator *a)
 {
 	unsigned long min, max;
@@ -355,42 +473,61 @@ static int cpufreq_probe(struct actuator *a)
 	a->min = min;
 	a->max = max;
 	a->step = 1;
+	return cpufreq_policies(a);
+}
+
+/*
+ * Journals one policy's originals (through a CPU of it). Policies are
+ * the unit: CPUs sharing one share its governor and limits, so one entry
+ * per policy, all written before any change, keeps every original.
+ */
+static int cpufreq_journal(struct actuator *a, int k)
+{
+	struct cpufreq_policy *pol = cpufreq_get_policy(a->policy_cpu[k]);
+	struct actuator one = *a;
+	int err;
+
+	if (!pol)
+		return kopt_errf(a->why, sizeof(a->why), -EIO,
+				 "cpu%d: cannot read its cpufreq policy",
+				 a->policy_cpu[k]);
+	snprintf(one.target, sizeof(one.target), "policy%d", a->policy[k]);
+	if (has_governor(a->policy_cpu[k], "userspace")) {
+		err = journal(&one, "governor", 0, pol->governor);
+	} else {
+		err = journal(&one, "scaling-min-khz", pol->min, NULL);
+		if (!err)
+			err = journal(&one, "scaling-max-khz", pol->max, NULL);
+	}
+	cpufreq_put_policy(pol);
+	if (err)
+		return kopt_errf(a->why, sizeof(a->why), err,
+				 "cannot journal cpufreq policy%d; not "
+				 "changing it",
+				 a->policy[k]);
 	return 0;
 }
 
 static int cpufreq_set_one(struct actuator *a, unsigned int cpu, long khz)
 {
 	struct cpufreq_policy *pol = cpufreq_get_policy(cpu);
-	char target[16];
 	int err = 0;
 
 	if (!pol)
 		return kopt_errf(a->why, sizeof(a->why), -EIO,
 				 "cpu%u: cannot read its cpufreq policy", cpu);
-	snprintf(target, sizeof(target), "%u", cpu);
 	if (has_governor(cpu, "userspace")) {
-		struct actuator one = *a;
-
-		snprintf(one.target, sizeof(one.target), "%s", target);
-		err = journal(&one, "governor", 0, pol->governor);
-		if (!err && strcmp(pol->governor, "userspace"))
+		if (strcmp(pol->governor, "userspace"))
 			err = cpufreq_modify_policy_governor(cpu, "userspace");
 		if (!err)
 			err = cpufreq_set_frequency(cpu, khz);
-	} else {
+	} else if ((unsigned long)khz > pol->max) {
 		/* no userspace governor (intel_pstate): pin min = max */
-		struct actuator one = *a;
-
-		snprintf(one.target, sizeof(one.target), "%s", target);
-		err = journal(&one, "scaling-min-khz", pol->min, NULL);
-		if (!err)
-			err = journal(&one, "scaling-max-khz", pol->max, NULL);
-		if (!err && (unsigned long)khz > pol->max)
-			err = cpufreq_modify_policy_max(cpu, khz) ||
-			      cpufreq_modify_policy_min(cpu, khz);
-		else if (!err)
-			err = cpufreq_modify_policy_min(cpu, khz) ||
-			      cpufreq_modify_policy_max(cpu, khz);
+		err = cpufreq_modify_policy_max(cpu, khz) ||
+		      cpufreq_modify_policy_min(cpu, khz);
+	} else {
+		err = cpufreq_modify_policy_min(cpu, khz) ||
+		      cpufreq_modify_policy_max(cpu, khz);
 	}
 	cpufreq_put_policy(pol);
 	if (err)
@@ -401,10 +538,15 @@ static int cpufreq_set_one(struct actuator *a, unsigned int cpu, long khz)
 
 static int cpufreq_set_all(struct actuator *a, long khz)
 {
-	int i, err;
+	int k, err;
 
-	for (i = 0; i < a->nr_cpus; i++) {
-		err = cpufreq_set_one(a, a->cpus[i], khz);
+	for (k = 0; k < a->nr_policies; k++) {
+		err = cpufreq_journal(a, k);
+		if (err)
+			return err;
+	}
+	for (k = 0; k < a->nr_policies; k++) {
+		err = cpufreq_set_one(a, a->policy_cpu[k], khz);
 		if (err)
 			return err;
 	}
@@ -475,10 +617,23 @@ int act_get(struct actuator *a, long *value)
 	}
 }
 
+bool act_value_ok(const struct actuator *a, long value)
+{
+	return value >= a->min && value <= a->max &&
+	       !(a->step > 1 && (value - a->min) % a->step) &&
+	       !(a->skip_why[0] && value >= a->skip_lo && value <= a->skip_hi);
+}
+
 int act_set(struct actuator *a, long value)
 {
-	if (value < a->min || value > a->max ||
-	    (a->step > 1 && (value - a->min) % a->step))
+	if (a->skip_why[0] && value >= a->skip_lo && value <= a->skip_hi)
+		return kopt_errf(a->why, sizeof(a->why), -ERANGE,
+				 "%s %s %s: %ld is not a delay for %s (%s); "
+				 "use %ld..%ld without %ld..%ld",
+				 act_kind_name(a->kind), a->target, a->knob,
+				 value, a->driver, a->skip_why, a->min, a->max,
+				 a->skip_lo, a->skip_hi);
+	if (!act_value_ok(a, value))
 		return kopt_errf(a->why, sizeof(a->why), -ERANGE,
 				 "%s %s %s: %ld outside %ld..%ld step %ld",
 				 act_kind_name(a->kind), a->target, a->knob,
@@ -502,13 +657,42 @@ void act_range(const struct actuator *a, long *min, long *max, long *step)
 	*step = a->step;
 }
 
+/* A CPU of cpufreq policy N that is online now (libcpupower wants one). */
+static int policy_cpu(long policy)
+{
+	char path[PATH_MAX], line[64];
+	long cpu;
+
+	snprintf(path, sizeof(path),
+		 CPUFREQ_SYSFS "/cpufreq/policy%ld/"
+			       "affected_cpus",
+		 policy);
+	if (kopt_read_line(path, line, sizeof(line)))
+		return -ENODEV;
+	line[strcspn(line, " ,-")] = '\0';
+	return kopt_parse_long(line, 0, INT_MAX, &cpu) ? -ENODEV : (int)cpu;
+}
+
 static int restore_cpufreq(const struct state_entry *e, char *why, size_t len)
 {
-	long cpu;
-	int err;
+	long n;
+	int err, cpu;
 
-	if (kopt_parse_long(e->target, 0, ACT_MAX_CPUS - 1, &cpu))
+	/* "policyN"; a bare CPU number in journals of older kopt */
+	if (!strncmp(e->target, "policy", 6)) {
+		if (kopt_parse_long(e->target + 6, 0, INT_MAX, &n))
+			return kopt_errf(why, len, -EINVAL, "bad policy '%s'",
+					 e->target);
+		cpu = policy_cpu(n);
+		if (cpu < 0)
+			return kopt_errf(why, len, -ENODEV,
+					 "no online CPU in cpufreq %s",
+					 e->target);
+	} else if (!kopt_parse_long(e->target, 0, ACT_MAX_CPUS - 1, &n)) {
+		cpu = n;
+	} else {
 		return kopt_errf(why, len, -EINVAL, "bad cpu '%s'", e->target);
+	}
 	if (!strcmp(e->knob, "governor"))
 		err = cpufreq_modify_policy_governor(cpu,
 						     (char *)e->original_str);
@@ -521,11 +705,124 @@ static int restore_cpufreq(const struct state_entry *e, char *why, size_t len)
 	if (err)
 		return kopt_errf(why, len, -EIO, "libcpupower refused (%d)",
 				 err);
-	snprintf(why, len, "%s",
-		 e->original_str[0] ? e->original_str : "(limit)");
-	if (!e->original_str[0])
+	if (e->original_str[0])
+		snprintf(why, len, "%s", e->original_str);
+	else
 		snprintf(why, len, "%lld", e->original);
 	return 0;
+}
+
+/* What the kernel accepts as an interface name (dev_valid_name()). */
+bool act_ifname_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || *s == ':' || *s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool word_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
+int act_entry_check(const struct state_entry *e, char *why, size_t len)
+{
+	unsigned long long ino;
+	int attr, end = 0;
+	long n;
+
+	if (e->netns[0] && (sscanf(e->netns, "net:[%llu]%n", &ino, &end) != 1 ||
+			    e->netns[end]))
+		return kopt_errf(why, len, -EINVAL,
+				 "netns '%s' is not net:[INODE]", e->netns);
+	/* the server-latency probe's receive timestamp filter (hwtstamp.c) */
+	if (!strcmp(e->kind, HWTS_STATE_KIND)) {
+		if (!act_ifname_ok(e->target))
+			return kopt_errf(why, len, -EINVAL,
+					 "target '%s' is not an interface name",
+					 e->target);
+		if (strcmp(e->knob, "rx-filter") || e->original < 0 ||
+		    e->original > 255)
+			return kopt_errf(why, len, -EINVAL,
+					 "%s %s %lld is not a receive filter",
+					 e->kind, e->knob, e->original);
+		return 0;
+	}
+	switch (act_kind_parse(e->kind)) {
+	case ACT_NIC_COALESCE:
+		attr = ethtool_coalesce_attr_parse(e->knob);
+		if (!act_ifname_ok(e->target))
+			break;
+		if (attr != ETHTOOL_A_COALESCE_RX_USECS &&
+		    attr != ETHTOOL_A_COALESCE_TX_USECS &&
+		    attr != ETHTOOL_A_COALESCE_USE_ADAPTIVE_RX &&
+		    attr != ETHTOOL_A_COALESCE_USE_ADAPTIVE_TX)
+			return kopt_errf(why, len, -EINVAL,
+					 "nic-coalesce knob '%s' is not one "
+					 "kopt changes",
+					 e->knob);
+		if (e->original < 0 || e->original > UINT32_MAX)
+			return kopt_errf(why, len, -EINVAL,
+					 "original %lld out of range",
+					 e->original);
+		return 0;
+	case ACT_SW_COALESCE:
+		if (!act_ifname_ok(e->target))
+			break;
+		if (strcmp(e->knob, "gro-flush-usecs") &&
+		    strcmp(e->knob, "napi-defer-hard-irqs"))
+			return kopt_errf(why, len, -EINVAL,
+					 "sw-coalesce knob '%s' is not one "
+					 "kopt changes",
+					 e->knob);
+		if (e->original < 0 || e->original > UINT32_MAX)
+			return kopt_errf(why, len, -EINVAL,
+					 "original %lld out of range",
+					 e->original);
+		return 0;
+	case ACT_CPUFREQ:
+		if (kopt_parse_long(strncmp(e->target, "policy", 6) ?
+					    e->target :
+					    e->target + 6,
+				    0, INT_MAX, &n))
+			return kopt_errf(why, len, -EINVAL,
+					 "cpufreq target '%s' is not policyN",
+					 e->target);
+		if (!strcmp(e->knob, "governor"))
+			return word_ok(e->original_str) ?
+				       0 :
+				       kopt_errf(why, len, -EINVAL,
+						 "governor '%s' is not a "
+						 "governor name",
+						 e->original_str);
+		if (strcmp(e->knob, "scaling-min-khz") &&
+		    strcmp(e->knob, "scaling-max-khz"))
+			return kopt_errf(why, len, -EINVAL,
+					 "cpufreq knob '%s' is not one kopt "
+					 "changes",
+					 e->knob);
+		if (e->original <= 0 || e->original > UINT32_MAX)
+			return kopt_errf(why, len, -EINVAL,
+					 "original %lld out of range",
+					 e->original);
+		return 0;
+	default:
+		return kopt_errf(why, len, -EINVAL, "unknown kind '%s'",
+				 e->kind);
+	}
+	return kopt_errf(why, len, -EINVAL,
+			 "target '%s' is not an interface name", e->target);
 }
 
 int act_restore_entry(const struct state_entry *e, char *why, size_t len)
@@ -535,6 +832,9 @@ int act_restore_entry(const struct state_entry *e, char *why, size_t len)
 	long scale = 1;
 	int err, attr;
 
+	err = act_entry_check(e, why, len);
+	if (err)
+		return err;
 	/* not a knob the optimizer turns: the server-latency probe's */
 	if (!strcmp(e->kind, HWTS_STATE_KIND))
 		return hwts_restore_entry(e, why, len);

@@ -12,7 +12,8 @@
  *   sw-coalesce   software coalescing for NICs without it:
  *                 napi_defer_hard_irqs and gro_flush_timeout (sysfs).
  *   cpufreq       CPU frequency through libcpupower: the userspace
- *                 governor and setspeed, else min = max limits.
+ *                 governor and setspeed, else min = max limits. Journaled
+ *                 per cpufreq policy (CPUs sharing one share its limits).
  *
  * Userspace only.
  */
@@ -37,7 +38,14 @@ struct actuator {
 				    * | freq-khz */
 	int cpus[ACT_MAX_CPUS]; /* cpufreq: the CPUs driven */
 	int nr_cpus;
+	int policy[ACT_MAX_CPUS]; /* cpufreq: their policies (policyN) */
+	int policy_cpu[ACT_MAX_CPUS]; /* a requested CPU of each policy */
+	int nr_policies;
 	long min, max, step; /* valid values (set by probe) */
+	/* values in min..max the driver does not read as a delay: skipped */
+	long skip_lo, skip_hi;
+	char skip_why[128]; /* "" when nothing is skipped */
+	char driver[32]; /* nic-coalesce: the interface's driver */
 	char why[ACT_WHY_LEN]; /* last error, with the reason */
 };
 
@@ -57,8 +65,34 @@ int act_get(struct actuator *a, long *value);
 /* Validates, journals the original, writes and reads back. */
 int act_set(struct actuator *a, long value);
 void act_range(const struct actuator *a, long *min, long *max, long *step);
+/* value is in the range and not one the driver reads as a mode. */
+bool act_value_ok(const struct actuator *a, long value);
+/*
+ * rx/tx-usecs values `driver` reads as modes or refuses: lo..hi and why;
+ * -ENOENT if it reads every value in range as a delay.
+ */
+int act_coalesce_special(const char *driver, const char *knob, long *lo,
+			 long *hi, const char **why);
 
-/* Applies a journaled original value (used by state_restore). */
+/*
+ * Applies a journaled original value (used by state_restore); refuses an
+ * entry act_entry_check() refuses.
+ */
 int act_restore_entry(const struct state_entry *e, char *why, size_t len);
+/*
+ * Whether a journal entry of an actuator kind is one kopt could have
+ * written: a known kind and knob, an interface name the kernel would
+ * accept (no '/': the name goes into a sysfs path), "policyN" for
+ * cpufreq, an original in range. 0, or -EINVAL with why.
+ */
+int act_entry_check(const struct state_entry *e, char *why, size_t len);
+/* A name the kernel would accept for an interface (no '/', ':', space). */
+bool act_ifname_ok(const char *name);
+/*
+ * The cpufreq policy (N of policyN) that CPU belongs to, read from
+ * cpu_dir/cpuCPU/cpufreq (/sys/devices/system/cpu on a host); -ENOENT
+ * without cpufreq.
+ */
+int act_cpu_policy(const char *cpu_dir, int cpu);
 
 #endif /* KOPT_LOADER_ACTUATOR_H */

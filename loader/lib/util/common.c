@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -181,6 +183,76 @@ int kopt_read_ull(const char *path, unsigned long long *v)
 	ok = fscanf(f, "%llu", v) == 1;
 	fclose(f);
 	return ok ? 0 : -EIO;
+}
+
+const char *kopt_state_dir(void)
+{
+	const char *d = getenv("KOPT_STATE_DIR");
+
+	return d && *d ? d : KOPT_STATE_DIR_DEFAULT;
+}
+
+int kopt_state_dir_open(bool create, char *err, size_t len)
+{
+	const char *dir = kopt_state_dir();
+	struct stat st;
+	int fd;
+
+	if (create && mkdir(dir, 0700) && errno != EEXIST)
+		return kopt_errf(err, len, -errno,
+				 "state directory %s: cannot create it: %s",
+				 dir, strerror(errno));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ENOENT)
+			return kopt_errf(err, len, -ENOENT,
+					 "state directory %s does not exist",
+					 dir);
+		if (!lstat(dir, &st) && S_ISLNK(st.st_mode))
+			return kopt_errf(
+				err, len, -ELOOP,
+				"state directory %s is a symlink: kopt "
+				"keeps its journal only in a directory "
+				"of its own; remove the link (or set "
+				"KOPT_STATE_DIR)",
+				dir);
+		return kopt_errf(err, len, -e, "state directory %s: %s", dir,
+				 strerror(e));
+	}
+	if (fstat(fd, &st)) {
+		int e = errno;
+
+		close(fd);
+		return kopt_errf(err, len, -e, "state directory %s: %s", dir,
+				 strerror(e));
+	}
+	if (st.st_uid != geteuid()) {
+		close(fd);
+		return kopt_errf(err, len, -EPERM,
+				 "state directory %s is owned by uid %u, not "
+				 "by us (uid %u): another user could forge "
+				 "or remove the journal; remove it (or set "
+				 "KOPT_STATE_DIR)",
+				 dir, (unsigned int)st.st_uid,
+				 (unsigned int)geteuid());
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		close(fd);
+		return kopt_errf(err, len, -EPERM,
+				 "state directory %s is writable by group or "
+				 "others (mode %04o): anyone could forge the "
+				 "journal; check what is in it, then chmod 700 "
+				 "it or remove it",
+				 dir, (unsigned int)(st.st_mode & 07777));
+	}
+	/* ours and not writable by others: make it private (best effort:
+	 * a 9p share in the VM harness may not take a chmod) */
+	if ((st.st_mode & 077) && fchmod(fd, 0700))
+		pr_debug("state directory %s: chmod 700: %s\n", dir,
+			 strerror(errno));
+	return fd;
 }
 
 bool kopt_is_bpffs(const char *path)

@@ -63,6 +63,23 @@ int kopt_read_ull(const char *path, unsigned long long *v);
 
 #include "errf.h"
 
+/*
+ * The state directory: $KOPT_STATE_DIR, else /run/kopt. It holds the
+ * host-change journal and its lock, so it is kopt's own: 0700, owned by
+ * the effective uid, not a symlink.
+ */
+#define KOPT_STATE_DIR_DEFAULT "/run/kopt"
+const char *kopt_state_dir(void);
+/*
+ * Opens the state directory (creating it 0700 when create is set) without
+ * following a symlink, and checks it: a directory, owned by us, writable
+ * by nobody else (group/other write bits refuse it; a 0755 directory of
+ * ours is made 0700). Returns an O_DIRECTORY fd, -ENOENT if it is absent
+ * and create is not set, or another negative errno with err saying what
+ * is wrong and what to do.
+ */
+int kopt_state_dir_open(bool create, char *err, size_t len);
+
 /* path is the root of a mounted bpffs. */
 bool kopt_is_bpffs(const char *path);
 
