@@ -108,8 +108,10 @@
 #define EXPAND_TRIALS 10
 /* the part of a trial window judged before the rest is spent */
 #define PROBE_FRAC 0.25
-/* trials for a load the model has seen (within warm_radius) */
+/* trials for a load the model has seen (SEEN_MIN_TRIALS trial windows
+ * within warm_radius) */
 #define SEEN_TRIALS 3
+#define SEEN_MIN_TRIALS 4
 /* the guard: this many windows over in a row, or one clearly over */
 #define GUARD_RUN 2
 #define Z_CLEAR 2.0
@@ -140,6 +142,7 @@ static const char *const phase_names[] = { "measure", "stock", "explore",
 struct obs {
 	struct plant_setting s;
 	double qps, obj, cons, t_s;
+	bool hold; /* a hold window, not a trial */
 };
 
 /* One trigger and what it chose: a load level. */
@@ -768,7 +771,8 @@ static void observe(struct run *r, const struct plant_setting *s,
 					  .qps = w->r.qps,
 					  .obj = w->obj,
 					  .cons = w->cons,
-					  .t_s = r->t_s };
+					  .t_s = r->t_s,
+					  .hold = hold };
 }
 
 /*
@@ -1020,15 +1024,20 @@ static bool has_hold(struct run *r)
 	return r->bo && best_hold(r, &l) >= 0;
 }
 
-/* A load the model has observations within warm_radius of. */
+/*
+ * A load seen before: trials were made within warm_radius of it (hold
+ * windows do not count: right after a load change they are the old
+ * setting at the new load, not knowledge of it).
+ */
 static bool seen_before(const struct run *r, double qps)
 {
 	double radius = log1p(r->pol.warm_radius);
+	unsigned int n = 0;
 
 	for (size_t i = r->model_from; i < r->nobs; i++)
-		if (load_dist(&r->pol, r->obs[i].qps, qps) <= radius)
-			return true;
-	return false;
+		n += !r->obs[i].hold &&
+		     load_dist(&r->pol, r->obs[i].qps, qps) <= radius;
+	return n >= SEEN_MIN_TRIALS;
 }
 
 /*
