@@ -57,6 +57,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "labnet.h"
 #include "opts.h"
 #include "nic.h"
 #include "nic_base.skel.h"
@@ -132,75 +133,31 @@ static const struct prog_stat *baseline_of(const struct prog_stat *p,
 
 /* ---- namespaces --------------------------------------------------------- */
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return st == 0 ? 0 : -1;
-}
-
 static int netns_up(struct load *l)
 {
 	snprintf(l->ns_client, sizeof(l->ns_client), "kopt-bc%d-a", getpid());
 	snprintf(l->ns_server, sizeof(l->ns_server), "kopt-bc%d-b", getpid());
-	return sh("set -e; exec >/dev/null 2>&1; "
-		  "ip netns add %1$s; ip netns add %2$s; "
-		  "ip -n %1$s link set lo up; ip -n %2$s link set lo up; "
-		  "ip -n %1$s link add " IF_CLIENT
-		  " type veth peer name " IF_SERVER " netns %2$s; "
-		  "ip -n %1$s addr add " CLIENT_ADDR "/24 dev " IF_CLIENT "; "
-		  "ip -n %2$s addr add " SERVER_ADDR "/24 dev " IF_SERVER "; "
-		  "ip -n %1$s link set " IF_CLIENT " up; "
-		  "ip -n %2$s link set " IF_SERVER " up",
-		  l->ns_client, l->ns_server);
+	return labnet_sh(
+		"set -e; exec >/dev/null 2>&1; "
+		"ip netns add %1$s; ip netns add %2$s; "
+		"ip -n %1$s link set lo up; ip -n %2$s link set lo up; "
+		"ip -n %1$s link add " IF_CLIENT
+		" type veth peer name " IF_SERVER " netns %2$s; "
+		"ip -n %1$s addr add " CLIENT_ADDR "/24 dev " IF_CLIENT "; "
+		"ip -n %2$s addr add " SERVER_ADDR "/24 dev " IF_SERVER "; "
+		"ip -n %1$s link set " IF_CLIENT " up; "
+		"ip -n %2$s link set " IF_SERVER " up",
+		l->ns_client, l->ns_server);
 }
 
 static void netns_down(struct load *l)
 {
-	sh("ip netns del %s >/dev/null 2>&1; ip netns del %s >/dev/null 2>&1",
-	   l->ns_client, l->ns_server);
-}
-
-/* Moves the calling thread into a named network namespace. */
-static int enter_netns(const char *name)
-{
-	char path[128];
-	int fd, err = 0;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (setns(fd, CLONE_NEWNET))
-		err = -errno;
-	close(fd);
-	return err;
+	labnet_sh(
+		"ip netns del %s >/dev/null 2>&1; ip netns del %s >/dev/null 2>&1",
+		l->ns_client, l->ns_server);
 }
 
 /* ---- the load -------------------------------------------------------------- */
-
-static int full_io(int fd, char *buf, size_t len, bool rd)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t r = rd ? read(fd, buf + off, len - off) :
-				 write(fd, buf + off, len - off);
-
-		if (r <= 0)
-			return -1;
-		off += r;
-	}
-	return 0;
-}
 
 static void *server_main(void *arg)
 {
@@ -208,8 +165,8 @@ static void *server_main(void *arg)
 	char buf[MSG_BYTES];
 	int fd = accept(l->listen_fd, NULL, NULL);
 
-	while (fd >= 0 && !full_io(fd, buf, sizeof(buf), true) &&
-	       !full_io(fd, buf, sizeof(buf), false))
+	while (fd >= 0 && !labnet_full_io(fd, buf, sizeof(buf), true) &&
+	       !labnet_full_io(fd, buf, sizeof(buf), false))
 		;
 	if (fd >= 0)
 		close(fd);
@@ -224,7 +181,7 @@ static void *client_main(void *arg)
 	char buf[MSG_BYTES] = "kopt";
 	int fd, one = 1;
 
-	if (enter_netns(l->ns_client)) {
+	if (labnet_enter(l->ns_client)) {
 		snprintf(l->why, sizeof(l->why), "setns client: %s",
 			 strerror(errno));
 		l->err = -1;
@@ -242,8 +199,8 @@ static void *client_main(void *arg)
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	for (l->done = 0; l->done < l->round_trips; l->done++)
-		if (full_io(fd, buf, sizeof(buf), false) ||
-		    full_io(fd, buf, sizeof(buf), true))
+		if (labnet_full_io(fd, buf, sizeof(buf), false) ||
+		    labnet_full_io(fd, buf, sizeof(buf), true))
 			break;
 	close(fd);
 	return NULL;
@@ -829,7 +786,7 @@ static int measure_live(struct bench_args *a, struct bench_result *r)
 	struct nic_base_bpf *base = NULL;
 	struct nic *n;
 
-	if (home < 0 || enter_netns(r->load.ns_server)) {
+	if (home < 0 || labnet_enter(r->load.ns_server)) {
 		pr_warn("entering netns %s failed (%s)\n", r->load.ns_server,
 			strerror(errno));
 		if (home >= 0)

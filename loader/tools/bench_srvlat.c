@@ -53,6 +53,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "labnet.h"
 #include "opts.h"
 #include "srvlat.h"
 #include "srvlat_base.skel.h"
@@ -95,71 +96,30 @@ struct bench {
 
 /* ---- namespaces and the load ----------------------------------------------- */
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 static int netns_up(struct bench *b)
 {
 	snprintf(b->nsa, sizeof(b->nsa), "kopt-bs%d-a", getpid());
 	snprintf(b->nsb, sizeof(b->nsb), "kopt-bs%d-b", getpid());
-	return sh("set -e; exec >/dev/null 2>&1; "
-		  "ip netns add %1$s; ip netns add %2$s; "
-		  "ip -n %1$s link set lo up; ip -n %2$s link set lo up; "
-		  "ip -n %1$s link add " IF_CLIENT
-		  " type veth peer name " IF_SERVER " netns %2$s; "
-		  "ip -n %1$s addr add " CLIENT_ADDR "/24 dev " IF_CLIENT "; "
-		  "ip -n %2$s addr add " SERVER_ADDR "/24 dev " IF_SERVER "; "
-		  "ip -n %1$s link set " IF_CLIENT " up; "
-		  "ip -n %2$s link set " IF_SERVER " up; "
-		  "ip netns exec %2$s ethtool -K " IF_SERVER " gro on; "
-		  "ip netns exec %1$s ethtool -K " IF_CLIENT " tso off",
-		  b->nsa, b->nsb);
+	return labnet_sh(
+		"set -e; exec >/dev/null 2>&1; "
+		"ip netns add %1$s; ip netns add %2$s; "
+		"ip -n %1$s link set lo up; ip -n %2$s link set lo up; "
+		"ip -n %1$s link add " IF_CLIENT
+		" type veth peer name " IF_SERVER " netns %2$s; "
+		"ip -n %1$s addr add " CLIENT_ADDR "/24 dev " IF_CLIENT "; "
+		"ip -n %2$s addr add " SERVER_ADDR "/24 dev " IF_SERVER "; "
+		"ip -n %1$s link set " IF_CLIENT " up; "
+		"ip -n %2$s link set " IF_SERVER " up; "
+		"ip netns exec %2$s ethtool -K " IF_SERVER " gro on; "
+		"ip netns exec %1$s ethtool -K " IF_CLIENT " tso off",
+		b->nsa, b->nsb);
 }
 
 static void netns_down(struct bench *b)
 {
-	sh("ip netns del %s >/dev/null 2>&1; ip netns del %s >/dev/null 2>&1",
-	   b->nsa, b->nsb);
-}
-
-static int enter_netns(const char *name)
-{
-	char path[128];
-	int fd, err = 0;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (setns(fd, CLONE_NEWNET))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-static int full_io(int fd, char *buf, size_t len, bool rd)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t r = rd ? read(fd, buf + off, len - off) :
-				 write(fd, buf + off, len - off);
-
-		if (r <= 0)
-			return -1;
-		off += r;
-	}
-	return 0;
+	labnet_sh(
+		"ip netns del %s >/dev/null 2>&1; ip netns del %s >/dev/null 2>&1",
+		b->nsa, b->nsb);
 }
 
 struct load {
@@ -178,8 +138,8 @@ static void *server_main(void *arg)
 	if (fd < 0)
 		return NULL;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	while (!full_io(fd, buf, sizeof(buf), true) &&
-	       !full_io(fd, buf, sizeof(buf), false))
+	while (!labnet_full_io(fd, buf, sizeof(buf), true) &&
+	       !labnet_full_io(fd, buf, sizeof(buf), false))
 		;
 	close(fd);
 	return NULL;
@@ -193,7 +153,7 @@ static void *client_main(void *arg)
 	char buf[MSG_BYTES] = "kopt";
 	int fd, one = 1;
 
-	if (enter_netns(l->nsa)) {
+	if (labnet_enter(l->nsa)) {
 		snprintf(l->why, sizeof(l->why), "setns client: %s",
 			 strerror(errno));
 		return NULL;
@@ -209,8 +169,8 @@ static void *client_main(void *arg)
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	for (l->done = 0; l->done < l->round_trips; l->done++)
-		if (full_io(fd, buf, sizeof(buf), false) ||
-		    full_io(fd, buf, sizeof(buf), true))
+		if (labnet_full_io(fd, buf, sizeof(buf), false) ||
+		    labnet_full_io(fd, buf, sizeof(buf), true))
 			break;
 	close(fd);
 	return NULL;
@@ -324,7 +284,7 @@ static int measure_round(struct bench *b, struct round *r)
 	struct srvlat *s;
 	double t0;
 
-	if (home < 0 || enter_netns(b->nsb)) {
+	if (home < 0 || labnet_enter(b->nsb)) {
 		pr_warn("bench srvlat: entering %s: %s\n", b->nsb,
 			strerror(errno));
 		if (home >= 0)
