@@ -340,6 +340,56 @@ void labplant_sla_of(const struct policy *pol, struct sim_sla *sla)
 		*sla = (struct sim_sla){ SIM_SLA_P99, pol->sla.bound_us };
 }
 
+int labplant_scenario_open(const char *path, enum scenario_plant plant,
+			   struct scenario *sc, const char *what)
+{
+	char err[KOPT_INI_ERR_LEN];
+
+	if (scenario_load(path, sc, err, sizeof(err))) {
+		pr_warn("plant %s: %s\n", what, err);
+		return -1;
+	}
+	if (sc->plant != plant) {
+		pr_warn("plant %s: scenario %s is for plant = %s: run it with "
+			"`kopt plant %s`\n",
+			what, path, scenario_plant_name(sc->plant),
+			scenario_plant_name(sc->plant));
+		return -1;
+	}
+	return 0;
+}
+
+int labplant_scenario_sla(const struct scenario *sc, struct sim_sla *sla,
+			  const char *what)
+{
+	char err[KOPT_INI_ERR_LEN];
+	struct policy *pol;
+
+	if (sla->kind != SIM_SLA_NONE || !sc || !sc->policy[0])
+		return 0;
+	pol = malloc(sizeof(*pol));
+	if (!pol)
+		return -1;
+	if (policy_load(sc->policy, pol, err, sizeof(err))) {
+		pr_warn("plant %s: policy of scenario %s: %s\n", what, sc->path,
+			err);
+		free(pol);
+		return -1;
+	}
+	labplant_sla_of(pol, sla);
+	free(pol);
+	return 0;
+}
+
+int labplant_serve_stdio(struct labplant *lp)
+{
+	int ret = labplant_serve(lp, stdin, stdout);
+
+	labplant_fini(lp);
+	free(lp);
+	return ret ? KOPT_EXIT_FAIL : KOPT_EXIT_OK;
+}
+
 /* --sla-p99, --sla-p50 US and --sla-ratio R: the oracle's SLA */
 static int sla_arg(struct sim_sla *sla, enum sim_sla_kind kind, double max,
 		   const char *s, char *why, size_t len)

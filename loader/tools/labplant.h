@@ -83,6 +83,19 @@ struct policy;
 /* The SLA a policy keeps, as the oracle's. */
 void labplant_sla_of(const struct policy *pol, struct sim_sla *sla);
 
+/*
+ * For the lab plants' commands (what: "sim", "replay", in messages): a
+ * scenario file that must be for this plant; the oracle's SLA from the
+ * scenario's policy when no option gave one; and serving an initialized
+ * plant (malloc'ed) on stdin/stdout until EOF, then freeing it. The first
+ * two return 0 or -1 (said why); the last a kopt exit code.
+ */
+int labplant_scenario_open(const char *path, enum scenario_plant plant,
+			   struct scenario *sc, const char *what);
+int labplant_scenario_sla(const struct scenario *sc, struct sim_sla *sla,
+			  const char *what);
+int labplant_serve_stdio(struct labplant *lp);
+
 /* In this process: plant_start_ops(&labplant_ops, lp, ...). */
 extern const struct plant_ops labplant_ops;
 

@@ -203,36 +203,11 @@ static int oracle(const struct replay_table *t, const struct scenario *sc,
 
 static int load_scenario(struct replay_opts *o, struct scenario *sc)
 {
-	char err[KOPT_INI_ERR_LEN];
-	struct policy *pol;
-
-	if (scenario_load(o->scenario, sc, err, sizeof(err))) {
-		pr_warn("plant replay: %s\n", err);
+	if (labplant_scenario_open(o->scenario, SCENARIO_REPLAY, sc, "replay"))
 		return -1;
-	}
-	if (sc->plant != SCENARIO_REPLAY) {
-		pr_warn("plant replay: scenario %s is for plant = %s: run it "
-			"with `kopt plant %s`\n",
-			o->scenario, scenario_plant_name(sc->plant),
-			scenario_plant_name(sc->plant));
-		return -1;
-	}
 	if (!o->table)
 		o->table = sc->table;
-	if (o->sla.kind != SIM_SLA_NONE || !sc->policy[0])
-		return 0;
-	pol = malloc(sizeof(*pol));
-	if (!pol)
-		return -1;
-	if (policy_load(sc->policy, pol, err, sizeof(err))) {
-		pr_warn("plant replay: policy of scenario %s: %s\n", sc->path,
-			err);
-		free(pol);
-		return -1;
-	}
-	labplant_sla_of(pol, &o->sla);
-	free(pol);
-	return 0;
+	return labplant_scenario_sla(sc, &o->sla, "replay");
 }
 
 static int serve(const struct replay_table *t, const struct scenario *sc,
@@ -246,7 +221,6 @@ static int serve(const struct replay_table *t, const struct scenario *sc,
 		.sla = &o->sla,
 	};
 	char err[512];
-	int ret;
 
 	if (!lp)
 		return KOPT_EXIT_FAIL;
@@ -255,10 +229,7 @@ static int serve(const struct replay_table *t, const struct scenario *sc,
 		free(lp);
 		return KOPT_EXIT_FAIL;
 	}
-	ret = labplant_serve(lp, stdin, stdout);
-	labplant_fini(lp);
-	free(lp);
-	return ret ? KOPT_EXIT_FAIL : KOPT_EXIT_OK;
+	return labplant_serve_stdio(lp);
 }
 
 static int run_replay(struct replay_opts *o)

@@ -126,7 +126,6 @@ static int serve(const struct sim_params *p, const struct scenario *sc,
 		.sla = &o->sla,
 	};
 	char err[256];
-	int ret;
 
 	if (!lp)
 		return KOPT_EXIT_FAIL;
@@ -135,10 +134,7 @@ static int serve(const struct sim_params *p, const struct scenario *sc,
 		free(lp);
 		return KOPT_EXIT_FAIL;
 	}
-	ret = labplant_serve(lp, stdin, stdout);
-	labplant_fini(lp);
-	free(lp);
-	return ret ? KOPT_EXIT_FAIL : KOPT_EXIT_OK;
+	return labplant_serve_stdio(lp);
 }
 
 /* ---- oracle and sweep ------------------------------------------------------------ */
@@ -264,28 +260,6 @@ static int sweep(const struct sim_params *p, const struct sim_opts *o)
 	return KOPT_EXIT_OK;
 }
 
-/* The oracle's SLA from the scenario's policy, when no option gave one. */
-static int policy_sla(const struct scenario *sc, struct sim_sla *sla)
-{
-	struct policy *pol;
-	char err[KOPT_INI_ERR_LEN];
-
-	if (sla->kind != SIM_SLA_NONE || !sc || !sc->policy[0])
-		return 0;
-	pol = malloc(sizeof(*pol));
-	if (!pol)
-		return -1;
-	if (policy_load(sc->policy, pol, err, sizeof(err))) {
-		pr_warn("plant sim: policy of scenario %s: %s\n", sc->path,
-			err);
-		free(pol);
-		return -1;
-	}
-	labplant_sla_of(pol, sla);
-	free(pol);
-	return 0;
-}
-
 static int run_sim(struct sim_opts *o)
 {
 	struct scenario *sc = NULL;
@@ -297,17 +271,9 @@ static int run_sim(struct sim_opts *o)
 		sc = malloc(sizeof(*sc));
 		if (!sc)
 			return KOPT_EXIT_FAIL;
-		if (scenario_load(o->scenario, sc, err, sizeof(err))) {
-			pr_warn("plant sim: %s\n", err);
+		if (labplant_scenario_open(o->scenario, SCENARIO_SIM, sc,
+					   "sim"))
 			goto out;
-		}
-		if (sc->plant != SCENARIO_SIM) {
-			pr_warn("plant sim: scenario %s is for plant = %s: "
-				"run it with `kopt plant %s`\n",
-				o->scenario, scenario_plant_name(sc->plant),
-				scenario_plant_name(sc->plant));
-			goto out;
-		}
 		if (!o->params)
 			o->params = sc->params;
 	}
@@ -318,7 +284,7 @@ static int run_sim(struct sim_opts *o)
 				       "--scenario that names them");
 		goto out;
 	}
-	if (policy_sla(sc, &o->sla))
+	if (labplant_scenario_sla(sc, &o->sla, "sim"))
 		goto out;
 	if (o->oracle && o->sla.kind == SIM_SLA_NONE) {
 		ret = kopt_usage_error("kopt plant sim",

@@ -317,15 +317,15 @@ static int key_err(struct sc_parse *sp, struct kopt_ini *ini, int id,
 static int key_err(struct sc_parse *sp, struct kopt_ini *ini, int id,
 		   const char *fmt, ...)
 {
-	char msg[KOPT_INI_ERR_LEN];
 	va_list ap;
+	int ret;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	ini->line = sp->line[id];
-	return kopt_ini_err(ini, key_table[id].section, key_table[id].key, "%s",
-			    msg);
+	va_start(ap, fmt);
+	ret = kopt_ini_verr(ini, key_table[id].section, key_table[id].key, fmt,
+			    ap);
+	va_end(ap);
+	return ret;
 }
 
 static int require(struct sc_parse *sp, struct kopt_ini *ini, int id,

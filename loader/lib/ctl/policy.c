@@ -97,11 +97,10 @@ int kopt_ini_parse(struct kopt_ini *ini)
 	return ini->err[0] ? -1 : 0;
 }
 
-int kopt_ini_err(struct kopt_ini *ini, const char *section, const char *key,
-		 const char *fmt, ...)
+int kopt_ini_verr(struct kopt_ini *ini, const char *section, const char *key,
+		  const char *fmt, va_list ap)
 {
 	size_t n;
-	va_list ap;
 
 	if (ini->err[0])
 		return -1;
@@ -116,12 +115,21 @@ int kopt_ini_err(struct kopt_ini *ini, const char *section, const char *key,
 	else if (section && n < sizeof(ini->err))
 		n += snprintf(ini->err + n, sizeof(ini->err) - n,
 			      "[%s]: ", section);
-	if (n < sizeof(ini->err)) {
-		va_start(ap, fmt);
+	if (n < sizeof(ini->err))
 		vsnprintf(ini->err + n, sizeof(ini->err) - n, fmt, ap);
-		va_end(ap);
-	}
 	return -1;
+}
+
+int kopt_ini_err(struct kopt_ini *ini, const char *section, const char *key,
+		 const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = kopt_ini_verr(ini, section, key, fmt, ap);
+	va_end(ap);
+	return ret;
 }
 
 static int parse_number(const char *s, double *out, const char **end)
@@ -573,15 +581,15 @@ static int key_err(struct policy_parse *pp, struct kopt_ini *ini, int id,
 static int key_err(struct policy_parse *pp, struct kopt_ini *ini, int id,
 		   const char *fmt, ...)
 {
-	char msg[KOPT_INI_ERR_LEN];
 	va_list ap;
+	int ret;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	ini->line = pp->line[id];
-	return kopt_ini_err(ini, key_table[id].section, key_table[id].key, "%s",
-			    msg);
+	va_start(ap, fmt);
+	ret = kopt_ini_verr(ini, key_table[id].section, key_table[id].key, fmt,
+			    ap);
+	va_end(ap);
+	return ret;
 }
 
 static int require(struct policy_parse *pp, struct kopt_ini *ini, int id,

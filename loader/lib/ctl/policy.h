@@ -17,6 +17,7 @@
 #define KOPT_LOADER_POLICY_H
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,10 @@ int kopt_ini_parse(struct kopt_ini *ini);
 /* Records the first error, prefixed with "path:line: [section] key: ". */
 int kopt_ini_err(struct kopt_ini *ini, const char *section, const char *key,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same with a va_list, for the parsers' own error wrappers. */
+int kopt_ini_verr(struct kopt_ini *ini, const char *section, const char *key,
+		  const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 /* Strict number parsing for INI values; 0 or -1 with ini->err filled. */
 int kopt_ini_double(struct kopt_ini *ini, const char *section, const char *key,
 		    const char *value, double min, double max, double *out);
