@@ -112,7 +112,7 @@ static void describe(const struct nic_info *in, bool records)
 /* JSON numbers must be finite: NAN (no events) becomes null. */
 static struct json_object *jnum(double v)
 {
-	return isfinite(v) ? json_object_new_double(v) : NULL;
+	return kopt_json_num(v, NULL);
 }
 
 static void print_window_json(const struct nic_window *w, double t)

@@ -53,7 +53,7 @@ static void print_json(struct json_object *o)
 /* A double, or null where it is undefined (NaN) or infinite. */
 static struct json_object *jnum(double v)
 {
-	return isfinite(v) ? json_object_new_double(v) : NULL;
+	return kopt_json_num(v, NULL);
 }
 
 static void jadd(struct json_object *o, const char *key, struct json_object *v)

@@ -458,7 +458,7 @@ static int disk_irqs(struct bench_args *a, char *src, size_t len)
 
 static struct json_object *jnum(double v)
 {
-	return isfinite(v) ? json_object_new_double(v) : NULL;
+	return kopt_json_num(v, NULL);
 }
 
 /* --irq LIST: the vectors for the irq programs */

@@ -1076,12 +1076,7 @@ static void tally(struct case_result *cr, unsigned int seeds)
 
 static struct json_object *jnum(double v)
 {
-	char buf[32];
-
-	if (!isfinite(v))
-		return NULL;
-	snprintf(buf, sizeof(buf), "%.6g", v);
-	return json_object_new_double_s(v, buf);
+	return kopt_json_num(v, "%.6g");
 }
 
 static struct json_object *metrics_json(const struct metrics *m)

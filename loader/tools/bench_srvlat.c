@@ -381,12 +381,7 @@ static double median(double *v, int n, double *lo, double *hi)
 
 static struct json_object *jnum(double v)
 {
-	char buf[32];
-
-	if (!isfinite(v))
-		return NULL;
-	snprintf(buf, sizeof(buf), "%.1f", v);
-	return json_object_new_double_s(v, buf);
+	return kopt_json_num(v, "%.1f");
 }
 
 static struct json_object *fig(double *v, int n)

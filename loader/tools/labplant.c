@@ -204,11 +204,7 @@ int labplant_window(struct labplant *lp, const struct lab_request *rq,
 
 static struct json_object *jnum(double v)
 {
-	char buf[32];
-
-	/* short, exact enough; the caller leaves out what is not finite */
-	snprintf(buf, sizeof(buf), "%.7g", v);
-	return json_object_new_double_s(v, buf);
+	return kopt_json_num(v, "%.7g");
 }
 
 static void add_num(struct json_object *o, const char *key, double v)

@@ -134,12 +134,7 @@ static int parse_schedule(const char *arg, struct scenario *sc)
 
 static struct json_object *jnum(double v)
 {
-	char buf[32];
-
-	if (!isfinite(v))
-		return NULL;
-	snprintf(buf, sizeof(buf), "%.6g", v);
-	return json_object_new_double_s(v, buf);
+	return kopt_json_num(v, "%.6g");
 }
 
 static int oracle(const struct replay_table *t, const struct scenario *sc,

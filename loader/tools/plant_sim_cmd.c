@@ -107,11 +107,7 @@ static bool parse_sim_opts(int argc, char **argv, struct sim_opts *o, int *ret)
 
 static struct json_object *jnum(double v)
 {
-	char buf[32];
-
-	/* short, exact enough, and never NaN/Inf (the caller checks) */
-	snprintf(buf, sizeof(buf), "%.7g", v);
-	return json_object_new_double_s(v, buf);
+	return kopt_json_num(v, "%.7g");
 }
 
 static int serve(const struct sim_params *p, const struct scenario *sc,

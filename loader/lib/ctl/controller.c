@@ -1397,12 +1397,7 @@ static void level_stats(const struct run *r, unsigned int *max, double *mean)
 
 static struct json_object *jnum(double v)
 {
-	char buf[32];
-
-	if (!isfinite(v))
-		return NULL;
-	snprintf(buf, sizeof(buf), "%.6g", v);
-	return json_object_new_double_s(v, buf);
+	return kopt_json_num(v, "%.6g");
 }
 
 static struct json_object *setting_json(const struct plant_setting *s)

@@ -25,6 +25,7 @@
 #include <linux/magic.h>
 
 #include <bpf/libbpf.h>
+#include <json-c/json.h>
 
 #include "kopt.h"
 
@@ -268,6 +269,18 @@ __u64 kopt_mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (__u64)t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
+struct json_object *kopt_json_num(double v, const char *fmt)
+{
+	char buf[32];
+
+	if (!isfinite(v))
+		return NULL;
+	if (!fmt)
+		return json_object_new_double(v);
+	snprintf(buf, sizeof(buf), fmt, v);
+	return json_object_new_double_s(v, buf);
 }
 
 double kopt_now_s(void)

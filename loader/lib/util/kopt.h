@@ -83,6 +83,13 @@ int kopt_state_dir_open(bool create, char *err, size_t len);
 /* path is the root of a mounted bpffs. */
 bool kopt_is_bpffs(const char *path);
 
+struct json_object;
+/*
+ * A JSON number for output, NULL (JSON null) when v is not finite: with
+ * fmt (e.g. "%.6g") its text is printed that short, else json-c's own.
+ */
+struct json_object *kopt_json_num(double v, const char *fmt);
+
 /* CLOCK_MONOTONIC in seconds. */
 double kopt_now_s(void);
 /* CLOCK_MONOTONIC in ns: bpf_ktime_get_ns()'s clock. */
