@@ -56,7 +56,8 @@ KOPT_TEST(plant_parse_good)
 	if (!ASSERT_OK(plant_parse_reply("{\"energy_j\": 866.8, \"p99_us\": "
 					 "194.5, \"p50_us\": 63.9, \"qps\": "
 					 "400000, \"seconds\": 10, \"extra\": "
-					 "[1], \"source\": \"sim\"}",
+					 "[1], \"source\": \"sim\", "
+					 "\"latency_source\": \"bpf\"}",
 					 10, PLANT_NEED_P99, &r, err,
 					 sizeof(err)),
 		       err))
@@ -67,6 +68,7 @@ KOPT_TEST(plant_parse_good)
 	ASSERT_TRUE(isnan(r.throughput), "no throughput");
 	ASSERT_TRUE(isnan(r.stock_energy_j), "no stock figure");
 	ASSERT_STREQ(r.source, "sim", "source");
+	ASSERT_STREQ(r.latency_source, "bpf", "latency source");
 	/* a throughput plant needs no percentiles */
 	ASSERT_OK(plant_parse_reply("{\"energy_j\": 1, \"throughput\": 990, "
 				    "\"qps\": 1000, \"seconds\": 10}",
@@ -134,6 +136,9 @@ KOPT_TEST(plant_parse_bad)
 		{ "{\"energy_j\": 1, \"p99_us\": 1, \"qps\": 1, \"seconds\": 10, "
 		  "\"source\": \"Very Real\"}",
 		  "\"source\" must be a short lowercase word" },
+		{ "{\"energy_j\": 1, \"p99_us\": 1, \"qps\": 1, \"seconds\": 10, "
+		  "\"latency_source\": \"a,b\"}",
+		  "\"latency_source\" must be a short lowercase word" },
 		{ "{\"error\": \"power meter unavailable\"}",
 		  "plant reported an error: power meter unavailable" },
 	};

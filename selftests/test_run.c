@@ -533,6 +533,95 @@ out:
 	json_object_put(o);
 }
 
+/*
+ * The learned table: a run at one load saves what it learned; a second
+ * run warm-started from it knows that load (at most 3 trials where the
+ * cold run spent the policy's budget), and a bad table is refused with
+ * its file, field and reason before any plant starts.
+ */
+static int first_trials(struct json_object *o)
+{
+	struct json_object *lv = jget(o, "levels");
+
+	return lv && json_object_array_length(lv) ?
+		       json_object_get_int(jget(
+			       json_object_array_get_idx(lv, 0), "trials")) :
+		       -1;
+}
+
+KOPT_TEST(run_warm_start)
+{
+	static char out[OUT_CAP];
+	char pol[PATH_MAX], scen[PATH_MAX], table[PATH_MAX], bad[PATH_MAX];
+	char marker[PATH_MAX], plant[2 * PATH_MAX];
+	struct json_object *o;
+	int st, cold;
+	FILE *f;
+	static const struct {
+		const char *text, *want;
+	} bads[] = {
+		{ "not json", "not a readable JSON file" },
+		{ "{\"kopt_table\":1,\"objective\":\"energy_per_op\","
+		  "\"sla_kind\":\"p99\",\"observations\":[]}",
+		  "objective is \"energy_per_op\"" },
+		{ "{\"kopt_table\":1,\"objective\":\"energy\",\"sla_kind\":"
+		  "\"p99\",\"observations\":[{\"itr_us\":99999,\"freq_mhz\":"
+		  "1300,\"qps\":1,\"obj\":1,\"cons\":1,\"hold\":false}]}",
+		  "observations[0].itr_us: 99999 is outside" },
+		{ "{\"kopt_table\":1,\"objective\":\"energy\",\"sla_kind\":"
+		  "\"p99\",\"observations\":[{\"itr_us\":50,\"freq_mhz\":"
+		  "1300,\"qps\":1,\"obj\":1,\"cons\":1}]}",
+		  "observations[0].hold: missing" },
+	};
+
+	repo_path(pol, sizeof(pol), "policies/replay-memcached-sla500.conf");
+	repo_path(scen, sizeof(scen),
+		  "policies/data/memcached-linux-xeon-82599.json");
+	snprintf(table, sizeof(table), "%s/table.json", kopt_test_tmpdir());
+	snprintf(plant, sizeof(plant),
+		 "'%s plant replay --table %s --schedule 24:400000 --sla-p99 "
+		 "500'",
+		 kopt_test_bin(), scen);
+	o = run_json(out, &st,
+		     "--policy %s --duration 1800 --plant %s --save-table %s",
+		     pol, plant, table);
+	if (!ASSERT_EQ(st, 0, "cold run") || !ASSERT_OK_PTR(o, out))
+		goto out;
+	cold = first_trials(o);
+	ASSERT_GE(cold, 4, "the cold run explores");
+	json_object_put(o);
+	o = run_json(out, &st,
+		     "--policy %s --duration 1800 --plant %s --warm-start %s",
+		     pol, plant, table);
+	if (!ASSERT_EQ(st, 0, "warm run") || !ASSERT_OK_PTR(o, out))
+		goto out;
+	ASSERT_LE(first_trials(o), 3, "the warm run knows the load");
+	ASSERT_LT(first_trials(o), cold, "fewer trials than cold");
+	ASSERT_EQ(jnum(o, "sla_violating_windows.outside_exploration"), 0,
+		  "and holds within the SLA");
+
+	snprintf(bad, sizeof(bad), "%s/bad.json", kopt_test_tmpdir());
+	snprintf(marker, sizeof(marker), "%s/plant-started",
+		 kopt_test_tmpdir());
+	for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+		f = fopen(bad, "w");
+		if (!ASSERT_OK_PTR(f, bad))
+			break;
+		fputs(bads[i].text, f);
+		fclose(f);
+		st = kopt_test_run(out, OUT_CAP,
+				   "%s run --policy %s --duration 100 "
+				   "--plant 'touch %s' --warm-start %s",
+				   kopt_test_bin(), pol, marker, bad);
+		ASSERT_EQ(st, 1, bads[i].want);
+		ASSERT_HAS(out, bads[i].want, "the reason");
+		ASSERT_HAS(out, bad, "the file");
+		ASSERT_TRUE(access(marker, F_OK) != 0, "no plant started");
+	}
+out:
+	json_object_put(o);
+}
+
 /* ---- report ------------------------------------------------------------------ */
 
 static bool is_png(const char *path)

@@ -210,6 +210,8 @@ KOPT_TEST_TIMEOUT(srvlat_run_bpf, 90)
 	log_rows(path, &rows, &failed);
 	ASSERT_GE(rows, 6, "log rows");
 	ASSERT_EQ(failed, 0, "no failed row");
+	ASSERT_EQ(kopt_test_run(NULL, 0, "grep -Eq ',[a-z]+,bpf,$' %s", path),
+		  0, "each window's latency source in the log");
 	ASSERT_EQ(flush_ns(&e), 0, "knob restored");
 	rt_down(&e);
 }
@@ -253,6 +255,8 @@ KOPT_TEST_TIMEOUT(srvlat_run_feeds, 90)
 	ASSERT_EQ(failed, 0, "no failed row");
 	ASSERT_EQ(kopt_test_run(NULL, 0, "grep -q ',50,321.5,,1234,' %s", path),
 		  0, "the feed's figures reach the log");
+	ASSERT_EQ(kopt_test_run(NULL, 0, "grep -Eq ',[a-z]+,feed,$' %s", path),
+		  0, "labelled feed in the log's latency_source column");
 
 	/* the same from a file the service rewrites (relative: policy dir) */
 	snprintf(path, sizeof(path), "%s/lat.json", e.dir);

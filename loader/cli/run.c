@@ -25,6 +25,7 @@
 
 struct run_opts {
 	const char *policy_path, *plant, *log_path;
+	const char *warm_path, *save_path; /* the learned table */
 	double duration_s; /* 0: until SIGINT/SIGTERM */
 	bool have_seed;
 	uint64_t seed;
@@ -38,7 +39,7 @@ static bool parse_run_opts(int argc, char **argv, struct run_opts *o, int *ret)
 		.cmd = "kopt run",
 		.usage = "--policy FILE [--plant sim|host|'CMD ARGS'] "
 			 "[--duration S] [--log FILE] [--seed N] [--json] "
-			 "[--check]",
+			 "[--check]\n[--warm-start FILE] [--save-table FILE]",
 		.desc = "The energy controller: measure, ask the optimizer, "
 			"apply, hold the\ncheapest setting that meets the SLA, "
 			"re-optimize when the load moves,\nrevert when the SLA "
@@ -67,6 +68,14 @@ static bool parse_run_opts(int argc, char **argv, struct run_opts *o, int *ret)
 				"seed", 's', &seed, 0, LONG_MAX, "N",
 				"optimizer and sim seed (default: the policy's)",
 				.given = &o->have_seed),
+			KOPT_OPT_STR("warm-start", 'w', &o->warm_path, "FILE",
+				     "start from a learned table (--save-table "
+				     "of an\nidentical host under the same "
+				     "policy): loads it\nknows cost at most 3 "
+				     "trials"),
+			KOPT_OPT_STR("save-table", 'T', &o->save_path, "FILE",
+				     "at the end, write what the controller "
+				     "learned\n(for --warm-start elsewhere)"),
 			KOPT_OPT_JSON("summary as JSON"),
 			KOPT_OPT_FLAG("check", 'C', &o->check,
 				      "preflight, changing nothing: the "
@@ -369,6 +378,18 @@ int cmd_run(int argc, char **argv)
 	}
 	if (o.have_seed)
 		pol->seed = o.seed;
+	/* a bad table changes nothing: checked before any plant starts */
+	if (o.warm_path) {
+		r = ctl_new(pol, &(struct ctl_opts){ .plant_name = o.plant },
+			    NULL, NULL);
+		if (!r || ctl_table_load(r, o.warm_path, err, sizeof(err))) {
+			pr_warn("run: --warm-start %s\n",
+				r ? err : "no memory");
+			goto out;
+		}
+		ctl_free(r);
+		r = NULL;
+	}
 	if (o.check || !strcmp(o.plant, "host")) {
 		ret = run_check(pol, o.plant, !o.check);
 		if (o.check || ret)
@@ -392,6 +413,10 @@ int cmd_run(int argc, char **argv)
 		    plant, log);
 	if (!r)
 		goto out;
+	if (o.warm_path && ctl_table_load(r, o.warm_path, err, sizeof(err))) {
+		pr_warn("run: --warm-start %s\n", err);
+		goto out;
+	}
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	ret = ctl_loop(r);
@@ -400,6 +425,10 @@ int cmd_run(int argc, char **argv)
 	if (log)
 		fflush(log);
 	report(r, pol, o.plant);
+	if (o.save_path && ctl_table_save(r, o.save_path, err, sizeof(err))) {
+		pr_warn("run: --save-table %s\n", err);
+		ret = KOPT_EXIT_FAIL;
+	}
 	if (!ret && nothing_measured(r))
 		ret = KOPT_EXIT_FAIL;
 out:

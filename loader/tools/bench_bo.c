@@ -8,8 +8,9 @@
  * after a budget of evaluations, as median and quartiles over seeds,
  * next to random search with the same seeds and budget measured in the
  * same run: the ratio is what survives a different machine. Speed is the
- * wall time of bo_suggest() on the shape kopt run uses (2 knobs, a 1e4
- * point grid) at 10, 30 and 60 observations, averaged over a window of
+ * wall time of bo_suggest() on two shapes: 2 knobs on a 1e4-point grid,
+ * and 3 dims (two knobs and the load, the controller's model) on a
+ * 22^3-point grid, at 10, 30 and 60 observations, averaged over a window of
  * ten suggestions so hyperparameter refits are counted (auto schedule:
  * one every ~12 suggestions at n = 60); the median shows a suggestion
  * without a refit, and the thread's CPU time is given too.
@@ -292,11 +293,10 @@ static void summarize(struct time_result *tr, double *wall, double *cpu,
 }
 
 /* One BO run on the grid; times the suggestions inside each window. */
-static int time_run(const struct bo_space *sp, uint64_t seed,
-		    const struct time_result *tr, size_t ntr, double *wall,
-		    double *cpu)
+static int time_run(const struct bo_space *sp, const struct testfn *fn,
+		    uint64_t seed, const struct time_result *tr, size_t ntr,
+		    double *wall, double *cpu)
 {
-	const struct testfn *fn = &testfns[0];
 	size_t w = TIME_WINDOW, last = tr[ntr - 1].n + w / 2;
 	struct bo_opts o;
 	char err[256];
@@ -312,7 +312,7 @@ static int time_run(const struct bo_space *sp, uint64_t seed,
 	}
 	/* n: observations held when bo_suggest() is called */
 	for (size_t n = 0; n <= last && !ret; n++) {
-		double x[2], t0 = clock_ms(CLOCK_MONOTONIC);
+		double x[BO_MAX_DIMS], t0 = clock_ms(CLOCK_MONOTONIC);
 		double c0 = clock_ms(CLOCK_THREAD_CPUTIME_ID), dt, dc;
 
 		ret = bo_suggest(bo, x);
@@ -336,17 +336,19 @@ static int time_run(const struct bo_space *sp, uint64_t seed,
 }
 
 /*
- * Suggest timing on kopt run's shape: Branin on a 100 x 100 grid (2
- * stepped dims, 1e4 points, scored exhaustively), observations from BO.
+ * Suggest timing on a grid of `steps` levels per dim (scored
+ * exhaustively), observations from BO on fn: Branin on 100 x 100 (2
+ * knobs), Hartmann-3 on 22^3 (the controller's shape: two knobs and the
+ * load).
  */
-static int bench_time(struct time_result *tr, size_t ntr)
+static int bench_time(struct time_result *tr, size_t ntr,
+		      const struct testfn *fn, unsigned int steps)
 {
 	size_t w = TIME_WINDOW, per = TIME_SEEDS * w;
 	double *wall = malloc(ntr * per * sizeof(double));
 	double *cpu = malloc(ntr * per * sizeof(double));
 	double *sw = calloc(ntr * w, sizeof(double));
 	double *sc = calloc(ntr * w, sizeof(double));
-	const struct testfn *fn = &testfns[0];
 	struct bo_space sp;
 	int ret = 0;
 
@@ -357,9 +359,9 @@ static int bench_time(struct time_result *tr, size_t ntr)
 	for (size_t i = 0; i < ntr * per; i++)
 		wall[i] = cpu[i] = HUGE_VAL;
 	fn_space(fn, &sp);
-	for (size_t k = 0; k < 2; k++) {
+	for (size_t k = 0; k < fn->d; k++) {
 		sp.dims[k].kind = BO_DIM_STEP;
-		sp.dims[k].step = (fn->hi[k] - fn->lo[k]) / 99;
+		sp.dims[k].step = (fn->hi[k] - fn->lo[k]) / (steps - 1);
 	}
 	/*
 	 * A run is deterministic for its seed, so repeating it redoes the
@@ -369,7 +371,7 @@ static int bench_time(struct time_result *tr, size_t ntr)
 	for (unsigned int s = 0; s < TIME_SEEDS * TIME_REPEATS && !ret; s++) {
 		unsigned int seed = s / TIME_REPEATS;
 
-		ret = time_run(&sp, seed + 1, tr, ntr, sw, sc);
+		ret = time_run(&sp, fn, seed + 1, tr, ntr, sw, sc);
 		for (size_t i = 0; i < ntr * w && !ret; i++) {
 			size_t k = (i / w) * per + seed * w + i % w;
 
@@ -397,12 +399,36 @@ static json_object *quartiles_json(const struct quartiles *q)
 	return o;
 }
 
+static json_object *times_json(const struct time_result *tr, size_t ntr)
+{
+	json_object *times = json_object_new_array();
+
+	for (size_t i = 0; i < ntr; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "n",
+				       json_object_new_int((int)tr[i].n));
+		json_object_object_add(o, "mean_ms",
+				       json_object_new_double(tr[i].mean_ms));
+		json_object_object_add(o, "median_ms",
+				       json_object_new_double(tr[i].median_ms));
+		json_object_object_add(o, "max_ms",
+				       json_object_new_double(tr[i].max_ms));
+		json_object_object_add(
+			o, "cpu_mean_ms",
+			json_object_new_double(tr[i].cpu_mean_ms));
+		json_object_array_add(times, o);
+	}
+	return times;
+}
+
 static void print_json(const struct fn_result *res, size_t nres,
-		       const struct time_result *tr, size_t ntr)
+		       const struct time_result *tr,
+		       const struct time_result *tr3, size_t ntr)
 {
 	json_object *root = json_object_new_object();
 	json_object *fns = json_object_new_array();
-	json_object *times = json_object_new_array();
+	json_object *t3 = json_object_new_object();
 
 	for (size_t i = 0; i < nres; i++) {
 		const struct fn_result *r = &res[i];
@@ -429,35 +455,39 @@ static void print_json(const struct fn_result *res, size_t nres,
 				       json_object_new_int(r->failures));
 		json_object_array_add(fns, o);
 	}
-	for (size_t i = 0; i < ntr; i++) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "n",
-				       json_object_new_int((int)tr[i].n));
-		json_object_object_add(o, "mean_ms",
-				       json_object_new_double(tr[i].mean_ms));
-		json_object_object_add(o, "median_ms",
-				       json_object_new_double(tr[i].median_ms));
-		json_object_object_add(o, "max_ms",
-				       json_object_new_double(tr[i].max_ms));
-		json_object_object_add(
-			o, "cpu_mean_ms",
-			json_object_new_double(tr[i].cpu_mean_ms));
-		json_object_array_add(times, o);
-	}
 	json_object_object_add(root, "regret", fns);
 	json_object_object_add(root, "suggest_dims", json_object_new_int(2));
 	json_object_object_add(root, "suggest_grid_points",
 			       json_object_new_int(10000));
-	json_object_object_add(root, "suggest_time", times);
+	json_object_object_add(root, "suggest_time", times_json(tr, ntr));
+	json_object_object_add(t3, "dims", json_object_new_int(3));
+	json_object_object_add(t3, "grid_points",
+			       json_object_new_int(22 * 22 * 22));
+	json_object_object_add(t3, "times", times_json(tr3, ntr));
+	json_object_object_add(root, "suggest_3d", t3);
 	printf("%s\n", json_object_to_json_string_ext(
 			       root, JSON_C_TO_STRING_PRETTY |
 					     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
 }
 
+static void print_times(const char *what, const struct time_result *tr,
+			size_t ntr)
+{
+	printf("\nms per suggest, %s "
+	       "(%d suggestions around n, %d seeds, best of %d runs each)\n",
+	       what, TIME_WINDOW, TIME_SEEDS, TIME_REPEATS);
+	printf("%5s %10s %10s %10s %10s\n", "n", "mean", "median", "max",
+	       "cpu mean");
+	for (size_t i = 0; i < ntr; i++)
+		printf("%5zu %10.3f %10.3f %10.3f %10.3f\n", tr[i].n,
+		       tr[i].mean_ms, tr[i].median_ms, tr[i].max_ms,
+		       tr[i].cpu_mean_ms);
+}
+
 static void print_table(const struct fn_result *res, size_t nres,
-			const struct time_result *tr, size_t ntr)
+			const struct time_result *tr,
+			const struct time_result *tr3, size_t ntr)
 {
 	printf("simple regret after the budget (median [q1, q3] over seeds)\n");
 	printf("%-10s %3s %6s %5s  %-32s  %-32s %8s\n", "function", "dim",
@@ -477,15 +507,9 @@ static void print_table(const struct fn_result *res, size_t nres,
 	}
 	if (!ntr)
 		return;
-	printf("\nms per suggest, 2 dims, 1e4-point grid "
-	       "(%d suggestions around n, %d seeds, best of %d runs each)\n",
-	       TIME_WINDOW, TIME_SEEDS, TIME_REPEATS);
-	printf("%5s %10s %10s %10s %10s\n", "n", "mean", "median", "max",
-	       "cpu mean");
-	for (size_t i = 0; i < ntr; i++)
-		printf("%5zu %10.3f %10.3f %10.3f %10.3f\n", tr[i].n,
-		       tr[i].mean_ms, tr[i].median_ms, tr[i].max_ms,
-		       tr[i].cpu_mean_ms);
+	print_times("2 dims, 1e4-point grid", tr, ntr);
+	print_times("3 dims (two knobs and the load), 22^3-point grid", tr3,
+		    ntr);
 }
 
 struct bench_args {
@@ -562,6 +586,7 @@ static bool parse_args(int argc, char **argv, struct bench_args *a, int *ret)
 int cmd_bench_bo(int argc, char **argv)
 {
 	struct time_result tr[] = { { .n = 10 }, { .n = 30 }, { .n = 60 } };
+	struct time_result tr3[] = { { .n = 10 }, { .n = 30 }, { .n = 60 } };
 	struct bench_args a = { 0 };
 	struct fn_result res[N_FNS];
 	size_t nres = 0;
@@ -583,14 +608,18 @@ int cmd_bench_bo(int argc, char **argv)
 			break;
 	}
 	if (!ret)
-		ret = bench_time(tr, sizeof(tr) / sizeof(tr[0]));
+		ret = bench_time(tr, sizeof(tr) / sizeof(tr[0]), &testfns[0],
+				 100);
+	if (!ret)
+		ret = bench_time(tr3, sizeof(tr3) / sizeof(tr3[0]), &testfns[1],
+				 22);
 	if (ret) {
 		pr_warn("bench bo: %s\n", strerror(-ret));
 		return KOPT_EXIT_FAIL;
 	}
 	if (kopt_env.json)
-		print_json(res, nres, tr, sizeof(tr) / sizeof(tr[0]));
+		print_json(res, nres, tr, tr3, sizeof(tr) / sizeof(tr[0]));
 	else
-		print_table(res, nres, tr, sizeof(tr) / sizeof(tr[0]));
+		print_table(res, nres, tr, tr3, sizeof(tr) / sizeof(tr[0]));
 	return KOPT_EXIT_OK;
 }

@@ -212,6 +212,7 @@ struct run {
 	unsigned int noise_n;
 	struct level *lv;
 	size_t nlv, cap_lv;
+	size_t warm_obs; /* observations from a --warm-start table */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -370,11 +371,12 @@ static void log_header(struct run *r)
 		fprintf(r->log,
 			"# source=replay: measured sweeps replayed (kopt plant "
 			"replay); see policies/data/README.md\n");
-	fprintf(r->log, "# figures come from the plant; the source column says "
-			"which are simulated (sim), measured or estimated\n"
-			"t_s,seconds,trigger,phase,itr_us,freq_mhz,energy_j,"
-			"objective,p50_us,p99_us,throughput,qps,sla_ok,"
-			"stock_energy_j,oracle_energy_j,source,error\n");
+	fprintf(r->log,
+		"# figures come from the plant; the source column says "
+		"which are simulated (sim), measured or estimated\n"
+		"t_s,seconds,trigger,phase,itr_us,freq_mhz,energy_j,"
+		"objective,p50_us,p99_us,throughput,qps,sla_ok,"
+		"stock_energy_j,oracle_energy_j,source,latency_source,error\n");
 }
 
 static void csv_num(FILE *f, double v)
@@ -415,10 +417,10 @@ static void log_row(struct run *r, const struct plant_setting *s, enum phase ph,
 		csv_num(f, w->r.stock_energy_j);
 		fputc(',', f);
 		csv_num(f, w->r.oracle_energy_j);
-		fprintf(f, ",%s,\n", w->r.source);
+		fprintf(f, ",%s,%s,\n", w->r.source, w->r.latency_source);
 		return;
 	}
-	fprintf(f, ",,,,,,,,,,\"");
+	fprintf(f, ",,,,,,,,,,,\"");
 	for (; *err; err++) {
 		if (*err == '"')
 			fputc('"', f); /* CSV doubles quotes */
@@ -888,6 +890,15 @@ static int predict_grid(struct run *r, double qps)
 	return 0;
 }
 
+/* A setting was measured within the SLA near the load near_data() saw. */
+static bool safe_near(const struct run *r)
+{
+	for (size_t g = 0; g < grid_size(&r->pol); g++)
+		if (r->gdist[g] == 0)
+			return true;
+	return false;
+}
+
 static double ucb_cons(const struct bo_pred *pr)
 {
 	return pr->cmean + BETA * pr->csd;
@@ -977,6 +988,17 @@ static long next_trial(struct run *r, double qps, bool first, bool expand)
 			continue;
 		width = pr->sd;
 		arg = (long)g;
+	}
+	if (arg < 0 && !safe_near(r)) {
+		/*
+		 * Nothing measured within the SLA near this load, so the safe
+		 * set has no seed: the latency-first corner (smallest ITR,
+		 * highest frequency; the SafeOpt seed a monotone plant makes
+		 * safe), once. Measured and still over: nothing is safe here.
+		 */
+		long c = (long)(grid_size(p) - itr_levels(p));
+
+		return r->gmeasured[c] ? -1 : c;
 	}
 	if (arg < 0 && first) {
 		/* nothing safe by the model at this load: its safest point */
@@ -1337,8 +1359,17 @@ static const char *hold(struct run *r, int *fatal)
 		observe(r, &r->cur, &w, true);
 		note_noise(r, &prev, bo_cons(&r->pol, w.cons));
 		l = limits(r);
-		if (guard(r, &w, &l, &viol, &warned))
+		if (guard(r, &w, &l, &viol, &warned)) {
+			/*
+			 * A breach that came with a load jump: decide at the
+			 * load now, not the smoothed one still catching up.
+			 */
+			if (r->pol.qps_change > 0 && w.r.qps > 0 &&
+			    fabs(log(w.r.qps / r->q_s)) >
+				    log1p(r->pol.qps_change))
+				r->q_s = w.r.qps;
 			return "guard";
+		}
 		cause = load_moved(r, w.r.qps, &l);
 		if (cause)
 			return cause;
@@ -1589,6 +1620,262 @@ void ctl_print_summary(const struct run *r, FILE *f)
 		"%.1f\n",
 		r->nlv, max_trials, mean_trials);
 	print_levels(r, f);
+}
+
+/* ---- the learned table: export, warm start -------------------------------------- */
+
+/*
+ * What the controller learned, as a file another host can start from:
+ * the observations the model uses (setting, load, objective, SLA metric,
+ * trial or hold) and the noise measured, for the policy's objective and
+ * SLA kind. Identical hosts under the same policy then know the loads in
+ * it (a load seen before costs at most SEEN_TRIALS trials) instead of
+ * exploring from nothing. Written atomically (a temporary file renamed);
+ * read with every field checked, since it comes from another host.
+ */
+#define TABLE_FORMAT 1
+#define TABLE_MAX_OBS 100000
+
+static const char *sla_kind_name(const struct policy *p)
+{
+	return p->sla.kind == POLICY_SLA_THROUGHPUT ? "throughput" :
+	       p->sla.pct == POLICY_P99		    ? "p99" :
+						      "p50";
+}
+
+int ctl_table_save(const struct run *r, const char *path, char *err, size_t len)
+{
+	struct json_object *j = json_object_new_object(), *arr, *o;
+	char tmp[PATH_MAX];
+	size_t from = r->model_from;
+	int ret = 0;
+	FILE *f;
+
+	if (!j)
+		return -ENOMEM;
+	json_object_object_add(j, "kopt_table",
+			       json_object_new_int(TABLE_FORMAT));
+	json_object_object_add(j, "policy",
+			       json_object_new_string(r->pol.name));
+	json_object_object_add(
+		j, "objective",
+		json_object_new_string(r->pol.objective == POLICY_OBJ_ENERGY ?
+					       "energy" :
+					       "energy_per_op"));
+	json_object_object_add(j, "sla_kind",
+			       json_object_new_string(sla_kind_name(&r->pol)));
+	json_object_object_add(j, "source", json_object_new_string(label(r)));
+	json_object_object_add(j, "noise_ss", jnum(r->noise_ss));
+	json_object_object_add(j, "noise_n", json_object_new_int(r->noise_n));
+	arr = json_object_new_array();
+	json_object_object_add(j, "observations", arr);
+	if (r->nobs - from > MODEL_MAX_OBS)
+		from = r->nobs - MODEL_MAX_OBS;
+	for (size_t i = from; i < r->nobs; i++) {
+		const struct obs *b = &r->obs[i];
+
+		o = json_object_new_object();
+		json_object_object_add(o, "itr_us", jnum(b->s.itr_us));
+		if (!r->pol.freq_fixed)
+			json_object_object_add(o, "freq_mhz",
+					       jnum(b->s.freq_mhz));
+		json_object_object_add(o, "qps", jnum(b->qps));
+		json_object_object_add(o, "obj", jnum(b->obj));
+		json_object_object_add(o, "cons", jnum(b->cons));
+		json_object_object_add(o, "hold",
+				       json_object_new_boolean(b->hold));
+		json_object_array_add(arr, o);
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	f = fopen(tmp, "wx");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, len, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fputs(json_object_to_json_string_ext(
+			  j, JSON_C_TO_STRING_PRETTY |
+				     JSON_C_TO_STRING_NOSLASHESCAPE),
+		  f) < 0 ||
+	    fputc('\n', f) < 0 || fflush(f) || fsync(fileno(f))) {
+		ret = -errno;
+		snprintf(err, len, "%s: %s", tmp, strerror(errno));
+		fclose(f);
+		unlink(tmp);
+		goto out;
+	}
+	if (fclose(f) || rename(tmp, path)) {
+		ret = -errno;
+		snprintf(err, len, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+out:
+	json_object_put(j);
+	return ret;
+}
+
+/* A finite number field of an observation; false (err set) if not. */
+static bool table_num(struct json_object *o, const char *path, size_t i,
+		      const char *key, double lo, double hi, double *v,
+		      char *err, size_t len)
+{
+	struct json_object *f;
+
+	if (!json_object_object_get_ex(o, key, &f) ||
+	    (!json_object_is_type(f, json_type_double) &&
+	     !json_object_is_type(f, json_type_int))) {
+		snprintf(err, len,
+			 "%s: observations[%zu].%s: missing or not a number",
+			 path, i, key);
+		return false;
+	}
+	*v = json_object_get_double(f);
+	if (!isfinite(*v) || *v < lo || *v > hi) {
+		snprintf(err, len,
+			 "%s: observations[%zu].%s: %g is outside %g..%g", path,
+			 i, key, *v, lo, hi);
+		return false;
+	}
+	return true;
+}
+
+static bool table_str(struct json_object *j, const char *path, const char *key,
+		      const char *want, char *err, size_t len)
+{
+	struct json_object *f;
+	const char *v;
+
+	if (!json_object_object_get_ex(j, key, &f) ||
+	    !json_object_is_type(f, json_type_string)) {
+		snprintf(err, len, "%s: %s: missing or not a string", path,
+			 key);
+		return false;
+	}
+	v = json_object_get_string(f);
+	if (strcmp(v, want)) {
+		snprintf(err, len,
+			 "%s: %s is \"%.40s\" but this policy's is \"%s\": the "
+			 "table measures something else",
+			 path, key, v, want);
+		return false;
+	}
+	return true;
+}
+
+int ctl_table_load(struct run *r, const char *path, char *err, size_t len)
+{
+	const struct policy *p = &r->pol;
+	struct json_object *j, *f, *arr;
+	struct obs *obs = NULL;
+	size_t n = 0;
+	int ret = -EINVAL;
+
+	j = json_object_from_file(path);
+	if (!j) {
+		const char *why = json_util_get_last_err();
+
+		/* json-c's message ends with a newline */
+		snprintf(err, len, "%s: not a readable JSON file (%.*s)", path,
+			 why ? (int)strcspn(why, "\n") : 0, why ? why : "");
+		return -EINVAL;
+	}
+	if (!json_object_is_type(j, json_type_object) ||
+	    !json_object_object_get_ex(j, "kopt_table", &f) ||
+	    json_object_get_int(f) != TABLE_FORMAT) {
+		snprintf(err, len,
+			 "%s: kopt_table: missing or not format %d (written by "
+			 "kopt run --save-table)",
+			 path, TABLE_FORMAT);
+		goto out;
+	}
+	if (!table_str(j, path, "objective",
+		       p->objective == POLICY_OBJ_ENERGY ? "energy" :
+							   "energy_per_op",
+		       err, len) ||
+	    !table_str(j, path, "sla_kind", sla_kind_name(p), err, len))
+		goto out;
+	if (!json_object_object_get_ex(j, "observations", &arr) ||
+	    !json_object_is_type(arr, json_type_array) ||
+	    json_object_array_length(arr) > TABLE_MAX_OBS) {
+		snprintf(err, len,
+			 "%s: observations: missing, not an array or over %d "
+			 "entries",
+			 path, TABLE_MAX_OBS);
+		goto out;
+	}
+	n = json_object_array_length(arr);
+	obs = calloc(n ? n : 1, sizeof(*obs));
+	if (!obs) {
+		ret = -ENOMEM;
+		snprintf(err, len, "%s: out of memory", path);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i), *h;
+		struct obs *b = &obs[i];
+		double fmin = p->freq_fixed ? 0 : p->freqs_mhz[0];
+		double fmax = p->freq_fixed ? 0 : p->freqs_mhz[p->n_freqs - 1];
+
+		if (!json_object_is_type(o, json_type_object)) {
+			snprintf(err, len,
+				 "%s: observations[%zu]: not an object", path,
+				 i);
+			goto out;
+		}
+		/* outside the policy's knob ranges: a table for other knobs */
+		if (!table_num(o, path, i, "itr_us", p->itr_min_us,
+			       p->itr_max_us, &b->s.itr_us, err, len) ||
+		    (!p->freq_fixed &&
+		     !table_num(o, path, i, "freq_mhz", fmin, fmax,
+				&b->s.freq_mhz, err, len)) ||
+		    !table_num(o, path, i, "qps", 1e-9, 1e12, &b->qps, err,
+			       len) ||
+		    !table_num(o, path, i, "obj", 0, 1e12, &b->obj, err, len) ||
+		    !table_num(o, path, i, "cons", -1e12, 1e12, &b->cons, err,
+			       len))
+			goto out;
+		if (p->freq_fixed)
+			b->s.freq_mhz = NAN;
+		if (!json_object_object_get_ex(o, "hold", &h) ||
+		    !json_object_is_type(h, json_type_boolean)) {
+			snprintf(err, len,
+				 "%s: observations[%zu].hold: missing or not "
+				 "true/false",
+				 path, i);
+			goto out;
+		}
+		b->hold = json_object_get_boolean(h);
+		b->t_s = r->t_s; /* as old as the run's start */
+	}
+	if (n) {
+		struct obs *o = r->obs;
+
+		if (r->nobs + n > r->cap_obs) {
+			o = realloc(r->obs, (r->nobs + n) * sizeof(*o));
+			if (!o) {
+				ret = -ENOMEM;
+				snprintf(err, len, "%s: out of memory", path);
+				goto out;
+			}
+			r->obs = o;
+			r->cap_obs = r->nobs + n;
+		}
+		memcpy(r->obs + r->nobs, obs, n * sizeof(*obs));
+		r->nobs += n;
+	}
+	if (json_object_object_get_ex(j, "noise_ss", &f) &&
+	    json_object_object_get_ex(j, "noise_n", &arr) &&
+	    isfinite(json_object_get_double(f)) &&
+	    json_object_get_double(f) >= 0 && json_object_get_int(arr) > 0) {
+		r->noise_ss = json_object_get_double(f);
+		r->noise_n = (unsigned int)json_object_get_int(arr);
+	}
+	r->warm_obs = n;
+	ret = 0;
+out:
+	free(obs);
+	json_object_put(j);
+	return ret;
 }
 
 /* ---- setup ------------------------------------------------------------------------ */

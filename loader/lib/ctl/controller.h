@@ -37,4 +37,14 @@ struct json_object *ctl_summary_json(const struct run *r);
 void ctl_print_summary(const struct run *r, FILE *f);
 void ctl_free(struct run *r);
 
+/*
+ * The learned table (controller.c says what it holds): saved after a run
+ * (atomically), loaded into a new controller before ctl_loop() to warm
+ * start it. 0, or a negative errno with err saying which file, field and
+ * why; a table that fails to load changes nothing.
+ */
+int ctl_table_save(const struct run *r, const char *path, char *err,
+		   size_t len);
+int ctl_table_load(struct run *r, const char *path, char *err, size_t len);
+
 #endif /* KOPT_CTL_CONTROLLER_H */

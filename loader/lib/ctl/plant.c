@@ -459,25 +459,35 @@ static int get_num(struct json_object *o, const char *key, bool required,
 	return 0;
 }
 
-static int get_source(struct json_object *o, struct plant_reply *r, char *err,
-		      size_t errlen)
+/* An optional short lowercase word (source, latency_source). */
+static int get_word(struct json_object *o, const char *key, char *out,
+		    size_t cap, const char *examples, char *err, size_t errlen)
 {
 	struct json_object *v;
 	const char *s;
 
-	r->source[0] = '\0';
-	if (!json_object_object_get_ex(o, "source", &v))
+	out[0] = '\0';
+	if (!json_object_object_get_ex(o, key, &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_string))
-		return bad(err, errlen, "\"source\" is not a string");
+		return bad(err, errlen, "\"%s\" is not a string", key);
 	s = json_object_get_string(v);
-	if (!*s || strlen(s) >= PLANT_SOURCE_LEN ||
+	if (!*s || strlen(s) >= cap ||
 	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(s))
 		return bad(err, errlen,
-			   "\"source\" must be a short lowercase word "
-			   "(sim, measured, estimate)");
-	snprintf(r->source, sizeof(r->source), "%s", s);
+			   "\"%s\" must be a short lowercase word (%s)", key,
+			   examples);
+	snprintf(out, cap, "%s", s);
 	return 0;
+}
+
+static int get_source(struct json_object *o, struct plant_reply *r, char *err,
+		      size_t errlen)
+{
+	return get_word(o, "source", r->source, sizeof(r->source), "sim, measured, estimate", err, errlen) ?:
+		       get_word(o, "latency_source", r->latency_source,
+				sizeof(r->latency_source), "bpf, feed, loadgen",
+				err, errlen);
 }
 
 static int get_error(struct json_object *o, char *err, size_t errlen)

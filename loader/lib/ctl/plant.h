@@ -51,6 +51,8 @@ struct plant_reply {
 	double p50_us, p99_us, throughput; /* NAN when absent */
 	double stock_energy_j, oracle_energy_j; /* NAN when absent */
 	char source[PLANT_SOURCE_LEN]; /* "" when the plant did not say */
+	/* where p50/p99 came from (bpf, feed, loadgen); "" when not said */
+	char latency_source[PLANT_SOURCE_LEN];
 };
 
 /*
