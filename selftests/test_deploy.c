@@ -708,3 +708,98 @@ KOPT_TEST(completion_koptd)
 		}
 	set_free(&opts);
 }
+
+KOPT_TEST(deploy_kubernetes_manifest)
+{
+	char dir[PATH_MAX], out[16384], bin[PATH_MAX];
+	const char *top = top_dir();
+	int rc;
+
+	if (kopt_test_run(NULL, 0,
+			  "/usr/bin/python3 -c 'import yaml, kubernetes'")) {
+		SKIP("python3-yaml or python3-kubernetes missing (make deps)");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/k8s-%d", kopt_test_tmpdir(), getpid());
+	rc = kopt_test_run(out, sizeof(out),
+			   "/usr/bin/python3 %s/selftests/k8s_check.py "
+			   "%s/deploy/kubernetes/koptd-daemonset.yaml %s "
+			   "%s/policies/host-memcached.conf",
+			   top, top, dir, top);
+	if (!ASSERT_EQ(rc, 0, "k8s_check.py"))
+		fprintf(stderr, "%s", out);
+	/* what the ConfigMap carries loads in kopt */
+	rc = kopt_test_run(out, sizeof(out), "%s model show %s/forced.kmlp",
+			   kopt_test_bin(), dir);
+	ASSERT_EQ(rc, 0, "the ConfigMap's model is a valid .kmlp");
+	kopt_test_run(out, sizeof(out),
+		      "%s run --policy %s/host-memcached.conf --plant sim "
+		      "--check",
+		      kopt_test_bin(), dir);
+	ASSERT_HAS(out, "host-memcached.conf loads:",
+		   "the ConfigMap's policy loads");
+	if (!koptd_bin(bin, sizeof(bin))) {
+		printf("deploy: build/koptd not built here: the ConfigMap's "
+		       "koptd.conf not checked with koptd --check\n");
+		return;
+	}
+	rc = kopt_test_run(out, sizeof(out), "%s --check -c %s/koptd.conf", bin,
+			   dir);
+	if (!ASSERT_EQ(rc, 0, "koptd --check on the ConfigMap's koptd.conf"))
+		fprintf(stderr, "%s", out);
+}
+
+KOPT_TEST(deploy_prometheus_alerts)
+{
+	char path[PATH_MAX], out[16384];
+	char *rules, *man;
+	int rc, n = 0;
+
+	if (kopt_test_run(NULL, 0, "command -v promtool")) {
+		SKIP("promtool missing (prometheus: make deps)");
+		return;
+	}
+	rc = kopt_test_run(out, sizeof(out),
+			   "cd %s/deploy/prometheus && "
+			   "promtool check rules kopt-alerts.yml && "
+			   "promtool test rules kopt-alerts.test.yml",
+			   top_dir());
+	if (!ASSERT_EQ(rc, 0, "promtool check rules, test rules"))
+		fprintf(stderr, "%s", out);
+
+	/* the rules use only koptd's metrics, as koptd(8) lists them */
+	snprintf(path, sizeof(path), "%s/deploy/prometheus/kopt-alerts.yml",
+		 top_dir());
+	rules = read_text(path);
+	snprintf(path, sizeof(path), "%s/docs/man/koptd.8", top_dir());
+	man = read_text(path);
+	if (!ASSERT_OK_PTR(rules, "kopt-alerts.yml") ||
+	    !ASSERT_OK_PTR(man, "koptd.8"))
+		goto out;
+	for (const char *p = rules; (p = strstr(p, "kopt_")); p++) {
+		char name[128], tag[160];
+		int len = 0;
+
+		if (p > rules &&
+		    (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+			continue;
+		while (len < 100 &&
+		       (isalnum((unsigned char)p[len]) || p[len] == '_'))
+			len++;
+		snprintf(name, sizeof(name), "%.*s", len, p);
+		/* a .TP tag of METRICS: ".B name" or ".BR name {" */
+		snprintf(tag, sizeof(tag), "\n.B %s\n", name);
+		if (!strstr(man, tag)) {
+			snprintf(tag, sizeof(tag), "\n.BR %s {", name);
+			if (!strstr(man, tag))
+				__KOPT_FAIL("kopt-alerts.yml: %s is not a "
+					    "metric of koptd(8)",
+					    name);
+		}
+		n++;
+	}
+	ASSERT_GE(n, 5, "metrics used by the rules");
+out:
+	free(rules);
+	free(man);
+}
