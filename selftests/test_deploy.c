@@ -12,7 +12,8 @@
  * - bash completion offers every command, subcommand and option the
  *   help lists, and files by kind for the options that take one;
  * - the Kubernetes manifest and the Prometheus alerting rules are valid
- *   (python3-kubernetes' models, promtool) and keep to what koptd needs.
+ *   (python3-kubernetes' models, promtool) and keep to what koptd needs,
+ *   and docs/fleet.md's scrape config and queries parse.
  *
  * The koptd client commands and the lead's --save-table/--warm-start
  * are documented before they are in every build: until a build has
@@ -765,6 +766,13 @@ KOPT_TEST(deploy_prometheus_alerts)
 			   "promtool test rules kopt-alerts.test.yml",
 			   top_dir());
 	if (!ASSERT_EQ(rc, 0, "promtool check rules, test rules"))
+		fprintf(stderr, "%s", out);
+
+	/* docs/fleet.md's scrape config and queries parse */
+	rc = kopt_test_run(out, sizeof(out),
+			   "bash %s/selftests/fleet_snippets.sh %s %s/fleet-%d",
+			   top_dir(), top_dir(), kopt_test_tmpdir(), getpid());
+	if (!ASSERT_EQ(rc, 0, "docs/fleet.md's Prometheus snippets"))
 		fprintf(stderr, "%s", out);
 
 	/* the rules use only koptd's metrics, as koptd(8) lists them */
