@@ -264,6 +264,7 @@ install: $(BINS)
 		$(DESTDIR)$(MANDIR)/man8/
 	$(Q)$(INSTALL) -m 0644 contrib/bash-completion/kopt \
 		contrib/bash-completion/koptd $(DESTDIR)$(COMPDIR)/
+	$(Q)ln -sf kopt $(DESTDIR)$(COMPDIR)/kopt-lab # loaded by command name
 	$(Q)if [ -f $(KOPTD_UNIT) ]; then \
 		$(INSTALL) -d $(DESTDIR)$(UNITDIR) && \
 		sed 's|^ExecStart=[^ ]*koptd|ExecStart=$(SBINDIR)/koptd|' \

@@ -508,6 +508,12 @@ KOPT_TEST_TIMEOUT(install_destdir_tree, 300)
 		snprintf(p, sizeof(p), "%s/%s", dest, files[i]);
 		mode_is(p, 0644);
 	}
+	/* bash-completion loads a command's file by its name */
+	rc = kopt_test_run(out, sizeof(out),
+			   "readlink %s/usr/share/bash-completion/completions/"
+			   "kopt-lab",
+			   dest);
+	ASSERT_STREQ(out, "kopt\n", "kopt-lab's completion is kopt's");
 	/* every policy, scenario and sweep, and nothing else */
 	rc = kopt_test_run(
 		out, sizeof(out),
@@ -668,6 +674,16 @@ KOPT_TEST(completion_kopt)
 	/* a value is not a command: after --duration 5, options again */
 	complete(out, sizeof(out), dir, "kopt", "kopt run --duration 5 --po");
 	ASSERT_STREQ(out, "--policy\n", "after an option's value");
+	/* kopt-lab completes from its own help: the lab commands only */
+	snprintf(help, sizeof(help), "%s", kopt_test_bin());
+	kopt_test_run(out, sizeof(out), "%s-lab --help", help);
+	help_commands(out, &want);
+	ASSERT_GT(want.n, 2, "commands in kopt-lab --help");
+	complete(out, sizeof(out), dir, "kopt", "kopt-lab ''");
+	offers_all(out, &want, "kopt-lab <TAB>");
+	ASSERT_FALSE(strstr(out, "probe\n"),
+		     "kopt-lab <TAB>: no kopt-only command");
+	set_free(&want);
 	set_free(&leaves);
 }
 
