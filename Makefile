@@ -10,6 +10,9 @@
 #   make fuzz       libFuzzer on every parser of outside input (FUZZ_SECONDS
 #                   per target, default 600; FUZZ_TARGETS=a,b selects)
 #   make demo       the energy job end to end (see README)
+#   make install    kopt, kopt-lab (and koptd, if built), man pages, bash
+#                   completion, the systemd unit, policies; PREFIX
+#                   (/usr/local) and DESTDIR as usual
 #   make vmtest     tests inside the Linux 6.12 guest (see kernel-patches/)
 #   make clean      remove build/
 #
@@ -42,7 +45,8 @@ BUILD_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 TEST_PKGS := xdp-tools linux-cpupower iproute2 ethtool memcached \
 	libmemcached-tools sockperf rt-tests stress-ng gnuplot-nox cppcheck \
 	clang-format jq qemu-system-x86 cpio busybox-static kmod xz-utils \
-	libclang-rt-14-dev
+	libclang-rt-14-dev groff-base man-db bash-completion python3-yaml \
+	python3-kubernetes prometheus
 KERNEL_PKGS := linux-source-6.12 bc bison flex libssl-dev dwarves
 
 # The libraries: one BLAS (OpenBLAS, which also answers for LAPACK through
@@ -101,7 +105,7 @@ TEST_BINS   := $(BUILD)/test/kopt $(BUILD)/test/kopt-lab \
 DEPS_STAMP  := $(BUILD)/.deps-ok
 VM_DEPS_STAMP := $(BUILD)/.vm-deps-ok
 
-.PHONY: all deps check bench lint clean demo help build-deps fuzz
+.PHONY: all deps check bench lint clean demo help build-deps fuzz install
 # skeletons and BPF objects are intermediates make must keep
 .SECONDARY:
 # a recipe that fails leaves no half-written target behind
@@ -111,7 +115,7 @@ VM_DEPS_STAMP := $(BUILD)/.vm-deps-ok
 all: $(BINS)
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- dependencies ---------------------------------------------------------
 
@@ -231,6 +235,44 @@ demo: $(BINS) | $(DEPS_STAMP)
 
 bench: $(BINS)
 	$(Q)$(BUILD)/kopt-lab bench all --json | tee $(BUILD)/bench.json
+
+# --- install ------------------------------------------------------------------
+#
+# The usual GNU layout under PREFIX, staged under DESTDIR (packaging, tests).
+# kopt-lab goes beside kopt (kopt runs the lab commands from there); koptd,
+# a daemon, to sbin, and the installed unit's ExecStart names it there; the
+# policies, scenarios and measured sweeps to share/kopt/policies.
+PREFIX   ?= /usr/local
+BINDIR    = $(PREFIX)/bin
+SBINDIR   = $(PREFIX)/sbin
+MANDIR    = $(PREFIX)/share/man
+DATADIR   = $(PREFIX)/share/kopt
+COMPDIR   = $(PREFIX)/share/bash-completion/completions
+UNITDIR   = $(PREFIX)/lib/systemd/system
+KOPTD_UNIT := deploy/systemd/koptd.service
+INSTALL  ?= install
+
+install: $(BINS)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(COMPDIR) $(DESTDIR)$(DATADIR)
+	$(Q)$(INSTALL) -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	$(Q)if [ -x $(BUILD)/koptd ]; then \
+		$(INSTALL) -d $(DESTDIR)$(SBINDIR) && \
+		$(INSTALL) -m 0755 $(BUILD)/koptd $(DESTDIR)$(SBINDIR)/; fi
+	$(Q)$(INSTALL) -m 0644 docs/man/kopt.8 docs/man/koptd.8 \
+		$(DESTDIR)$(MANDIR)/man8/
+	$(Q)$(INSTALL) -m 0644 contrib/bash-completion/kopt \
+		contrib/bash-completion/koptd $(DESTDIR)$(COMPDIR)/
+	$(Q)ln -sf kopt $(DESTDIR)$(COMPDIR)/kopt-lab # loaded by command name
+	$(Q)if [ -f $(KOPTD_UNIT) ]; then \
+		$(INSTALL) -d $(DESTDIR)$(UNITDIR) && \
+		sed 's|^ExecStart=[^ ]*koptd|ExecStart=$(SBINDIR)/koptd|' \
+			$(KOPTD_UNIT) > $(DESTDIR)$(UNITDIR)/koptd.service && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/koptd.service; fi
+	$(Q)cd policies && find . -type f | while read -r f; do \
+		$(INSTALL) -D -m 0644 "$$f" \
+			"$(DESTDIR)$(DATADIR)/policies/$${f#./}" || exit 1; done
 
 # --- fuzzing ------------------------------------------------------------------
 #
