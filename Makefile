@@ -7,6 +7,8 @@
 #   make check      build the sanitized test build and run every test
 #   make bench      run the benchmarks, JSON on stdout and in build/bench.json
 #   make lint       clang-format (kernel style) check and cppcheck
+#   make faults     the fault-injection matrix (RUNS SIGKILL runs, default
+#                   50; SEED=N repeats one), selftests/faults.sh
 #   make fuzz       libFuzzer on every parser of outside input (FUZZ_SECONDS
 #                   per target, default 600; FUZZ_TARGETS=a,b selects)
 #   make demo       the energy job end to end (see README)
@@ -101,7 +103,7 @@ TEST_BINS   := $(BUILD)/test/kopt $(BUILD)/test/kopt-lab \
 DEPS_STAMP  := $(BUILD)/.deps-ok
 VM_DEPS_STAMP := $(BUILD)/.vm-deps-ok
 
-.PHONY: all deps check bench lint clean demo help build-deps fuzz
+.PHONY: all deps check bench lint clean demo help build-deps fuzz faults
 # skeletons and BPF objects are intermediates make must keep
 .SECONDARY:
 # a recipe that fails leaves no half-written target behind
@@ -231,6 +233,17 @@ demo: $(BINS) | $(DEPS_STAMP)
 
 bench: $(BINS)
 	$(Q)$(BUILD)/kopt-lab bench all --json | tee $(BUILD)/bench.json
+
+# --- fault injection ---------------------------------------------------------
+#
+# selftests/faults.sh on the sanitized kopt: RUNS runs that SIGKILL kopt at
+# random points (and mid-restore, mid-journal-write), the journal's disk
+# full, plants that hang, die and lie; after each the host must read back
+# as before. `make check` runs a short version (selftests/test_faults.c).
+RUNS ?= 50
+faults: $(BUILD)/test/kopt $(BPF_OBJS) | $(DEPS_STAMP)
+	$(Q)bash selftests/faults.sh $(BUILD)/test/kopt $(BUILD)/faults \
+	  --runs $(RUNS) $(if $(SEED),--seed $(SEED))
 
 # --- fuzzing ------------------------------------------------------------------
 #
