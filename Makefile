@@ -9,6 +9,9 @@
 #   make lint       clang-format (kernel style) check and cppcheck
 #   make faults     the fault-injection matrix (RUNS SIGKILL runs, default
 #                   50; SEED=N repeats one), selftests/faults.sh
+#   make soak       the control loop with injected plant failures and a
+#                   model swap every 300 ms under ASan for SOAK_SECONDS
+#                   (default 3600; make check runs 120)
 #   make fuzz       libFuzzer on every parser of outside input (FUZZ_SECONDS
 #                   per target, default 600; FUZZ_TARGETS=a,b selects)
 #   make demo       the energy job end to end (see README)
@@ -103,7 +106,7 @@ TEST_BINS   := $(BUILD)/test/kopt $(BUILD)/test/kopt-lab \
 DEPS_STAMP  := $(BUILD)/.deps-ok
 VM_DEPS_STAMP := $(BUILD)/.vm-deps-ok
 
-.PHONY: all deps check bench lint clean demo help build-deps fuzz faults
+.PHONY: all deps check bench lint clean demo help build-deps fuzz faults soak
 # skeletons and BPF objects are intermediates make must keep
 .SECONDARY:
 # a recipe that fails leaves no half-written target behind
@@ -244,6 +247,17 @@ RUNS ?= 50
 faults: $(BUILD)/test/kopt $(BPF_OBJS) | $(DEPS_STAMP)
 	$(Q)bash selftests/faults.sh $(BUILD)/test/kopt $(BUILD)/faults \
 	  --runs $(RUNS) $(if $(SEED),--seed $(SEED))
+
+# selftests/test_soak.c alone for SOAK_SECONDS, its time limit (300 s)
+# scaled to fit.
+SOAK_SECONDS ?= 3600
+soak: $(BINS) $(TEST_BINS) $(BPF_OBJS) | $(DEPS_STAMP)
+	$(Q)KOPT_BIN=$(abspath $(BUILD)/test/kopt) \
+	  KOPT_BUILD=$(abspath $(BUILD)) \
+	  ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=1 \
+	  KOPT_SOAK_SECONDS=$(SOAK_SECONDS) \
+	  KOPT_TEST_TIMEOUT_SCALE=$$(( ($(SOAK_SECONDS) + 180) / 300 + 1 )) \
+	  $(BUILD)/test/test_progs -t soak_loop_and_swaps
 
 # --- fuzzing ------------------------------------------------------------------
 #
