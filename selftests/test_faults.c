@@ -166,3 +166,56 @@ KOPT_TEST(faults_restore_removes_cut_journal_write)
 		   0, "no journal and no temporary file left");
 	kopt_test_run(NULL, 0, "ip netns del %s", ns);
 }
+
+/*
+ * kopt SIGKILLed between mounting bpffs for libxdp and the journal update
+ * that records the mount's device and what a fresh bpffs held (here by
+ * KOPT_FAULT_KILL=save:2; a kill from outside lands there too). The entry
+ * then has no listing, so the restore took bpf_preload's maps.debug and
+ * progs.debug for others' pins and left kopt's mount behind. The mount
+ * namespace is kept alive by a `sleep`, as a host's own would be.
+ */
+KOPT_TEST(faults_bpffs_mount_cut_before_update)
+{
+	char ns[64], dir[256], out[8192];
+	int st;
+
+	if (geteuid()) {
+		SKIP("needs root (namespaces, mounts, XDP)");
+		return;
+	}
+	snprintf(ns, sizeof(ns), "kopt-fm-%d", getpid());
+	snprintf(dir, sizeof(dir), "%s/fm-%d", kopt_test_tmpdir(), getpid());
+	if (kopt_test_run(NULL, 0,
+			  "ip netns add %s && ip -n %s link add km0 type veth "
+			  "peer name km1 && ip -n %s link set km0 up && "
+			  "ip -n %s link set km1 up",
+			  ns, ns, ns, ns)) {
+		kopt_test_run(NULL, 0, "ip netns del %s", ns);
+		SKIP("cannot create a network namespace with veth");
+		return;
+	}
+	st = kopt_test_run(
+		out, sizeof(out),
+		"ip netns exec %s sleep 100 & H=$!; sleep 0.3; "
+		"X=\"nsenter -t $H -m -n env KOPT_STATE_DIR=%s\"; "
+		"mountpoint -q /proc/$H/root/sys/fs/bpf && echo PREMOUNTED; "
+		"KOPT_FAULT_KILL=save:2 $X %s collect nic -i km0 --xdp skb "
+		"--duration 3 >/dev/null 2>&1; echo \"collect exit $?\"; "
+		"nsenter -t $H -m mountpoint -q /sys/fs/bpf && echo MOUNTED; "
+		"grep -Eq '\"original\": ?0,' %s/state.json && echo UNUPDATED; "
+		"$X %s restore; echo \"restore exit $?\"; "
+		"nsenter -t $H -m mountpoint -q /sys/fs/bpf && echo STILL; "
+		"kill $H",
+		ns, dir, kopt_test_bin(), dir, kopt_test_bin());
+	printf("%s", out);
+	ASSERT_EQ(st, 0, "script");
+	ASSERT_FALSE(strstr(out, "PREMOUNTED"), "no bpffs there before");
+	ASSERT_HAS(out, "collect exit 137", "killed in its second write");
+	ASSERT_HAS(out, "MOUNTED", "its bpffs stayed mounted");
+	ASSERT_HAS(out, "UNUPDATED", "the entry was never updated");
+	ASSERT_HAS(out, "restore exit 0", "restored");
+	ASSERT_HAS(out, "bpffs = unmounted", "the restore unmounted it");
+	ASSERT_FALSE(strstr(out, "STILL"), "no bpffs left mounted");
+	kopt_test_run(NULL, 0, "ip netns del %s", ns);
+}
