@@ -7,6 +7,11 @@
 #   make check      build the sanitized test build and run every test
 #   make bench      run the benchmarks, JSON on stdout and in build/bench.json
 #   make lint       clang-format (kernel style) check and cppcheck
+#   make faults     the fault-injection matrix (RUNS SIGKILL runs, default
+#                   50; SEED=N repeats one), selftests/faults.sh
+#   make soak       the control loop with injected plant failures and a
+#                   model swap every 300 ms under ASan for SOAK_SECONDS
+#                   (default 3600; make check runs 120)
 #   make fuzz       libFuzzer on every parser of outside input (FUZZ_SECONDS
 #                   per target, default 600; FUZZ_TARGETS=a,b selects)
 #   make demo       the energy job end to end (see README)
@@ -105,7 +110,8 @@ TEST_BINS   := $(BUILD)/test/kopt $(BUILD)/test/kopt-lab \
 DEPS_STAMP  := $(BUILD)/.deps-ok
 VM_DEPS_STAMP := $(BUILD)/.vm-deps-ok
 
-.PHONY: all deps check bench lint clean demo help build-deps fuzz install
+.PHONY: all deps check bench lint clean demo help build-deps fuzz install \
+	faults soak
 # skeletons and BPF objects are intermediates make must keep
 .SECONDARY:
 # a recipe that fails leaves no half-written target behind
@@ -273,6 +279,28 @@ install: $(BINS)
 	$(Q)cd policies && find . -type f | while read -r f; do \
 		$(INSTALL) -D -m 0644 "$$f" \
 			"$(DESTDIR)$(DATADIR)/policies/$${f#./}" || exit 1; done
+
+# --- fault injection ---------------------------------------------------------
+#
+# selftests/faults.sh on the sanitized kopt: RUNS runs that SIGKILL kopt at
+# random points (and mid-restore, mid-journal-write), the journal's disk
+# full, plants that hang, die and lie; after each the host must read back
+# as before. `make check` runs a short version (selftests/test_faults.c).
+RUNS ?= 50
+faults: $(BUILD)/test/kopt $(BPF_OBJS) | $(DEPS_STAMP)
+	$(Q)bash selftests/faults.sh $(BUILD)/test/kopt $(BUILD)/faults \
+	  --runs $(RUNS) $(if $(SEED),--seed $(SEED))
+
+# selftests/test_soak.c alone for SOAK_SECONDS, its time limit (300 s)
+# scaled to fit.
+SOAK_SECONDS ?= 3600
+soak: $(BINS) $(TEST_BINS) $(BPF_OBJS) | $(DEPS_STAMP)
+	$(Q)KOPT_BIN=$(abspath $(BUILD)/test/kopt) \
+	  KOPT_BUILD=$(abspath $(BUILD)) \
+	  ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=1 \
+	  KOPT_SOAK_SECONDS=$(SOAK_SECONDS) \
+	  KOPT_TEST_TIMEOUT_SCALE=$$(( ($(SOAK_SECONDS) + 180) / 300 + 1 )) \
+	  $(BUILD)/test/test_progs -t soak_loop_and_swaps
 
 # --- fuzzing ------------------------------------------------------------------
 #

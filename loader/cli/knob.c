@@ -338,6 +338,12 @@ int cmd_restore(int argc, char **argv)
 	if (ret < 0)
 		return KOPT_EXIT_FAIL; /* said why, naming the file */
 	if (!ret) {
+		/*
+		 * A journal write a SIGKILL cut short leaves its temporary
+		 * file (and no change: the change comes after the rename);
+		 * taking the lock removes it.
+		 */
+		state_restore(true);
 		printf("nothing to restore\n");
 		return KOPT_EXIT_OK;
 	}

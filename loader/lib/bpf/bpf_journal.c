@@ -14,9 +14,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <fcntl.h>
 
 #include <xdp/libxdp.h>
 
@@ -244,8 +247,70 @@ static bool holds_new(const char *dir, const char *had)
 	return found;
 }
 
+/*
+ * What a fresh bpffs holds on this kernel ("/maps.debug//progs.debug/"
+ * where bpf_preload fills it, else ""), for a mount entry whose update
+ * never landed: a child mounts one over BPFJ_BPFFS in a mount namespace
+ * of its own, which ends with it, and lists it with system calls only
+ * (the parent may have threads: no malloc after fork).
+ */
+static int fresh_bpffs_listing(char *buf, size_t len)
+{
+	ssize_t n, got = 0;
+	int pfd[2], st;
+	pid_t pid;
+
+	buf[0] = '\0';
+	if (pipe2(pfd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		char d[4096];
+		int fd;
+
+		if (unshare(CLONE_NEWNS) ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("bpf", BPFJ_BPFFS, "bpf", 0, "mode=0700"))
+			_exit(1);
+		fd = open(BPFJ_BPFFS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			_exit(1);
+		while ((n = getdents64(fd, d, sizeof(d))) > 0)
+			for (ssize_t off = 0; off < n;) {
+				struct dirent64 *de = (void *)(d + off);
+
+				off += de->d_reclen;
+				if (!strcmp(de->d_name, ".") ||
+				    !strcmp(de->d_name, ".."))
+					continue;
+				if (write(pfd[1], "/", 1) != 1 ||
+				    write(pfd[1], de->d_name,
+					  strlen(de->d_name)) < 0 ||
+				    write(pfd[1], "/", 1) != 1)
+					_exit(1);
+			}
+		_exit(n < 0 ? 1 : 0);
+	}
+	close(pfd[1]);
+	while (got + 1 < (ssize_t)len &&
+	       (n = read(pfd[0], buf + got, len - 1 - got)) > 0)
+		got += n;
+	buf[got] = '\0';
+	close(pfd[0]);
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+		return -EIO;
+	return 0;
+}
+
 static int mount_restore(const struct state_entry *e, char *why, size_t len)
 {
+	const char *had = e->original_str;
+	char fresh[256];
 	struct stat st;
 
 	if (!kopt_is_bpffs(BPFJ_BPFFS) || stat(BPFJ_BPFFS, &st)) {
@@ -256,8 +321,23 @@ static int mount_restore(const struct state_entry *e, char *why, size_t len)
 		snprintf(why, len, "left (another bpffs is mounted there now)");
 		return 0;
 	}
+	/*
+	 * original 0: killed between the mount and the update that records
+	 * its device and what it held fresh. Nothing was mounted there when
+	 * the entry was made, so this one is ours; what a fresh one holds
+	 * (bpf_preload's iterators) is not "others' pins".
+	 */
+	if (!e->original) {
+		if (fresh_bpffs_listing(fresh, sizeof(fresh))) {
+			snprintf(why, len,
+				 "left mounted (cannot tell what a fresh bpffs "
+				 "holds; umount " BPFJ_BPFFS " when done)");
+			return 0;
+		}
+		had = fresh;
+	}
 	rmdir(BPFJ_XDP_DIR);
-	if (holds_new(BPFJ_BPFFS, e->original_str)) {
+	if (holds_new(BPFJ_BPFFS, had)) {
 		snprintf(why, len,
 			 "left mounted (others pinned objects there; "
 			 "umount " BPFJ_BPFFS " when done)");

@@ -328,12 +328,15 @@ static int sw_set(struct actuator *a, long value)
 {
 	char path[PATH_MAX];
 	long scale = 1, orig, now;
-	int err;
+	int err, jerr;
 
 	sw_file(a, path, sizeof(path), &scale);
 	err = read_long(path, &orig);
-	if (!err)
-		err = journal(a, a->knob, orig, NULL);
+	/* a journal that refuses said why (a full disk, a live owner) */
+	if (!err && (jerr = journal(a, a->knob, orig, NULL)))
+		return kopt_errf(a->why, sizeof(a->why), jerr,
+				 "cannot journal %s %s; not changing it",
+				 a->target, a->knob);
 	if (!err)
 		err = write_long(path, value * scale);
 	if (!err)

@@ -29,6 +29,14 @@
  * limits depend on each other's current value), then stays in the
  * journal in recorded order.
  *
+ * Fault injection: KOPT_FAULT_KILL=POINT:N makes the process SIGKILL
+ * itself the Nth time it passes POINT ("restore": after each entry
+ * restored; "save": after the journal's temporary file is written, before
+ * the rename). The fault matrix (selftests/faults.sh) uses it to land a
+ * real SIGKILL mid-restore and mid-write every time, which kills from
+ * outside at random instants do only by luck. Unset, it costs a getenv()
+ * per journal write or restored entry.
+ *
  * Cost: one small file write per newly touched knob; nothing per window.
  */
 #define _GNU_SOURCE
@@ -58,6 +66,20 @@ volatile int state_stop_signal;
 
 /* The lock while this process owns the journal; -1 otherwise. */
 static int lock_fd = -1;
+
+static void fault_point(const char *point)
+{
+	static int passes;
+	const char *spec = getenv("KOPT_FAULT_KILL");
+	size_t n = strlen(point);
+	long nth;
+
+	if (!spec || strncmp(spec, point, n) || spec[n] != ':' ||
+	    kopt_parse_long(spec + n + 1, 1, INT_MAX, &nth))
+		return;
+	if (++passes == nth)
+		raise(SIGKILL);
+}
 
 const char *state_dir(void)
 {
@@ -297,7 +319,7 @@ static int journal_save(int dfd, const struct state_journal *j)
 	char path[PATH_MAX], tmp[PATH_MAX];
 	const char *txt;
 	int fd, i, err = 0;
-	ssize_t len;
+	ssize_t len, wrote;
 
 	for (i = 0; i < j->n; i++)
 		json_object_array_add(arr, entry_json(&j->e[i]));
@@ -313,9 +335,15 @@ static int journal_save(int dfd, const struct state_journal *j)
 		goto out;
 	}
 	len = strlen(txt);
-	if (write(fd, txt, len) != len || fsync(fd))
-		err = -EIO;
+	errno = 0;
+	wrote = write(fd, txt, len);
+	if (wrote >= 0 && wrote != len)
+		err = -ENOSPC; /* a short write: the file system is full */
+	else if (wrote < 0 || fsync(fd))
+		err = errno ? -errno : -EIO;
 	close(fd);
+	if (!err)
+		fault_point("save");
 	if (!err && renameat(dfd, strrchr(tmp, '/') + 1, dfd, STATE_FILE))
 		err = -errno;
 	if (err)
@@ -665,10 +693,11 @@ static int restore_entries(const struct state_journal *j, bool *failed)
 				continue;
 			failed[order[i]] = entry_restore(e, why, sizeof(why)) !=
 					   0;
-			if (!failed[order[i]])
+			if (!failed[order[i]]) {
 				pr_info("restored %s %s %s = %s\n", e->kind,
 					e->target, e->knob, why);
-			else if (last)
+				fault_point("restore");
+			} else if (last)
 				pr_warn("restore %s %s %s: %s\n", e->kind,
 					e->target, e->knob, why);
 		}
