@@ -398,10 +398,14 @@ static int parse_args(int argc, char **argv, struct koptd *d, bool *check)
 	} else {
 		char cwd[PATH_MAX];
 
-		if (!getcwd(cwd, sizeof(cwd)))
-			cwd[0] = '\0';
-		snprintf(d->conf_path, sizeof(d->conf_path), "%s/%s", cwd,
-			 conf);
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    (size_t)snprintf(d->conf_path, sizeof(d->conf_path),
+				     "%s/%s", cwd,
+				     conf) >= sizeof(d->conf_path)) {
+			fprintf(stderr, "koptd: --config '%s': path too long\n",
+				conf);
+			return KOPTD_EXIT_CONFIG;
+		}
 	}
 	return -1;
 }

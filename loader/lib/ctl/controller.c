@@ -1561,6 +1561,11 @@ struct json_object *ctl_status_json(const struct run *r)
 		snprintf(why, sizeof(why),
 			 "measuring the host as it is before the first "
 			 "decision");
+	else if (r->phase == PH_EXPLORE || r->phase == PH_STOCK)
+		snprintf(why, sizeof(why),
+			 "searching since t=%.0fs (trigger '%s' at %.0f qps): "
+			 "%u trial(s) so far",
+			 lv->t_s, lv->cause, lv->qps, lv->trials);
 	else if (same_setting(&r->cur, &r->fallback) &&
 		 !same_setting(&r->cur, &lv->best))
 		snprintf(why, sizeof(why),
