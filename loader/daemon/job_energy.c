@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <systemd/sd-daemon.h>
 
 #include "controller.h"
 #include "job_energy.h"
@@ -405,7 +406,28 @@ void ej_stop(struct energy_job *j, const char *why)
 	pthread_cond_broadcast(&j->cv);
 	pthread_mutex_unlock(&j->mu);
 	if (j->thread_live) {
-		pthread_join(j->th, NULL);
+		struct timespec ts;
+		double t0 = wall_s();
+		bool said = false;
+
+		/*
+		 * The loop ends after its current window, which may be a host
+		 * window of many seconds: the service watchdog is fed while
+		 * koptd waits for it, so a stop or a reload is not taken for
+		 * a hang.
+		 */
+		for (;;) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			if (pthread_timedjoin_np(j->th, NULL, &ts) != ETIMEDOUT)
+				break;
+			sd_notify(0, "WATCHDOG=1");
+			if (!said && wall_s() - t0 > 2) {
+				pr_info("energy: waiting for the current "
+					"window to end\n");
+				said = true;
+			}
+		}
 		j->thread_live = false;
 	}
 	pthread_mutex_lock(&j->mu);
