@@ -446,6 +446,91 @@ out:
 	}
 }
 
+/* kopt pause|resume|restore over the socket, on the sim plant */
+KOPT_TEST(koptd_pause_resume_restore)
+{
+	static char out[8192];
+	struct json_object *o;
+	double w1, w2;
+	struct kd k;
+
+	if (!kd_init(&k, "pause") || !sim_conf(&k, "off", NULL) ||
+	    !kd_start(&k, NULL))
+		goto out;
+	o = kd_windows(&k, 3, 30);
+	json_object_put(o);
+	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s pause energy --socket %s",
+				kopt_test_bin(), k.sock),
+		  0, "kopt pause energy");
+	/* paused: after the window in flight, no window for a second (5 due) */
+	o = NULL;
+	for (double end = now_s() + 10; now_s() < end;) {
+		o = kd_status(&k);
+		if (o && !strcmp(jps(o, "jobs.energy.state"), "paused"))
+			break;
+		json_object_put(o);
+		o = NULL;
+		poll_pause();
+	}
+	if (!ASSERT_OK_PTR(o, "the job reports paused"))
+		goto out;
+	w1 = jpd(o, "jobs.energy.windows");
+	json_object_put(o);
+	usleep(1000 * 1000);
+	o = kd_status(&k);
+	w2 = jpd(o, "jobs.energy.windows");
+	json_object_put(o);
+	ASSERT_EQ(w2, w1, "no window while paused");
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"%s resume energy --socket %s", kopt_test_bin(),
+				k.sock),
+		  0, "kopt resume energy");
+	o = kd_windows(&k, (int)w1 + 3, 10);
+	ASSERT_OK_PTR(o, "windows again after resume");
+	json_object_put(o);
+	/* a job name the protocol does not know, and one not configured */
+	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s pause moon --socket %s",
+				kopt_test_bin(), k.sock),
+		  2, "unknown job: usage error");
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"%s pause migration --socket %s",
+				kopt_test_bin(), k.sock),
+		  1, "migration is not configured");
+	ASSERT_HAS(out, "not configured", "said so");
+	/* restore through koptd: the job stops, and resume starts it again */
+	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s restore --socket %s",
+				kopt_test_bin(), k.sock),
+		  0, "kopt restore through koptd");
+	ASSERT_HAS(out, "through koptd", "went through koptd");
+	o = kd_status(&k);
+	ASSERT_STREQ(jps(o, "jobs.energy.state"), "stopped", "stopped");
+	ASSERT_HAS(jps(o, "jobs.energy.why"), "kopt restore", "and why");
+	json_object_put(o);
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"%s resume energy --socket %s", kopt_test_bin(),
+				k.sock),
+		  0, "kopt resume energy after restore");
+	o = kd_status(&k);
+	ASSERT_STREQ(jps(o, "jobs.energy.state"), "running", "running again");
+	json_object_put(o);
+	/* a malformed request is answered, not fatal */
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"printf 'garbage\\n{\"cmd\":7}\\n' | "
+				"python3 -c 'import socket,sys; "
+				"s=socket.socket(socket.AF_UNIX); "
+				"s.connect(sys.argv[1]); "
+				"s.sendall(sys.stdin.buffer.read()); "
+				"s.shutdown(socket.SHUT_WR); "
+				"print(s.makefile().read())' %s",
+				k.sock),
+		  0, "raw requests");
+	ASSERT_HAS(out, "not a JSON object", "garbage refused");
+	ASSERT_HAS(out, "is missing or not a string", "bad cmd");
+	ASSERT_EQ(kd_stop(&k), 0, "clean stop");
+out:
+	kd_stop(&k);
+}
+
 /* A loopback TCP port nobody listens on now. */
 static int free_port(void)
 {

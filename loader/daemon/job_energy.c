@@ -436,7 +436,16 @@ void ej_stop(struct energy_job *j, const char *why)
 	if (why)
 		snprintf(j->why, sizeof(j->why), "%s", why);
 	pthread_mutex_unlock(&j->mu);
-	/* what a plant that did not exit in time left in the journal */
+	/*
+	 * What a plant that did not exit in time left in the journal; a
+	 * live holder is not koptd's plant (reaped by now): not ours.
+	 */
+	if (state_holder(&owner) == 1) {
+		pr_warn("energy: a live kopt (pid %d) holds the journal in "
+			"%s; its changes are its own to restore\n",
+			(int)owner, state_dir());
+		return;
+	}
 	if (state_pending(&owner) > 0) {
 		pr_warn("energy: process %d left journaled changes; "
 			"restoring them\n",
