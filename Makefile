@@ -81,7 +81,7 @@ LIB_INC   := $(OPT_INC) -I$(BUILD) $(addprefix -I,$(LIB_DIRS))
 CLI_INC   := $(LIB_INC) -Iloader/cli
 TOOLS_INC := $(CLI_INC) -Iloader/tools
 DAEMON_INC := $(LIB_INC) -Iloader/daemon
-TESTS_INC := $(TOOLS_INC) -Iselftests
+TESTS_INC := $(TOOLS_INC) -Iloader/daemon -Iselftests
 inc_for = $(if $(filter optimizer/%,$1),$(OPT_INC),$(if $(filter \
 	loader/lib/%,$1),$(LIB_INC),$(if $(filter loader/cli/%,$1),$(CLI_INC),$(if \
 	$(filter loader/tools/%,$1),$(TOOLS_INC),$(if $(filter \
@@ -101,6 +101,8 @@ TOOLS_SRCS  := $(filter-out loader/tools/main.c,$(wildcard loader/tools/*.c))
 # what kopt-lab takes from loader/cli/: dispatch and the option parser
 FRONT_SRCS  := loader/cli/cmd.c loader/cli/opts.c
 DAEMON_SRCS := $(wildcard loader/daemon/*.c)
+# what the fuzz harnesses (and their replay in make check) take from koptd
+DAEMON_TEST_SRCS := loader/daemon/config.c
 TEST_SRCS   := $(wildcard selftests/*.c)
 objs        = $(patsubst %.c,$(1)/%.o,$(2))
 BINS        := $(BUILD)/kopt $(BUILD)/kopt-lab $(BUILD)/koptd
@@ -225,7 +227,7 @@ $(BUILD)/test/koptd: $(call objs,$(TOBJ),$(DAEMON_SRCS)) \
 		     $(BUILD)/test/libkopt.a
 $(BUILD)/test/koptd: LDLIBS += $(DAEMON_LDLIBS)
 $(BUILD)/test/test_progs: $(call objs,$(TOBJ),$(TEST_SRCS) $(CLI_SRCS) \
-			  $(TOOLS_SRCS)) $(BUILD)/test/libkopt.a
+			  $(TOOLS_SRCS) $(DAEMON_TEST_SRCS)) $(BUILD)/test/libkopt.a
 $(TEST_BINS):
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
@@ -253,7 +255,8 @@ bench: $(BINS)
 # tried and the crashes found per target.
 FUZZ_SECONDS ?= 600
 comma := ,
-FUZZ_ALL := model policy plant_reply plant_request latency dataset journal
+FUZZ_ALL := model policy plant_reply plant_request latency dataset journal \
+	koptd_conf
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_LIST = $(subst $(comma), ,$(FUZZ_TARGETS))
 FZOBJ     := $(BUILD)/fuzz-obj
@@ -270,7 +273,10 @@ $(BUILD)/fuzz/libkopt.a: $(call objs,$(FZOBJ),$(LIB_SRCS))
 
 $(BUILD)/fuzz/fuzz_%: $(FZOBJ)/selftests/fuzz/fuzz_%.o $(BUILD)/fuzz/libkopt.a
 	$(call msg,LINK,$@)
-	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $(filter %.o,$^) \
+		$(filter %.a,$^) $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_koptd_conf: $(call objs,$(FZOBJ),$(DAEMON_TEST_SRCS))
 
 fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_LIST)) | $(DEPS_STAMP)
 	$(Q)selftests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_LIST)
@@ -286,7 +292,7 @@ lint: | $(DEPS_STAMP)
 	$(Q)cppcheck --quiet --error-exitcode=1 --inline-suppr \
 		--enable=warning,portability,performance \
 		--suppress=missingIncludeSystem --library=.cppcheck/kopt.cfg \
-		$(TESTS_INC) -Iloader/daemon \
+		$(TESTS_INC) \
 		-D__x86_64__ -U__bpf__ loader optimizer selftests
 
 clean:
