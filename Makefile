@@ -2,7 +2,7 @@
 #
 # kopt: the one entry point.
 #
-#   make            build build/kopt and build/kopt-lab (no root needed)
+#   make            build build/kopt, build/kopt-lab and build/koptd (no root)
 #   make deps       install the build and test packages (apt-get, root)
 #   make check      build the sanitized test build and run every test
 #   make bench      run the benchmarks, JSON on stdout and in build/bench.json
@@ -46,12 +46,13 @@ endif
 # patched 6.12 kernel needs (installed by the VM targets, kernel-patches/).
 BUILD_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	pkg-config libxdp-dev libcpupower-dev libnlopt-dev liblapacke-dev \
-	libopenblas-dev libinih-dev libnl-3-dev libnl-genl-3-dev libjson-c-dev
+	libopenblas-dev libinih-dev libnl-3-dev libnl-genl-3-dev libjson-c-dev \
+	libmicrohttpd-dev libsystemd-dev
 TEST_PKGS := xdp-tools linux-cpupower iproute2 ethtool memcached \
 	libmemcached-tools sockperf rt-tests stress-ng gnuplot-nox cppcheck \
 	clang-format jq qemu-system-x86 cpio busybox-static kmod xz-utils \
 	libclang-rt-14-dev groff-base man-db bash-completion python3-yaml \
-	python3-kubernetes prometheus
+	python3-kubernetes prometheus libcap2-bin systemd
 KERNEL_PKGS := linux-source-6.12 bc bison flex libssl-dev dwarves
 
 # The libraries: one BLAS (OpenBLAS, which also answers for LAPACK through
@@ -59,6 +60,9 @@ KERNEL_PKGS := linux-source-6.12 bc bison flex libssl-dev dwarves
 PKG_LIBS  := libbpf libxdp nlopt lapacke inih libnl-genl-3.0 json-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 PKG_LDLIBS := $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
+# koptd alone links the HTTP server (metrics) and sd_notify
+DAEMON_PKG_LIBS := libmicrohttpd libsystemd
+DAEMON_LDLIBS := $(shell pkg-config --libs $(DAEMON_PKG_LIBS) 2>/dev/null)
 
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter \
 	     -Wno-missing-field-initializers
@@ -79,15 +83,18 @@ LDLIBS    = $(PKG_LDLIBS) -lopenblas -lcpupower -lelf -lz -lm -lpthread -ldl
 #   loader/lib/    libkopt: skeleton owners, host parts, the controller
 #   loader/cli/    kopt, and what every front end shares
 #   loader/tools/  kopt-lab: load generator, sim plant, benches, reports
+#   loader/daemon/ koptd: the library and its own headers, nothing of cli/
 LIB_DIRS  := loader/lib/util loader/lib/bpf loader/lib/host loader/lib/ctl
 OPT_INC   := -Iinclude -Ioptimizer
 LIB_INC   := $(OPT_INC) -I$(BUILD) $(addprefix -I,$(LIB_DIRS))
 CLI_INC   := $(LIB_INC) -Iloader/cli
 TOOLS_INC := $(CLI_INC) -Iloader/tools
-TESTS_INC := $(TOOLS_INC) -Iselftests
+DAEMON_INC := $(LIB_INC) -Iloader/daemon
+TESTS_INC := $(TOOLS_INC) -Iloader/daemon -Iselftests
 inc_for = $(if $(filter optimizer/%,$1),$(OPT_INC),$(if $(filter \
 	loader/lib/%,$1),$(LIB_INC),$(if $(filter loader/cli/%,$1),$(CLI_INC),$(if \
-	$(filter loader/tools/%,$1),$(TOOLS_INC),$(TESTS_INC)))))
+	$(filter loader/tools/%,$1),$(TOOLS_INC),$(if $(filter \
+	loader/daemon/%,$1),$(DAEMON_INC),$(TESTS_INC))))))
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Wno-unused-function -Iinclude -I$(BUILD) -Ibpf \
@@ -102,11 +109,14 @@ CLI_SRCS    := $(filter-out loader/cli/main.c,$(wildcard loader/cli/*.c))
 TOOLS_SRCS  := $(filter-out loader/tools/main.c,$(wildcard loader/tools/*.c))
 # what kopt-lab takes from loader/cli/: dispatch and the option parser
 FRONT_SRCS  := loader/cli/cmd.c loader/cli/opts.c
+DAEMON_SRCS := $(wildcard loader/daemon/*.c)
+# what the fuzz harnesses (and their replay in make check) take from koptd
+DAEMON_TEST_SRCS := loader/daemon/config.c
 TEST_SRCS   := $(wildcard selftests/*.c)
 objs        = $(patsubst %.c,$(1)/%.o,$(2))
-BINS        := $(BUILD)/kopt $(BUILD)/kopt-lab
+BINS        := $(BUILD)/kopt $(BUILD)/kopt-lab $(BUILD)/koptd
 TEST_BINS   := $(BUILD)/test/kopt $(BUILD)/test/kopt-lab \
-	       $(BUILD)/test/test_progs
+	       $(BUILD)/test/koptd $(BUILD)/test/test_progs
 DEPS_STAMP  := $(BUILD)/.deps-ok
 VM_DEPS_STAMP := $(BUILD)/.vm-deps-ok
 
@@ -211,6 +221,8 @@ $(BUILD)/kopt: $(call objs,$(OBJ),loader/cli/main.c $(CLI_SRCS)) \
 	       $(BUILD)/libkopt.a
 $(BUILD)/kopt-lab: $(call objs,$(OBJ),loader/tools/main.c $(TOOLS_SRCS) \
 		   $(FRONT_SRCS)) $(BUILD)/libkopt.a
+$(BUILD)/koptd: $(call objs,$(OBJ),$(DAEMON_SRCS)) $(BUILD)/libkopt.a
+$(BUILD)/koptd: LDLIBS += $(DAEMON_LDLIBS)
 $(BINS):
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -221,8 +233,11 @@ $(BUILD)/test/kopt: $(call objs,$(TOBJ),loader/cli/main.c $(CLI_SRCS)) \
 		    $(BUILD)/test/libkopt.a
 $(BUILD)/test/kopt-lab: $(call objs,$(TOBJ),loader/tools/main.c \
 			$(TOOLS_SRCS) $(FRONT_SRCS)) $(BUILD)/test/libkopt.a
+$(BUILD)/test/koptd: $(call objs,$(TOBJ),$(DAEMON_SRCS)) \
+		     $(BUILD)/test/libkopt.a
+$(BUILD)/test/koptd: LDLIBS += $(DAEMON_LDLIBS)
 $(BUILD)/test/test_progs: $(call objs,$(TOBJ),$(TEST_SRCS) $(CLI_SRCS) \
-			  $(TOOLS_SRCS)) $(BUILD)/test/libkopt.a
+			  $(TOOLS_SRCS) $(DAEMON_TEST_SRCS)) $(BUILD)/test/libkopt.a
 $(TEST_BINS):
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
@@ -310,7 +325,8 @@ soak: $(BINS) $(TEST_BINS) $(BPF_OBJS) | $(DEPS_STAMP)
 # tried and the crashes found per target.
 FUZZ_SECONDS ?= 600
 comma := ,
-FUZZ_ALL := model policy plant_reply plant_request latency dataset journal
+FUZZ_ALL := model policy plant_reply plant_request latency dataset journal \
+	koptd_conf
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_LIST = $(subst $(comma), ,$(FUZZ_TARGETS))
 FZOBJ     := $(BUILD)/fuzz-obj
@@ -327,7 +343,10 @@ $(BUILD)/fuzz/libkopt.a: $(call objs,$(FZOBJ),$(LIB_SRCS))
 
 $(BUILD)/fuzz/fuzz_%: $(FZOBJ)/selftests/fuzz/fuzz_%.o $(BUILD)/fuzz/libkopt.a
 	$(call msg,LINK,$@)
-	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $(filter %.o,$^) \
+		$(filter %.a,$^) $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_koptd_conf: $(call objs,$(FZOBJ),$(DAEMON_TEST_SRCS))
 
 fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_LIST)) | $(DEPS_STAMP)
 	$(Q)selftests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_LIST)

@@ -14,11 +14,6 @@
  * - the Kubernetes manifest and the Prometheus alerting rules are valid
  *   (python3-kubernetes' models, promtool) and keep to what koptd needs,
  *   and docs/fleet.md's scrape config and queries parse.
- *
- * The koptd client commands and the lead's --save-table/--warm-start
- * are documented before they are in every build: until a build has
- * them, their entries are reported as pending (the list below), not
- * failed; once the binary has them they are compared like the rest.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -31,18 +26,6 @@
 #include "test.h"
 
 #define OUT_CAP (256 * 1024)
-
-/* Man page entries that may be ahead of this build: "CMD" or "CMD\tOPT". */
-static const char *const pending[] = {
-	"status",
-	"pause",
-	"resume",
-	"advise",
-	"reload",
-	"restore\t--socket",
-	"model load\t--socket",
-	NULL,
-};
 
 struct strset {
 	char **v;
@@ -72,14 +55,6 @@ static void set_free(struct strset *s)
 	free(s->v);
 	s->v = NULL;
 	s->n = 0;
-}
-
-static bool is_pending(const char *entry)
-{
-	for (int i = 0; pending[i]; i++)
-		if (!strcmp(pending[i], entry))
-			return true;
-	return false;
 }
 
 static const char *top_dir(void)
@@ -318,7 +293,6 @@ KOPT_TEST(man_kopt_documents_every_option)
 {
 	struct strset leaves = {}, hopts = {}, sections = {}, mopts = {};
 	char path[PATH_MAX];
-	size_t npending = 0;
 	char *man;
 
 	snprintf(path, sizeof(path), "%s/docs/man/kopt.8", top_dir());
@@ -345,33 +319,15 @@ KOPT_TEST(man_kopt_documents_every_option)
 	for (size_t i = 0; i < sections.n; i++) {
 		if (set_has(&leaves, sections.v[i]))
 			continue;
-		if (is_pending(sections.v[i])) {
-			npending++;
-			continue;
-		}
 		__KOPT_FAIL("%s: .SS \"kopt %s\": no such command in kopt",
 			    path, sections.v[i]);
 	}
 	for (size_t i = 0; i < mopts.n; i++) {
-		char sec[256];
-
-		snprintf(sec, sizeof(sec), "%.*s",
-			 (int)strcspn(mopts.v[i], "\t"), mopts.v[i]);
 		if (set_has(&hopts, mopts.v[i]))
 			continue;
-		if (is_pending(mopts.v[i]) ||
-		    (is_pending(sec) && !set_has(&leaves, sec))) {
-			npending++;
-			continue;
-		}
 		__KOPT_FAIL("%s: kopt %s is documented, not in its --help",
 			    path, show(mopts.v[i]));
 	}
-	if (npending)
-		printf("man_kopt: %zu entries documented ahead of this build "
-		       "(koptd client commands, --socket): "
-		       "pending, not compared\n",
-		       npending);
 out:
 	set_free(&leaves);
 	set_free(&hopts);

@@ -36,6 +36,9 @@
 #define LLVMFuzzerTestOneInput fuzz_journal_input
 #include "fuzz/fuzz_journal.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_koptd_conf_input
+#include "fuzz/fuzz_koptd_conf.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fuzz_fn)(const uint8_t *data, size_t size);
 
@@ -50,6 +53,7 @@ static const struct {
 	{ "latency", fuzz_latency_input },
 	{ "dataset", fuzz_dataset_input },
 	{ "journal", fuzz_journal_input },
+	{ "koptd_conf", fuzz_koptd_conf_input },
 };
 
 /* Feeds every file of selftests/fuzz/<kind>/<target>/; count fed. */

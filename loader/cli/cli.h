@@ -83,5 +83,20 @@ int cmd_bench_train(int argc, char **argv);
 int cmd_bench_controller(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_model_score(int argc, char **argv);
+/* koptd's client (daemon_cmd.c) */
+int cmd_status(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_advise(int argc, char **argv);
+int cmd_enforce(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+/*
+ * Through koptd when it runs: sends {"cmd": cmd, "file": file} on its
+ * socket (given_sock, else the default one) and reports the reply as
+ * `what`. 1 with *ret set when koptd answered (or given_sock names no
+ * running koptd); 0 when no koptd runs: the caller acts alone.
+ */
+int koptd_try(const char *given_sock, const char *what, const char *cmd,
+	      const char *file, int *ret);
 
 #endif /* KOPT_CLI_H */

@@ -318,11 +318,16 @@ int cmd_knob(int argc, char **argv)
 
 int cmd_restore(int argc, char **argv)
 {
-	char desc[512];
+	char desc[768];
+	const char *sock = NULL;
 	const struct kopt_opts spec = {
 		.cmd = "kopt restore",
-		.usage = "",
+		.usage = "[--socket PATH]",
 		.desc = desc,
+		.opts = KOPT_OPTS(KOPT_OPT_STR(
+			"socket", 'S', &sock, "PATH",
+			"koptd's control socket (default: koptd.sock in the\n"
+			"state directory)")),
 	};
 	pid_t owner = 0;
 	int ret;
@@ -330,9 +335,13 @@ int cmd_restore(int argc, char **argv)
 	snprintf(desc, sizeof(desc),
 		 "Undoes every change recorded in the state journal "
 		 "(%s/state.json) by a kopt process that is no longer "
-		 "running.",
+		 "running.\nWhen koptd runs, asks koptd instead: it stops its "
+		 "jobs and undoes\nevery change they made (kopt resume JOB "
+		 "starts them again).",
 		 state_dir());
 	if (!kopt_opts_parse(&spec, argc, argv, &ret))
+		return ret;
+	if (koptd_try(sock, "kopt restore", "restore", NULL, &ret))
 		return ret;
 	ret = state_pending(&owner);
 	if (ret < 0)

@@ -130,11 +130,12 @@ static int report_load(const char *path, const struct kopt_model *m,
 
 static int model_load(int argc, char **argv)
 {
-	const char *file = NULL;
+	const char *file = NULL, *sock = NULL;
+	char abs[PATH_MAX];
 	bool no_shadow = false;
 	const struct kopt_opts spec = {
 		.cmd = "kopt model load",
-		.usage = "[--no-shadow] [--json] FILE",
+		.usage = "[--no-shadow] [--json] [--socket PATH] FILE",
 		.desc = "Validates FILE (.kmlp), writes it into the standby slot "
 			"of the pinned\nweights map under $KOPT_PIN_DIR (default " KOPT_PIN_DIR_DEFAULT
 			") and makes it\nlive with one "
@@ -146,6 +147,11 @@ static int model_load(int argc, char **argv)
 		.opts = KOPT_OPTS(
 			KOPT_OPT_FLAG("no-shadow", 'n', &no_shadow,
 				      "do not attach the shadow predictor"),
+			KOPT_OPT_STR("socket", 'S', &sock, "PATH",
+				     "koptd's control socket: when koptd "
+				     "runs (here, or\nat the default "
+				     "koptd.sock of the state directory),\n"
+				     "its migration job loads the model"),
 			KOPT_OPT_JSON("print the result as JSON")),
 		.args = KOPT_ARGS(KOPT_ARG("FILE", &file)),
 	};
@@ -162,6 +168,16 @@ static int model_load(int argc, char **argv)
 	m = read_model("kopt model load", file);
 	if (!m)
 		return KOPT_EXIT_FAIL;
+	/* koptd owns the model when it runs: it loads the file itself */
+	if (!realpath(file, abs)) {
+		pr_warn("model load: %s: %s\n", file, strerror(errno));
+		free(m);
+		return KOPT_EXIT_FAIL;
+	}
+	if (koptd_try(sock, "kopt model load", "model-load", abs, &ret)) {
+		free(m);
+		return ret;
+	}
 	if (!kopt_have_bpf_caps()) {
 		free(m);
 		return kopt_need_root("kopt model load");

@@ -20,6 +20,7 @@
 #include "opts.h"
 #include "controller.h"
 #include "plant.h"
+#include "plant_launch.h"
 #include "policy.h"
 #include "state.h"
 
@@ -91,132 +92,6 @@ static bool parse_run_opts(int argc, char **argv, struct run_opts *o, int *ret)
 	return true;
 }
 
-static struct plant *start_sim(const struct policy *p, char *err, size_t errlen)
-{
-	char self[PATH_MAX], seed[32], bound[32];
-	const char *sla_opt;
-	ssize_t n;
-
-	if (!p->sim_params[0]) {
-		snprintf(err, errlen,
-			 "--plant sim: policy %.200s has no [plant] sim_params "
-			 "(e.g. sim_params = sim-memcached.params)",
-			 p->path);
-		return NULL;
-	}
-	if (access(p->sim_params, R_OK)) {
-		snprintf(
-			err, errlen,
-			"--plant sim: %.200s ([plant] sim_params of %.200s): %s",
-			p->sim_params, p->path, strerror(errno));
-		return NULL;
-	}
-	n = kopt_lab_path(self, sizeof(self));
-	if (n < 0) {
-		snprintf(err, errlen, "--plant sim: kopt-lab: %s",
-			 strerror((int)-n));
-		return NULL;
-	}
-	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)p->seed);
-	if (p->sla.kind == POLICY_SLA_THROUGHPUT) {
-		sla_opt = "--sla-ratio";
-		snprintf(bound, sizeof(bound), "%g", p->sla.min_ratio);
-	} else {
-		sla_opt = p->sla.pct == POLICY_P99 ? "--sla-p99" : "--sla-p50";
-		snprintf(bound, sizeof(bound), "%g", p->sla.bound_us);
-	}
-	{
-		char *argv[] = { self,
-				 "plant",
-				 "sim",
-				 "--params",
-				 (char *)p->sim_params,
-				 "--seed",
-				 seed,
-				 (char *)sla_opt,
-				 bound,
-				 NULL };
-
-		return plant_start_argv(argv, "sim", err, errlen);
-	}
-}
-
-/* Appends "--opt value" to argv when value is set. */
-static void add_arg(char **argv, int *n, const char *opt, const char *value)
-{
-	if (!value || !*value)
-		return;
-	argv[(*n)++] = (char *)opt;
-	argv[(*n)++] = (char *)value;
-}
-
-/*
- * --plant host: `kopt plant host` with the knobs and measures the
- * policy's [host] section names (see policies/host-memcached.conf).
- */
-static struct plant *start_host(const struct policy *p, char *err,
-				size_t errlen)
-{
-	const struct policy_host *h = &p->host;
-	char self[PATH_MAX], rate[32], conns[16];
-	char *argv[24] = { self, "plant", "host" };
-	int n = 3;
-	ssize_t len;
-
-	if (!h->ifname[0] && !h->agent[0]) {
-		snprintf(err, errlen,
-			 "--plant host: policy %.200s has no [host] interface "
-			 "(the NIC whose coalescing kopt tunes)",
-			 p->path);
-		return NULL;
-	}
-	if (!p->freq_fixed && !h->cpus[0] && !h->agent[0]) {
-		snprintf(err, errlen,
-			 "--plant host: policy %.200s searches frequencies but "
-			 "[host] cpus is empty: name the CPUs, or set [freq] "
-			 "list_mhz = none on a host without DVFS",
-			 p->path);
-		return NULL;
-	}
-	if (h->latency.kind == POLICY_LAT_LOADGEN && !h->server[0]) {
-		snprintf(
-			err, errlen,
-			"--plant host: policy %.200s has no latency source: set "
-			"[host] latency (bpf:PORT for the service's own "
-			"traffic, or a feed), or server and rate for kopt's "
-			"load generator",
-			p->path);
-		return NULL;
-	}
-	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (len < 0) {
-		snprintf(err, errlen, "--plant host: /proc/self/exe: %s",
-			 strerror(errno));
-		return NULL;
-	}
-	self[len] = '\0';
-	snprintf(rate, sizeof(rate), "%.0f", h->rate);
-	snprintf(conns, sizeof(conns), "%u", h->connections);
-	add_arg(argv, &n, "--ifname", h->ifname);
-	add_arg(argv, &n, "--coalesce", h->coalesce ? "sw" : "nic");
-	add_arg(argv, &n, "--cpus", h->cpus);
-	add_arg(argv, &n, "--server", h->server);
-	add_arg(argv, &n, "--rate", h->server[0] ? rate : NULL);
-	add_arg(argv, &n, "--connections", h->connections ? conns : NULL);
-	add_arg(argv, &n, "--agent", h->agent);
-	/* one argv element: a feed command never passes through a shell */
-	if (h->latency.kind != POLICY_LAT_LOADGEN)
-		add_arg(argv, &n, "--latency", h->latency.spec);
-	/* the plant keeps requests within the policy, whatever asks */
-	add_arg(argv, &n, "--policy", p->path);
-	if (h->energy == 1)
-		argv[n++] = "--estimate";
-	else if (h->energy == 2)
-		argv[n++] = "--require-meter";
-	argv[n] = NULL;
-	return plant_start_argv(argv, "host", err, errlen);
-}
-
 /*
  * A plant stopped on a timeout gets SIGKILL 100 ms after SIGTERM, and a
  * host plant may not have restored its knobs by then; on the last allowed
@@ -249,8 +124,11 @@ static void restore_plant_leftovers(void)
 
 static struct plant *start_plant(const struct policy *p, const char *plant)
 {
-	char err[PLANT_ERR_LEN];
+	char err[PLANT_ERR_LEN], self[PATH_MAX], lab[PATH_MAX];
+	struct plant_bins b = { .kopt = self, .lab = lab };
 	struct plant *pl;
+	ssize_t len;
+	int e;
 
 	if (!strcmp(plant, "sim") && p->freq_fixed) {
 		pr_warn("run: --plant sim models DVFS: policy %s has [freq] "
@@ -258,10 +136,21 @@ static struct plant *start_plant(const struct policy *p, const char *plant)
 			p->path);
 		return NULL;
 	}
+	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len < 0) {
+		pr_warn("run: /proc/self/exe: %s\n", strerror(errno));
+		return NULL;
+	}
+	self[len] = '\0';
+	e = kopt_lab_path(lab, sizeof(lab));
+	if (e && !strcmp(plant, "sim")) {
+		pr_warn("run: --plant sim: kopt-lab: %s\n", strerror(-e));
+		return NULL;
+	}
 	if (!strcmp(plant, "host"))
-		pl = start_host(p, err, sizeof(err));
+		pl = plant_launch_host(p, &b, err, sizeof(err));
 	else if (!strcmp(plant, "sim"))
-		pl = start_sim(p, err, sizeof(err));
+		pl = plant_launch_sim(p, &b, err, sizeof(err));
 	else
 		pl = plant_start_cmd(plant, err, sizeof(err));
 	if (!pl)

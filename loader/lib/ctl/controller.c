@@ -213,6 +213,9 @@ struct run {
 	struct level *lv;
 	size_t nlv, cap_lv;
 	size_t warm_obs; /* observations from a --warm-start table */
+	/* for koptd: a per-run stop, and the last window's phase */
+	int stop_run; /* __atomic */
+	enum phase phase;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -220,6 +223,18 @@ static volatile sig_atomic_t stop_requested;
 void ctl_request_stop(void)
 {
 	stop_requested = 1;
+}
+
+void ctl_stop(struct run *r)
+{
+	__atomic_store_n(&r->stop_run, 1, __ATOMIC_RELAXED);
+}
+
+static void window_done(struct run *r, enum phase ph)
+{
+	r->phase = ph;
+	if (r->o.on_window)
+		r->o.on_window(r, r->o.arg);
 }
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -269,6 +284,7 @@ static const char *label(const struct run *r)
 static bool done(const struct run *r)
 {
 	return stop_requested ||
+	       __atomic_load_n(&r->stop_run, __ATOMIC_RELAXED) ||
 	       (r->o.duration_s > 0 && r->t_s >= r->o.duration_s - 1e-9);
 }
 
@@ -510,6 +526,7 @@ static int window_failed(struct run *r, const struct plant_setting *s,
 	r->fails_in_row++;
 	/* the window's time passed even though it told us nothing */
 	r->t_s += r->pol.window_s;
+	window_done(r, ph);
 	if (r->fails_in_row >= r->pol.max_failures) {
 		pr_warn("run: giving up after %u failed windows in a row "
 			"([plant] max_failures); fix the plant and run "
@@ -550,6 +567,7 @@ static int run_window(struct run *r, const struct plant_setting *s,
 	r->last = *w;
 	if (w->sla_ok)
 		r->last_safe = *s;
+	window_done(r, ph);
 	return 0;
 }
 
@@ -1554,6 +1572,59 @@ struct json_object *ctl_summary_json(const struct run *r)
 	json_object_object_add(v, "mean", jnum(mean_trials));
 	json_object_object_add(o, "trials_per_trigger", v);
 	json_object_object_add(o, "levels", levels_json(r));
+	return o;
+}
+
+struct json_object *ctl_status_json(const struct run *r)
+{
+	struct json_object *o = ctl_summary_json(r), *v;
+	const struct level *lv = r->nlv ? &r->lv[r->nlv - 1] : NULL;
+	unsigned int trials = 0;
+	char why[256], set[64];
+
+	for (size_t i = 0; i < r->nlv; i++)
+		trials += r->lv[i].trials;
+	json_object_object_add(o, "trials", json_object_new_int(trials));
+	json_object_object_add(o, "phase",
+			       json_object_new_string(phase_names[r->phase]));
+	setting_str(&r->cur, set, sizeof(set));
+	if (!lv)
+		snprintf(why, sizeof(why),
+			 "measuring the host as it is before the first "
+			 "decision");
+	else if (r->phase == PH_EXPLORE || r->phase == PH_STOCK)
+		snprintf(why, sizeof(why),
+			 "searching since t=%.0fs (trigger '%s' at %.0f qps): "
+			 "%u trial(s) so far",
+			 lv->t_s, lv->cause, lv->qps, lv->trials);
+	else if (same_setting(&r->cur, &r->fallback) &&
+		 !same_setting(&r->cur, &lv->best))
+		snprintf(why, sizeof(why),
+			 "the policy's fallback: the guard or a load jump "
+			 "put it in place after the choice at t=%.0fs",
+			 lv->t_s);
+	else
+		snprintf(why, sizeof(why),
+			 "chosen at t=%.0fs on trigger '%s' at %.0f qps after "
+			 "%u trial(s)%s",
+			 lv->t_s, lv->cause, lv->qps, lv->trials,
+			 lv->have_best ? "" : "; no trial met the aim");
+	v = setting_json(&r->cur);
+	json_object_object_add(v, "text", json_object_new_string(set));
+	json_object_object_add(v, "why", json_object_new_string(why));
+	json_object_object_add(o, "held", v);
+	v = NULL;
+	if (r->windows) {
+		v = json_object_new_object();
+		json_object_object_add(v, "sla_ok",
+				       json_object_new_boolean(r->last.sla_ok));
+		json_object_object_add(v, "p99_us", jnum(r->last.r.p99_us));
+		json_object_object_add(v, "p50_us", jnum(r->last.r.p50_us));
+		json_object_object_add(v, "qps", jnum(r->last.r.qps));
+		json_object_object_add(v, "energy_j", jnum(r->last.r.energy_j));
+		json_object_object_add(v, "seconds", jnum(r->last.r.seconds));
+	}
+	json_object_object_add(o, "last_window", v);
 	return o;
 }
 

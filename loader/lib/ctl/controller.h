@@ -13,13 +13,20 @@
 #include "plant.h"
 #include "policy.h"
 
+struct run;
+struct json_object;
+
 struct ctl_opts {
 	double duration_s; /* plant seconds; 0: until ctl_request_stop() */
 	const char *plant_name; /* "sim", "host", a command: for the log */
+	/*
+	 * Optional: called in ctl_loop()'s thread after every window,
+	 * measured or failed (koptd takes its status snapshot here, paces a
+	 * simulated plant and holds a paused job). It may block.
+	 */
+	void (*on_window)(struct run *r, void *arg);
+	void *arg;
 };
-
-struct run;
-struct json_object;
 
 /*
  * A controller for a loaded policy (copied) on a started plant (borrowed:
@@ -32,6 +39,14 @@ struct run *ctl_new(const struct policy *pol, const struct ctl_opts *o,
 int ctl_loop(struct run *r);
 /* Ends the loop after the current window; async-signal-safe. */
 void ctl_request_stop(void);
+/* The same for this run only; safe from another thread or a signal. */
+void ctl_stop(struct run *r);
+/*
+ * The loop's state now (the summary's keys, plus "phase", "held" with
+ * "why", and "last_window"); call it where the loop cannot run (from
+ * on_window, or after ctl_loop returned).
+ */
+struct json_object *ctl_status_json(const struct run *r);
 /* The summary: energy against stock and oracle, SLA, triggers. */
 struct json_object *ctl_summary_json(const struct run *r);
 void ctl_print_summary(const struct run *r, FILE *f);
