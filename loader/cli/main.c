@@ -18,6 +18,8 @@ static const struct kopt_cmd cmds[] = {
 	{ "train", cmd_train, "train a model from a migrations CSV" },
 	{ "loadgen", cmd_lab, "open-loop memcached load generator" },
 	{ "run", cmd_run, "energy controller: optimize and hold a plant" },
+	{ "policy", cmd_policy,
+	  "check a policy file; show it with its defaults" },
 	{ "plant", cmd_plant,
 	  "plants as protocol servers: host; sim, replay (lab)" },
 	{ "report", cmd_lab, "plot a kopt run log (gnuplot PNGs)" },

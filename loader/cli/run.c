@@ -342,7 +342,7 @@ static void report(const struct run *r, const struct policy *p,
 		json_object_object_add(o, "latency_label",
 				       json_object_new_string(lat));
 	}
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	puts(kopt_json_text(o));
 	json_object_put(o);
 }
 
@@ -364,7 +364,11 @@ int cmd_run(int argc, char **argv)
 		return KOPT_EXIT_FAIL;
 	ret = KOPT_EXIT_FAIL;
 	if (policy_load(o.policy_path, pol, err, sizeof(err))) {
-		pr_warn("run: %s\n", err);
+		/* every error of the file, one line each; nothing started */
+		for (char *line = strtok(err, "\n"); line;
+		     line = strtok(NULL, "\n"))
+			pr_warn("run: %s\n", line);
+		ret = KOPT_EXIT_USAGE;
 		goto out;
 	}
 	if (o.have_seed)
