@@ -52,10 +52,7 @@ int cmd_probe(int argc, char **argv)
 		return kopt_need_root("kopt probe");
 	root = kopt_probe_all();
 	if (kopt_env.json)
-		printf("%s\n",
-		       json_object_to_json_string_ext(
-			       root, JSON_C_TO_STRING_PRETTY |
-					     JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", kopt_json_text(root));
 	else
 		print_table(root);
 	json_object_put(root);

@@ -450,9 +450,7 @@ static void print_json(const struct fn_result *res, size_t nres,
 	json_object_object_add(root, "suggest_grid_points",
 			       json_object_new_int(10000));
 	json_object_object_add(root, "suggest_time", times);
-	printf("%s\n", json_object_to_json_string_ext(
-			       root, JSON_C_TO_STRING_PRETTY |
-					     JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n", kopt_json_text(root));
 	json_object_put(root);
 }
 
