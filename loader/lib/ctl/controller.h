@@ -13,9 +13,25 @@
 #include "plant.h"
 #include "policy.h"
 
+/* Where a run stands after a window: for a live status line. */
+struct ctl_status {
+	double t_s; /* plant time so far */
+	const char *phase; /* of the last window: measure, explore, hold, ... */
+	char setting[48]; /* "ITR 50 us, 1800 MHz" or "stock" */
+	double energy_j; /* so far */
+	double stock_j; /* the stock policy's over the same windows; NAN */
+	bool window_ok; /* the last window gave a figure */
+	bool sla_ok; /* ... and met the SLA */
+	unsigned int windows, failed;
+	const char *label; /* "(simulated)", "(measured)", ... */
+};
+
 struct ctl_opts {
 	double duration_s; /* plant seconds; 0: until ctl_request_stop() */
 	const char *plant_name; /* "sim", "host", a command: for the log */
+	/* called after every window (failed ones too), if set */
+	void (*on_window)(const struct ctl_status *st, void *arg);
+	void *arg;
 };
 
 struct run;
@@ -23,7 +39,8 @@ struct json_object;
 
 /*
  * A controller for a loaded policy (copied) on a started plant (borrowed:
- * the caller stops it); every window goes to log as CSV when log is set.
+ * the caller stops it); every window goes to log as CSV when log is set,
+ * flushed per window (tail -f follows a long run).
  * NULL when out of memory.
  */
 struct run *ctl_new(const struct policy *pol, const struct ctl_opts *o,
@@ -35,6 +52,8 @@ void ctl_request_stop(void);
 /* The summary: energy against stock and oracle, SLA, triggers. */
 struct json_object *ctl_summary_json(const struct run *r);
 void ctl_print_summary(const struct run *r, FILE *f);
+/* "314 J", "10.2 kJ", "1.75 MJ (0.486 kWh)": energy for people. */
+void ctl_energy_str(double joules, char *buf, size_t len);
 void ctl_free(struct run *r);
 
 #endif /* KOPT_CTL_CONTROLLER_H */
