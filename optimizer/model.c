@@ -285,6 +285,25 @@ static __u64 get64(const unsigned char *p)
 	return le64toh(v);
 }
 
+static const char *const target_names[KOPT_NR_TARGETS] = {
+	[KOPT_TARGET_NONE] = "unrecorded",
+	[KOPT_TARGET_FORCED] = "forced",
+	[KOPT_TARGET_DECISION] = "decision",
+};
+
+const char *kopt_model_target_name(__u32 target)
+{
+	return target < KOPT_NR_TARGETS ? target_names[target] : "unknown";
+}
+
+int kopt_model_target_id(const char *name)
+{
+	for (int t = KOPT_TARGET_FORCED; t < KOPT_NR_TARGETS; t++)
+		if (!strcmp(name, target_names[t]))
+			return t;
+	return -1;
+}
+
 static __u32 crc_of(const unsigned char *p, size_t len)
 {
 	return crc32(crc32(0L, Z_NULL, 0), p, len);
@@ -307,6 +326,7 @@ int kopt_model_encode(struct kopt_model *m, void **bufp, size_t *lenp)
 	buf[10] = m->frac_bits;
 	for (l = 0; l < KOPT_MLP_LAYERS; l++)
 		buf[11 + l] = m->wfrac[l];
+	put16(buf + 14, m->target);
 	put32(buf + 16, (__u32)m->threshold);
 	put32(buf + 20, blen);
 	p = buf + KOPT_KMLP_HEADER;
@@ -372,12 +392,18 @@ static int decode_header(const unsigned char *buf, size_t len,
 			"crc32: stored 0x%08x, computed 0x%08x: the file is "
 			"corrupt",
 			stored, crc);
-	if (get16(buf + 14) || get64(buf + 24))
+	if (get64(buf + 24))
 		return kopt_errf(
 			err, errlen, -EINVAL,
 			"reserved: nonzero reserved header bytes (a newer "
 			"format?)");
+	if (get16(buf + 14) >= KOPT_NR_TARGETS)
+		return kopt_errf(err, errlen, -EINVAL,
+				 "target: %u is not a known target (0 not "
+				 "recorded, 1 forced, 2 decision)",
+				 get16(buf + 14));
 	memset(m, 0, sizeof(*m));
+	m->target = get16(buf + 14);
 	m->n_in = buf[6];
 	m->n_hidden = buf[7];
 	m->units[0] = buf[8];
@@ -685,6 +711,7 @@ void kopt_model_print(FILE *f, const struct kopt_model *m, const char *title)
 	fprintf(f, "model %s\n", title);
 	fprintf(f, "  format       kmlp version %d, crc32 0x%08x\n",
 		KOPT_KMLP_VERSION, m->crc32);
+	fprintf(f, "  target       %s\n", kopt_model_target_name(m->target));
 	fprintf(f,
 		"  shape        %s (%u inputs, %u hidden layer%s, 1 logit)\n",
 		shape, m->n_in, m->n_hidden, m->n_hidden == 1 ? "" : "s");
@@ -758,6 +785,9 @@ struct json_object *kopt_model_json(const struct kopt_model *m)
 			       json_object_new_int(m->frac_bits));
 	json_object_object_add(o, "threshold",
 			       json_object_new_int(m->threshold));
+	json_object_object_add(
+		o, "target",
+		json_object_new_string(kopt_model_target_name(m->target)));
 	json_object_object_add(o, "threshold_real",
 			       json_object_new_double(ldexp(
 				       m->threshold, -(int)m->frac_bits)));

@@ -17,7 +17,9 @@
  *    10    1  frac_bits            of activations and the logit
  *    11    3  wfrac[3]             weight fractional bits of layer 0..n_hidden
  *                                  (layer n_hidden is the output)
- *    14    2  reserved (0)
+ *    14    2  target               what the model was trained to predict:
+ *                                  0 not recorded (files written before
+ *                                  it was), 1 forced, 2 decision
  *    16    4  threshold            s32: positive iff logit >= threshold
  *    20    4  body_len             bytes between the header and the CRC
  *    24    8  reserved (0)
@@ -57,11 +59,24 @@ struct kopt_model {
 	__u32 frac_bits;
 	__u32 wfrac[KOPT_MLP_LAYERS];
 	__s32 threshold;
+	__u32 target; /* enum kopt_model_target */
 	__u32 feature[KOPT_MLP_MAX_IN];
 	__s32 w[KOPT_MLP_LAYERS][KOPT_MLP_MAX_UNITS][KOPT_MLP_WIDTH];
 	__s64 b[KOPT_MLP_LAYERS][KOPT_MLP_MAX_UNITS];
 	__u32 crc32; /* set by decode and encode */
 };
+
+/* What a model predicts: the label column it was trained on. */
+enum kopt_model_target {
+	KOPT_TARGET_NONE, /* not recorded: a file older than the field */
+	KOPT_TARGET_FORCED,
+	KOPT_TARGET_DECISION,
+	KOPT_NR_TARGETS,
+};
+
+/* "forced", "decision", "unrecorded"; and back (-1: unknown name). */
+const char *kopt_model_target_name(__u32 target);
+int kopt_model_target_id(const char *name);
 
 /* Inputs and units of layer l (0..n_hidden). */
 __u32 kopt_model_layer_in(const struct kopt_model *m, __u32 l);

@@ -10,7 +10,8 @@
  *              row blocks with cblas_dgemm, class-balanced cross-entropy
  *   training   NLopt L-BFGS on the full training split, early stopping on
  *              the validation loss from inside the objective
- *   export     the fixed-point format with the best validation accuracy
+ *   export     the fixed-point format with the best validation balanced
+ *              accuracy (what the class-balanced loss trained for)
  *
  * Why the CSV reader is hand-written: Debian has libcsv, but it only
  * splits fields (a callback per cell); the work here is the integer
@@ -1090,10 +1091,12 @@ static void to_float(const struct kopt_net *net, const double *theta,
 }
 
 /*
- * Every fixed-point format from 4 bits: the best validation accuracy,
- * then the closest agreement with the float model, then the smallest
- * mean logit error against it (more bits resolve the weights finer until
- * activations start to saturate), then fewer bits.
+ * Every fixed-point format from 4 bits: the best validation balanced
+ * accuracy, since training minimizes a class-balanced loss (raw accuracy
+ * would prefer a format that collapses towards the majority class on an
+ * imbalanced dataset); then the closest agreement with the float model,
+ * then the smallest mean logit error against it (more bits resolve the
+ * weights finer until activations start to saturate), then fewer bits.
  */
 static int quantize(const struct kopt_dataset *ds,
 		    struct kopt_train_report *rep, const double *val_float,
@@ -1105,6 +1108,7 @@ static int quantize(const struct kopt_dataset *ds,
 	double *z = malloc(n * sizeof(double));
 	struct kopt_quant_try *best = NULL;
 	char qerr[KOPT_MODEL_ERR];
+	struct kopt_metrics mt;
 	__u32 fb;
 	int ret = 0;
 
@@ -1124,8 +1128,10 @@ static int quantize(const struct kopt_dataset *ds,
 		q->correct = correct(z, ds->y + lo, n);
 		q->agree = agreement(z, val_float, n);
 		q->logit_err = logit_error(z, fb, val_float, n);
-		if (!best || q->correct > best->correct ||
-		    (q->correct == best->correct &&
+		kopt_metrics_compute(ds->y + lo, z, m->threshold, n, &mt);
+		q->balanced = mt.balanced_accuracy;
+		if (!best || q->balanced > best->balanced + 1e-12 ||
+		    (fabs(q->balanced - best->balanced) <= 1e-12 &&
 		     (q->agree > best->agree ||
 		      (q->agree == best->agree &&
 		       q->logit_err < best->logit_err)))) {
@@ -1208,6 +1214,11 @@ static int train_on(const struct kopt_train_cfg *cfg,
 	to_float(&net, theta, &rep->fl);
 	kopt_net_logits(&net, theta, x + n_train * net.in[0], n_val, zval);
 	ret = quantize(ds, rep, zval, err, errlen);
+	/* the file says what it predicts: kopt model score checks it */
+	rep->fixed.target = cfg->target ? kopt_model_target_id(cfg->target) :
+					  KOPT_TARGET_FORCED;
+	if ((int)rep->fixed.target < 0)
+		rep->fixed.target = KOPT_TARGET_NONE;
 	if (!ret)
 		ret = measure(&net, theta, x, ds, rep, KOPT_VAL, rep->val);
 	if (!ret)

@@ -5,8 +5,9 @@
  * CSV with the same column names), split it by time, rank the features,
  * train a small float MLP with NLopt's L-BFGS and early stopping on the
  * validation split, pick the fixed-point format that loses the least on the
- * validation split, and measure float, fixed-point and majority-baseline
- * models on the held-out test split.
+ * validation split (by balanced accuracy, as the loss is class-balanced),
+ * and measure float, fixed-point and majority-baseline models on the
+ * held-out test split.
  *
  * Why here (optimizer/) and not in loader/: it is learning code with no
  * BPF in it; loader/cli/train_cmd.c is the CLI on top (`kopt train`, `kopt
@@ -162,6 +163,7 @@ struct kopt_quant_try {
 	bool ok; /* the quantizer accepted it */
 	long correct; /* validation rows right */
 	long agree; /* validation rows where fixed and float agree */
+	double balanced; /* validation balanced accuracy: what chooses */
 	double logit_err; /* mean |fixed - float| validation logit */
 };
 

@@ -180,6 +180,10 @@ static int run_loadgen(struct json_object **out, char *err, size_t errlen,
 	if (out) {
 		text = slurp(opath);
 		*out = text ? json_tokener_parse(text) : NULL;
+		/* indented like every other command's --json */
+		if (text && *text == '{')
+			ASSERT_TRUE(!strncmp(text, "{\n  \"", 5),
+				    "loadgen --json is indented");
 		free(text);
 	}
 	return st;

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "policy.h"
 #include "test.h"
 
@@ -286,26 +288,13 @@ static const struct bad_case bad_cases[] = {
 	  "[policy] name: 'a`id`': only letters, digits" },
 	{ "name with a space", "[policy]\nname = a b\n", false, 17,
 	  "[policy] name: 'a b': only letters, digits" },
-	{ "missing objective",
-	  "[sla]\nkind = latency\nbound_us = 500\n[itr]\nmin_us = 1\n"
-	  "max_us = 2\nstep_us = 1\n[freq]\nlist_mhz = 1000\n[window]\n"
-	  "seconds = 1\n[optimizer]\ntrials = 1\n",
-	  true, 0, "[policy] objective: missing" },
-	{ "missing window",
-	  "[policy]\nobjective = energy\n[sla]\nkind = latency\n"
-	  "bound_us = 500\n[itr]\nmin_us = 1\nmax_us = 2\nstep_us = 1\n"
-	  "[freq]\nlist_mhz = 1000\n[optimizer]\ntrials = 1\n",
-	  true, 0, "[window] seconds: missing" },
 	{ "missing bound",
 	  "[policy]\nobjective = energy\n[sla]\nkind = latency\n[itr]\n"
 	  "min_us = 1\nmax_us = 2\nstep_us = 1\n[freq]\nlist_mhz = 1000\n"
 	  "[window]\nseconds = 1\n[optimizer]\ntrials = 1\n",
-	  true, 0, "[sla] bound_us: missing (required for latency)" },
-	{ "missing sla kind",
-	  "[policy]\nobjective = energy\n[sla]\nbound_us = 500\n[itr]\n"
-	  "min_us = 1\nmax_us = 2\nstep_us = 1\n[freq]\nlist_mhz = 1000\n"
-	  "[window]\nseconds = 1\n[optimizer]\ntrials = 1\n",
-	  true, 0, "[sla] kind: missing" },
+	  true, 0,
+	  "[sla] bound_us: missing (the SLA: the one key without a "
+	  "default" },
 	{ "throughput with bound",
 	  "[policy]\nobjective = energy\n[sla]\nkind = throughput\n"
 	  "min_ratio = 0.99\nbound_us = 500\n[itr]\nmin_us = 1\nmax_us = 2\n"
@@ -354,12 +343,6 @@ static const struct bad_case bad_cases[] = {
 	  "[freq]\nlist_mhz =\n[window]\nseconds = 1\n"
 	  "[optimizer]\ntrials = 1\n",
 	  true, 11, "[freq] list_mhz: empty list" },
-	{ "freq range without step",
-	  "[policy]\nobjective = energy\n[sla]\nkind = latency\n"
-	  "bound_us = 500\n[itr]\nmin_us = 1\nmax_us = 2\nstep_us = 1\n"
-	  "[freq]\nmin_mhz = 1000\nmax_mhz = 2000\n[window]\nseconds = 1\n"
-	  "[optimizer]\ntrials = 1\n",
-	  true, 0, "[freq] step_mhz: missing (or give list_mhz)" },
 	{ "init above trials", "[optimizer]\ninit_trials = 20\n", false, 0,
 	  "[optimizer] init_trials: 20 is more than trials (10)" },
 	{ "key before section", "objective = energy\n" GOOD_HEAD, true, 1,
@@ -436,7 +419,7 @@ KOPT_TEST(policy_bad_file)
 			   "long line message");
 }
 
-/* The CLI names the file and fails with the "bad input file" code. */
+/* The CLI names the file and fails with the usage code: nothing ran. */
 KOPT_TEST(policy_cli_error)
 {
 	char path[PATH_MAX], out[4096];
@@ -448,11 +431,208 @@ KOPT_TEST(policy_cli_error)
 			   "%s run --policy %s --plant sim "
 			   "--duration 10",
 			   kopt_test_bin(), path);
-	ASSERT_EQ(st, 1, "exit code");
+	ASSERT_EQ(st, 2, "exit code");
 	ASSERT_HAS(out, "cli.conf:17: [sla] bogus: unknown key", "message");
+	ASSERT_FALSE(strstr(out, "plant time"), "no run started");
 	st = kopt_test_run(out, sizeof(out), "%s run --plant sim",
 			   kopt_test_bin());
 	ASSERT_EQ(st, 2, "missing --policy is a usage error");
 	ASSERT_HAS(out, "kopt run: --policy FILE is required\n",
 		   "usage message");
+}
+
+/* Only the SLA's bound is required; everything else has its default. */
+KOPT_TEST(policy_only_sla_required)
+{
+	char path[PATH_MAX], err[KOPT_INI_ERR_LEN] = "";
+	struct policy p = { 0 };
+
+	snprintf(path, sizeof(path), "%s/minimal.conf", kopt_test_tmpdir());
+	write_file(path, "[sla]\nbound_us = 300\n");
+	if (!ASSERT_OK(policy_load(path, &p, err, sizeof(err)), err))
+		return;
+	ASSERT_STREQ(p.name, "minimal", "name from the file");
+	ASSERT_EQ(p.objective, POLICY_OBJ_ENERGY, "objective");
+	ASSERT_EQ(p.sla.kind, POLICY_SLA_LATENCY, "kind");
+	ASSERT_EQ(p.sla.pct, POLICY_P99, "percentile");
+	ASSERT_NEAR(p.sla.aim_us, 270, 1e-9, "aim 0.9 x bound");
+	ASSERT_NEAR(p.itr_min_us, 10, 0, "itr min");
+	ASSERT_NEAR(p.itr_max_us, 500, 0, "itr max");
+	ASSERT_NEAR(p.itr_step_us, 10, 0, "itr step");
+	ASSERT_EQ(p.n_freqs, 18, "1200..2900 step 100");
+	ASSERT_NEAR(p.window_s, 10, 0, "window");
+	ASSERT_EQ(p.trials, 14, "trials");
+	ASSERT_EQ(p.init_trials, 4, "init trials");
+	ASSERT_TRUE(p.fallback_stock, "fallback");
+	ASSERT_FALSE(policy_key_given(&p, "itr", "min_us"), "min_us default");
+	ASSERT_TRUE(policy_key_given(&p, "sla", "bound_us"), "bound given");
+	/* a part of a range takes the rest from the defaults */
+	write_file(path, "[sla]\nbound_us = 300\n[freq]\nmax_mhz = 2000\n"
+			 "[itr]\nmin_us = 100\n");
+	if (!ASSERT_OK(policy_load(path, &p, err, sizeof(err)), err))
+		return;
+	ASSERT_EQ(p.n_freqs, 9, "1200..2000 step 100");
+	ASSERT_NEAR(p.itr_min_us, 100, 0, "itr min given");
+	ASSERT_NEAR(p.itr_max_us, 500, 0, "itr max default");
+	/* no bound: the one error */
+	write_file(path, "[sla]\npercentile = p50\n");
+	if (ASSERT_ERR(policy_load(path, &p, err, sizeof(err)), "no bound")) {
+		ASSERT_HAS(err, "[sla] bound_us: missing", "names the bound");
+		ASSERT_FALSE(strchr(err, '\n'), "nothing else is missing");
+	}
+}
+
+/* Every error of a file in one pass, each with its line, in file order. */
+KOPT_TEST(policy_every_error_in_one_pass)
+{
+	char path[PATH_MAX], err[KOPT_INI_ERR_LEN] = "", at[PATH_MAX + 64],
+			     out[8192];
+	static const char *const expect[] = {
+		":2: [sla] percentile: 'p95' is not one of: p50, p99",
+		":4: [itr] min_us: -1 is out of range",
+		":5: [itr] bogus: unknown key",
+		":7: [window] seconds: 'ten' is not a number",
+		":8: syntax error",
+		":10: [optimizer] trials: 2.5 is not a whole number",
+	};
+	const char *pos;
+	struct policy p = { 0 };
+	int lines = 1;
+
+	snprintf(path, sizeof(path), "%s/many.conf", kopt_test_tmpdir());
+	write_file(path, "[sla]\npercentile = p95\n[itr]\nmin_us = -1\n"
+			 "bogus = 1\n[window]\nseconds = ten\nno equals sign\n"
+			 "[optimizer]\ntrials = 2.5\n");
+	if (!ASSERT_ERR(policy_load(path, &p, err, sizeof(err)), "refused"))
+		return;
+	pos = err;
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+		snprintf(at, sizeof(at), "%s%s", path, expect[i]);
+		ASSERT_HAS(err, at, expect[i]);
+		/* in file order (inih reports a syntax error after the pairs) */
+		if (i < 4 && strstr(err, at)) {
+			ASSERT_TRUE(strstr(err, at) >= pos, "in order");
+			pos = strstr(err, at);
+		}
+	}
+	for (const char *c = err; *c; c++)
+		lines += *c == '\n';
+	/* the missing bound is one more: the SLA has no default */
+	ASSERT_EQ(lines, 7, err);
+	/* the CLI prints them all, exits 2 and runs nothing */
+	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s policy show %s",
+				kopt_test_bin(), path),
+		  2, out);
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
+		ASSERT_HAS(out, expect[i], "policy show prints it");
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"%s run --policy %s --plant sim --duration 10",
+				kopt_test_bin(), path),
+		  2, out);
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
+		ASSERT_HAS(out, expect[i], "run prints it");
+	ASSERT_FALSE(strstr(out, "plant time"), "nothing ran");
+}
+
+/* kopt policy show: the effective policy, defaults filled in and marked. */
+KOPT_TEST(policy_show_cli)
+{
+	static const char *const shipped[] = {
+		"memcached-sla500",
+		"memcached-sla200",
+		"netpipe",
+		"stream-throughput",
+		"host-memcached",
+		"demo-vm",
+		"replay-flink",
+		"replay-memcached-sla200",
+		"replay-memcached-sla500",
+	};
+	char path[PATH_MAX], out[16384] = "", rel[128];
+	struct json_object *o, *v, *sec;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s/show.conf", kopt_test_tmpdir());
+	write_file(path, "[sla]\nbound_us = 300\n[window]\nseconds = 5\n");
+	if (!ASSERT_OK(kopt_test_run(out, sizeof(out), "%s policy show %s",
+				     kopt_test_bin(), path),
+		       out))
+		return;
+	ASSERT_HAS(out, "\n[sla]\n", "sections");
+	ASSERT_HAS(out, "\nbound_us = 300\n", "the given key, unmarked");
+	ASSERT_HAS(out, "\nseconds = 5\n", "the given window, unmarked");
+	ASSERT_HAS(out, "\nmin_us = 10 ", "itr default");
+	ASSERT_HAS(out, "\naim_us = 270 ", "aim default");
+	ASSERT_HAS(out, "; default\n", "defaults are marked");
+	ASSERT_HAS(out, "\nsim_params = /", "sim params resolved");
+	o = KOPT_TEST_RUN_JSON(out, sizeof(out), "%s policy show --json %s",
+			       kopt_test_bin(), path);
+	if (o) {
+		ASSERT_TRUE(json_object_object_get_ex(o, "sla", &sec) &&
+				    json_object_object_get_ex(sec, "bound_us",
+							      &v) &&
+				    json_object_get_double(v) == 300,
+			    "bound in JSON");
+		ASSERT_TRUE(json_object_object_get_ex(o, "defaults", &v),
+			    "defaults listed");
+		for (size_t i = 0; v && i < json_object_array_length(v); i++)
+			found |= !strcmp(
+				json_object_get_string(
+					json_object_array_get_idx(v, i)),
+				"[itr] max_us");
+		ASSERT_TRUE(found, "[itr] max_us is a default");
+		json_object_put(o);
+	}
+	ASSERT_HAS(out, "\n  \"sla\":{\n", "indented like every command");
+	for (size_t i = 0; i < sizeof(shipped) / sizeof(shipped[0]); i++) {
+		snprintf(rel, sizeof(rel), "policies/%s.conf", shipped[i]);
+		repo_path(path, sizeof(path), rel);
+		ASSERT_OK(kopt_test_run(out, sizeof(out), "%s policy show %s",
+					kopt_test_bin(), path),
+			  out);
+	}
+	ASSERT_REFUSES(2, "FILE is required", "%s policy show",
+		       kopt_test_bin());
+}
+
+/* sim_params = NAME falls back to the shipped files, else says where. */
+KOPT_TEST(policy_sim_params_search)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64], out[8192] = "";
+
+	snprintf(dir, sizeof(dir), "%s/own", kopt_test_tmpdir());
+	mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/mine.conf", dir);
+	write_file(path, "[sla]\nbound_us = 500\n[plant]\n"
+			 "sim_params = sim-memcached.params\n");
+	if (ASSERT_OK(kopt_test_run(out, sizeof(out),
+				    "%s policy show %s | grep '^sim_params'",
+				    kopt_test_bin(), path),
+		      out))
+		ASSERT_HAS(out, "/policies/sim-memcached.params\n",
+			   "found among the shipped policies");
+	ASSERT_OK(kopt_test_run(out, sizeof(out),
+				"%s run --policy %s --plant sim --duration 20",
+				kopt_test_bin(), path),
+		  out);
+	write_file(path, "[sla]\nbound_us = 500\n[plant]\n"
+			 "sim_params = nosuch.params\n");
+	ASSERT_REFUSES(2, "[plant] sim_params: 'nosuch.params' not found in: ",
+		       "%s policy show %s", kopt_test_bin(), path);
+	ASSERT_REFUSES(2, dir, "%s policy show %s", kopt_test_bin(), path);
+	ASSERT_REFUSES(2, "/policies (the policy's directory",
+		       "%s policy show %s", kopt_test_bin(), path);
+	/* $KOPT_POLICY_DIR is searched too */
+	snprintf(path, sizeof(path), "%s/envdir", kopt_test_tmpdir());
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/envdir/nosuch.params",
+		 kopt_test_tmpdir());
+	write_file(path, "");
+	snprintf(path, sizeof(path), "%s/mine.conf", dir);
+	if (ASSERT_OK(kopt_test_run(out, sizeof(out),
+				    "KOPT_POLICY_DIR=%s/envdir %s policy show "
+				    "%s | grep '^sim_params'",
+				    kopt_test_tmpdir(), kopt_test_bin(), path),
+		      out))
+		ASSERT_HAS(out, "/envdir/nosuch.params", "found there");
 }

@@ -15,6 +15,7 @@
 #include <bpf/btf.h>
 #include <json-c/json.h>
 
+#include "probe.h"
 #include "test.h"
 
 static struct json_object *probe_json;
@@ -113,10 +114,16 @@ KOPT_TEST(probe_json_schema)
 	if (!root)
 		return;
 	ASSERT_GE(json_object_object_length(root), 19, "number of features");
-	json_object_object_foreach(root, key, val)
-	{
+	/* iterators: cppcheck misreads json_object_object_foreach's key */
+	for (struct json_object_iterator it = json_object_iter_begin(root),
+					 end = json_object_iter_end(root);
+	     !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		const char *key = json_object_iter_peek_name(&it);
+		struct json_object *val = json_object_iter_peek_value(&it);
 		struct json_object *ok = NULL, *detail = NULL;
 
+		if (!strcmp(key, "verdicts"))
+			continue; /* not a feature: probe_verdict_cli */
 		ASSERT_TRUE(json_object_object_get_ex(val, "ok", &ok) &&
 				    json_object_is_type(ok, json_type_boolean),
 			    key);
@@ -397,4 +404,135 @@ KOPT_TEST(probe_usage_error)
 	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s no-such-command",
 				kopt_test_bin()),
 		  2, "unknown command exit code");
+}
+
+/* A probe result with the features named ok (the rest refused). */
+static struct json_object *fake_probe(const char *const *ok, bool rx_usecs)
+{
+	struct json_object *root = json_object_new_object();
+
+	for (int i = 0; i < KOPT_PROBE_NR; i++) {
+		struct json_object *f = json_object_new_object();
+		bool yes = false;
+
+		for (const char *const *k = ok; *k; k++)
+			yes |= !strcmp(*k, kopt_probe_key(i));
+		json_object_object_add(f, "ok", json_object_new_boolean(yes));
+		json_object_object_add(f, "detail",
+				       json_object_new_string("fake"));
+		if (i == KOPT_PROBE_NET) {
+			struct json_object *arr = json_object_new_array();
+			struct json_object *o = json_object_new_object();
+			struct json_object *p = json_object_new_array();
+
+			json_object_array_add(
+				p, json_object_new_string(
+					   rx_usecs ? "rx-usecs" : "tx-usecs"));
+			json_object_object_add(o, "name",
+					       json_object_new_string("nic9"));
+			json_object_object_add(o, "coalesce_ok",
+					       json_object_new_boolean(true));
+			json_object_object_add(o, "coalesce_params", p);
+			json_object_array_add(arr, o);
+			json_object_object_add(f, "interfaces", arr);
+		}
+		json_object_object_add(root, kopt_probe_key(i), f);
+	}
+	return root;
+}
+
+static const char *verdict_of(struct json_object *v, const char *job,
+			      const char *key)
+{
+	struct json_object *j, *x;
+
+	if (!json_object_object_get_ex(v, job, &j) ||
+	    !json_object_object_get_ex(j, key, &x))
+		return "(missing)";
+	return json_object_get_string(x);
+}
+
+/* The verdicts follow the features, whatever host the test runs on. */
+KOPT_TEST(probe_verdict_logic)
+{
+	static const char *const all[] = { "fexit_can_migrate_task",
+					   "tp_btf",
+					   "cpufreq",
+					   "rapl_powercap",
+					   "kopt_patch",
+					   "net_coalesce",
+					   NULL };
+	static const char *const sandbox[] = { "tp_btf", "net_coalesce", NULL };
+	static const char *const none[] = { NULL };
+	struct json_object *root, *v;
+
+	root = fake_probe(all, true);
+	v = kopt_probe_verdicts(root);
+	ASSERT_HAS(verdict_of(v, "energy_job", "verdict"),
+		   "can run: ITR knob nic-coalesce on nic9; DVFS cpufreq; "
+		   "meter RAPL",
+		   "everything here");
+	ASSERT_HAS(verdict_of(v, "migration_job", "verdict"),
+		   "collector rung fexit", "fexit first");
+	ASSERT_HAS(verdict_of(v, "migration_job", "verdict"),
+		   "live model: can run", "patched kernel");
+	json_object_put(v);
+	json_object_put(root);
+
+	root = fake_probe(sandbox, true);
+	v = kopt_probe_verdicts(root);
+	ASSERT_HAS(verdict_of(v, "energy_job", "verdict"),
+		   "can run, energy estimated", "no meter");
+	ASSERT_HAS(verdict_of(v, "energy_job", "verdict"), "DVFS none",
+		   "no cpufreq");
+	ASSERT_STREQ(verdict_of(v, "migration_job", "collector"), "tp_btf",
+		     "tp_btf rung");
+	ASSERT_HAS(verdict_of(v, "migration_job", "verdict"),
+		   "live model: needs the kopt 6.12 patch", "unpatched");
+	json_object_put(v);
+	json_object_put(root);
+
+	/* no tp_btf, no fexit, no NIC with rx-usecs */
+	root = fake_probe(none, false);
+	v = kopt_probe_verdicts(root);
+	ASSERT_HAS(verdict_of(v, "migration_job", "verdict"), "cannot collect",
+		   "no rung");
+	ASSERT_HAS(verdict_of(v, "energy_job", "latency_source"),
+		   "feed:", "without tp_btf: a feed");
+	/* the ITR falls back to software coalescing, if this host has it */
+	if (!strcmp(verdict_of(v, "energy_job", "itr_knob"), "none"))
+		ASSERT_HAS(verdict_of(v, "energy_job", "verdict"),
+			   "simulated only", "no knob at all");
+	else
+		ASSERT_HAS(verdict_of(v, "energy_job", "itr_knob"),
+			   "sw-coalesce", "software coalescing");
+	json_object_put(v);
+	json_object_put(root);
+}
+
+/* kopt probe ends with the verdicts, in text and in --json. */
+KOPT_TEST(probe_verdict_cli)
+{
+	static char out[1 << 16];
+	struct json_object *root = get_probe(), *v, *j, *x;
+
+	if (!need_root() || !root)
+		return;
+	ASSERT_TRUE(json_object_object_get_ex(root, "verdicts", &v), "JSON");
+	ASSERT_TRUE(json_object_object_get_ex(v, "energy_job", &j) &&
+			    json_object_object_get_ex(j, "can_run", &x),
+		    "energy job verdict");
+	ASSERT_TRUE(json_object_object_get_ex(v, "migration_job", &j) &&
+			    json_object_object_get_ex(j, "collector", &x),
+		    "migration job verdict");
+	/* this host's collector rung is what its own probes say */
+	if (feat_ok(feature("fexit_can_migrate_task")))
+		ASSERT_STREQ(json_object_get_string(x), "fexit", "rung");
+	else if (feat_ok(feature("tp_btf")))
+		ASSERT_STREQ(json_object_get_string(x), "tp_btf", "rung");
+	ASSERT_OK(kopt_test_run(out, sizeof(out), "%s probe 2>/dev/null",
+				kopt_test_bin()),
+		  out);
+	ASSERT_HAS(out, "\nverdict:\n  energy job     ", "text verdict");
+	ASSERT_HAS(out, "\n  migration job  ", "both jobs");
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <zlib.h>
 
 #include "kopt.h"
 #include "mlp.h"
@@ -187,6 +188,24 @@ KOPT_TEST(train_imbalance)
 		  m[KOPT_M_BASELINE].balanced_accuracy + 0.25,
 		  "beats baseline");
 	ASSERT_GT(m[KOPT_M_FIXED].tp, 0, "finds positives");
+	/*
+	 * The format is chosen by what training optimizes (balanced
+	 * accuracy), not raw accuracy, which on 1% positives favours a
+	 * format that collapses to the majority class.
+	 */
+	for (__u32 i = 0; i < rep->n_quant; i++) {
+		const struct kopt_quant_try *q = &rep->quant[i];
+
+		if (q->frac_bits == rep->fixed.frac_bits)
+			ASSERT_TRUE(q->ok, "the chosen format quantized");
+		for (__u32 j = 0; j < rep->n_quant; j++)
+			if (rep->quant[j].frac_bits == rep->fixed.frac_bits &&
+			    q->ok)
+				ASSERT_LE(q->balanced,
+					  rep->quant[j].balanced + 1e-12,
+					  "no format balances better");
+	}
+	ASSERT_GE(rep->agree[KOPT_TEST], 0.95, "fixed agrees with float");
 out:
 	free(rep);
 }
@@ -574,4 +593,136 @@ KOPT_TEST(train_bench_cli)
 		       kopt_test_bin());
 	ASSERT_REFUSES(2, "unexpected argument '3000'", "%s bench train 3000",
 		       kopt_test_bin());
+}
+
+/* Labels independent of the features, 5% positive: nothing to learn. */
+static int hopeless_row(struct kopt_rng *r, long i, __s64 *v)
+{
+	v[0] = (__s64)uni(r, 0, 10000);
+	v[1] = (__s64)uni(r, 0, 10000);
+	return kopt_rng_uniform(r) < 0.05;
+}
+
+/*
+ * A model worse than always answering the majority class is written
+ * (the user asked for it) but loudly flagged, in text and JSON; a good
+ * one is not.
+ */
+KOPT_TEST(train_cli_warns_when_worse_than_majority)
+{
+	const char *bad = write_csv("hopeless.csv", "load_avg,util_avg", 2,
+				    4000, hopeless_row, 7);
+	const char *good = write_csv("fine.csv",
+				     "imbalance,src_load_avg,delta_ns", 3, 3000,
+				     separable_row, 5);
+	struct json_object *o, *v;
+	char model[600];
+	int st;
+
+	if (!bad || !good)
+		return;
+	snprintf(model, sizeof(model), "%s.kmlp", bad);
+	st = kopt_test_run(out, sizeof(out),
+			   "%s train -i %s -o %s --max-iter 60 --hidden 4",
+			   kopt_test_bin(), bad, model);
+	ASSERT_EQ(st, 0, out);
+	ASSERT_HAS(out, "train: WARNING: the written model is right on ",
+		   "worse than the majority class");
+	ASSERT_HAS(out, "was written but is not fit to deploy", "loud");
+	/* the warning is the last thing said */
+	ASSERT_TRUE(strstr(out, "WARNING") > strstr(out, "wrote "),
+		    "after the report");
+	st = kopt_test_run(out, sizeof(out),
+			   "%s train -i %s -o %s --max-iter 60 --hidden 4 "
+			   "--json 2>/dev/null",
+			   kopt_test_bin(), bad, model);
+	o = st == 0 ? json_tokener_parse(out) : NULL;
+	if (ASSERT_OK_PTR(o, out)) {
+		ASSERT_TRUE(json_object_object_get_ex(o, "warnings", &v) &&
+				    json_object_array_length(v) >= 1,
+			    "warnings in JSON");
+		json_object_put(o);
+	}
+	snprintf(model, sizeof(model), "%s.kmlp", good);
+	st = kopt_test_run(out, sizeof(out),
+			   "%s train -i %s -o %s --max-iter 80 --json",
+			   kopt_test_bin(), good, model);
+	o = st == 0 ? json_tokener_parse(out) : NULL;
+	if (ASSERT_OK_PTR(o, out)) {
+		ASSERT_TRUE(json_object_object_get_ex(o, "warnings", &v) &&
+				    json_object_array_length(v) == 0,
+			    "a good model: no warning");
+		json_object_put(o);
+	}
+	ASSERT_FALSE(strstr(out, "WARNING"), "and none on stderr");
+}
+
+/* The .kmlp records its target; scoring it for another is an error. */
+KOPT_TEST(train_model_records_target)
+{
+	const char *p = write_csv("target.csv",
+				  "imbalance,src_load_avg,delta_ns", 3, 3000,
+				  separable_row, 5);
+	char model[600], old[700];
+	unsigned char buf[8192];
+	size_t n = 0;
+	FILE *f;
+	int st;
+
+	if (!p)
+		return;
+	snprintf(model, sizeof(model), "%s.kmlp", p);
+	st = kopt_test_run(out, sizeof(out),
+			   "%s train -i %s -o %s --target decision "
+			   "--max-iter 60 >/dev/null",
+			   kopt_test_bin(), p, model);
+	if (!ASSERT_EQ(st, 0, out))
+		return;
+	st = kopt_test_run(out, sizeof(out), "%s --json model show %s",
+			   kopt_test_bin(), model);
+	ASSERT_EQ(st, 0, out);
+	ASSERT_HAS(out, "\"target\":\"decision\"", "show says it");
+	ASSERT_REFUSES(1, "was trained for --target decision",
+		       "%s model score --target forced %s %s", kopt_test_bin(),
+		       model, p);
+	st = kopt_test_run(out, sizeof(out), "%s --json model score %s %s",
+			   kopt_test_bin(), model, p);
+	ASSERT_EQ(st, 0, out);
+	ASSERT_HAS(out, "\"target\":\"decision\"", "scored for it");
+	ASSERT_OK(kopt_test_run(out, sizeof(out),
+				"%s model score --target decision %s %s",
+				kopt_test_bin(), model, p),
+		  out);
+	/* a file from before the field (0 there) still loads */
+	f = fopen(model, "rb");
+	if (f) {
+		n = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+	}
+	if (!ASSERT_GT(n, 40, "model read"))
+		return;
+	ASSERT_EQ(buf[14], 2, "target byte: decision");
+	buf[14] = 0;
+	{
+		__u32 crc = crc32(crc32(0L, Z_NULL, 0), buf, n - 4);
+
+		for (int i = 0; i < 4; i++)
+			buf[n - 4 + i] = crc >> (8 * i);
+	}
+	snprintf(old, sizeof(old), "%s.old.kmlp", p);
+	f = fopen(old, "wb");
+	if (!f) {
+		__KOPT_FAIL("%s: cannot create", old);
+		return;
+	}
+	fwrite(buf, 1, n, f);
+	fclose(f);
+	st = kopt_test_run(out, sizeof(out), "%s model score %s %s",
+			   kopt_test_bin(), old, p);
+	ASSERT_EQ(st, 0, out);
+	ASSERT_HAS(out, "does not record its target", "says so");
+	st = kopt_test_run(out, sizeof(out), "%s model show %s",
+			   kopt_test_bin(), old);
+	ASSERT_EQ(st, 0, out);
+	ASSERT_HAS(out, "target       unrecorded", "show says unrecorded");
 }

@@ -53,6 +53,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_bench_mlp(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 struct policy;
 /*
  * kopt run --check (run_check.c): a preflight changing nothing; a

@@ -517,8 +517,7 @@ static void print_summary(struct collector *c, const __u64 *st, double secs,
 				       json_object_new_string(workload_status));
 		if (c->rung == RUNG_PATCH_TP)
 			agreement_json(c, o);
-		printf("%s\n", json_object_to_json_string_ext(
-				       o, JSON_C_TO_STRING_PRETTY));
+		printf("%s\n", kopt_json_text(o));
 		json_object_put(o);
 		return;
 	}

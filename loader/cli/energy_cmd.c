@@ -65,8 +65,7 @@ int cmd_energy(int argc, char **argv)
 			o, "watts", json_object_new_double((j1 - j0) / secs));
 		json_object_object_add(o, "why_not_better",
 				       json_object_new_string(why));
-		printf("%s\n", json_object_to_json_string_ext(
-				       o, JSON_C_TO_STRING_PRETTY));
+		printf("%s\n", kopt_json_text(o));
 		json_object_put(o);
 	} else {
 		printf("%.3f J in %.2f s (%.2f W), source: %s%s\n", j1 - j0,

@@ -161,8 +161,7 @@ static int knob_list(int argc, char **argv)
 		 sysconf(_SC_NPROCESSORS_ONLN) - 1);
 	json_object_array_add(arr, list_one(ACT_CPUFREQ, cpus, "freq-khz"));
 	if (kopt_env.json)
-		printf("%s\n", json_object_to_json_string_ext(
-				       arr, JSON_C_TO_STRING_PRETTY));
+		printf("%s\n", kopt_json_text(arr));
 	json_object_put(arr);
 	return KOPT_EXIT_OK;
 }

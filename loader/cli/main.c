@@ -25,6 +25,8 @@ static const struct kopt_cmd cmds[] = {
 	{ "advise", cmd_advise, "koptd: a job reports, changes nothing" },
 	{ "enforce", cmd_enforce, "koptd: a job acts again (after advise)" },
 	{ "reload", cmd_reload, "koptd: re-read its configuration" },
+	{ "policy", cmd_policy,
+	  "check a policy file; show it with its defaults" },
 	{ "plant", cmd_plant,
 	  "plants as protocol servers: host; sim, replay (lab)" },
 	{ "report", cmd_lab, "plot a kopt run log (gnuplot PNGs)" },

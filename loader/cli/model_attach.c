@@ -41,8 +41,7 @@ static void print_stats(const char *what, const __u64 *st, const char *mode,
 				so, kopt_lb_stat_names[i],
 				json_object_new_int64((int64_t)st[i]));
 		json_object_object_add(o, "stats", so);
-		printf("%s\n", json_object_to_json_string_ext(
-				       o, JSON_C_TO_STRING_PRETTY));
+		printf("%s\n", kopt_json_text(o));
 		json_object_put(o);
 		return;
 	}

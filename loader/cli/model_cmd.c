@@ -29,9 +29,7 @@
 
 static void print_json(struct json_object *o)
 {
-	printf("%s\n", json_object_to_json_string_ext(
-			       o, JSON_C_TO_STRING_PRETTY |
-					  JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n", kopt_json_text(o));
 	json_object_put(o);
 }
 

@@ -261,9 +261,7 @@ static void report(const struct live *lv, const struct result *r,
 				json_object_new_int64((int64_t)r->st[i]));
 		json_object_object_add(j, "stats", so);
 	}
-	printf("%s\n", json_object_to_json_string_ext(
-			       j, JSON_C_TO_STRING_PRETTY |
-					  JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n", kopt_json_text(j));
 	json_object_put(j);
 }
 

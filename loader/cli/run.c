@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,27 +161,87 @@ static struct plant *start_plant(const struct policy *p, const char *plant)
 
 /*
  * A run in which no window gave a figure (every one failed, or the plant
- * never answered) has measured nothing: it must not exit 0.
+ * never answered) has measured nothing: it must not exit 0, and it says
+ * why before anything else (a summary of zeros would bury it).
  */
 static bool nothing_measured(const struct run *r)
 {
 	struct json_object *o = ctl_summary_json(r), *v;
 	int windows = 0, failed = 0; /* measured windows; failed ones */
+	const char *first = NULL;
 
 	if (json_object_object_get_ex(o, "windows", &v))
 		windows = json_object_get_int(v);
 	if (json_object_object_get_ex(o, "failed_windows", &v))
 		failed = json_object_get_int(v);
-	json_object_put(o);
-	if (windows > 0)
+	if (json_object_object_get_ex(o, "first_error", &v) && v)
+		first = json_object_get_string(v);
+	if (windows > 0) {
+		json_object_put(o);
 		return false;
+	}
 	if (failed)
-		pr_warn("run: every window failed (%d of %d): the plant "
-			"never gave a figure\n",
-			failed, failed);
+		pr_warn("run: nothing measured: every window failed (%d of "
+			"%d); the first failure: %s\n",
+			failed, failed, first ? first : "?");
 	else
-		pr_warn("run: no window completed: nothing was measured\n");
+		pr_warn("run: nothing measured: no window completed\n");
+	json_object_put(o);
 	return true;
+}
+
+/*
+ * --plant takes sim, host or a command line; a single word that is
+ * neither and names no program in PATH is a typo (`--plant simm`), said
+ * before anything starts rather than after three failed windows.
+ */
+static bool plant_word_ok(const char *plant)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX], *copy, *dir, *save = NULL;
+	bool found = false;
+
+	if (!strcmp(plant, "sim") || !strcmp(plant, "host") ||
+	    strpbrk(plant, " \t/"))
+		return true;
+	copy = strdup(path ? path : "/usr/bin:/bin");
+	for (dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
+		snprintf(buf, sizeof(buf), "%s/%s", dir, plant);
+		found = access(buf, X_OK) == 0;
+	}
+	free(copy);
+	return found;
+}
+
+/* The live status line: one line, rewritten per window (stderr a TTY). */
+static void status_line(struct run *r, void *arg)
+{
+	const struct ctl_status *st = ctl_last_status(r);
+	char e[48], stock[128] = "", t[32];
+	unsigned long s = (unsigned long)st->t_s;
+
+	(void)arg;
+	ctl_energy_str(st->energy_j, e, sizeof(e));
+	if (isfinite(st->stock_j) && st->stock_j > 0) {
+		char se[48];
+
+		ctl_energy_str(st->stock_j, se, sizeof(se));
+		snprintf(stock, sizeof(stock), " vs stock %s (%+.1f%%)", se,
+			 100 * (st->energy_j / st->stock_j - 1));
+	}
+	snprintf(t, sizeof(t), "%luh%02lum%02lus", s / 3600, s / 60 % 60,
+		 s % 60);
+	/* \r back to the start, \033[K clears what a longer line left */
+	fprintf(stderr,
+		"\r\033[K%s %-7s %s | energy %s%s %s | SLA %s | %u windows, %u "
+		"failed",
+		t, st->phase, st->setting, e, stock, st->label,
+		!st->window_ok ? "?" :
+		st->sla_ok     ? "met" :
+				 "BROKEN",
+		st->windows, st->failed);
+	fflush(stderr);
 }
 
 static void on_signal(int sig)
@@ -240,7 +301,7 @@ static void report(const struct run *r, const struct policy *p,
 		json_object_object_add(o, "latency_label",
 				       json_object_new_string(lat));
 	}
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	puts(kopt_json_text(o));
 	json_object_put(o);
 }
 
@@ -262,11 +323,32 @@ int cmd_run(int argc, char **argv)
 		return KOPT_EXIT_FAIL;
 	ret = KOPT_EXIT_FAIL;
 	if (policy_load(o.policy_path, pol, err, sizeof(err))) {
-		pr_warn("run: %s\n", err);
+		/* every error of the file, one line each; nothing started */
+		for (char *line = strtok(err, "\n"); line;
+		     line = strtok(NULL, "\n"))
+			pr_warn("run: %s\n", line);
+		ret = KOPT_EXIT_USAGE;
 		goto out;
 	}
 	if (o.have_seed)
 		pol->seed = o.seed;
+	if (o.duration_s > 0 && o.duration_s < pol->window_s) {
+		ret = kopt_usage_error(
+			"kopt run",
+			"--duration %g is shorter than one window of policy %s "
+			"(%g s): give at least %g, or set [window] seconds",
+			o.duration_s, pol->name, pol->window_s, pol->window_s);
+		goto out;
+	}
+	if (!plant_word_ok(o.plant)) {
+		ret = kopt_usage_error(
+			"kopt run",
+			"--plant '%s': not sim or host, and no program of that "
+			"name in PATH (a plant command with arguments is given "
+			"quoted: --plant 'CMD ARGS')",
+			o.plant);
+		goto out;
+	}
 	/* a bad table changes nothing: checked before any plant starts */
 	if (o.warm_path) {
 		r = ctl_new(pol, &(struct ctl_opts){ .plant_name = o.plant },
@@ -297,8 +379,12 @@ int cmd_run(int argc, char **argv)
 	if (!plant)
 		goto out;
 	r = ctl_new(pol,
-		    &(struct ctl_opts){ .duration_s = o.duration_s,
-					.plant_name = o.plant },
+		    &(struct ctl_opts){
+			    .duration_s = o.duration_s,
+			    .plant_name = o.plant,
+			    .on_window = isatty(STDERR_FILENO) ? status_line :
+								 NULL,
+		    },
 		    plant, log);
 	if (!r)
 		goto out;
@@ -311,15 +397,21 @@ int cmd_run(int argc, char **argv)
 	ret = ctl_loop(r);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	if (isatty(STDERR_FILENO))
+		fputc('\n', stderr); /* end the status line */
 	if (log)
 		fflush(log);
-	report(r, pol, o.plant);
+	if (nothing_measured(r)) {
+		ret = KOPT_EXIT_FAIL;
+		if (kopt_env.json)
+			report(r, pol, o.plant);
+	} else {
+		report(r, pol, o.plant);
+	}
 	if (o.save_path && ctl_table_save(r, o.save_path, err, sizeof(err))) {
 		pr_warn("run: --save-table %s\n", err);
 		ret = KOPT_EXIT_FAIL;
 	}
-	if (!ret && nothing_measured(r))
-		ret = KOPT_EXIT_FAIL;
 out:
 	ctl_free(r);
 	plant_stop(plant);

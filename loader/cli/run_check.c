@@ -387,7 +387,7 @@ static void print(const struct checks *cs, const struct policy *p,
 		json_object_array_add(arr, c);
 	}
 	json_object_object_add(o, "checks", arr);
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	puts(kopt_json_text(o));
 	json_object_put(o);
 }
 

@@ -44,9 +44,7 @@ static const char *const split_names[KOPT_NR_SPLITS] = {
 
 static void print_json(struct json_object *o)
 {
-	printf("%s\n", json_object_to_json_string_ext(
-			       o, JSON_C_TO_STRING_PRETTY |
-					  JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n", kopt_json_text(o));
 	json_object_put(o);
 }
 
@@ -266,10 +264,11 @@ static void train_text(const struct kopt_train_cfg *cfg,
 		if (r->quant[i].frac_bits == r->fixed.frac_bits)
 			q = &r->quant[i];
 	if (q)
-		printf("fixed point: frac_bits %u (best validation accuracy "
-		       "%ld/%ld of %u..%u tried); fixed agrees with float on "
-		       "%.3f%% of validation, %.3f%% of test rows\n",
-		       q->frac_bits, q->correct, r->len[KOPT_VAL],
+		printf("fixed point: frac_bits %u (best validation balanced "
+		       "accuracy %.4f, %ld/%ld right, of %u..%u tried); fixed "
+		       "agrees with float on %.3f%% of validation, %.3f%% of "
+		       "test rows\n",
+		       q->frac_bits, q->balanced, q->correct, r->len[KOPT_VAL],
 		       r->quant[0].frac_bits,
 		       r->quant[r->n_quant - 1].frac_bits,
 		       100 * r->agree[KOPT_VAL], 100 * r->agree[KOPT_TEST]);
@@ -332,6 +331,8 @@ static struct json_object *quant_json(const struct kopt_train_report *r)
 			     json_object_new_int64(q->agree));
 			jadd(o, "validation_logit_error",
 			     json_object_new_double(q->logit_err));
+			jadd(o, "validation_balanced_accuracy",
+			     jnum(q->balanced));
 		}
 		json_object_array_add(a, o);
 	}
@@ -346,6 +347,54 @@ static struct json_object *models_json(const struct kopt_metrics *m)
 	for (s = 0; s < KOPT_NR_M; s++)
 		jadd(o, model_names[s], kopt_metrics_json(&m[s]));
 	return o;
+}
+
+/* Tolerances of the written model against the float one (test split). */
+#define TOL_BALANCED 0.02 /* balanced accuracy points */
+#define TOL_AUC 0.05
+#define TOL_AGREE 0.95 /* share of rows where the two agree */
+#define MAX_WARN 4
+
+/*
+ * What is wrong with the model about to be written, judged on the test
+ * split: worse than always answering the majority class, or than the
+ * float model beyond a tolerance. Returns how many (each a sentence).
+ */
+static int quality_warnings(const struct kopt_train_report *r,
+			    char warn[MAX_WARN][256])
+{
+	const struct kopt_metrics *fx = &r->test[KOPT_M_FIXED],
+				  *fl = &r->test[KOPT_M_FLOAT],
+				  *base = &r->test[KOPT_M_BASELINE];
+	int n = 0;
+
+	if (fx->accuracy < base->accuracy)
+		snprintf(warn[n++], 256,
+			 "the written model is right on %.1f%% of test rows, "
+			 "always answering %d on %.1f%% (balanced accuracy "
+			 "%.3f vs 0.5)",
+			 100 * fx->accuracy, r->majority, 100 * base->accuracy,
+			 fx->balanced_accuracy);
+	if (fl->balanced_accuracy - fx->balanced_accuracy > TOL_BALANCED)
+		snprintf(warn[n++], 256,
+			 "fixed point loses %.1f points of balanced accuracy "
+			 "against the float model (%.3f vs %.3f; tolerance "
+			 "%.0f)",
+			 100 * (fl->balanced_accuracy - fx->balanced_accuracy),
+			 fx->balanced_accuracy, fl->balanced_accuracy,
+			 100 * TOL_BALANCED);
+	if (isfinite(fl->auc) && isfinite(fx->auc) &&
+	    fl->auc - fx->auc > TOL_AUC)
+		snprintf(warn[n++], 256,
+			 "fixed-point AUC %.3f against the float model's %.3f "
+			 "(tolerance %.2f)",
+			 fx->auc, fl->auc, TOL_AUC);
+	if (r->agree[KOPT_TEST] < TOL_AGREE)
+		snprintf(warn[n++], 256,
+			 "fixed and float agree on only %.1f%% of test rows "
+			 "(tolerance %.0f%%)",
+			 100 * r->agree[KOPT_TEST], 100 * TOL_AGREE);
+	return n;
 }
 
 static void train_json(const struct kopt_train_cfg *cfg,
@@ -403,6 +452,16 @@ static void train_json(const struct kopt_train_cfg *cfg,
 	jadd(o, "validation_metrics", models_json(r->val));
 	jadd(o, "test_metrics", models_json(r->test));
 	jadd(o, "output", json_object_new_string(out));
+	{
+		char warn[MAX_WARN][256];
+		int n = quality_warnings(r, warn);
+
+		v = json_object_new_array();
+		for (int i = 0; i < n; i++)
+			json_object_array_add(v,
+					      json_object_new_string(warn[i]));
+		jadd(o, "warnings", v);
+	}
 	snprintf(crc, sizeof(crc), "0x%08x", r->fixed.crc32);
 	jadd(o, "crc32", json_object_new_string(crc));
 	print_json(o);
@@ -484,6 +543,19 @@ static int train_run(struct kopt_train_cfg *cfg, const char *out)
 		train_json(cfg, r, out);
 	else if (!ret)
 		train_text(cfg, r, out);
+	if (!ret) {
+		char warn[MAX_WARN][256];
+		int n = quality_warnings(r, warn);
+
+		/* after the report, so the last lines on screen say it */
+		fflush(stdout);
+		for (int i = 0; i < n; i++)
+			pr_warn("train: WARNING: %s\n", warn[i]);
+		if (n)
+			pr_warn("train: WARNING: %s was written but is not "
+				"fit to deploy as it is; see above\n",
+				out);
+	}
 	free(r);
 	return ret ? KOPT_EXIT_FAIL : KOPT_EXIT_OK;
 }
@@ -599,7 +671,8 @@ static void score_report(const char *model_path, const char *data,
 	print_json(o);
 }
 
-static int score(const char *model_path, const char *data, const char *target)
+static int score(const char *model_path, const char *data, const char *target,
+		 bool target_given)
 {
 	struct kopt_model *m = malloc(sizeof(*m));
 	struct kopt_mlp *mlp = malloc(sizeof(*mlp));
@@ -617,6 +690,22 @@ static int score(const char *model_path, const char *data, const char *target)
 		pr_warn("model score: %s rejected: %s\n", model_path, err);
 		goto out;
 	}
+	/* the model predicts what it was trained for, nothing else */
+	if (m->target != KOPT_TARGET_NONE && target_given &&
+	    strcmp(target, kopt_model_target_name(m->target))) {
+		pr_warn("model score: %s was trained for --target %s; scoring "
+			"it against %s would measure nothing (omit --target, "
+			"or train a model for %s)\n",
+			model_path, kopt_model_target_name(m->target), target,
+			target);
+		goto out;
+	}
+	if (m->target != KOPT_TARGET_NONE)
+		target = kopt_model_target_name(m->target);
+	else if (!kopt_env.json)
+		printf("model %s does not record its target (written before "
+		       "kopt did): scoring against %s\n",
+		       model_path, target);
 	for (i = 0; i < m->n_in; i++)
 		need |= KOPT_FEAT_BIT(m->feature[i]);
 	if (kopt_dataset_read(data, target, need, need, &ds, err,
@@ -645,6 +734,7 @@ out:
 int cmd_model_score(int argc, char **argv)
 {
 	const char *target = "forced", *model = NULL, *data = NULL;
+	bool target_given = false;
 	const struct kopt_opts spec = {
 		.cmd = "kopt model score",
 		.usage = "[--target forced|decision] [--json] MODEL.kmlp "
@@ -655,12 +745,15 @@ int cmd_model_score(int argc, char **argv)
 			"recall, F1, ROC AUC (of the integer logit) and the "
 			"confusion\ncounts, for the model and for the majority "
 			"class of this dataset. DATA.csv\nneeds the model's "
-			"feature columns and TARGET (default forced).",
+			"feature columns and the target the model records.",
 		.opts = KOPT_OPTS(
 			KOPT_OPT_ENUM_NAME(
 				"target", 't', &target, targets, "TARGET",
-				"the label column: forced (default) or "
-				"decision"),
+				"the label column: the one the model records "
+				"(a\ndifferent one is an error); forced for a "
+				"model that\n"
+				"records none",
+				.given = &target_given),
 			KOPT_OPT_JSON("print the scores as JSON")),
 		.args = KOPT_ARGS(KOPT_ARG("MODEL.kmlp", &model),
 				  KOPT_ARG("DATA.csv", &data)),
@@ -669,5 +762,5 @@ int cmd_model_score(int argc, char **argv)
 
 	if (!kopt_opts_parse(&spec, argc, argv, &ret))
 		return ret;
-	return score(model, data, target);
+	return score(model, data, target, target_given);
 }

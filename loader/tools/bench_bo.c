@@ -465,9 +465,7 @@ static void print_json(const struct fn_result *res, size_t nres,
 			       json_object_new_int(22 * 22 * 22));
 	json_object_object_add(t3, "times", times_json(tr3, ntr));
 	json_object_object_add(root, "suggest_3d", t3);
-	printf("%s\n", json_object_to_json_string_ext(
-			       root, JSON_C_TO_STRING_PRETTY |
-					     JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n", kopt_json_text(root));
 	json_object_put(root);
 }
 

@@ -983,9 +983,7 @@ static void print_json(struct bench_args *a, const struct bench_mode *m,
 			       json_object_new_boolean(net_ok));
 	if (w->n)
 		json_object_object_add(o, "window_only", window_json(w));
-	printf("%s\n", json_object_to_json_string_ext(
-			       o, JSON_C_TO_STRING_PRETTY |
-					  JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n", kopt_json_text(o));
 	json_object_put(o);
 }
 

@@ -1208,8 +1208,7 @@ static void print_json(const struct case_result *res, size_t n,
 	json_object_object_add(root, "scenarios", arr);
 	json_object_object_add(root, "wall_s", jnum(wall));
 	json_object_object_add(root, "cpu_s", jnum(cpu));
-	printf("%s\n",
-	       json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
+	printf("%s\n", kopt_json_text(root));
 	json_object_put(root);
 }
 

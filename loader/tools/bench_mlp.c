@@ -164,8 +164,7 @@ static void report(const struct bench_args *a, const struct bench_result *res)
 		json_object_array_add(arr, r);
 	}
 	json_object_object_add(o, "shapes", arr);
-	printf("%s\n",
-	       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	printf("%s\n", kopt_json_text(o));
 	json_object_put(o);
 }
 

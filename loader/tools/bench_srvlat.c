@@ -538,8 +538,7 @@ int cmd_bench_srvlat(int argc, char **argv)
 	if (b.n) {
 		o = result_json(&b);
 		if (kopt_env.json)
-			puts(json_object_to_json_string_ext(
-				o, JSON_C_TO_STRING_PRETTY));
+			puts(kopt_json_text(o));
 		else
 			print_text(o);
 		json_object_put(o);

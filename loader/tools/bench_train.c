@@ -184,8 +184,7 @@ int cmd_bench_train(int argc, char **argv)
 		    json_object_new_double(rep->test[KOPT_M_FIXED].accuracy));
 		ADD("dataset_write_s", json_object_new_double(write_s));
 #undef ADD
-		printf("%s\n", json_object_to_json_string_ext(
-				       o, JSON_C_TO_STRING_PRETTY));
+		printf("%s\n", kopt_json_text(o));
 		json_object_put(o);
 	} else {
 		printf("kopt train on %ld synthetic rows, 7-16-1 (measured "

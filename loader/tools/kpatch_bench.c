@@ -571,7 +571,7 @@ static int report(struct bench *b, bool patched)
 				"instruction count times 2^shift, not time"));
 		json_object_object_add(o, "icount", c);
 	}
-	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+	txt = kopt_json_text(o);
 	printf("%s\n", txt); /* JSON either way: the figures are the output */
 	if (b->out &&
 	    json_object_to_file_ext(b->out, o, JSON_C_TO_STRING_PRETTY)) {

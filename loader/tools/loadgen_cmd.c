@@ -231,8 +231,7 @@ static void print_json(const struct loadgen_opts *o,
 			       st->first_error[0] ?
 				       json_object_new_string(st->first_error) :
 				       NULL);
-	printf("%s\n",
-	       json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+	printf("%s\n", kopt_json_text(j));
 	json_object_put(j);
 }
 

@@ -188,8 +188,7 @@ static int oracle(const struct replay_table *t, const struct scenario *sc,
 				       json_object_new_string(sc->credit));
 	json_object_object_add(root, "rates", rows);
 	if (kopt_env.json)
-		puts(json_object_to_json_string_ext(root,
-						    JSON_C_TO_STRING_PRETTY));
+		puts(kopt_json_text(root));
 	json_object_put(root);
 	return KOPT_EXIT_OK;
 }

@@ -221,8 +221,7 @@ static int oracle(const struct sim_params *p, const struct sim_opts *o)
 	json_object_object_add(root, "all_levels_feasible",
 			       json_object_new_boolean(all_found));
 	if (kopt_env.json)
-		puts(json_object_to_json_string_ext(root,
-						    JSON_C_TO_STRING_PRETTY));
+		puts(kopt_json_text(root));
 	else
 		printf("(simulated) %s saving of the oracle over stock: "
 		       "%.1f%%\n",

@@ -3,20 +3,29 @@
  * kopt report LOG.csv -o DIR: pictures of a `kopt run --log` file.
  *
  *   DIR/energy_latency.png  every trial's (latency, energy) with the SLA
- *                           line and the setting chosen at each trigger:
- *                           the published "L" (memcached) or "V"
- *                           (ping-pong) shows up here
+ *                           line and the setting chosen at each trigger,
+ *                           one colour per load level: the published "L"
+ *                           (memcached) or "V" (ping-pong) shows up here.
+ *                           Latencies spanning more than a decade get a
+ *                           log axis, so outliers do not squeeze the SLA
+ *                           region against the edge
  *   DIR/energy_itr.png      every trial's energy over the interrupt
- *                           delay (the shape at a glance)
- *   DIR/energy_time.png     energy per window over time, kopt against
- *                           the stock policy (and the oracle if the
- *                           plant knew it)
+ *                           delay (the shape at a glance), the same
+ *                           colours
+ *   DIR/energy_time.png     power per window over time, kopt against
+ *                           the stock policy (the plant's figure, or the
+ *                           stock windows measured) and the oracle if the
+ *                           plant knew it; a series without data is left
+ *                           out, not plotted empty
  *
- * The log is read here and reduced to small data files next to the
- * pictures (trials.dat, chosen.dat, energy.dat) plus the gnuplot script
- * (report.gp), so a picture can be regenerated or restyled by hand.
- * gnuplot draws; kopt checks it is installed first. Figures from a
- * simulated plant are titled "(simulated)".
+ * Power is in W in every plot (J per request for energy_per_op). Legends
+ * sit below the plots, off the data. The log is read here and reduced to
+ * small data files next to the pictures (trials.dat, chosen.dat,
+ * energy.dat, stock.dat) plus the gnuplot script (report.gp), which names
+ * them relative to its own directory: `cd DIR && gnuplot report.gp`
+ * redraws. gnuplot draws; kopt checks it is installed first. Titles say
+ * where the figures come from: "(simulated)", "(replayed)" or
+ * "(estimated)" (an energy model, not a meter).
  *
  * A run log is a file people send each other, so reading one runs
  * nothing, whatever a hand edit put in it: the data files get numbers
@@ -73,8 +82,17 @@ static const char *const col_names[NR_COLS] = {
 struct meta {
 	char policy[64], objective[32], sla_kind[16], sla_pct[8];
 	double bound;
-	bool simulated;
+	bool simulated, replayed, estimated; /* what the source column said */
 };
+
+/* A trial window, kept until the load levels are known. */
+struct trial {
+	double x, y, trigger, itr, qps;
+	int level;
+};
+
+/* at most this many load levels get a colour each */
+#define MAX_LEVELS 8
 
 /* Per trigger: where its hold windows sat, for the "chosen" marker. */
 struct chosen {
@@ -87,11 +105,16 @@ struct report {
 	const char *log_path, *dir;
 	struct meta m;
 	int idx[NR_COLS]; /* column of each field */
-	FILE *trials, *energy;
+	FILE *energy, *stock;
 	struct chosen *ch;
 	size_t n_ch;
-	unsigned int rows, oracle_rows;
-	double t_max;
+	struct trial *tr;
+	size_t n_tr, cap_tr;
+	/* load levels: the lowest qps of each, ascending */
+	double level_lo[MAX_LEVELS], level_hi[MAX_LEVELS];
+	size_t n_levels;
+	unsigned int rows, oracle_rows, stock_rows, stock_windows;
+	double t_max, x_min, x_max;
 };
 
 /* ---- reading the log ------------------------------------------------------ */
@@ -235,6 +258,47 @@ static int note_hold(struct report *rp, char **f, int n, double x, double y)
 	return 0;
 }
 
+static void note_source(struct meta *m, const char *src)
+{
+	if (!strcmp(src, "sim"))
+		m->simulated = true;
+	else if (!strcmp(src, "replay"))
+		m->replayed = true;
+	else if (strstr(src, "estimate"))
+		m->estimated = true;
+}
+
+static int add_trial(struct report *rp, const struct trial *t)
+{
+	if (rp->n_tr == rp->cap_tr) {
+		size_t cap = rp->cap_tr ? 2 * rp->cap_tr : 256;
+		struct trial *tr = realloc(rp->tr, cap * sizeof(*tr));
+
+		if (!tr)
+			return -ENOMEM;
+		rp->tr = tr;
+		rp->cap_tr = cap;
+	}
+	rp->tr[rp->n_tr++] = *t;
+	return 0;
+}
+
+static void note_x(struct report *rp, double x)
+{
+	if (!(x > 0))
+		return;
+	if (!(rp->x_min > 0) || x < rp->x_min)
+		rp->x_min = x;
+	if (x > rp->x_max)
+		rp->x_max = x;
+}
+
+/* Energy per window as power (W): every plot in the same unit. */
+static double watts(double joules, double seconds)
+{
+	return seconds > 0 ? joules / seconds : NAN;
+}
+
 static int take_row(struct report *rp, char *line)
 {
 	char *f[MAX_COLS];
@@ -242,25 +306,93 @@ static int take_row(struct report *rp, char *line)
 	const char *phase = field(f, n, rp->idx[C_PHASE]);
 	double t = num(f, n, rp->idx[C_T]), x = x_of(rp, f, n),
 	       y = num(f, n, rp->idx[C_OBJ]), e = num(f, n, rp->idx[C_ENERGY]),
-	       oracle;
+	       secs = num(f, n, rp->idx[C_SECONDS]),
+	       stock = num(f, n, rp->idx[C_STOCK]), oracle;
 
 	if (!isfinite(e))
 		return 0; /* a failed window */
 	rp->rows++;
-	if (!strcmp(field(f, n, rp->idx[C_SOURCE]), "sim"))
-		rp->m.simulated = true;
+	note_source(&rp->m, field(f, n, rp->idx[C_SOURCE]));
 	if (isfinite(t) && t > rp->t_max)
 		rp->t_max = t;
 	oracle = num(f, n, rp->idx[C_ORACLE]);
-	dat_row(rp->energy, t, e, num(f, n, rp->idx[C_STOCK]), oracle);
+	dat_row(rp->energy, t, watts(e, secs), watts(stock, secs),
+		watts(oracle, secs));
 	rp->oracle_rows += isfinite(oracle);
+	rp->stock_rows += isfinite(stock);
+	if (!strcmp(phase, "stock")) {
+		/* the baseline measured: a stock window of its own */
+		dat_row(rp->stock, t, watts(e, secs), NAN, NAN);
+		rp->stock_windows++;
+	}
 	if (!isfinite(x) || !isfinite(y))
 		return 0;
-	if (!strcmp(phase, "explore") || !strcmp(phase, "measure"))
-		dat_row(rp->trials, x, y, num(f, n, rp->idx[C_TRIGGER]),
-			num(f, n, rp->idx[C_ITR]));
-	if (!strcmp(phase, "hold"))
+	if (!strcmp(phase, "explore") || !strcmp(phase, "measure")) {
+		note_x(rp, x);
+		return add_trial(
+			rp, &(struct trial){
+				    .x = x,
+				    .y = y,
+				    .trigger = num(f, n, rp->idx[C_TRIGGER]),
+				    .itr = num(f, n, rp->idx[C_ITR]),
+				    .qps = num(f, n, rp->idx[C_QPS]),
+			    });
+	}
+	if (!strcmp(phase, "hold")) {
+		note_x(rp, x);
 		return note_hold(rp, f, n, x, y);
+	}
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Groups the trials' loads into at most MAX_LEVELS levels: sorted, a new
+ * level starts where a load is more than `ratio` above the level's
+ * lowest; the ratio grows until the levels fit. Trials without a load
+ * form no level (level -1: drawn grey).
+ */
+static int make_levels(struct report *rp)
+{
+	double *q = malloc((rp->n_tr + 1) * sizeof(*q)), ratio = 1.15;
+	size_t n = 0;
+
+	if (!q)
+		return -ENOMEM;
+	for (size_t i = 0; i < rp->n_tr; i++)
+		if (rp->tr[i].qps > 0)
+			q[n++] = rp->tr[i].qps;
+	qsort(q, n, sizeof(*q), cmp_double);
+	for (;; ratio *= 1.5) {
+		rp->n_levels = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (rp->n_levels &&
+			    q[i] <= rp->level_lo[rp->n_levels - 1] * ratio) {
+				rp->level_hi[rp->n_levels - 1] = q[i];
+				continue;
+			}
+			if (rp->n_levels == MAX_LEVELS)
+				break;
+			rp->level_lo[rp->n_levels] = q[i];
+			rp->level_hi[rp->n_levels++] = q[i];
+		}
+		if (!n || rp->level_hi[rp->n_levels - 1] == q[n - 1])
+			break;
+	}
+	free(q);
+	for (size_t i = 0; i < rp->n_tr; i++) {
+		rp->tr[i].level = -1;
+		for (size_t l = 0; l < rp->n_levels; l++)
+			if (rp->tr[i].qps >= rp->level_lo[l] &&
+			    rp->tr[i].qps <= rp->level_hi[l])
+				rp->tr[i].level = (int)l;
+	}
 	return 0;
 }
 
@@ -311,6 +443,33 @@ static FILE *open_in(const struct report *rp, const char *name)
 	return f;
 }
 
+/*
+ * trials.dat: one gnuplot data block per load level (index 0..n-1), the
+ * trials without a load last; blocks are separated by two blank lines.
+ */
+static int write_trials(const struct report *rp)
+{
+	FILE *f = open_in(rp, "trials.dat");
+
+	if (!f)
+		return -1;
+	for (int l = 0; l <= (int)rp->n_levels; l++) {
+		int want = l < (int)rp->n_levels ? l : -1;
+
+		if (l)
+			fputs("\n\n", f);
+		fprintf(f, "# block %d: x y trigger itr_us qps\n", l);
+		for (size_t i = 0; i < rp->n_tr; i++) {
+			const struct trial *t = &rp->tr[i];
+
+			if (t->level != want)
+				continue;
+			dat_row(f, t->x, t->y, t->trigger, t->itr);
+		}
+	}
+	return fclose(f);
+}
+
 static int write_chosen(const struct report *rp)
 {
 	FILE *f = open_in(rp, "chosen.dat");
@@ -330,7 +489,57 @@ static const char *y_label(const struct meta *m)
 {
 	return !strcmp(m->objective, "energy_per_op") ?
 		       "energy per request (uJ)" :
-		       "power (W = J per second)";
+		       "power (W)";
+}
+
+/* "480k" for 480000: a load level's name in a legend */
+static void qps_str(char *buf, size_t len, double q)
+{
+	if (q >= 1e6)
+		snprintf(buf, len, "%.3gM", q / 1e6);
+	else if (q >= 1e3)
+		snprintf(buf, len, "%.3gk", q / 1e3);
+	else
+		snprintf(buf, len, "%.3g", q);
+}
+
+/* The trials, one series per load level (the colour is gnuplot's own). */
+static void plot_levels(const struct report *rp, FILE *gp, const char *using)
+{
+	static const char *const colours[MAX_LEVELS] = {
+		"#4477aa", "#ee6677", "#228833", "#ccbb44",
+		"#66ccee", "#aa3377", "#bbbbbb", "#117733",
+	};
+	bool any = false;
+
+	for (size_t l = 0; l <= rp->n_levels; l++) {
+		char lo[16], hi[16];
+		bool have = false;
+
+		for (size_t i = 0; i < rp->n_tr && !have; i++)
+			have = rp->tr[i].level ==
+			       (l < rp->n_levels ? (int)l : -1);
+		if (!have)
+			continue;
+		fprintf(gp,
+			"%s'trials.dat' index %zu using %s with points "
+			"pt 7 ps 0.6 lc rgb '%s' title ",
+			any ? ", \\\n     " : "plot ", l, using,
+			l < rp->n_levels ? colours[l] : "#999999");
+		if (l == rp->n_levels) {
+			fputs("'trials (load unknown)'", gp);
+		} else {
+			qps_str(lo, sizeof(lo), rp->level_lo[l]);
+			qps_str(hi, sizeof(hi), rp->level_hi[l]);
+			if (!strcmp(lo, hi))
+				fprintf(gp, "'trials at %s qps'", lo);
+			else
+				fprintf(gp, "'trials at %s-%s qps'", lo, hi);
+		}
+		any = true;
+	}
+	if (!any) /* no trial at all: keep the plot command valid */
+		fputs("plot NaN notitle", gp);
 }
 
 /*
@@ -370,73 +579,113 @@ static void gp_title(FILE *gp, const struct report *rp, const char *what,
 static void script_latency(const struct report *rp, FILE *gp, const char *tag)
 {
 	bool thr = !strcmp(rp->m.sla_kind, "throughput");
+	/* a decade or more: a log axis keeps the SLA region readable */
+	bool logx = !thr && rp->x_min > 0 && rp->x_max > 10 * rp->x_min;
 
 	fprintf(gp, "set output 'energy_latency.png'\n");
 	gp_title(gp, rp, "every trial and the chosen settings", tag);
-	fprintf(gp,
-		"set xlabel '%s'\nset ylabel '%s'\n"
-		"set arrow 1 from %g, graph 0 to %g, graph 1 nohead dt 2 "
-		"lw 2 lc rgb 'red'\n"
-		"set label 1 'SLA' at %g, graph 0.95 offset 0.5,0 "
-		"tc rgb 'red'\n"
-		"plot 'trials.dat' using 1:2 with points pt 7 ps 0.6 "
-		"lc rgb '#4477aa' title 'trials', \\\n"
-		"     'chosen.dat' using 1:2 with points pt 9 ps 2.2 "
-		"lc rgb '#ee6677' title 'chosen (hold)'\n"
-		"unset arrow 1\nunset label 1\n",
+	fprintf(gp, "set xlabel '%s'\nset ylabel '%s'\n",
 		thr ? "throughput / offered load" :
-		      (!strcmp(rp->m.sla_pct, "p50") ? "p50 latency (us)" :
-						       "p99 latency (us)"),
-		y_label(&rp->m), rp->m.bound, rp->m.bound, rp->m.bound);
+		      (!strcmp(rp->m.sla_pct, "p50") ?
+			       (logx ? "p50 latency (us, log scale)" :
+				       "p50 latency (us)") :
+			       (logx ? "p99 latency (us, log scale)" :
+				       "p99 latency (us)")),
+		y_label(&rp->m));
+	if (logx)
+		fprintf(gp, "set logscale x\nset xrange [%g:%g]\n",
+			fmin(rp->x_min, rp->m.bound) / 1.2,
+			fmax(rp->x_max, rp->m.bound) * 1.2);
+	if (rp->m.bound > 0)
+		fprintf(gp,
+			"set arrow 1 from %g, graph 0 to %g, graph 1 nohead "
+			"dt 2 lw 2 lc rgb 'red'\n"
+			"set label 1 'SLA' at %g, graph 0.95 offset 0.5,0 "
+			"tc rgb 'red'\n",
+			rp->m.bound, rp->m.bound, rp->m.bound);
+	plot_levels(rp, gp, "1:2");
+	if (rp->n_ch)
+		fprintf(gp, ", \\\n     'chosen.dat' using 1:2 with points "
+			    "pt 9 ps 2.2 lc rgb '#000000' title "
+			    "'chosen (hold)'");
+	fprintf(gp, "\nunset arrow 1\nunset label 1\n");
+	if (logx)
+		fprintf(gp, "unset logscale x\nset autoscale x\n");
 }
 
 static void script_itr(const struct report *rp, FILE *gp, const char *tag)
 {
 	fprintf(gp, "set output 'energy_itr.png'\n");
 	gp_title(gp, rp, "energy of every trial over the interrupt delay", tag);
-	fprintf(gp,
-		"set xlabel 'ITR (us)'\nset ylabel '%s'\n"
-		"plot 'trials.dat' using 4:2 with points pt 7 ps 0.6 "
-		"lc rgb '#4477aa' title 'trials'\n",
+	fprintf(gp, "set xlabel 'ITR (us)'\nset ylabel '%s'\n",
 		y_label(&rp->m));
+	plot_levels(rp, gp, "4:2");
+	fputc('\n', gp);
 }
 
 static void script_time(const struct report *rp, FILE *gp, const char *tag)
 {
 	bool hours = rp->t_max > 2 * 3600;
+	double div = hours ? 3600.0 : 1.0;
+	const char *what = rp->stock_rows || rp->stock_windows ?
+				   "power per window, kopt vs stock policy" :
+				   "power per window (no stock baseline in "
+				   "this log)";
 
 	fprintf(gp, "set output 'energy_time.png'\n");
-	gp_title(gp, rp, "energy per window, kopt vs stock policy", tag);
+	gp_title(gp, rp, what, tag);
 	fprintf(gp,
-		"set xlabel '%s'\nset ylabel 'energy per window (J)'\n"
-		"plot 'energy.dat' using ($1/%g):3 with lines lw 1 "
-		"lc rgb '#999999' title 'stock policy', \\\n"
-		"     'energy.dat' using ($1/%g):2 with lines lw 1 "
+		"set xlabel '%s'\nset ylabel 'power (W)'\n"
+		"plot 'energy.dat' using ($1/%g):2 with lines lw 1 "
 		"lc rgb '#4477aa' title 'kopt'",
-		hours ? "time (hours)" : "time (s)", hours ? 3600.0 : 1.0,
-		hours ? 3600.0 : 1.0);
+		hours ? "time (hours)" : "time (s)", div);
+	/* only series with data: gnuplot warns about an empty one */
+	if (rp->stock_rows)
+		fprintf(gp,
+			", \\\n     'energy.dat' using ($1/%g):3 with lines "
+			"lw 1 lc rgb '#999999' title 'stock policy (plant)'",
+			div);
+	if (rp->stock_windows)
+		fprintf(gp,
+			", \\\n     'stock.dat' using ($1/%g):2 with "
+			"linespoints pt 5 ps 0.8 lc rgb '#555555' title "
+			"'stock policy (measured windows)'",
+			div);
 	if (rp->oracle_rows)
 		fprintf(gp,
 			", \\\n     'energy.dat' using ($1/%g):4 with "
 			"lines lw 1 dt 2 lc rgb '#228833' title 'oracle'",
-			hours ? 3600.0 : 1.0);
+			div);
 	fprintf(gp, "\n");
+}
+
+/* What the figures are, for every title: the README promises the label. */
+static const char *source_tag(const struct meta *m)
+{
+	if (m->simulated)
+		return " (simulated)";
+	if (m->replayed)
+		return " (replayed)";
+	if (m->estimated)
+		return " (estimated)";
+	return "";
 }
 
 static int write_script(const struct report *rp)
 {
-	const char *tag = rp->m.simulated ? " (simulated)" : "";
+	const char *tag = source_tag(&rp->m);
 	FILE *gp = open_in(rp, "report.gp");
 
 	if (!gp)
 		return -1;
 	/* the log's path as a string constant: a comment would let a newline in */
-	fprintf(gp, "# generated by kopt report; rerun in this directory: "
+	fprintf(gp, "# generated by kopt report; every file it reads or "
+		    "writes is in this\n# directory: cd there and run "
 		    "gnuplot report.gp\nlog = ");
 	gp_str(gp, rp->log_path);
-	fprintf(gp,
-		"\nset terminal pngcairo size 1000,700 noenhanced\n"
-		"set key top right\nset grid\nset datafile missing 'NaN'\n");
+	fprintf(gp, "\nset terminal pngcairo size 1000,760 noenhanced\n"
+		    "set key below horizontal\nset grid\n"
+		    "set datafile missing 'NaN'\n");
 	script_latency(rp, gp, tag);
 	script_itr(rp, gp, tag);
 	script_time(rp, gp, tag);
@@ -507,17 +756,19 @@ static int make_report(struct report *rp)
 		fclose(in);
 		return KOPT_EXIT_FAIL;
 	}
-	rp->trials = open_in(rp, "trials.dat");
 	rp->energy = open_in(rp, "energy.dat");
-	ret = rp->trials && rp->energy ? read_log(rp, in) : -1;
+	rp->stock = open_in(rp, "stock.dat");
+	ret = rp->stock && rp->energy ? read_log(rp, in) : -1;
 	fclose(in);
-	if (rp->trials)
-		ret |= fclose(rp->trials);
+	if (rp->stock)
+		ret |= fclose(rp->stock);
 	if (rp->energy)
 		ret |= fclose(rp->energy);
 	if (!ret)
-		ret = write_chosen(rp) || write_script(rp) || run_gnuplot(rp);
+		ret = make_levels(rp) || write_trials(rp) || write_chosen(rp) ||
+		      write_script(rp) || run_gnuplot(rp);
 	free(rp->ch);
+	free(rp->tr);
 	if (ret)
 		return KOPT_EXIT_FAIL;
 	printf("%s/energy_latency.png\n%s/energy_itr.png\n"

@@ -956,3 +956,183 @@ struct json_object *kopt_probe_all(void)
 	btf__free(ctx.vmlinux_btf);
 	return root;
 }
+
+/* ---- verdicts: what each job can do here ------------------------------------ */
+
+static bool feat_ok(struct json_object *root, enum kopt_probe_id id)
+{
+	struct json_object *f, *ok;
+
+	return json_object_object_get_ex(root, kopt_probe_key(id), &f) &&
+	       json_object_object_get_ex(f, "ok", &ok) &&
+	       json_object_get_boolean(ok);
+}
+
+/* Interfaces whose driver takes rx-usecs (the ITR knob), "a, b". */
+static void itr_interfaces(struct json_object *root, char *buf, size_t len)
+{
+	struct json_object *f, *arr;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	if (!json_object_object_get_ex(root, kopt_probe_key(KOPT_PROBE_NET),
+				       &f) ||
+	    !json_object_object_get_ex(f, "interfaces", &arr))
+		return;
+	for (size_t i = 0; i < json_object_array_length(arr) && used < len;
+	     i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		struct json_object *ok, *params, *name;
+		bool rx = false;
+
+		if (!json_object_object_get_ex(o, "coalesce_ok", &ok) ||
+		    !json_object_get_boolean(ok) ||
+		    !json_object_object_get_ex(o, "coalesce_params", &params) ||
+		    !json_object_object_get_ex(o, "name", &name))
+			continue;
+		for (size_t k = 0; k < json_object_array_length(params); k++)
+			rx |= !strcmp(
+				json_object_get_string(
+					json_object_array_get_idx(params, k)),
+				"rx-usecs");
+		if (rx)
+			used += snprintf(buf + used, len - used, "%s%s",
+					 used ? ", " : "",
+					 json_object_get_string(name));
+	}
+}
+
+/* An interface (not lo) with gro_flush_timeout: the sw-coalesce knob. */
+static bool sw_coalesce_here(char *ifname, size_t len)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	bool found = false;
+
+	for (i = ifs; i && i->if_index && !found; i++) {
+		char path[128];
+
+		if (!strcmp(i->if_name, "lo"))
+			continue;
+		snprintf(path, sizeof(path),
+			 "/sys/class/net/%s/gro_flush_timeout", i->if_name);
+		if (!access(path, R_OK)) {
+			snprintf(ifname, len, "%s", i->if_name);
+			found = true;
+		}
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	return found;
+}
+
+static void add_str(struct json_object *o, const char *key, const char *v)
+{
+	json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
+}
+
+static struct json_object *energy_verdict(struct json_object *root)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *limits = json_object_new_array();
+	char nics[256], sw[IF_NAMESIZE + 1] = "", itr[300], text[1024];
+	const char *meter, *lat;
+	bool have_itr = true, measured = true;
+
+	itr_interfaces(root, nics, sizeof(nics));
+	if (nics[0]) {
+		snprintf(itr, sizeof(itr), "nic-coalesce on %s", nics);
+	} else if (sw_coalesce_here(sw, sizeof(sw))) {
+		snprintf(itr, sizeof(itr),
+			 "sw-coalesce (gro_flush_timeout) on %s: no NIC "
+			 "takes rx-usecs",
+			 sw);
+		json_object_array_add(
+			limits, json_object_new_string(
+					"ITR through software coalescing only "
+					"([host] coalesce = sw)"));
+	} else {
+		snprintf(itr, sizeof(itr), "none");
+		have_itr = false;
+		json_object_array_add(limits,
+				      json_object_new_string(
+					      "no ITR knob: no NIC takes "
+					      "rx-usecs and no "
+					      "gro_flush_timeout"));
+	}
+	if (!feat_ok(root, KOPT_PROBE_CPUFREQ))
+		json_object_array_add(
+			limits, json_object_new_string(
+					"no DVFS knob: set [freq] list_mhz = "
+					"none (ITR alone)"));
+	if (feat_ok(root, KOPT_PROBE_RAPL)) {
+		meter = "RAPL powercap";
+	} else if (feat_ok(root, KOPT_PROBE_PERF_POWER)) {
+		meter = "perf power PMU";
+	} else {
+		meter = "estimate (CPU time x frequency model)";
+		measured = false;
+		json_object_array_add(limits,
+				      json_object_new_string(
+					      "no energy meter: figures are "
+					      "estimated and labelled so"));
+	}
+	/* the service's own traffic, timed in BPF, needs tp_btf */
+	lat = feat_ok(root, KOPT_PROBE_TP_BTF) ?
+		      "bpf:PORT (the service's traffic, timed in BPF)" :
+		      "feed:cmd: or feed:file: (the service reports its p99; "
+		      "no tp_btf for bpf:PORT)";
+	add_str(o, "itr_knob", itr);
+	add_str(o, "dvfs_knob",
+		feat_ok(root, KOPT_PROBE_CPUFREQ) ? "cpufreq" : NULL);
+	add_str(o, "meter", meter);
+	json_object_object_add(o, "energy_measured",
+			       json_object_new_boolean(measured));
+	add_str(o, "latency_source", lat);
+	json_object_object_add(o, "can_run", json_object_new_boolean(have_itr));
+	json_object_object_add(o, "limits", limits);
+	snprintf(text, sizeof(text),
+		 "%s: ITR knob %s; DVFS %s; meter %s; "
+		 "latency %s",
+		 !have_itr ? "simulated only (kopt run --plant sim)" :
+		 measured  ? "can run" :
+			     "can run, energy estimated",
+		 itr, feat_ok(root, KOPT_PROBE_CPUFREQ) ? "cpufreq" : "none",
+		 meter, lat);
+	add_str(o, "verdict", text);
+	return o;
+}
+
+static struct json_object *migration_verdict(struct json_object *root)
+{
+	struct json_object *o = json_object_new_object();
+	const char *rung = feat_ok(root, KOPT_PROBE_FEXIT)  ? "fexit" :
+			   feat_ok(root, KOPT_PROBE_TP_BTF) ? "tp_btf" :
+							      NULL;
+	bool patch = feat_ok(root, KOPT_PROBE_KOPT_PATCH);
+	char text[512];
+
+	add_str(o, "collector", rung);
+	json_object_object_add(o, "can_collect",
+			       json_object_new_boolean(rung != NULL));
+	json_object_object_add(o, "live_model", json_object_new_boolean(patch));
+	snprintf(text, sizeof(text), "%s%s%s; live model: %s",
+		 rung ? "collector rung " :
+			"cannot collect (no fexit, no "
+			"tp_btf)",
+		 rung ? rung : "",
+		 rung ? ": collect, train and score can run" : "",
+		 patch ? "can run (kopt 6.12 patch present)" :
+			 "needs the kopt 6.12 patch (kernel-patches/, make "
+			 "vmtest)");
+	add_str(o, "verdict", text);
+	return o;
+}
+
+struct json_object *kopt_probe_verdicts(struct json_object *root)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "energy_job", energy_verdict(root));
+	json_object_object_add(o, "migration_job", migration_verdict(root));
+	return o;
+}

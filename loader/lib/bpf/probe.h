@@ -48,6 +48,14 @@ struct json_object;
  * kopt_probe_key(id) in id order, as {"ok": bool, "detail": str, ...}.
  */
 struct json_object *kopt_probe_all(void);
+/*
+ * What each job can do on this host, from kopt_probe_all()'s result:
+ * {"energy_job": {itr_knob, dvfs_knob, meter, energy_measured,
+ * latency_source, can_run, limits[], verdict}, "migration_job":
+ * {collector, can_collect, live_model, verdict}}; each verdict is one
+ * sentence for people.
+ */
+struct json_object *kopt_probe_verdicts(struct json_object *root);
 /* The feature's JSON key and its label for people. */
 const char *kopt_probe_key(enum kopt_probe_id id);
 const char *kopt_probe_label(enum kopt_probe_id id);

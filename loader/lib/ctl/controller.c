@@ -207,6 +207,7 @@ struct run {
 	bool have_stock_rate;
 	char source[PLANT_SOURCE_LEN];
 	bool source_mixed;
+	char first_error[PLANT_ERR_LEN]; /* of the first failed window */
 	/* the model and what it learns from */
 	struct obs *obs;
 	size_t nobs, cap_obs;
@@ -232,6 +233,7 @@ struct run {
 	/* for koptd: a per-run stop, and the last window's phase */
 	int stop_run; /* __atomic */
 	enum phase phase;
+	struct ctl_status st; /* after the last window */
 	struct ban *bans;
 	size_t nbans, cap_bans;
 	double grid_qps; /* the load of the last grid prediction */
@@ -453,6 +455,7 @@ static void log_row(struct run *r, const struct plant_setting *s, enum phase ph,
 		fputc(',', f);
 		csv_num(f, w->r.oracle_energy_j);
 		fprintf(f, ",%s,%s,\n", w->r.source, w->r.latency_source);
+		fflush(f); /* a long run's log is followed while it runs */
 		return;
 	}
 	fprintf(f, ",,,,,,,,,,,\"");
@@ -462,6 +465,31 @@ static void log_row(struct run *r, const struct plant_setting *s, enum phase ph,
 		fputc(*err == '\n' ? ' ' : *err, f);
 	}
 	fprintf(f, "\"\n");
+	fflush(f);
+}
+
+/* Keeps where the run stands for ctl_last_status(); before window_done. */
+static void tell_window(struct run *r, enum phase ph,
+			const struct plant_setting *s, const struct outcome *w)
+{
+	r->st = (struct ctl_status){
+		.t_s = r->t_s,
+		.phase = phase_names[ph],
+		.energy_j = r->energy_j,
+		.stock_j = r->n_stock && r->n_stock == r->windows ? r->stock_j :
+								    NAN,
+		.window_ok = w != NULL,
+		.sla_ok = w && w->sla_ok,
+		.windows = r->windows,
+		.failed = r->failed,
+		.label = label(r),
+	};
+	setting_str(s, r->st.setting, sizeof(r->st.setting));
+}
+
+const struct ctl_status *ctl_last_status(const struct run *r)
+{
+	return &r->st;
 }
 
 /* ---- windows -------------------------------------------------------------------- */
@@ -541,10 +569,13 @@ static int window_failed(struct run *r, const struct plant_setting *s,
 	pr_warn("run: window at t=%gs (%s) failed: %s\n", r->t_s,
 		phase_names[ph], err);
 	log_row(r, s, ph, NULL, err);
+	if (!r->failed)
+		snprintf(r->first_error, sizeof(r->first_error), "%s", err);
 	r->failed++;
 	r->fails_in_row++;
 	/* the window's time passed even though it told us nothing */
 	r->t_s += r->pol.window_s;
+	tell_window(r, ph, s, NULL);
 	window_done(r, ph);
 	if (r->fails_in_row >= r->pol.max_failures) {
 		pr_warn("run: giving up after %u failed windows in a row "
@@ -583,6 +614,7 @@ static int run_window(struct run *r, const struct plant_setting *s,
 	judge(r, w);
 	log_row(r, s, ph, w, NULL);
 	account(r, s, ph, w);
+	tell_window(r, ph, s, w);
 	r->last = *w;
 	if (w->sla_ok)
 		r->last_safe = *s;
@@ -1586,6 +1618,9 @@ struct json_object *ctl_summary_json(const struct run *r)
 	json_object_object_add(o, "windows", json_object_new_int(r->windows));
 	json_object_object_add(o, "failed_windows",
 			       json_object_new_int(r->failed));
+	json_object_object_add(
+		o, "first_error",
+		r->failed ? json_object_new_string(r->first_error) : NULL);
 	json_object_object_add(o, "energy_j", jnum(r->energy_j));
 	v = json_object_new_object();
 	json_object_object_add(v, "energy_j",
@@ -1709,32 +1744,46 @@ static void print_levels(const struct run *r, FILE *f)
 	}
 }
 
+void ctl_energy_str(double j, char *buf, size_t len)
+{
+	if (!isfinite(j))
+		snprintf(buf, len, "-");
+	else if (fabs(j) < 1e3)
+		snprintf(buf, len, "%.3g J", j);
+	else if (fabs(j) < 1e6)
+		snprintf(buf, len, "%.3g kJ", j / 1e3);
+	else
+		snprintf(buf, len, "%.3g MJ (%.3g kWh)", j / 1e6, j / 3.6e6);
+}
+
 void ctl_print_summary(const struct run *r, FILE *f)
 {
 	unsigned int max_trials;
 	double mean_trials, s_kopt = saving(r->energy_j, r->stock_j);
-	char sla[64];
+	char sla[64], e[3][48];
 
 	policy_sla_str(&r->pol.sla, sla, sizeof(sla));
 	level_stats(r, &max_trials, &mean_trials);
+	ctl_energy_str(r->energy_j, e[0], sizeof(e[0]));
+	ctl_energy_str(r->stock_j, e[1], sizeof(e[1]));
+	ctl_energy_str(r->oracle_j, e[2], sizeof(e[2]));
 	fprintf(f, "kopt run: policy %s (%s), plant %s %s\n", r->pol.name, sla,
 		r->o.plant_name, label(r));
-	fprintf(f, "  plant time        %.0f s in %u windows (%u failed)\n",
-		r->t_s, r->windows, r->failed);
-	fprintf(f, "  energy            %.6g J %s\n", r->energy_j, label(r));
+	fprintf(f, "  plant time        %.0f s in %u window%s (%u failed)\n",
+		r->t_s, r->windows, r->windows == 1 ? "" : "s", r->failed);
+	fprintf(f, "  energy            %s %s\n", e[0], label(r));
 	if (have_all(r, r->n_stock))
 		fprintf(f,
-			"  stock policy      %.6g J %s, from %s: kopt saved "
+			"  stock policy      %s %s, from %s: kopt saved "
 			"%.1f%%\n",
-			r->stock_j, label(r),
+			e[1], label(r),
 			r->stock_from_windows ? "stock windows" : "the plant",
 			100 * s_kopt);
 	if (have_all(r, r->n_oracle) && have_all(r, r->n_stock))
 		fprintf(f,
-			"  oracle            %.6g J %s: saves %.1f%%; kopt got "
+			"  oracle            %s %s: saves %.1f%%; kopt got "
 			"%.1f%% of that\n",
-			r->oracle_j, label(r),
-			100 * saving(r->oracle_j, r->stock_j),
+			e[2], label(r), 100 * saving(r->oracle_j, r->stock_j),
 			100 * s_kopt / saving(r->oracle_j, r->stock_j));
 	fprintf(f,
 		"  SLA violations    %u windows: %u exploring, %u outside "

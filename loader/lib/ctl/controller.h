@@ -16,6 +16,19 @@
 struct run;
 struct json_object;
 
+/* Where a run stands after a window: for a live status line. */
+struct ctl_status {
+	double t_s; /* plant time so far */
+	const char *phase; /* of the last window: measure, explore, hold, ... */
+	char setting[48]; /* "ITR 50 us, 1800 MHz" or "stock" */
+	double energy_j; /* so far */
+	double stock_j; /* the stock policy's over the same windows; NAN */
+	bool window_ok; /* the last window gave a figure */
+	bool sla_ok; /* ... and met the SLA */
+	unsigned int windows, failed;
+	const char *label; /* "(simulated)", "(measured)", ... */
+};
+
 struct ctl_opts {
 	double duration_s; /* plant seconds; 0: until ctl_request_stop() */
 	const char *plant_name; /* "sim", "host", a command: for the log */
@@ -30,13 +43,16 @@ struct ctl_opts {
 
 /*
  * A controller for a loaded policy (copied) on a started plant (borrowed:
- * the caller stops it); every window goes to log as CSV when log is set.
+ * the caller stops it); every window goes to log as CSV when log is set,
+ * flushed per window (tail -f follows a long run).
  * NULL when out of memory.
  */
 struct run *ctl_new(const struct policy *pol, const struct ctl_opts *o,
 		    struct plant *plant, FILE *log);
 /* Runs until the duration or a stop request; a kopt_exit code. */
 int ctl_loop(struct run *r);
+/* Where r stands after its last window (valid in on_window and after). */
+const struct ctl_status *ctl_last_status(const struct run *r);
 /* Ends the loop after the current window; async-signal-safe. */
 void ctl_request_stop(void);
 /* The same for this run only; safe from another thread or a signal. */
@@ -50,6 +66,8 @@ struct json_object *ctl_status_json(const struct run *r);
 /* The summary: energy against stock and oracle, SLA, triggers. */
 struct json_object *ctl_summary_json(const struct run *r);
 void ctl_print_summary(const struct run *r, FILE *f);
+/* "314 J", "10.2 kJ", "1.75 MJ (0.486 kWh)": energy for people. */
+void ctl_energy_str(double joules, char *buf, size_t len);
 void ctl_free(struct run *r);
 
 /*

@@ -21,8 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
+#include <json-c/json.h>
 
 #include "kopt.h"
 #include "latency_src.h"
@@ -64,9 +66,47 @@ static int ini_dispatch(void *user, const char *section, const char *key,
 {
 	struct kopt_ini *ini = ((struct ini_stream *)user)->ini;
 
-	if (ini->err[0])
-		return 1; /* report only the first error */
-	return ini->handler(ini, section, key, value) == 0;
+	/*
+	 * Go on after a bad pair (the handler recorded it), so one pass
+	 * reports every error; inih's own non-zero return then means a line
+	 * that is not a pair at all.
+	 */
+	ini->handler(ini, section, key, value);
+	return 1;
+}
+
+/* room kept at the end of ini->err for "more errors not shown" */
+#define INI_ERR_TAIL (PATH_MAX < 256 ? PATH_MAX : 256)
+
+/* Adds one "path[:line]: ..." line to ini->err; always -1. */
+static int ini_add(struct kopt_ini *ini, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int ini_add(struct kopt_ini *ini, int line, const char *fmt, ...)
+{
+	size_t used = strlen(ini->err), room = sizeof(ini->err) - used;
+	const char *sep = used ? "\n" : "";
+	char msg[KOPT_INI_ERR_LEN];
+	va_list ap;
+	int n;
+
+	if (ini->nerr++ && ini->err_full)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		n = snprintf(ini->err + used, room, "%s%s:%d: %s", sep,
+			     ini->path, line, msg);
+	else
+		n = snprintf(ini->err + used, room, "%s%s: %s", sep, ini->path,
+			     msg);
+	if (n >= 0 && (size_t)n < room - INI_ERR_TAIL)
+		return -1;
+	snprintf(ini->err + used, room, "%s%.128s: more errors not shown", sep,
+		 ini->path);
+	ini->err_full = true;
+	return -1;
 }
 
 int kopt_ini_parse(struct kopt_ini *ini)
@@ -75,49 +115,40 @@ int kopt_ini_parse(struct kopt_ini *ini)
 	int ret;
 
 	ini->err[0] = '\0';
+	ini->nerr = 0;
+	ini->err_full = false;
 	ini->line = 0;
 	s.f = fopen(ini->path, "re");
-	if (!s.f) {
-		snprintf(ini->err, sizeof(ini->err), "%s: cannot open: %s",
-			 ini->path, strerror(errno));
-		return -1;
-	}
+	if (!s.f)
+		return ini_add(ini, 0, "cannot open: %s", strerror(errno));
 	ret = ini_parse_stream(ini_read_line, &s, ini_dispatch, &s);
 	fclose(s.f);
-	if (s.too_long && !ini->err[0])
-		snprintf(ini->err, sizeof(ini->err),
-			 "%s:%d: line longer than %d characters; split the "
-			 "list or shorten the comment",
-			 ini->path, s.line, INI_MAX_LINE - 3);
-	if (ret > 0 && !ini->err[0])
-		snprintf(ini->err, sizeof(ini->err),
-			 "%s:%d: syntax error: expected '[section]', "
-			 "'key = value' or a comment",
-			 ini->path, ret);
-	return ini->err[0] ? -1 : 0;
+	if (s.too_long)
+		ini_add(ini, s.line,
+			"line longer than %d characters; split the list or "
+			"shorten the comment",
+			INI_MAX_LINE - 3);
+	/* inih reports the first line that is not a pair, and goes on */
+	else if (ret > 0)
+		ini_add(ini, ret,
+			"syntax error: expected '[section]', 'key = value' or "
+			"a comment");
+	return ini->nerr ? -1 : 0;
 }
 
 int kopt_ini_verr(struct kopt_ini *ini, const char *section, const char *key,
 		  const char *fmt, va_list ap)
 {
-	size_t n;
+	char msg[KOPT_INI_ERR_LEN];
+	size_t n = 0;
 
-	if (ini->err[0])
-		return -1;
-	if (ini->line > 0)
-		n = snprintf(ini->err, sizeof(ini->err), "%s:%d: ", ini->path,
-			     ini->line);
-	else
-		n = snprintf(ini->err, sizeof(ini->err), "%s: ", ini->path);
-	if (key && n < sizeof(ini->err))
-		n += snprintf(ini->err + n, sizeof(ini->err) - n,
-			      "[%s] %s: ", section, key);
-	else if (section && n < sizeof(ini->err))
-		n += snprintf(ini->err + n, sizeof(ini->err) - n,
-			      "[%s]: ", section);
-	if (n < sizeof(ini->err))
-		vsnprintf(ini->err + n, sizeof(ini->err) - n, fmt, ap);
-	return -1;
+	if (key)
+		n = snprintf(msg, sizeof(msg), "[%s] %s: ", section, key);
+	else if (section)
+		n = snprintf(msg, sizeof(msg), "[%s]: ", section);
+	if (n < sizeof(msg))
+		vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
+	return ini_add(ini, ini->line, "%s", msg);
 }
 
 int kopt_ini_err(struct kopt_ini *ini, const char *section, const char *key,
@@ -252,6 +283,8 @@ enum key_id {
 	NR_KEYS,
 };
 
+_Static_assert(NR_KEYS <= 64, "struct policy given_keys is 64 bits");
+
 static const char *const objective_names[] = { "energy", "energy_per_op",
 					       NULL };
 static const char *const sla_kind_names[] = { "latency", "throughput", NULL };
@@ -360,6 +393,7 @@ struct policy_parse {
 	struct policy *p;
 	char dir[PATH_MAX];
 	int line[NR_KEYS]; /* where each key was set; 0: not given */
+	bool bad[NR_KEYS]; /* given with a value refused (already reported) */
 	double freq_min, freq_max, freq_step;
 	int itr_scale; /* index into scale_names */
 };
@@ -428,19 +462,92 @@ static int set_u64(struct kopt_ini *ini, const struct key_desc *d,
 	return 0;
 }
 
+/*
+ * Where a relative [plant] sim_params is looked for, in order: the
+ * policy's own directory, $KOPT_POLICY_DIR, and the policies shipped with
+ * the binary: BIN/../policies (build/kopt in a clone) or
+ * BIN/../../policies (the test build's build/test/kopt). A user's policy
+ * elsewhere can then say sim_params = sim-memcached.params.
+ */
+#define POLICY_SEARCH_DIRS 4
+
+static size_t search_dirs(const char *policy_dir,
+			  char dirs[POLICY_SEARCH_DIRS][PATH_MAX])
+{
+	const char *env = getenv("KOPT_POLICY_DIR");
+	char exe[PATH_MAX], *bin;
+	ssize_t len;
+	size_t n = 0;
+
+	snprintf(dirs[n++], PATH_MAX, "%s", policy_dir);
+	if (env && *env)
+		snprintf(dirs[n++], PATH_MAX, "%s", env);
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len <= 0)
+		return n;
+	exe[len] = '\0';
+	bin = dirname(exe);
+	for (size_t i = 0; i < 2 && n < POLICY_SEARCH_DIRS; i++) {
+		static const char *const up[] = { "/../policies",
+						  "/../../policies" };
+		char d[PATH_MAX], real[PATH_MAX];
+
+		snprintf(d, sizeof(d), "%.*s%s", PATH_MAX - 32, bin, up[i]);
+		if (realpath(d, real)) /* only one that exists */
+			snprintf(dirs[n++], PATH_MAX, "%s", real);
+	}
+	return n;
+}
+
+/* value found in the search path into dst; 0, or -1 with where it looked */
+static int find_in_search_path(const char *policy_dir, const char *value,
+			       char *dst, char *looked, size_t looked_len)
+{
+	char dirs[POLICY_SEARCH_DIRS][PATH_MAX];
+	size_t n = search_dirs(policy_dir, dirs), used = 0;
+
+	looked[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (snprintf(dst, PATH_MAX, "%s/%s", dirs[i], value) <
+			    PATH_MAX &&
+		    !access(dst, R_OK)) {
+			char real[PATH_MAX];
+
+			/* shown in messages and `kopt policy show` */
+			if (realpath(dst, real))
+				snprintf(dst, PATH_MAX, "%s", real);
+			return 0;
+		}
+		if (used < looked_len)
+			used += snprintf(looked + used, looked_len - used,
+					 "%s%s", i ? ", " : "", dirs[i]);
+	}
+	dst[0] = '\0';
+	return -1;
+}
+
 static int set_path(struct policy_parse *pp, struct kopt_ini *ini,
 		    const struct key_desc *d, const char *value, char *dst)
 {
-	int n;
+	char looked[3 * PATH_MAX / 4];
 
 	if (!*value)
 		return kopt_ini_err(ini, d->section, d->key, "empty path");
-	if (value[0] == '/')
-		n = snprintf(dst, PATH_MAX, "%s", value);
-	else
-		n = snprintf(dst, PATH_MAX, "%s/%s", pp->dir, value);
-	if (n >= PATH_MAX)
+	if (strlen(value) >= PATH_MAX - 1)
 		return kopt_ini_err(ini, d->section, d->key, "path too long");
+	if (value[0] == '/') {
+		snprintf(dst, PATH_MAX, "%s", value);
+		if (access(dst, R_OK))
+			return kopt_ini_err(ini, d->section, d->key, "%s: %s",
+					    value, strerror(errno));
+		return 0;
+	}
+	if (find_in_search_path(pp->dir, value, dst, looked, sizeof(looked)))
+		return kopt_ini_err(ini, d->section, d->key,
+				    "'%s' not found in: %.900s (the "
+				    "policy's directory, $KOPT_POLICY_DIR, "
+				    "the shipped policies)",
+				    value, looked);
 	return 0;
 }
 
@@ -569,7 +676,11 @@ static int policy_handler(struct kopt_ini *ini, const char *section,
 				    "value",
 				    pp->line[id]);
 	pp->line[id] = ini->line;
-	return set_value(pp, ini, id, value);
+	if (set_value(pp, ini, id, value)) {
+		pp->bad[id] = true;
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- validation of the whole ---------------------------------------------- */
@@ -592,6 +703,19 @@ static int key_err(struct policy_parse *pp, struct kopt_ini *ini, int id,
 	return ret;
 }
 
+/*
+ * True if a key of section was refused: the relations between that
+ * section's values are not checked then, as one of them is missing and
+ * its error is already reported.
+ */
+static bool section_bad(const struct policy_parse *pp, const char *section)
+{
+	for (int i = 0; i < NR_KEYS; i++)
+		if (pp->bad[i] && !strcmp(key_table[i].section, section))
+			return true;
+	return false;
+}
+
 static int require(struct policy_parse *pp, struct kopt_ini *ini, int id,
 		   const char *why)
 {
@@ -612,13 +736,24 @@ static int forbid(struct policy_parse *pp, struct kopt_ini *ini, int id,
 static int check_sla(struct policy_parse *pp, struct kopt_ini *ini)
 {
 	struct policy_sla *sla = &pp->p->sla;
+	int ret;
 
-	if (require(pp, ini, KEY_SLA_KIND, "(latency or throughput)"))
+	if (pp->bad[KEY_SLA_KIND])
 		return -1;
+	/*
+	 * kind defaults to latency; the bound is the one key without a
+	 * default. Keys missing or out of place are reported even when
+	 * another key of [sla] was refused; relations only when none was.
+	 */
 	if (sla->kind == POLICY_SLA_LATENCY) {
-		if (require(pp, ini, KEY_SLA_BOUND, "(required for latency)") ||
-		    forbid(pp, ini, KEY_SLA_MIN_RATIO, "with kind = latency") ||
-		    forbid(pp, ini, KEY_SLA_AIM_RATIO, "with kind = latency"))
+		ret = require(pp, ini, KEY_SLA_BOUND,
+			      "(the SLA: the one key without a default; e.g. "
+			      "bound_us = 500)");
+		ret |= forbid(pp, ini, KEY_SLA_MIN_RATIO,
+			      "with kind = latency");
+		ret |= forbid(pp, ini, KEY_SLA_AIM_RATIO,
+			      "with kind = latency");
+		if (ret || section_bad(pp, "sla"))
 			return -1;
 		if (!pp->line[KEY_SLA_AIM])
 			sla->aim_us = 0.9 * sla->bound_us;
@@ -629,10 +764,13 @@ static int check_sla(struct policy_parse *pp, struct kopt_ini *ini)
 				       sla->aim_us, sla->bound_us);
 		return 0;
 	}
-	if (require(pp, ini, KEY_SLA_MIN_RATIO, "(required for throughput)") ||
-	    forbid(pp, ini, KEY_SLA_BOUND, "with kind = throughput") ||
-	    forbid(pp, ini, KEY_SLA_AIM, "with kind = throughput") ||
-	    forbid(pp, ini, KEY_SLA_PCT, "with kind = throughput"))
+	ret = require(pp, ini, KEY_SLA_MIN_RATIO,
+		      "(the SLA of kind = throughput: no default; e.g. "
+		      "min_ratio = 0.99)");
+	ret |= forbid(pp, ini, KEY_SLA_BOUND, "with kind = throughput");
+	ret |= forbid(pp, ini, KEY_SLA_AIM, "with kind = throughput");
+	ret |= forbid(pp, ini, KEY_SLA_PCT, "with kind = throughput");
+	if (ret || section_bad(pp, "sla"))
 		return -1;
 	if (!pp->line[KEY_SLA_AIM_RATIO])
 		sla->aim_ratio = sla->min_ratio + (1 - sla->min_ratio) / 2;
@@ -648,9 +786,7 @@ static int check_itr(struct policy_parse *pp, struct kopt_ini *ini)
 {
 	struct policy *p = pp->p;
 
-	if (require(pp, ini, KEY_ITR_MIN, NULL) ||
-	    require(pp, ini, KEY_ITR_MAX, NULL) ||
-	    require(pp, ini, KEY_ITR_STEP, NULL))
+	if (section_bad(pp, "itr"))
 		return -1;
 	if (p->itr_max_us < p->itr_min_us)
 		return key_err(pp, ini, KEY_ITR_MAX, "%g is below min_us (%g)",
@@ -683,10 +819,6 @@ static int freq_range(struct policy_parse *pp, struct kopt_ini *ini)
 	struct policy *p = pp->p;
 	double f;
 
-	if (require(pp, ini, KEY_FREQ_MIN, "(or give list_mhz)") ||
-	    require(pp, ini, KEY_FREQ_MAX, "(or give list_mhz)") ||
-	    require(pp, ini, KEY_FREQ_STEP, "(or give list_mhz)"))
-		return -1;
 	if (pp->freq_max < pp->freq_min)
 		return key_err(pp, ini, KEY_FREQ_MAX,
 			       "%g is below min_mhz (%g)", pp->freq_max,
@@ -705,6 +837,8 @@ static int check_freq(struct policy_parse *pp, struct kopt_ini *ini)
 {
 	struct policy *p = pp->p;
 
+	if (section_bad(pp, "freq"))
+		return -1;
 	if (!pp->line[KEY_FREQ_LIST])
 		return freq_range(pp, ini);
 	if (forbid(pp, ini, KEY_FREQ_MIN, "together with list_mhz") ||
@@ -723,7 +857,7 @@ static int check_optimizer(struct policy_parse *pp, struct kopt_ini *ini)
 {
 	struct policy *p = pp->p;
 
-	if (require(pp, ini, KEY_TRIALS, NULL))
+	if (section_bad(pp, "optimizer"))
 		return -1;
 	if (!pp->line[KEY_INIT_TRIALS])
 		p->init_trials = p->trials < 4 ? p->trials : 4;
@@ -785,6 +919,8 @@ static int check_host(struct policy_parse *pp, struct kopt_ini *ini)
 {
 	struct policy_host *h = &pp->p->host;
 
+	if (section_bad(pp, "host"))
+		return -1;
 	if (!pp->line[KEY_HOST_LATENCY]) {
 		h->latency.kind = POLICY_LAT_LOADGEN;
 		snprintf(h->latency.spec, sizeof(h->latency.spec), "loadgen");
@@ -798,11 +934,28 @@ static int check_host(struct policy_parse *pp, struct kopt_ini *ini)
 	return 0;
 }
 
-static void set_defaults(struct policy *p)
+/*
+ * The defaults of every key but the SLA's bound (min_ratio for a
+ * throughput SLA); policies/memcached-sla500.conf states each one, and
+ * `kopt policy show` prints them filled in.
+ */
+static void set_defaults(struct policy_parse *pp)
 {
+	struct policy *p = pp->p;
+	char looked[PATH_MAX];
+
 	memset(p, 0, sizeof(*p));
 	p->objective = POLICY_OBJ_ENERGY;
+	p->sla.kind = POLICY_SLA_LATENCY;
 	p->sla.pct = POLICY_P99;
+	p->itr_min_us = POLICY_DEF_ITR_MIN_US;
+	p->itr_max_us = POLICY_DEF_ITR_MAX_US;
+	p->itr_step_us = POLICY_DEF_ITR_STEP_US;
+	pp->freq_min = POLICY_DEF_FREQ_MIN_MHZ;
+	pp->freq_max = POLICY_DEF_FREQ_MAX_MHZ;
+	pp->freq_step = POLICY_DEF_FREQ_STEP_MHZ;
+	p->window_s = POLICY_DEF_WINDOW_S;
+	p->trials = POLICY_DEF_TRIALS;
 	p->converge_trials = 4;
 	p->converge_tol = 0.01;
 	p->warm_radius = 0.07;
@@ -813,6 +966,9 @@ static void set_defaults(struct policy *p)
 	p->fallback_stock = true;
 	p->baseline = POLICY_BASE_AUTO;
 	p->max_failures = 3;
+	/* found by name like a given one; none when not installed */
+	find_in_search_path(pp->dir, POLICY_DEF_SIM_PARAMS, p->sim_params,
+			    looked, sizeof(looked));
 }
 
 static void policy_dir(struct policy_parse *pp, const char *path)
@@ -864,32 +1020,41 @@ static void default_name(struct policy *p, const char *path)
 
 int policy_load(const char *path, struct policy *p, char *err, size_t errlen)
 {
-	struct policy_parse pp = { .p = p };
+	struct policy_parse *pp = calloc(1, sizeof(*pp));
 	struct kopt_ini ini = {
 		.path = path,
 		.handler = policy_handler,
-		.user = &pp,
 	};
-	int ret;
 
-	set_defaults(p);
-	snprintf(p->path, sizeof(p->path), "%s", path);
-	policy_dir(&pp, path);
-	ret = kopt_ini_parse(&ini);
-	if (!ret) {
-		ini.line = 0;
-		ret = require(&pp, &ini, KEY_OBJECTIVE, NULL) ||
-		      require(&pp, &ini, KEY_WINDOW, NULL) ||
-		      check_sla(&pp, &ini) || check_itr(&pp, &ini) ||
-		      check_freq(&pp, &ini) || check_optimizer(&pp, &ini) ||
-		      check_host(&pp, &ini);
+	if (!pp) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
 	}
-	if (ret) {
+	pp->p = p;
+	ini.user = pp;
+	policy_dir(pp, path);
+	set_defaults(pp);
+	snprintf(p->path, sizeof(p->path), "%s", path);
+	/* every error of the file in one pass: values, then relations */
+	kopt_ini_parse(&ini);
+	if (access(path, F_OK) == 0) {
+		ini.line = 0;
+		check_sla(pp, &ini);
+		check_itr(pp, &ini);
+		check_freq(pp, &ini);
+		check_optimizer(pp, &ini);
+		check_host(pp, &ini);
+	}
+	if (!pp->line[KEY_NAME])
+		default_name(p, path);
+	for (int i = 0; i < NR_KEYS; i++)
+		if (pp->line[i])
+			p->given_keys |= 1ULL << i;
+	free(pp);
+	if (ini.nerr) {
 		snprintf(err, errlen, "%s", ini.err);
 		return -1;
 	}
-	if (!pp.line[KEY_NAME])
-		default_name(p, path);
 	return 0;
 }
 
@@ -920,4 +1085,134 @@ void policy_sla_str(const struct policy_sla *sla, char *buf, size_t len)
 double policy_reply_timeout(const struct policy *p, double seconds)
 {
 	return p->timeout_s > 0 ? p->timeout_s : seconds + 10;
+}
+
+/* ---- the effective policy ----------------------------------------------- */
+
+static struct json_object *jdouble(double v)
+{
+	return kopt_json_num(v, "%.6g");
+}
+
+/* One key's effective value, as the file would give it; NULL: none. */
+static struct json_object *key_value(const struct policy *p, int id)
+{
+	const struct key_desc *d = &key_table[id];
+	const void *src = (const char *)p + d->off;
+	char buf[PATH_MAX];
+	size_t n = 0;
+
+	switch (id) {
+	case KEY_ITR_SCALE:
+		return json_object_new_string(scale_names[p->itr_log]);
+	case KEY_FREQ_MIN:
+	case KEY_FREQ_MAX:
+	case KEY_FREQ_STEP:
+		/* a range shows as one; a list (or none) as list_mhz */
+		if (p->freq_fixed || (p->given_keys & (1ULL << KEY_FREQ_LIST)))
+			return NULL;
+		if (id == KEY_FREQ_MIN)
+			return jdouble(p->freqs_mhz[0]);
+		if (id == KEY_FREQ_MAX)
+			return jdouble(p->freqs_mhz[p->n_freqs - 1]);
+		return jdouble(p->n_freqs > 1 ?
+				       p->freqs_mhz[1] - p->freqs_mhz[0] :
+				       POLICY_DEF_FREQ_STEP_MHZ);
+	case KEY_FREQ_LIST:
+		if (!p->freq_fixed &&
+		    !(p->given_keys & (1ULL << KEY_FREQ_LIST)))
+			return NULL;
+		if (p->freq_fixed)
+			return json_object_new_string("none");
+		for (size_t i = 0; i < p->n_freqs && n < sizeof(buf); i++)
+			n += snprintf(buf + n, sizeof(buf) - n, "%s%g",
+				      i ? " " : "", p->freqs_mhz[i]);
+		return json_object_new_string(buf);
+	case KEY_FALLBACK:
+		if (p->fallback_stock)
+			return json_object_new_string("stock");
+		snprintf(buf, sizeof(buf), "%g, %g", p->fallback_itr_us,
+			 p->fallback_freq_mhz);
+		return json_object_new_string(buf);
+	case KEY_SLA_BOUND:
+	case KEY_SLA_AIM:
+	case KEY_SLA_PCT:
+		if (p->sla.kind != POLICY_SLA_LATENCY)
+			return NULL;
+		break;
+	case KEY_SLA_MIN_RATIO:
+	case KEY_SLA_AIM_RATIO:
+		if (p->sla.kind != POLICY_SLA_THROUGHPUT)
+			return NULL;
+		break;
+	}
+	switch (d->type) {
+	case K_DOUBLE:
+		/* 0 for the unset [host] rate: the load generator's own */
+		if (id == KEY_HOST_RATE && !*(const double *)src)
+			return NULL;
+		return jdouble(*(const double *)src);
+	case K_UINT:
+		if (id == KEY_HOST_CONNS && !*(const unsigned int *)src)
+			return NULL;
+		return json_object_new_int64(*(const unsigned int *)src);
+	case K_U64:
+		return json_object_new_uint64(*(const uint64_t *)src);
+	case K_ENUM:
+		return json_object_new_string(d->names[*(const int *)src]);
+	case K_NAME:
+	case K_STR:
+	case K_PATH:
+		return *(const char *)src ?
+			       json_object_new_string((const char *)src) :
+			       NULL;
+	case K_LATENCY:
+		return json_object_new_string(
+			((const struct policy_latency *)src)->spec);
+	case K_FREQ_LIST:
+	case K_FALLBACK:
+		break;
+	}
+	return NULL;
+}
+
+struct json_object *policy_json(const struct policy *p)
+{
+	struct json_object *o = json_object_new_object(), *sec = NULL;
+	struct json_object *defaults = json_object_new_array();
+	const char *cur = "";
+
+	json_object_object_add(o, "path", json_object_new_string(p->path));
+	for (int i = 0; i < NR_KEYS; i++) {
+		const struct key_desc *d = &key_table[i];
+		struct json_object *v = key_value(p, i);
+		char name[96];
+
+		if (!v)
+			continue;
+		if (strcmp(cur, d->section)) {
+			cur = d->section;
+			if (!json_object_object_get_ex(o, cur, &sec)) {
+				sec = json_object_new_object();
+				json_object_object_add(o, cur, sec);
+			}
+		}
+		json_object_object_add(sec, d->key, v);
+		if (!(p->given_keys & (1ULL << i))) {
+			snprintf(name, sizeof(name), "[%s] %s", d->section,
+				 d->key);
+			json_object_array_add(defaults,
+					      json_object_new_string(name));
+		}
+	}
+	json_object_object_add(o, "defaults", defaults);
+	return o;
+}
+
+bool policy_key_given(const struct policy *p, const char *section,
+		      const char *key)
+{
+	int id = find_key(section, key);
+
+	return id >= 0 && (p->given_keys & (1ULL << id));
 }

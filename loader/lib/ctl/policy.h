@@ -27,8 +27,23 @@
 /* levels of a log-scaled ITR, which the optimizer gets as a list */
 #define POLICY_MAX_LOG_ITR_LEVELS 4096
 #define POLICY_NAME_LEN 64
-#define KOPT_INI_ERR_LEN 512
+/* every error of a file, one "path:line: ..." line each */
+#define KOPT_INI_ERR_LEN 4096
 #define POLICY_LATENCY_LEN 1024
+
+/*
+ * Defaults of the keys a policy may leave out (every key has one but the
+ * SLA's bound); other defaults are in set_defaults() (policy.c).
+ */
+#define POLICY_DEF_ITR_MIN_US 10.0
+#define POLICY_DEF_ITR_MAX_US 500.0
+#define POLICY_DEF_ITR_STEP_US 10.0
+#define POLICY_DEF_FREQ_MIN_MHZ 1200.0
+#define POLICY_DEF_FREQ_MAX_MHZ 2900.0
+#define POLICY_DEF_FREQ_STEP_MHZ 100.0
+#define POLICY_DEF_WINDOW_S 10.0
+#define POLICY_DEF_TRIALS 14u
+#define POLICY_DEF_SIM_PARAMS "sim-memcached.params"
 
 /* ---- INI parsing with line numbers ------------------------------------ */
 
@@ -42,16 +57,19 @@ struct kopt_ini {
 	kopt_ini_handler handler;
 	void *user;
 	int line; /* line the handler is called for */
-	char err[KOPT_INI_ERR_LEN]; /* first error, "path:line: ..." */
+	/* every error, "path:line: ..." one per line, no final newline */
+	char err[KOPT_INI_ERR_LEN];
+	unsigned int nerr; /* how many (err may hold fewer: it says so) */
+	bool err_full; /* err ends with "more errors not shown" */
 };
 
 /*
- * Parses ini->path, calling ini->handler for each key; stops reporting
- * after the first error. 0, or -1 with ini->err filled (open failures,
- * syntax errors, overlong lines and handler errors alike).
+ * Parses ini->path, calling ini->handler for each key, and goes on after
+ * an error so one pass reports them all. 0, or -1 with ini->err filled
+ * (open failures, syntax errors, overlong lines and handler errors alike).
  */
 int kopt_ini_parse(struct kopt_ini *ini);
-/* Records the first error, prefixed with "path:line: [section] key: ". */
+/* Adds an error line, prefixed with "path:line: [section] key: ". */
 int kopt_ini_err(struct kopt_ini *ini, const char *section, const char *key,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The same with a va_list, for the parsers' own error wrappers. */
@@ -130,6 +148,7 @@ struct policy_sla {
 
 struct policy {
 	char path[PATH_MAX];
+	uint64_t given_keys; /* a bit per key (policy.c's table) set in the file */
 	char name[POLICY_NAME_LEN];
 	enum policy_objective objective;
 	struct policy_sla sla;
@@ -179,8 +198,9 @@ struct policy {
 };
 
 /*
- * Reads and validates a policy. On error returns -1 with a message that
- * names the file, the line (when there is one), the section and the key.
+ * Reads and validates a policy; keys left out take their defaults. On
+ * error returns -1 with every error of the file, one line each, naming
+ * the file, the line (when there is one), the section and the key.
  */
 int policy_load(const char *path, struct policy *p, char *err, size_t errlen);
 
@@ -195,6 +215,16 @@ const char *policy_acq_name(enum policy_acq a);
 const char *policy_baseline_name(enum policy_baseline b);
 /* "p99 < 500 us" or "throughput >= 0.99 x qps" */
 void policy_sla_str(const struct policy_sla *sla, char *buf, size_t len);
+struct json_object;
+/*
+ * The effective policy, every default filled in, as sections of keys with
+ * the values the file would give ([freq] as the list it makes), plus
+ * "defaults": the keys that took their default ("[itr] min_us").
+ */
+struct json_object *policy_json(const struct policy *p);
+/* True if the file set [section] key (false: its default). */
+bool policy_key_given(const struct policy *p, const char *section,
+		      const char *key);
 /* Wall-clock seconds to wait for one reply of a window of `seconds`. */
 double policy_reply_timeout(const struct policy *p, double seconds);
 

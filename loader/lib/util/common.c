@@ -283,6 +283,22 @@ struct json_object *kopt_json_num(double v, const char *fmt)
 	return json_object_new_double_s(v, buf);
 }
 
+const char *kopt_json_text(struct json_object *o)
+{
+	const char *txt;
+
+	/*
+	 * json-c prints a double to 17 digits (0.79805000000000004) unless
+	 * given a format; six significant digits are what kopt's figures
+	 * carry. Numbers made with kopt_json_num(v, fmt) keep their text.
+	 */
+	json_c_set_serialization_double_format("%.6g", JSON_C_OPTION_GLOBAL);
+	txt = json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	json_c_set_serialization_double_format(NULL, JSON_C_OPTION_GLOBAL);
+	return txt;
+}
+
 double kopt_now_s(void)
 {
 	return kopt_mono_ns() / 1e9;

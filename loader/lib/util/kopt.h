@@ -89,6 +89,12 @@ struct json_object;
  * fmt (e.g. "%.6g") its text is printed that short, else json-c's own.
  */
 struct json_object *kopt_json_num(double v, const char *fmt);
+/*
+ * o as every command prints its --json output: indented (two spaces),
+ * doubles to six significant digits, '/' not escaped. The text belongs
+ * to o (valid until o changes or is freed).
+ */
+const char *kopt_json_text(struct json_object *o);
 
 /* CLOCK_MONOTONIC in seconds. */
 double kopt_now_s(void);
