@@ -488,7 +488,9 @@ KOPT_TEST(run_external_plant)
 		/* a trial is a probe and the rest of its window: two replies */
 		ASSERT_NEAR(jnum(o, "duration_s"), 7200, 1e-6, "plant time");
 		ASSERT_GE(jnum(o, "windows"), 720, "windows");
-		ASSERT_GE(jnum(o, "triggers"), 2, "the load moved");
+		/* a decision at a load the model knows may need no trial */
+		ASSERT_GE(jnum(o, "triggers") + jnum(o, "moves"), 2,
+			  "the load moved");
 		ASSERT_LE(jnum(o, "trials_per_trigger.max"), 14, "budget");
 		ASSERT_EQ(jnum(o, "sla_violating_windows.outside_exploration"),
 			  0, "no violation outside exploration");
