@@ -35,10 +35,11 @@
  * guest srvlat turns receive stamping on where the driver offers it
  * (e1000e does, with a PTP clock), and each reply counts the requests per
  * arrival source. Under QEMU 7.2 no request carries a hardware stamp
- * (the trial runs: 0 of ~50000; the driver accepts the filter, the PHC
- * reads, the model stamps nothing), so every request falls back to the
- * driver's receive (napi_gro_receive_entry), which runs after the
- * interrupt, so the interrupt-coalescing delay is what that stage misses.
+ * (three runs on 2026-12-07: 0 of 60055, 59980 and 59995; the driver
+ * accepts the every-packet filter and the PHC reads, the model stamps
+ * nothing), so every request falls back to the driver's receive
+ * (napi_gro_receive_entry), which runs after the interrupt: the
+ * interrupt-coalescing delay is what that stage misses.
  * The test measures it: the offset (client - BPF, at p50, from each
  * setting's least disturbed round) grows with rx-usecs, by a good part of
  * the throttling interval at the largest setting (a request waits
@@ -56,7 +57,12 @@
  *   - with the software stage, the missed coalescing shows at p50: the
  *     offset at each load is ranked with rx-usecs (Spearman >=
  *     GT_OFF_RHO over the settings' least offsets) and grows by at least
- *     GT_OFF_SHARE of the largest setting's delay;
+ *     GT_OFF_SHARE of the largest setting's delay and at most all of it
+ *     (a packet waits at most one interval for its interrupt); the same
+ *     at p99 is reported, not asserted: with the host busy the p99s are
+ *     QEMU's stalls (a busier trial run: 40-900 ms, whatever the
+ *     setting); on a quieter host the p99 offset grew with rx-usecs too
+ *     (README: Spearman 1.0 in four of six sweeps, 0.9 and 0.4);
  *   - with hardware stamps (a NIC model that wrote them), tracking
  *     itself: Spearman >= 0.8 and the settings ordered alike;
  *   - the tracking figures (Spearman over all points, offsets, the
@@ -650,7 +656,10 @@ KOPT_TEST_TIMEOUT(srvlat_guest_tracks_client_p99, 1800)
 		/*
 		 * The software stage misses the coalescing delay: at p50,
 		 * where TCG's stalls reach less, the offset must grow with
-		 * rx-usecs, by a good part of the largest setting.
+		 * rx-usecs, by a good part of the largest setting, and by
+		 * no more than it: a packet waits at most one throttling
+		 * interval for its interrupt, so more would be something
+		 * else than the coalescing.
 		 */
 		for (l = 0; l < NR_LOAD; l++) {
 			ASSERT_GE(g.off_rho[NR_LOAD + l], GT_OFF_RHO,
@@ -659,6 +668,9 @@ KOPT_TEST_TIMEOUT(srvlat_guest_tracks_client_p99, 1800)
 				g.off_growth[NR_LOAD + l],
 				GT_OFF_SHARE * usecs[NR_SET - 1],
 				"p50 offset grows by the throttling interval");
+			ASSERT_LE(g.off_growth[NR_LOAD + l],
+				  (double)usecs[NR_SET - 1],
+				  "p50 offset grows by at most the interval");
 		}
 	} else {
 		/* hardware stamps include the delay: tracking is the test */
