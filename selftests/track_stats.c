@@ -92,7 +92,7 @@ void track_client_range(const struct track_pt *p, int n, double load,
  */
 static void order_check(const struct track_pt *p, int n, double load,
 			const long *settings, int nset, double tie, bool spread,
-			const char *label, FILE *csv, struct track_fig *f)
+			const char *label, FILE *csv, int *pairs, int *bad)
 {
 	double c[TRACK_MAX_POINTS], b[TRACK_MAX_POINTS];
 	double lo[TRACK_MAX_POINTS], hi[TRACK_MAX_POINTS];
@@ -116,10 +116,33 @@ static void order_check(const struct track_pt *p, int n, double load,
 				continue;
 			if (spread && !(hi[i] < lo[j] || hi[j] < lo[i]))
 				continue;
-			f->pairs++;
+			(*pairs)++;
 			if ((c[i] < c[j]) != (b[i] < b[j]))
-				f->bad++;
+				(*bad)++;
 		}
+}
+
+/* The settings at one load, by their mean p99 (or p50), to stderr. */
+static void print_order(const struct track_pt *p, int n, double load,
+			const long *settings, int nset, bool client)
+{
+	double v[TRACK_MAX_POINTS];
+	bool used[TRACK_MAX_POINTS] = { false };
+	int i, k;
+
+	for (i = 0; i < nset && i < TRACK_MAX_POINTS; i++)
+		v[i] = track_mean(p, n, load, settings[i], client);
+	for (k = 0; k < nset && k < TRACK_MAX_POINTS; k++) {
+		int m = -1;
+
+		for (i = 0; i < nset && i < TRACK_MAX_POINTS; i++)
+			if (!used[i] && !isnan(v[i]) && (m < 0 || v[i] < v[m]))
+				m = i;
+		if (m < 0)
+			break;
+		used[m] = true;
+		fprintf(stderr, "%s%ld", k ? " < " : "", settings[m]);
+	}
 }
 
 void track_figures(const struct track_pt *p, int n, const double *loads,
@@ -129,6 +152,7 @@ void track_figures(const struct track_pt *p, int n, const double *loads,
 {
 	double c[TRACK_MAX_POINTS], b[TRACK_MAX_POINTS];
 	double off[TRACK_MAX_POINTS] = { 0 };
+	int pairs[TRACK_MAX_POINTS] = { 0 }, bad[TRACK_MAX_POINTS] = { 0 };
 	int i, k = 0, l;
 
 	f->n = f->pairs = f->bad = 0;
@@ -146,9 +170,16 @@ void track_figures(const struct track_pt *p, int n, const double *loads,
 	f->off_min = k ? off[0] : NAN;
 	f->off_med = k ? off[k / 2] : NAN;
 	f->off_max = k ? off[k - 1] : NAN;
-	for (l = 0; l < nload; l++)
+	if (nload > TRACK_MAX_POINTS)
+		nload = TRACK_MAX_POINTS;
+	for (l = 0; l < nload; l++) {
 		order_check(p, n, loads[l], settings, nset, tie, spread, label,
-			    csv, f);
+			    csv, &pairs[l], &bad[l]);
+		f->pairs += pairs[l];
+		f->bad += bad[l];
+		fprintf(csv, "# order,%s,%g,pairs,%d,order_disagreements,%d\n",
+			label, loads[l], pairs[l], bad[l]);
+	}
 	fprintf(stderr,
 		"  %-5s: Spearman %.3f over %d points; offset client - bpf"
 		": min %.1f median %.1f max %.1f us; setting pairs "
@@ -160,4 +191,18 @@ void track_figures(const struct track_pt *p, int n, const double *loads,
 		"max,%.1f,pairs,%d,order_disagreements,%d\n",
 		label, f->rho, k, f->off_min, f->off_med, f->off_max, f->pairs,
 		f->bad);
+	for (l = 0; l < nload; l++) {
+		fprintf(stderr,
+			"         at load %g: %s (%d of %d pairs ordered "
+			"differently); by client: ",
+			loads[l],
+			!pairs[l] ? "no pair differs beyond the noise" :
+			bad[l]	  ? "settings ordered differently" :
+				    "pairs beyond the noise ordered alike",
+			bad[l], pairs[l]);
+		print_order(p, n, loads[l], settings, nset, true);
+		fprintf(stderr, "; by server: ");
+		print_order(p, n, loads[l], settings, nset, false);
+		fprintf(stderr, "\n");
+	}
 }

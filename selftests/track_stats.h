@@ -49,9 +49,11 @@ void track_client_range(const struct track_pt *p, int n, double load,
  * differ by more than tie (relative) and, with spread, whose client
  * rounds do not overlap (every round of one below every round of the
  * other: the difference is beyond the round-to-round noise), with those
- * the server orders the other way. The per-setting means and the summary go to csv as comment
- * lines ("# mean,LOAD,SETTING,LABEL,CLIENT,SERVER" and "# LABEL,spearman,
- * ..."), the summary to stderr, both under label.
+ * the server orders the other way. The per-setting means, the pairs per
+ * load and the summary go to csv as comment lines ("# mean,LOAD,SETTING,
+ * LABEL,CLIENT,SERVER", "# order,LABEL,LOAD,..." and "# LABEL,spearman,
+ * ..."); the summary and, per load, the settings in the client's and the
+ * server's order to stderr, under label.
  */
 void track_figures(const struct track_pt *p, int n, const double *loads,
 		   int nload, const long *settings, int nset, double tie,
