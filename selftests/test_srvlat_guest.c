@@ -35,7 +35,7 @@
  * guest srvlat turns receive stamping on where the driver offers it
  * (e1000e does, with a PTP clock), and each reply counts the requests per
  * arrival source. Under QEMU 7.2 no request carries a hardware stamp
- * (four runs on 2026-12-07: 0 of 60055, 59980, 59995 and 60013; the driver
+ * (five runs on 2026-12-07: 0 of ~60000 each, 300132 in all; the driver
  * accepts the every-packet filter and the PHC reads, the model stamps
  * nothing), so every request falls back to the driver's receive
  * (napi_gro_receive_entry), which runs after the interrupt: the
@@ -62,7 +62,7 @@
  *     at p99 is reported, not asserted: with the host busy the p99s are
  *     QEMU's stalls (a busier trial run: 40-900 ms, whatever the
  *     setting); on a quieter host the p99 offset grew with rx-usecs too
- *     (README: Spearman 1.0 in four of eight sweeps, 0.9 in three, 0.4);
+ *     (README: Spearman 1.0 in six of ten sweeps, 0.9 in three, 0.4);
  *   - with hardware stamps (a NIC model that wrote them), tracking
  *     itself: Spearman >= 0.8 and the settings ordered alike;
  *   - the tracking figures (Spearman over all points, offsets, the
