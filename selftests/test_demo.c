@@ -20,17 +20,14 @@
 
 #include <json-c/json.h>
 
+#include "guest_util.h"
 #include "test.h"
 
 #define OUT_LEN 8192
 
 static const char *top(void)
 {
-	static char buf[PATH_MAX];
-
-	if (!buf[0])
-		snprintf(buf, sizeof(buf), "%s/..", kopt_test_builddir());
-	return buf;
+	return guest_srcdir();
 }
 
 KOPT_TEST(demo_initramfs_modules_checked)
@@ -49,34 +46,6 @@ KOPT_TEST(demo_initramfs_modules_checked)
 		       top(), mk, tmp);
 	ASSERT_REFUSES(2, "unknown argument '--mods'", "'%s/%s' --mods x 2>&1",
 		       top(), mk);
-}
-
-/*
- * Debian's kernel package and an initramfs with its modules: dir holds
- * vmlinuz and package, initrd is the initramfs. False (the test failed or
- * skipped) if either cannot be had.
- */
-static bool debian_guest(char *dir, size_t dlen, char *initrd, size_t ilen)
-{
-	if (geteuid()) {
-		SKIP("needs root: the kernel cache is /var/cache/kopt");
-		return false;
-	}
-	if (!ASSERT_OK(kopt_test_run(dir, dlen,
-				     "'%s/kernel-patches/debian-kernel.sh' "
-				     "2>/dev/null",
-				     top()),
-		       "debian-kernel.sh"))
-		return false;
-	dir[strcspn(dir, "\n")] = '\0';
-	if (!ASSERT_OK(kopt_test_run(initrd, ilen,
-				     "'%s/kernel-patches/mkinitramfs.sh' "
-				     "--modules '%s/modules'",
-				     top(), dir),
-		       "mkinitramfs.sh --modules"))
-		return false;
-	initrd[strcspn(initrd, "\n")] = '\0';
-	return true;
 }
 
 /* may fetch the kernel package, then boots a TCG guest: 30 min */

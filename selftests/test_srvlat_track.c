@@ -11,10 +11,11 @@
  * the same window, three probes at once: arrival at the veth's ring (the
  * stage srvlat picks on a veth), at the driver's receive, at the socket.
  *
- * Reported: per point the figures; per stage the offset (client p99 -
- * BPF p99: min, median, max) and the Spearman rank correlation over all
- * points; and whether the settings, ordered by p99 at each load, come
- * out in the same order. Asserted, for the ring stage (what the
+ * Reported (the statistics are track_stats.c's, shared with the
+ * guest's test_srvlat_guest.c): per point the figures; per stage the
+ * offset (client p99 - BPF p99: min, median, max) and the Spearman rank
+ * correlation over all points; and whether the settings, ordered by p99
+ * at each load, come out in the same order. Asserted, for the ring stage (what the
  * optimizer gets on a veth): Spearman >= 0.8 and, at each load, the
  * settings ordered alike by client and BPF p99 wherever the client
  * figures differ by more than their noise (TRACK_TIE).
@@ -52,6 +53,7 @@
 #include "loadgen.h"
 #include "srvlat.h"
 #include "test.h"
+#include "track_stats.h"
 
 #define TRACK_PORT 11611
 #define TRACK_WINDOW_S 5.0
@@ -274,139 +276,24 @@ static bool measure_point(struct track *t, struct loadgen *lg, double load,
 	return ASSERT_GT(p->requests[ST_RING], 0, "requests seen");
 }
 
-/* Ranks with ties averaged (1-based). */
-static void ranks(const double *v, int n, double *r)
+static void stage_figures(const struct track *t, int s, FILE *csv,
+			  struct track_fig *f)
 {
-	int i, j;
-
-	for (i = 0; i < n; i++) {
-		int below = 0, equal = 0;
-
-		for (j = 0; j < n; j++) {
-			below += v[j] < v[i];
-			equal += v[j] == v[i];
-		}
-		r[i] = below + (equal + 1) / 2.0;
-	}
-}
-
-static double spearman(const double *x, const double *y, int n)
-{
-	double rx[64], ry[64], mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
+	struct track_pt p[sizeof(t->pts) / sizeof(t->pts[0])];
 	int i;
 
-	ranks(x, n, rx);
-	ranks(y, n, ry);
-	for (i = 0; i < n; i++) {
-		mx += rx[i] / n;
-		my += ry[i] / n;
-	}
-	for (i = 0; i < n; i++) {
-		sxy += (rx[i] - mx) * (ry[i] - my);
-		sxx += (rx[i] - mx) * (rx[i] - mx);
-		syy += (ry[i] - my) * (ry[i] - my);
-	}
-	return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Mean over the rounds of one setting at one load. */
-static double mean_of(const struct track *t, double load, long flush, int stage)
-{
-	double sum = 0;
-	int i, n = 0;
-
 	for (i = 0; i < t->n; i++)
-		if (t->pts[i].load == load && t->pts[i].flush == flush &&
-		    !t->pts[i].lagged) {
-			sum += stage < 0 ? t->pts[i].client_p99 :
-					   t->pts[i].bpf_p99[stage];
-			n++;
-		}
-	return n ? sum / n : NAN;
-}
-
-struct stage_fig {
-	double rho; /* Spearman, BPF vs client p99, valid points */
-	double off_min, off_med, off_max; /* client - BPF p99, us */
-	int pairs; /* setting pairs whose client p99s differ beyond a tie */
-	int bad; /* of which the BPF p99 orders the other way */
-};
-
-/*
- * Settings at one load, compared by their mean p99 over the valid rounds:
- * pairs whose client p99s differ by more than TRACK_TIE, and those the
- * stage's p99 orders the other way.
- */
-static void order_check(const struct track *t, double load, int stage,
-			FILE *csv, struct stage_fig *f)
-{
-	double c[NR_SET], b[NR_SET];
-	size_t i, j;
-
-	for (i = 0; i < NR_SET; i++) {
-		c[i] = mean_of(t, load, flush_us[i], -1);
-		b[i] = mean_of(t, load, flush_us[i], stage);
-		fprintf(csv, "# mean,%g,%ld,%s,%.1f,%.1f\n", load, flush_us[i],
-			stage_name[stage], c[i], b[i]);
-	}
-	for (i = 0; i < NR_SET; i++)
-		for (j = i + 1; j < NR_SET; j++) {
-			double lo = c[i] < c[j] ? c[i] : c[j];
-
-			if (isnan(c[i]) || isnan(c[j]) || isnan(b[i]) ||
-			    isnan(b[j]) || fabs(c[i] - c[j]) <= TRACK_TIE * lo)
-				continue;
-			f->pairs++;
-			if ((c[i] < c[j]) != (b[i] < b[j]))
-				f->bad++;
-		}
-}
-
-static void stage_figures(const struct track *t, int s, FILE *csv,
-			  struct stage_fig *f)
-{
-	double c[64] = { 0 }, b[64] = { 0 }, off[64] = { 0 };
-	int i, n = 0;
-	size_t l;
-
-	memset(f, 0, sizeof(*f));
-	for (i = 0; i < t->n; i++) {
-		if (t->pts[i].lagged)
-			continue;
-		c[n] = t->pts[i].client_p99;
-		b[n] = t->pts[i].bpf_p99[s];
-		off[n] = c[n] - b[n];
-		n++;
-	}
-	f->rho = n > 2 ? spearman(c, b, n) : NAN;
-	qsort(off, n, sizeof(off[0]), cmp_double);
-	f->off_min = n ? off[0] : NAN;
-	f->off_med = n ? off[n / 2] : NAN;
-	f->off_max = n ? off[n - 1] : NAN;
-	for (l = 0; l < NR_LOAD; l++)
-		order_check(t, loads[l], s, csv, f);
-	fprintf(stderr,
-		"  %-5s: Spearman %.3f over %d points; offset client - bpf "
-		"p99: min %.1f median %.1f max %.1f us; setting pairs "
-		"ordered differently: %d of %d\n",
-		stage_name[s], f->rho, n, f->off_min, f->off_med, f->off_max,
-		f->bad, f->pairs);
-	fprintf(csv,
-		"# %s,spearman,%.3f,points,%d,offset_min,%.1f,median,%.1f,"
-		"max,%.1f,pairs,%d,order_disagreements,%d\n",
-		stage_name[s], f->rho, n, f->off_min, f->off_med, f->off_max,
-		f->pairs, f->bad);
+		p[i] = (struct track_pt){ .load = t->pts[i].load,
+					  .setting = t->pts[i].flush,
+					  .client_p99 = t->pts[i].client_p99,
+					  .server_p99 = t->pts[i].bpf_p99[s],
+					  .valid = !t->pts[i].lagged };
+	track_figures(p, i, loads, NR_LOAD, flush_us, NR_SET, TRACK_TIE, false,
+		      stage_name[s], csv, f);
 }
 
 /* Figures for every stage; the number of valid points. */
-static int report(struct track *t, struct stage_fig *figs)
+static int report(struct track *t, struct track_fig *figs)
 {
 	char path[PATH_MAX];
 	int s, i, valid = 0;
@@ -447,7 +334,7 @@ KOPT_TEST_TIMEOUT(srvlat_tracks_client_p99, 400)
 		[ST_DEV] = { .ifname = "kvb", .no_ring = true },
 		[ST_STACK] = { .ifname = "kvb", .no_dev = true },
 	};
-	struct stage_fig figs[NR_STAGE];
+	struct track_fig figs[NR_STAGE];
 	char err[SRVLAT_ERR_LEN];
 	int i, r, valid;
 	size_t l, k;
