@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "kopt.h"
 #include "mlp.h"
 #include "model.h"
@@ -862,4 +864,93 @@ KOPT_TEST(mlp_header_kernel_c)
 	/* and the BPF object exists: clang -target bpf compiled it */
 	snprintf(path, sizeof(path), "%s/mlp.bpf.o", kopt_test_builddir());
 	ASSERT_EQ(access(path, R_OK), 0, "build/mlp.bpf.o");
+}
+
+/* ---- the kernel C build's instruction count ------------------------------------ */
+
+static struct json_object *jget(struct json_object *o, const char *k)
+{
+	struct json_object *v = NULL;
+
+	return json_object_object_get_ex(o, k, &v) ? v : NULL;
+}
+
+/*
+ * kopt bench mlp counts the kernel C build (compiled with the guest
+ * kernel's flags, Makefile KCOST_CFLAGS) under callgrind against the
+ * evaluator before issue 21: every shape and dataset must count, every
+ * evaluation must have matched the reference (kopt-mlp-kcost fails the
+ * bench otherwise), and the new build must be cheaper everywhere; for
+ * 7-16-1 by at least 20% (it measured 26-27% when written).
+ */
+KOPT_TEST_TIMEOUT(mlp_bench_kernel_c_insns, 300)
+{
+	static char out[1 << 16];
+	struct json_object *o, *shapes, *sh, *kc, *ds;
+	double ir, ref;
+	size_t i, n;
+
+	if (!kopt_have_bpf_caps()) {
+		kopt_test_skip("kopt bench mlp needs CAP_BPF (run as root)");
+		return;
+	}
+	if (kopt_test_run(NULL, 0, "command -v valgrind >/dev/null")) {
+		kopt_test_skip("valgrind is not installed (make deps)");
+		return;
+	}
+	o = KOPT_TEST_RUN_JSON(out, sizeof(out),
+			       "KOPT_MLP_KCOST=%s/kopt-mlp-kcost %s bench mlp "
+			       "--runs 1 --repeat 100 --json 2>/dev/null",
+			       kopt_test_builddir(), kopt_test_bin());
+	if (!o)
+		return;
+	ASSERT_TRUE(jget(o, "kernel_c") &&
+			    !jget(jget(o, "kernel_c"), "skipped"),
+		    "counted, not skipped");
+	ASSERT_GT(json_object_get_int(jget(o, "bpf_xlated_insns")), 1000,
+		  "the BPF evaluator's size");
+	shapes = jget(o, "shapes");
+	n = shapes ? json_object_array_length(shapes) : 0;
+	ASSERT_EQ(n, 3, "shapes");
+	for (i = 0; i < n; i++) {
+		static const char *const dsn[] = { "zero", "small", "wide" };
+		const char *name;
+		size_t d;
+
+		sh = json_object_array_get_idx(shapes, i);
+		name = json_object_get_string(jget(sh, "shape"));
+		kc = jget(sh, "kernel_c_insns");
+		if (!ASSERT_OK_PTR(kc, name))
+			continue;
+		for (d = 0; d < 3; d++) {
+			ds = jget(kc, dsn[d]);
+			ir = json_object_get_double(jget(ds, "insns"));
+			ref = json_object_get_double(
+				jget(ds, "reference_insns"));
+			printf("  %s %s: %.1f instructions, reference %.1f\n",
+			       name, dsn[d], ir, ref);
+			ASSERT_GT(ir, 100, name);
+			ASSERT_LT(ir, ref, name);
+			if (!strcmp(name, "7-16-1"))
+				ASSERT_LT(ir, 0.8 * ref, "7-16-1: 20% fewer");
+		}
+	}
+	json_object_put(o);
+}
+
+/* kopt-mlp-kcost refuses what is not one struct kopt_mlp, and bad args */
+KOPT_TEST(mlp_kcost_rejects)
+{
+	const char *dir = kopt_test_tmpdir(), *b = kopt_test_builddir();
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/short.mlp", dir);
+	if (!ASSERT_OK(write_text(path, "not a model"), path))
+		return;
+	ASSERT_REFUSES(2, "short.mlp: not one struct kopt_mlp",
+		       "%s/kopt-mlp-kcost %s zero 10", b, path);
+	ASSERT_REFUSES(2, "No such file", "%s/kopt-mlp-kcost %s/none zero 10",
+		       b, dir);
+	ASSERT_REFUSES(2, "usage", "%s/kopt-mlp-kcost %s hot 10", b, path);
+	ASSERT_REFUSES(2, "COUNT '0'", "%s/kopt-mlp-kcost %s zero 0", b, path);
 }
