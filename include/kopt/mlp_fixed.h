@@ -622,22 +622,25 @@ KOPT_MLP_INLINE void kopt_mlp_hidden(const struct kopt_mlp_layer *l,
 /*
  * The last hidden layer fused with the output unit: returns o's
  * accumulator, its bias plus o->w[j] * relu(unit j) for the units j below
- * no (a multiple of four: whole blocks), the units computed block by
- * block as in kopt_mlp_hidden and never stored.
+ * no, the units computed block by block as in kopt_mlp_hidden and never
+ * stored. no is what the logit reads, 4 * read_groups(o->n_in,
+ * groups(n_out)): whole blocks, none past n_out's last, so the units the
+ * BPF build computes beyond it (only in a model whose output layer reads
+ * fewer units than its last hidden layer has) are not computed at all.
  */
 KOPT_MLP_INLINE __u64 kopt_mlp_hidden_out(const struct kopt_mlp_layer *l,
 					  const __s64 *x, __u32 n,
 					  const struct kopt_mlp_out *o,
 					  __u32 no)
 {
-	__u32 n_out = l->n_out, shift = kopt_mlp_shift(l->shift), b, j;
+	__u32 shift = kopt_mlp_shift(l->shift), b, j;
 	const __s64 *w0, *w1, *w2, *w3;
 	__u64 a0, a1, a2, a3, xv, acc = o->bias;
 
 	KOPT_MLP_UNROLL
 	for (b = 0; b < KOPT_MLP_MAX_UNITS / KOPT_MLP_BLOCK; b++) {
 		j = b * KOPT_MLP_BLOCK;
-		if (j >= n_out || j >= no)
+		if (j >= no)
 			break;
 		KOPT_MLP_BLOCK_START(l, j);
 		KOPT_MLP_DUFF1(KOPT_MLP_MAC4, n);
