@@ -208,17 +208,20 @@ $(BINS):
 
 # kopt-mlp-kcost (loader/tools/kcost/): the kfunc's evaluator compiled as
 # the guest kernel compiles C, for `kopt bench mlp` to count its
-# instructions under callgrind. kernel-patches/build-kernel.sh builds a
-# tinyconfig kernel, so -Os (CONFIG_CC_OPTIMIZE_FOR_SIZE); the rest are
-# Linux 6.12's Makefile and arch/x86/Makefile flags for 64-bit code with
-# that config (no retpolines, no IBT, no stack protector, stack variables
-# zeroed). Not -mcmodel=kernel, which only links at kernel addresses: the
-# binary is linked without PIE instead, so that constants and jump tables
-# are absolute addresses there too.
+# instructions under callgrind. kernel-patches/build-kernel.sh configures
+# tinyconfig + config.fragment, which gives (checked with that recipe on
+# linux-source-6.12, 2026-12-07) CC_OPTIMIZE_FOR_SIZE (-Os), X86_KERNEL_IBT
+# (-fcf-protection=branch -fno-jump-tables: every switch becomes compare
+# chains), INIT_STACK_ALL_ZERO, no stack protector, no retpolines, no
+# frame pointer; the rest are Linux 6.12's Makefile and arch/x86/Makefile
+# flags for 64-bit code. Not modelled: -mcmodel=kernel, which only links at
+# kernel addresses (the binary is linked without PIE instead, so addresses
+# are absolute there too), and ftrace's entry call, a one-instruction nop
+# at run time.
 KCOST_CFLAGS := -Os -std=gnu11 -D__KERNEL__ -fshort-wchar -funsigned-char \
 	-fno-common -fno-PIE -fno-strict-aliasing -mno-sse -mno-mmx -mno-sse2 \
-	-mno-3dnow -mno-avx -fcf-protection=none -m64 -falign-jumps=1 \
-	-falign-loops=1 -mno-80387 -mno-fp-ret-in-387 \
+	-mno-3dnow -mno-avx -fcf-protection=branch -fno-jump-tables -m64 \
+	-falign-jumps=1 -falign-loops=1 -mno-80387 -mno-fp-ret-in-387 \
 	-mpreferred-stack-boundary=3 -mskip-rax-setup -mtune=generic \
 	-mno-red-zone -fno-asynchronous-unwind-tables \
 	-fno-delete-null-pointer-checks -fno-allow-store-data-races \

@@ -159,7 +159,10 @@ static int kcost_path(char *buf, size_t len)
  * Instructions counted in functions fn and fn_ref of a callgrind output
  * file written with --compress-strings=no --compress-pos=no: the cost
  * lines after "fn=NAME" (position, then Ir), a call's inclusive cost
- * (the line after "calls=") included. 0 or -errno.
+ * (the line after "calls=") included. 0 or -errno. Hand-written: no
+ * library reads callgrind's format (callgrind_annotate is a Perl script
+ * that prints for humans), and with both compressions off these few
+ * lines are all the format needs.
  */
 static int callgrind_ir(const char *path, const char *fn, const char *fn_ref,
 			unsigned long long *ir, unsigned long long *ir_ref)
