@@ -515,11 +515,14 @@ KOPT_MLP_INLINE int kopt_mlp_eval(const struct kopt_mlp *m, const __s64 *src,
  *
  * It does not skip the 32-bit clamp of a unit where the accumulator bound
  * would prove it cannot fire (|acc| < 2^(31 + shift) for every input):
- * for a model from kopt that bound never holds, because the quantizer
- * gives each layer as many weight fractional bits as the 63-bit
- * accumulator bound allows, so its worst case is ~2^62 and the limit
- * 2^47..2^61 (`kopt model show` prints both). The single unsigned compare
- * is what is left of the clamp, and it is needed anyway for the ReLU.
+ * for the models kopt quantizes that bound almost never holds, because
+ * the quantizer gives each layer as many weight fractional bits as the
+ * 63-bit accumulator bound allows, so a layer's worst case is ~2^62
+ * (`kopt model show` prints it) while 2^(31 + shift) is far below;
+ * selftests/test_mlp.c counts, per shape, the first-layer units whose
+ * clamp can fire and sees every one of them fire both ways (only a
+ * 1-input model's cannot). The single unsigned compare is what is left
+ * of the clamp, and it is needed anyway for the ReLU.
  *
  * What cannot go below: every multiply-add is three instructions on
  * x86-64 (a load, a two-operand imul, an add: the product needs a
