@@ -726,3 +726,30 @@ KOPT_TEST(train_model_records_target)
 	ASSERT_EQ(st, 0, out);
 	ASSERT_HAS(out, "target       unrecorded", "show says unrecorded");
 }
+
+/*
+ * A new user learns the dataset's columns from `kopt train --help`, not
+ * from include/kopt/features.h: every feature the trainer reads by name
+ * is listed there, and model gen points at the trainer that exists.
+ */
+KOPT_TEST(train_help_lists_every_column)
+{
+	static char out[16384];
+	char want[KOPT_FEAT_NAME_LEN + 4];
+
+	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s train --help",
+				kopt_test_bin()),
+		  0, "kopt train --help");
+	for (__u32 id = 0; id < KOPT_FEAT_NR; id++) {
+		/* whole words: "load_avg" must not be found in "src_load_avg" */
+		snprintf(want, sizeof(want), " %s", kopt_feat_name(id));
+		ASSERT_HAS(out, want, kopt_feat_name(id));
+	}
+	ASSERT_HAS(out, "forced or decision", "the target columns");
+	ASSERT_HAS(out, "balanced accuracy", "how the format is chosen");
+	ASSERT_EQ(kopt_test_run(out, sizeof(out), "%s model gen --help",
+				kopt_test_bin()),
+		  0, "kopt model gen --help");
+	ASSERT_FALSE(strstr(out, "until the trainer"), "no stale promise");
+	ASSERT_HAS(out, "kopt train", "points at the trainer");
+}

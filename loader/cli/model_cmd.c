@@ -623,7 +623,7 @@ static int model_gen(int argc, char **argv)
 			"per-feature normalization,\nquantized like a trained one "
 			"(normalization folded into the first layer).\nIt "
 			"predicts nothing: it exists for tests and benchmarks "
-			"until the trainer\ndoes. Default features: those the "
+			"(kopt train\nmakes real ones). Default features: those the "
 			"shadow predictor computes first.\nDefaults: --seed 1 "
 			"--frac-bits 16 --threshold 0 (on the logit).",
 		.opts = KOPT_OPTS(

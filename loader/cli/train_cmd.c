@@ -560,6 +560,39 @@ static int train_run(struct kopt_train_cfg *cfg, const char *out)
 	return ret ? KOPT_EXIT_FAIL : KOPT_EXIT_OK;
 }
 
+/*
+ * The help's epilog: the loss, the format choice and the CSV columns by
+ * name, from the feature table itself so the list cannot go stale.
+ */
+static const char *train_epilog(void)
+{
+	static char buf[2048];
+	size_t n, line = 0;
+
+	n = snprintf(buf, sizeof(buf),
+		     "Loss: class-balanced binary cross-entropy + " L2_S
+		     "/2 |W|^2 on weights. The\nfixed-point format is the "
+		     "frac_bits (4.." MAX_FRAC_S ") with the best validation\n"
+		     "balanced accuracy, then the closest agreement with the "
+		     "float model.\nTest figures estimate accuracy on later "
+		     "data from the same source; times\nare measured wall "
+		     "clock.\n\nColumns read by name (kopt collect migrations "
+		     "writes them): the target,\nforced or decision, and the "
+		     "features:\n ");
+	for (__u32 id = 0; id < KOPT_FEAT_NR && n < sizeof(buf) - 64; id++) {
+		const char *f = kopt_feat_name(id);
+
+		if (line + strlen(f) + 2 > 76) {
+			n += snprintf(buf + n, sizeof(buf) - n, "\n ");
+			line = 0;
+		}
+		n += snprintf(buf + n, sizeof(buf) - n, " %s%s", f,
+			      id + 1 < KOPT_FEAT_NR ? "," : "");
+		line += strlen(f) + 2;
+	}
+	return buf;
+}
+
 int cmd_train(int argc, char **argv)
 {
 	const char *out = NULL;
@@ -578,13 +611,7 @@ int cmd_train(int argc, char **argv)
 			"splits, the feature\nranking, the training and the test "
 			"figures of the float model, the\nfixed-point model it "
 			"writes and the majority baseline.",
-		.epilog =
-			"Loss: class-balanced binary cross-entropy + " L2_S
-			"/2 |W|^2 on weights. The\nfixed-point format is the "
-			"frac_bits (4.." MAX_FRAC_S ") with the best "
-			"validation\naccuracy. Test figures estimate accuracy "
-			"on later data from the same\nsource; times are "
-			"measured wall clock.",
+		.epilog = train_epilog(),
 		.opts = KOPT_OPTS(
 			KOPT_OPT_STR("input", 'i', &cfg.path, "DATA.csv",
 				     "the dataset", .flags = KOPT_OPT_REQUIRED),
