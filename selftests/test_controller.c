@@ -35,6 +35,8 @@ struct fake {
 	struct plant_setting last, trapped;
 	unsigned int run, trapped_served, trapped_after_revert;
 	bool armed, reverted, last_bad;
+	/* from this window on, the offered load is 15% higher (0: never) */
+	unsigned int step_at;
 };
 
 #define TRAP_AFTER 5
@@ -102,10 +104,11 @@ static int fake_reply(void *ctx, const struct plant_setting *s, double seconds,
 		p99 = trap_p99(fk, s, p99);
 	snprintf(line, cap,
 		 "{\"energy_j\": %.6f, \"p99_us\": %.3f, \"p50_us\": %.3f, "
-		 "\"qps\": 100000, \"seconds\": %g, \"source\": \"sim\", "
+		 "\"qps\": %d, \"seconds\": %g, \"source\": \"sim\", "
 		 "\"stock_energy_j\": %.6f}",
-		 fake_power(itr, mhz) * seconds, p99, p99 / 3, seconds,
-		 fake_power(50, 2900) * seconds);
+		 fake_power(itr, mhz) * seconds, p99, p99 / 3,
+		 fk->step_at && fk->windows >= fk->step_at ? 115000 : 100000,
+		 seconds, fake_power(50, 2900) * seconds);
 	return 0;
 }
 
@@ -228,6 +231,46 @@ KOPT_TEST(controller_guard_bans_a_tail_setting)
 	ASSERT_EQ(fk.trapped_after_revert, 0, "not chosen again at that load");
 	ASSERT_LE(jget(sum, "guard_reverts"), 2, "guard reverts");
 	ASSERT_GT(jget(sum, "saving_vs_stock"), 0.05, "still saves");
+	json_object_put(sum);
+out:
+	free(pol);
+}
+
+/*
+ * A new load next to a known one: the search stops once its best safe
+ * hold, measured there, has not improved by converge_tol in
+ * converge_trials trials, instead of spending the whole budget to
+ * confirm what the neighbouring load gave.
+ */
+KOPT_TEST(controller_new_load_stops_without_gain)
+{
+	struct policy *pol = calloc(1, sizeof(*pol));
+	struct fake fk = { .step_at = 200 };
+	struct json_object *sum, *levels, *lv;
+	size_t n;
+
+	if (!ASSERT_OK_PTR(pol, "calloc") ||
+	    !load_policy(pol, "memcached-sla500.conf"))
+		goto out;
+	sum = run_fake(pol, &fk, 7200);
+	if (!sum)
+		goto out;
+	levels = json_object_object_get(sum, "levels");
+	n = json_object_array_length(levels);
+	if (!ASSERT_GE(n, 2, "a level after the load step"))
+		goto put;
+	lv = json_object_array_get_idx(levels, n - 1);
+	printf("new load: %g trials (budget %u, converge_trials %u)\n",
+	       jget(lv, "trials"), pol->trials, pol->converge_trials);
+	ASSERT_LE(jget(lv, "trials"), pol->converge_trials + 3,
+		  "trials at the new load");
+	ASSERT_GT(jget(lv, "qps"), 110000, "decided at the new load");
+	ASSERT_LT(
+		fake_power(jget(json_object_object_get(lv, "chosen"), "itr_us"),
+			   jget(json_object_object_get(lv, "chosen"),
+				"freq_mhz")),
+		best_power(pol) * 1.05, "held within 5% of the best");
+put:
 	json_object_put(sum);
 out:
 	free(pol);

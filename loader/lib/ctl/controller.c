@@ -21,7 +21,9 @@
  *    safe set grows from the known-safe ones (the very first trial is the
  *    latency-first corner: smallest ITR, highest frequency). Of the safe
  *    settings, the potential minimizers are tried, most uncertain first,
- *    until none could beat the best hold by converge_tol.
+ *    until none could beat the best hold by converge_tol, or the best
+ *    hold, measured at this load, has not improved by converge_tol in
+ *    converge_trials trials.
  *  - Short probes. A trial runs PROBE_FRAC of a window first; a probe
  *    over the SLA ends it, and the rest of the window runs the setting
  *    held before. The plant protocol needs nothing new for this: a
@@ -58,10 +60,11 @@
  * HOLD_OBS_PER_CELL hold windows per setting and load.
  *
  * Policy keys it uses: the SLA and aim, the knob grid, window seconds,
- * trials, converge_tol, warm_radius (what counts as a load seen before),
- * qps_change, schedule_s, guard violations and fallback, baseline, the
- * plant's timeout and max_failures. init_trials, converge_trials and
- * acquisition belonged to the blind search and are accepted but unused.
+ * trials, converge_tol, converge_trials, warm_radius (with qps_change:
+ * what counts as a load seen before), qps_change, schedule_s, guard
+ * violations and fallback, baseline, the plant's timeout and
+ * max_failures. init_trials and acquisition belonged to the blind
+ * search and are accepted but unused.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1292,6 +1295,37 @@ static void choose_hold(struct run *r, struct level *lv, double qps)
 }
 
 /*
+ * The policy's converge_trials: the model's best safe hold at this load
+ * (by the last grid prediction) has not improved by converge_tol in that
+ * many trials. Without it a new load level spent the whole budget
+ * re-confirming the hold its neighbours gave (14 trials at each hourly
+ * step of the calm sim world, for the same setting). No safe hold yet,
+ * or one the model extrapolates but nobody measured near this load:
+ * the search goes on (on the jagged measured sweeps an unmeasured best
+ * hold was often a poor one).
+ */
+static bool no_gain(struct run *r, double qps, double *best,
+		    unsigned int *stale)
+{
+	long h;
+	double m;
+
+	/* no model, or its last grid prediction is not of this load */
+	if (!r->bo || !r->gpred || r->grid_qps != qps)
+		return false;
+	h = best_hold(r, &r->lim);
+	if (h < 0 || !r->gmeasured[h])
+		return false;
+	m = r->gpred[h].mean;
+	if (!isfinite(*best) || m < *best - r->pol.converge_tol * fabs(*best)) {
+		*best = m;
+		*stale = 0;
+		return false;
+	}
+	return ++*stale >= r->pol.converge_trials;
+}
+
+/*
  * One decision at the current load: safe trials while the model is
  * unsure (a re-optimization, logged as a level), then the hold. A
  * decision the model can make without a trial is a move.
@@ -1299,8 +1333,8 @@ static void choose_hold(struct run *r, struct level *lv, double qps)
 static int decide(struct run *r, const char *cause)
 {
 	struct plant_setting safe = r->cur.stock ? r->fallback : r->cur;
-	double qps = r->q_s;
-	unsigned int budget = 0;
+	double qps = r->q_s, best = INFINITY;
+	unsigned int budget = 0, stale = 0;
 	struct level *lv = NULL;
 	long g;
 	int ret;
@@ -1321,7 +1355,7 @@ static int decide(struct run *r, const char *cause)
 			budget = budget < r->pol.trials ? budget :
 							  r->pol.trials;
 		}
-		if (lv->trials >= budget)
+		if (lv->trials >= budget || no_gain(r, qps, &best, &stale))
 			break;
 		{
 			struct plant_setting s = grid_setting(&r->pol, g);
