@@ -9,7 +9,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,21 +18,7 @@
 
 int kopt_lab_path(char *buf, size_t len)
 {
-	const char *env = getenv("KOPT_LAB");
-	char self[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return 0;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return -errno;
-	self[n] = '\0';
-	if ((size_t)snprintf(buf, len, "%s/kopt-lab", dirname(self)) >= len)
-		return -ENAMETOOLONG;
-	return 0;
+	return kopt_sibling_path("KOPT_LAB", "kopt-lab", buf, len);
 }
 
 /* Executes kopt-lab [-v..] [--json] [prefix] argv...; returns only on error. */

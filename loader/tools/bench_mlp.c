@@ -35,7 +35,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>
@@ -137,22 +136,7 @@ out:
 /* kopt-mlp-kcost: $KOPT_MLP_KCOST, else beside this binary. */
 static int kcost_path(char *buf, size_t len)
 {
-	const char *env = getenv("KOPT_MLP_KCOST");
-	char self[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return 0;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return -errno;
-	self[n] = '\0';
-	if ((size_t)snprintf(buf, len, "%s/kopt-mlp-kcost", dirname(self)) >=
-	    len)
-		return -ENAMETOOLONG;
-	return 0;
+	return kopt_sibling_path("KOPT_MLP_KCOST", "kopt-mlp-kcost", buf, len);
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -374,4 +375,23 @@ void kopt_join_cmd(char **argv, char *buf, size_t len)
 	buf[0] = '\0';
 	for (; argv && *argv && l < len; argv++)
 		l += snprintf(buf + l, len - l, "%s%s", l ? " " : "", *argv);
+}
+
+int kopt_sibling_path(const char *env, const char *name, char *buf, size_t len)
+{
+	const char *e = getenv(env);
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (e && *e) {
+		snprintf(buf, len, "%s", e);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return -errno;
+	self[n] = '\0';
+	if ((size_t)snprintf(buf, len, "%s/%s", dirname(self), name) >= len)
+		return -ENAMETOOLONG;
+	return 0;
 }

@@ -97,6 +97,12 @@ struct json_object *kopt_json_num(double v, const char *fmt);
 const char *kopt_json_text(struct json_object *o);
 
 /* CLOCK_MONOTONIC in seconds. */
+/*
+ * A program installed beside this one: $ENV when set and not empty, else
+ * NAME in /proc/self/exe's directory. 0, or -errno.
+ */
+int kopt_sibling_path(const char *env, const char *name, char *buf, size_t len);
+
 double kopt_now_s(void);
 /* CLOCK_MONOTONIC in ns: bpf_ktime_get_ns()'s clock. */
 __u64 kopt_mono_ns(void);
