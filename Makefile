@@ -111,7 +111,7 @@ TOOLS_SRCS  := $(filter-out loader/tools/main.c,$(wildcard loader/tools/*.c))
 FRONT_SRCS  := loader/cli/cmd.c loader/cli/opts.c
 DAEMON_SRCS := $(wildcard loader/daemon/*.c)
 # what the fuzz harnesses (and their replay in make check) take from koptd
-DAEMON_TEST_SRCS := loader/daemon/config.c
+DAEMON_TEST_SRCS := loader/daemon/config.c loader/daemon/request.c
 TEST_SRCS   := $(wildcard selftests/*.c)
 objs        = $(patsubst %.c,$(1)/%.o,$(2))
 BINS        := $(BUILD)/kopt $(BUILD)/kopt-lab $(BUILD)/koptd
@@ -362,7 +362,7 @@ soak: $(BINS) $(TEST_BINS) $(BPF_OBJS) | $(DEPS_STAMP)
 FUZZ_SECONDS ?= 600
 comma := ,
 FUZZ_ALL := model policy plant_reply plant_request latency dataset journal \
-	koptd_conf
+	koptd_conf koptd_req
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_LIST = $(subst $(comma), ,$(FUZZ_TARGETS))
 FZOBJ     := $(BUILD)/fuzz-obj
@@ -382,7 +382,8 @@ $(BUILD)/fuzz/fuzz_%: $(FZOBJ)/selftests/fuzz/fuzz_%.o $(BUILD)/fuzz/libkopt.a
 	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $(filter %.o,$^) \
 		$(filter %.a,$^) $(LDLIBS)
 
-$(BUILD)/fuzz/fuzz_koptd_conf: $(call objs,$(FZOBJ),$(DAEMON_TEST_SRCS))
+$(BUILD)/fuzz/fuzz_koptd_conf $(BUILD)/fuzz/fuzz_koptd_req: \
+	$(call objs,$(FZOBJ),$(DAEMON_TEST_SRCS))
 
 fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_LIST)) | $(DEPS_STAMP)
 	$(Q)selftests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_LIST)

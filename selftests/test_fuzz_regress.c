@@ -39,6 +39,9 @@
 #define LLVMFuzzerTestOneInput fuzz_koptd_conf_input
 #include "fuzz/fuzz_koptd_conf.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_koptd_req_input
+#include "fuzz/fuzz_koptd_req.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fuzz_fn)(const uint8_t *data, size_t size);
 
@@ -54,6 +57,7 @@ static const struct {
 	{ "dataset", fuzz_dataset_input },
 	{ "journal", fuzz_journal_input },
 	{ "koptd_conf", fuzz_koptd_conf_input },
+	{ "koptd_req", fuzz_koptd_req_input },
 };
 
 /* Feeds every file of selftests/fuzz/<kind>/<target>/; count fed. */

@@ -11,8 +11,9 @@
  * Every peer is checked with SO_PEERCRED when it connects: uid 0 or
  * koptd's own uid, anyone else is told why and disconnected (the mode
  * already keeps others out; the check also holds if the socket's folder
- * or mode is loosened). Requests are parsed by json-c, every field
- * checked; a value from a peer is never passed to a shell. A peer's
+ * or mode is loosened). Requests are parsed and every field checked by
+ * request.c before anything is done; a value from a peer is never
+ * passed to a shell. A peer's
  * line is at most KOPTD_LINE_MAX bytes.
  */
 #define _GNU_SOURCE
@@ -30,6 +31,7 @@
 
 #include "kopt.h"
 #include "koptd.h"
+#include "request.h"
 #include "state.h"
 
 #define KOPTD_LINE_MAX 8192
@@ -201,37 +203,6 @@ void koptd_client_free(struct koptd_client *c)
 	free(c);
 }
 
-static const char *jstr(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, k, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-/* "energy", "migration", or NULL with *err set */
-static struct json_object *which_job(struct json_object *rq, const char *cmd,
-				     const char **job, bool optional)
-{
-	struct json_object *v;
-
-	*job = jstr(rq, "job");
-	if (!*job) {
-		if (json_object_object_get_ex(rq, "job", &v))
-			return fail("%s: \"job\" must be a string", cmd);
-		if (optional)
-			return NULL;
-		return fail("%s: \"job\" is missing (energy or migration)",
-			    cmd);
-	}
-	if (strcmp(*job, "energy") && strcmp(*job, "migration"))
-		return fail("%s: unknown job '%.64s' (energy or migration)",
-			    cmd, *job);
-	return NULL;
-}
-
 static struct json_object *do_pause(struct koptd *d, const char *job,
 				    bool pause)
 {
@@ -353,79 +324,64 @@ static struct json_object *do_restore(struct koptd *d)
 static struct json_object *handle(struct koptd *d, struct koptd_client *c,
 				  const char *line)
 {
-	struct json_object *rq, *rep;
-	const char *cmd, *job, *file;
+	struct json_object *rep;
+	struct koptd_req rq;
 	char err[1024];
 
-	rq = json_tokener_parse(line);
-	if (!rq || !json_object_is_type(rq, json_type_object)) {
-		json_object_put(rq);
-		return fail("not a JSON object: expected {\"cmd\": ...}");
+	if (koptd_req_parse(line, &rq, err, sizeof(err))) {
+		pr_info("control: pid %d uid %u: refused: %s\n", (int)c->pid,
+			(unsigned int)c->uid, err);
+		return fail("%s", err);
 	}
-	cmd = jstr(rq, "cmd");
-	rep = NULL;
-	if (!cmd) {
-		rep = fail("\"cmd\" is missing or not a string");
-	} else if (!strcmp(cmd, "status")) {
+	switch (rq.cmd) {
+	case KOPTD_CMD_STATUS:
 		rep = koptd_status(d);
 		json_object_object_add(rep, "ok",
 				       json_object_new_boolean(true));
-	} else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
-		rep = which_job(rq, cmd, &job, false);
-		if (!rep)
-			rep = do_pause(d, job, !strcmp(cmd, "pause"));
-	} else if (!strcmp(cmd, "advise") || !strcmp(cmd, "enforce")) {
-		rep = which_job(rq, cmd, &job, true);
-		if (!rep)
-			rep = do_mode(d, job ? job : "energy",
-				      !strcmp(cmd, "advise"));
-	} else if (!strcmp(cmd, "reload")) {
+		return rep; /* not logged: monitors poll it */
+	case KOPTD_CMD_PAUSE:
+	case KOPTD_CMD_RESUME:
+		rep = do_pause(d, rq.job, rq.cmd == KOPTD_CMD_PAUSE);
+		break;
+	case KOPTD_CMD_ADVISE:
+	case KOPTD_CMD_ENFORCE:
+		rep = do_mode(d, rq.job, rq.cmd == KOPTD_CMD_ADVISE);
+		break;
+	case KOPTD_CMD_RELOAD:
 		if (koptd_reload(d, err, sizeof(err)))
 			rep = fail("reload: %s; the running configuration is "
 				   "kept",
 				   err);
 		else
 			rep = ok("configuration reloaded");
-	} else if (!strcmp(cmd, "restore")) {
+		break;
+	case KOPTD_CMD_RESTORE:
 		rep = do_restore(d);
-	} else if (!strcmp(cmd, "model-load")) {
-		file = jstr(rq, "file");
-		if (!file || file[0] != '/') {
-			rep = fail("model-load: \"file\" must be an absolute "
-				   "path");
-		} else {
-			pthread_mutex_lock(&d->mj_mu);
-			if (!d->mj.configured)
-				rep = fail(
-					"model-load: koptd runs no migration "
-					"job (add [migration] to %s)",
-					d->conf_path);
-			else if (mj_load(&d->mj, file, err, sizeof(err)))
-				rep = fail("model-load: %s", err);
-			else {
-				rep = ok(NULL);
-				json_object_object_add(
-					rep, "model_generation",
-					json_object_new_uint64(
-						d->mj.generation));
-			}
-			pthread_mutex_unlock(&d->mj_mu);
+		break;
+	case KOPTD_CMD_MODEL_LOAD:
+	default:
+		pthread_mutex_lock(&d->mj_mu);
+		if (!d->mj.configured)
+			rep = fail("model-load: koptd runs no migration job "
+				   "(add [migration] to %s)",
+				   d->conf_path);
+		else if (mj_load(&d->mj, rq.file, err, sizeof(err)))
+			rep = fail("model-load: %s", err);
+		else {
+			rep = ok(NULL);
+			json_object_object_add(
+				rep, "model_generation",
+				json_object_new_uint64(d->mj.generation));
 		}
-	} else {
-		rep = fail(
-			"unknown cmd '%.64s' (status, pause, resume, advise, "
-			"enforce, reload, restore, model-load)",
-			cmd);
+		pthread_mutex_unlock(&d->mj_mu);
+		break;
 	}
-	if (cmd && strcmp(cmd, "status"))
-		pr_info("control: pid %d uid %u: %s -> %s\n", (int)c->pid,
-			(unsigned int)c->uid, cmd,
-			json_object_get_boolean(
-				json_object_object_get(rep, "ok")) ?
-				"ok" :
-				json_object_get_string(
-					json_object_object_get(rep, "error")));
-	json_object_put(rq);
+	pr_info("control: pid %d uid %u: %s -> %s\n", (int)c->pid,
+		(unsigned int)c->uid, koptd_cmd_names[rq.cmd],
+		json_object_get_boolean(json_object_object_get(rep, "ok")) ?
+			"ok" :
+			json_object_get_string(
+				json_object_object_get(rep, "error")));
 	return rep;
 }
 
