@@ -132,7 +132,8 @@ VM_DEPS_STAMP := $(BUILD)/.vm-deps-ok
 all: $(BINS) $(KCOST_BIN)
 
 help:
-	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
+	@awk 'NR < 3 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' \
+		Makefile
 
 # --- dependencies ---------------------------------------------------------
 
