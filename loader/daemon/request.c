@@ -71,7 +71,8 @@ int koptd_req_parse(const char *line, struct koptd_req *rq, char *err,
 
 	memset(rq, 0, sizeof(*rq));
 	if (!o || !json_object_is_type(o, json_type_object)) {
-		snprintf(err, len, "not a JSON object: expected {\"cmd\": ...}");
+		snprintf(err, len,
+			 "not a JSON object: expected {\"cmd\": ...}");
 		goto out;
 	}
 	cmd = jstr(o, "cmd");
