@@ -231,6 +231,8 @@ struct run {
 	double q_s; /* smoothed load */
 	double q_ref; /* the load the hold was chosen at */
 	unsigned int far_windows;
+	double q_raw[LOAD_PERSIST]; /* the newest loads measured, unsmoothed */
+	unsigned int n_raw;
 	double cusum_up, cusum_down;
 	/* drift: the model at the held setting when the hold began, by load
 	 * (DRIFT_GRID points over +-DRIFT_SPAN in log), and the residuals'
@@ -568,10 +570,12 @@ static void account(struct run *r, const struct plant_setting *s, enum phase ph,
 			r->over_s_other += w->r.seconds;
 		}
 	}
-	if (w->r.qps > 0)
+	if (w->r.qps > 0) {
 		r->q_s = r->q_s > 0 ? LOAD_ALPHA * w->r.qps +
 					      (1 - LOAD_ALPHA) * r->q_s :
 				      w->r.qps;
+		r->q_raw[r->n_raw++ % LOAD_PERSIST] = w->r.qps;
+	}
 	r->t_s += w->r.seconds;
 }
 
@@ -1536,7 +1540,23 @@ static const char *load_moved(struct run *r, double q, const struct limits *l)
 		return "load";
 	}
 	r->far_windows = dev > log1p(p->qps_change) ? r->far_windows + 1 : 0;
-	return r->far_windows >= LOAD_PERSIST ? "load" : NULL;
+	if (r->far_windows < LOAD_PERSIST)
+		return NULL;
+	/*
+	 * The change has lasted: decide at the load of the windows that
+	 * showed it, not at the smoothed signal, which still lags by a third
+	 * of the step after LOAD_PERSIST windows (a decision at that load
+	 * measured trials at the new load as if at another, and could not
+	 * see its own safe seed: the same trial three times over).
+	 */
+	if (r->n_raw >= LOAD_PERSIST) {
+		double sum = 0;
+
+		for (int i = 0; i < LOAD_PERSIST; i++)
+			sum += r->q_raw[i];
+		r->q_s = sum / LOAD_PERSIST;
+	}
+	return "load";
 }
 
 /*
