@@ -332,6 +332,50 @@ out:
 	free(pol);
 }
 
+/*
+ * A search cut short (two trials) holds a dear setting. While the hold
+ * lasts, steps (one trial per RETRY_S, probe-protected) toward what the
+ * model expects cheaper and within the trial limit bring it near the
+ * best within two hours; without them it held the short search's choice
+ * all along.
+ */
+KOPT_TEST(controller_hold_steps_to_cheaper)
+{
+	struct policy *pol = calloc(1, sizeof(*pol));
+	struct fake fk = {};
+	struct json_object *sum;
+	double first, last = 0;
+	unsigned int tail = 30;
+
+	if (!ASSERT_OK_PTR(pol, "calloc") ||
+	    !load_policy(pol, "memcached-sla500.conf"))
+		goto out;
+	pol->trials = 2;
+	sum = run_fake(pol, &fk, 7200);
+	if (!sum)
+		goto out;
+	if (!ASSERT_GT(fk.n_seen, tail + 10, "windows"))
+		goto put;
+	first = fk.seen_power[5];
+	for (unsigned int i = fk.n_seen - tail; i < fk.n_seen; i++)
+		last += fk.seen_power[i] / tail;
+	printf("held after the short search: %.1f W; last %u windows: %.1f "
+	       "W; best %.1f W; hold steps %g\n",
+	       first, tail, last, best_power(pol),
+	       jget(json_object_object_get(sum, "hold_steps"), "trials"));
+	ASSERT_GT(first, best_power(pol) * 1.1, "the short search held dear");
+	ASSERT_LT(last, best_power(pol) * 1.05, "within 5% of the best");
+	ASSERT_LT(jget(json_object_object_get(sum, "time_over_sla"),
+		       "exploration") +
+			  jget(json_object_object_get(sum, "time_over_sla"),
+			       "outside_exploration"),
+		  0.005, "time over the SLA");
+put:
+	json_object_put(sum);
+out:
+	free(pol);
+}
+
 KOPT_TEST(controller_fake_plant_lies_once)
 {
 	struct policy *pol = calloc(1, sizeof(*pol));
