@@ -143,8 +143,12 @@ KOPT_TEST(run_cli_one_json_style)
 			continue;
 		ASSERT_TRUE(!strncmp(out, "{\n  \"", 5), full);
 		ASSERT_FALSE(strstr(out, "\\/"), full);
-		/* 0.79805000000000004: 17 digits; six are what figures carry */
-		ASSERT_FALSE(matches(out, "[0-9]\\.?[0-9]{9,}"), full);
+		/*
+		 * 0.79805000000000004: 17 significant digits; six are what
+		 * figures carry. Leading zeros are not significant: a share
+		 * such as 0.000694444 (six digits) is fine.
+		 */
+		ASSERT_FALSE(matches(out, "[1-9]([0-9]|\\.){10,}"), full);
 		o = json_tokener_parse(out);
 		ASSERT_OK_PTR(o, full);
 		json_object_put(o);
