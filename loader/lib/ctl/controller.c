@@ -683,6 +683,18 @@ static struct plant_setting grid_setting(const struct policy *p, size_t g)
 	};
 }
 
+/* The grid index of s; -1 if s is not on the grid (stock, say). */
+static long grid_index(const struct policy *p, const struct plant_setting *s)
+{
+	for (size_t g = 0; g < grid_size(p); g++) {
+		struct plant_setting t = grid_setting(p, g);
+
+		if (same_setting(&t, s))
+			return (long)g;
+	}
+	return -1;
+}
+
 /* knobs, then log load */
 static size_t model_dims(const struct policy *p)
 {
@@ -1581,24 +1593,19 @@ static const char *load_moved(struct run *r, double q, const struct limits *l)
  */
 static bool move_cheaper(struct run *r)
 {
-	long h;
+	long h, g;
 
 	if (r->cur.stock || predict_grid(r, r->q_s))
 		return false;
 	h = best_hold(r, &r->lim);
-	for (size_t g = 0; h >= 0 && g < grid_size(&r->pol); g++) {
-		struct plant_setting s = grid_setting(&r->pol, g);
-
-		if (!same_setting(&s, &r->cur))
-			continue;
-		if (r->gpred[h].mean >= r->gpred[g].mean * (1 - IMPROVE_GAIN))
-			return false;
-		r->cur = grid_setting(&r->pol, h);
-		r->moves++;
-		drift_reset(r);
-		return true;
-	}
-	return false;
+	g = grid_index(&r->pol, &r->cur);
+	if (h < 0 || g < 0 ||
+	    r->gpred[h].mean >= r->gpred[g].mean * (1 - IMPROVE_GAIN))
+		return false;
+	r->cur = grid_setting(&r->pol, h);
+	r->moves++;
+	drift_reset(r);
+	return true;
 }
 
 /*
@@ -1623,9 +1630,9 @@ static bool move_cheaper(struct run *r)
 static int improve(struct run *r)
 {
 	const struct policy *p = &r->pol;
-	double best = INFINITY, here = NAN;
 	struct plant_setting s, safe = r->cur;
-	long arg = -1;
+	double best = INFINITY, here;
+	long arg = -1, cur;
 	int ret;
 
 	if (done(r) || r->cur.stock)
@@ -1637,13 +1644,10 @@ static int improve(struct run *r)
 		return 0;
 	if (predict_grid(r, r->q_s))
 		return 0;
-	for (size_t g = 0; g < grid_size(p); g++) {
-		s = grid_setting(p, g);
-		if (same_setting(&s, &r->cur))
-			here = r->gpred[g].mean;
-	}
-	if (!isfinite(here))
+	cur = grid_index(p, &r->cur);
+	if (cur < 0 || !isfinite(r->gpred[cur].mean))
 		return 0;
+	here = r->gpred[cur].mean;
 	for (size_t g = 0; g < grid_size(p); g++) {
 		const struct bo_pred *pr = &r->gpred[g];
 
