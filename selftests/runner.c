@@ -118,6 +118,22 @@ const char *kopt_test_tmpdir(void)
 	return tmpdir;
 }
 
+char *kopt_test_read_file(const char *path)
+{
+	char *text = NULL;
+	size_t cap = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return NULL;
+	if (getdelim(&text, &cap, '\0', f) < 0) {
+		free(text);
+		text = NULL;
+	}
+	fclose(f);
+	return text;
+}
+
 struct json_object *kopt_test_json(const char *out)
 {
 	const char *p = out;

@@ -55,6 +55,8 @@ const char *kopt_test_bin(void);
 const char *kopt_test_builddir(void);
 /* Per-run scratch directory (removed at exit unless KOPT_KEEP_TMP=1). */
 const char *kopt_test_tmpdir(void);
+/* A whole file as a NUL-terminated string (free it); NULL if unreadable. */
+char *kopt_test_read_file(const char *path);
 /*
  * Runs a shell command (printf-style, any length), captures up to cap-1
  * bytes of its output into out (may be NULL; the rest is read and dropped)

@@ -67,22 +67,6 @@ static const char *top_dir(void)
 	return top;
 }
 
-static char *read_text(const char *path)
-{
-	char *text = NULL;
-	size_t cap = 0;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return NULL;
-	if (getdelim(&text, &cap, '\0', f) < 0) {
-		free(text);
-		text = NULL;
-	}
-	fclose(f);
-	return text;
-}
-
 /*
  * The options of a kopt_opts_help() text, as "SECTION\t--name" and
  * "SECTION\t-x" (help itself left out: every command has it, the man
@@ -296,7 +280,7 @@ KOPT_TEST(man_kopt_documents_every_option)
 	char *man;
 
 	snprintf(path, sizeof(path), "%s/docs/man/kopt.8", top_dir());
-	man = read_text(path);
+	man = kopt_test_read_file(path);
 	if (!ASSERT_OK_PTR(man, path))
 		return;
 	if (!walk_help(kopt_test_bin(), "", &leaves, &hopts))
@@ -358,7 +342,7 @@ KOPT_TEST(man_koptd_documents_every_option)
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/docs/man/koptd.8", top_dir());
-	man = read_text(path);
+	man = kopt_test_read_file(path);
 	if (!ASSERT_OK_PTR(man, path))
 		return;
 	out = malloc(OUT_CAP);
@@ -748,9 +732,9 @@ KOPT_TEST(deploy_prometheus_alerts)
 	/* the rules use only koptd's metrics, as koptd(8) lists them */
 	snprintf(path, sizeof(path), "%s/deploy/prometheus/kopt-alerts.yml",
 		 top_dir());
-	rules = read_text(path);
+	rules = kopt_test_read_file(path);
 	snprintf(path, sizeof(path), "%s/docs/man/koptd.8", top_dir());
-	man = read_text(path);
+	man = kopt_test_read_file(path);
 	if (!ASSERT_OK_PTR(rules, "kopt-alerts.yml") ||
 	    !ASSERT_OK_PTR(man, "koptd.8"))
 		goto out;

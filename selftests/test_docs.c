@@ -17,20 +17,17 @@
 
 KOPT_TEST(docs_readme_links_resolve)
 {
-	char top[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX * 2], *text = NULL;
-	size_t cap = 0, links = 0;
-	FILE *f;
+	char top[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX * 2], *text;
+	size_t links = 0;
 
 	snprintf(tmp, sizeof(tmp), "%s", kopt_test_builddir());
 	snprintf(top, sizeof(top), "%s", dirname(tmp));
 	snprintf(path, sizeof(path), "%s/README.md", top);
-	f = fopen(path, "r");
-	if (!f) {
-		__KOPT_FAIL("%s: cannot open", path);
+	text = kopt_test_read_file(path);
+	if (!text) {
+		__KOPT_FAIL("%s: cannot read", path);
 		return;
 	}
-	getdelim(&text, &cap, '\0', f);
-	fclose(f);
 	for (char *p = text; p && (p = strstr(p, "](")); p++) {
 		char target[512];
 		size_t n = strcspn(p + 2, ")#");
@@ -51,21 +48,11 @@ KOPT_TEST(docs_readme_links_resolve)
 
 static char *readme(void)
 {
-	char tmp[PATH_MAX], path[PATH_MAX + 16], *text = NULL;
-	size_t cap = 0;
-	FILE *f;
+	char tmp[PATH_MAX], path[PATH_MAX + 16];
 
 	snprintf(tmp, sizeof(tmp), "%s", kopt_test_builddir());
 	snprintf(path, sizeof(path), "%s/README.md", dirname(tmp));
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	if (getdelim(&text, &cap, '\0', f) < 0) {
-		free(text);
-		text = NULL;
-	}
-	fclose(f);
-	return text;
+	return kopt_test_read_file(path);
 }
 
 /*

@@ -166,9 +166,7 @@ KOPT_TEST(report_replayed_no_stock)
 KOPT_TEST(report_simulated_run)
 {
 	static char out[OUT_CAP], gp[OUT_CAP];
-	char pol[PATH_MAX], log[PATH_MAX], *text = NULL;
-	size_t len = 0;
-	FILE *f;
+	char pol[PATH_MAX], log[PATH_MAX], *text;
 
 	if (!have_gnuplot())
 		return;
@@ -181,14 +179,7 @@ KOPT_TEST(report_simulated_run)
 				     kopt_test_bin(), pol, log),
 		       out))
 		return;
-	f = fopen(log, "r");
-	if (!f) {
-		__KOPT_FAIL("%s: cannot open", log);
-		return;
-	}
-	if (getdelim(&text, &len, '\0', f) < 0)
-		text = NULL;
-	fclose(f);
+	text = kopt_test_read_file(log);
 	if (ASSERT_OK_PTR(text, "log text") &&
 	    !draw("rep-sim", text, gp, sizeof(gp), out)) {
 		ASSERT_EQ(count(gp, "(simulated)'"), 3, "titles say simulated");
