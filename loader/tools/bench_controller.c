@@ -95,7 +95,7 @@ static const char *const method_names[NR_METHODS] = { "controller", "static",
 struct bench_opts {
 	unsigned int seeds;
 	double hours;
-	const char *list, *dir;
+	const char *list, *dir, *logs;
 };
 
 /* One scenario, loaded once for all its seeds. */
@@ -110,6 +110,7 @@ struct bench_case {
 	bool static_found; /* the oracle found a setting at the peak */
 	double peak_qps, change;
 	const char *label; /* "simulated" or "replayed-measured" */
+	const char *logs; /* --logs: where each controller run's CSV goes */
 };
 
 /* A trigger (or a round of random search) and its trials. */
@@ -507,6 +508,36 @@ static void quiet_end(int saved)
 	close(saved);
 }
 
+/*
+ * --logs DIR: the run's window log (kopt run --log's CSV, for kopt report)
+ * as DIR/SCENARIO-seedN.csv, so a figure of the table can be looked into.
+ */
+static int save_log(const struct bench_case *c, unsigned int seed,
+		    const char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int bad;
+
+	if (!c->logs)
+		return 0;
+	if (snprintf(path, sizeof(path), "%s/%s-seed%u.csv", c->logs,
+		     c->sc.name, seed) >= (int)sizeof(path)) {
+		pr_warn("bench controller: --logs: path too long\n");
+		return -1;
+	}
+	f = fopen(path, "w");
+	if (!f) {
+		pr_warn("bench controller: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	bad = fwrite(buf, 1, len, f) != len;
+	bad |= fclose(f) != 0;
+	if (bad)
+		pr_warn("bench controller: %s: write failed\n", path);
+	return bad ? -1 : 0;
+}
+
 static int run_controller(struct bench_case *c, unsigned int seed,
 			  double duration, struct labplant *lp,
 			  struct trace *tr)
@@ -538,7 +569,9 @@ static int run_controller(struct bench_case *c, unsigned int seed,
 	if (log)
 		fclose(log);
 	if (ret == KOPT_EXIT_OK && sum && buf) {
-		ret = parse_log(buf, tr) || levels_of(sum, tr);
+		/* saved first: parse_log() cuts buf into its lines */
+		ret = save_log(c, seed, buf, len) || parse_log(buf, tr) ||
+		      levels_of(sum, tr);
 		if (ret)
 			pr_warn("bench controller: %s: the controller's log "
 				"is not the CSV this bench reads (a phase "
@@ -1333,6 +1366,7 @@ static int run_case(const char *path, const struct bench_opts *o,
 	cr->c = calloc(1, sizeof(*cr->c));
 	if (!cr->c || load_case(path, cr->c))
 		return -1;
+	cr->c->logs = o->logs;
 	for (int m = 0; m < NR_METHODS; m++) {
 		cr->m[m] = calloc(o->seeds, sizeof(struct metrics));
 		if (!cr->m[m])
@@ -1360,7 +1394,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		.cmd = "kopt bench controller",
 		.usage =
 			"[--seeds N] [--scenarios a,b] [--hours H] [--dir DIR] "
-			"[--json]",
+			"[--logs DIR] [--json]",
 		.desc = "The energy controller in worlds that move: every "
 			"scenario of policies/scenarios\n(sim and replayed "
 			"measured sweeps), against its oracle, a static profile "
@@ -1378,6 +1412,9 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 				     "where the scenarios are (default: "
 				     "policies/scenarios\nof the source tree, "
 				     "or $KOPT_SCENARIOS)"),
+			KOPT_OPT_STR("logs", 'l', &o->logs, "DIR",
+				     "write each controller run's window log "
+				     "(CSV) to\nDIR/SCENARIO-seedN.csv"),
 			KOPT_OPT_JSON("JSON on stdout")),
 	};
 	int ret;
