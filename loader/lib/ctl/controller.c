@@ -45,6 +45,12 @@
  *    the model detects drift (service time, a noisy neighbour) with no
  *    load change; the model then forgets all but DRIFT_KEEP_S of data.
  *    A headroom check re-decides before the SLA breaks.
+ *  - Load wander. Within a level the load still wanders (a few percent,
+ *    minute to minute); a hold chosen safe at the level's mean load sits
+ *    at the SLA edge half the time. The spread of the hold windows' load
+ *    around the level's is measured, and a hold (and every move or step
+ *    from it) must be predicted safe Z_LOAD of its sds above the load,
+ *    at most qps_change above (past that the trigger decides again).
  *
  * A decision that needs no trial is a move; one that does is a
  * re-optimization, reported as a level with its trials.
@@ -135,6 +141,15 @@
 #define DRIFT_SPAN 0.3
 /* a load change must hold this many windows (a jump acts at once) */
 #define LOAD_PERSIST 3
+/*
+ * Load wander: a hold is chosen safe at Z_LOAD sds of the load's spread
+ * within a level above the load it is chosen at (the spread of the hold
+ * windows' load around it; EWMA weight LOAD_VAR_ALPHA, trusted after
+ * NOISE_MIN_PAIRS windows), never more than qps_change above (beyond it
+ * the load trigger decides again).
+ */
+#define Z_LOAD 2.0
+#define LOAD_VAR_ALPHA 0.02
 /* smoothing of the load signal (EWMA weight of the newest window) */
 #define LOAD_ALPHA 0.3
 /* a hold is looked at again after this long: the fallback held for want
@@ -246,6 +261,8 @@ struct run {
 	unsigned int far_windows;
 	double q_raw[LOAD_PERSIST]; /* the newest loads measured, unsmoothed */
 	unsigned int n_raw;
+	double load_ss; /* EWMA of the hold windows' (log load / q_ref)^2 */
+	unsigned int load_n;
 	double cusum_up, cusum_down;
 	/* drift: the model at the held setting when the hold began, by load
 	 * (DRIFT_GRID points over +-DRIFT_SPAN in log), and the residuals'
@@ -589,6 +606,18 @@ static void account(struct run *r, const struct plant_setting *s, enum phase ph,
 				      w->r.qps;
 		r->q_raw[r->n_raw++ % LOAD_PERSIST] = w->r.qps;
 	}
+	if (ph == PH_HOLD && w->r.qps > 0 && r->q_ref > 0) {
+		double d = log(w->r.qps / r->q_ref);
+
+		/* beyond qps_change the trigger takes it: not wander */
+		if (fabs(d) < log1p(fmax(r->pol.qps_change, 0))) {
+			r->load_ss = r->load_n ? LOAD_VAR_ALPHA * d * d +
+							 (1 - LOAD_VAR_ALPHA) *
+								 r->load_ss :
+						 d * d;
+			r->load_n++;
+		}
+	}
 	r->t_s += w->r.seconds;
 }
 
@@ -927,6 +956,28 @@ static struct limits limits(struct run *r)
 	l.trial = l.bound - Z_TRIAL * l.noise;
 	l.hold = l.bound - fmax(l.bound - bo_bound(p), Z_HOLD * l.noise);
 	return l;
+}
+
+/*
+ * The load a hold at qps must be safe at: Z_LOAD sds of the load's
+ * measured wander above qps (see Z_LOAD). On the replayed Flink sweep,
+ * whose holds sit at a throughput edge, load wandering a few percent
+ * broke holds chosen at the level's mean load in 1.2% of the day.
+ */
+static double hold_load(const struct run *r, double qps)
+{
+	double up;
+
+	if (r->load_n < NOISE_MIN_PAIRS || r->pol.qps_change <= 0)
+		return qps;
+	up = fmin(Z_LOAD * sqrt(r->load_ss), log1p(r->pol.qps_change));
+	return qps * exp(up);
+}
+
+/* The load's measured wander within a level (sd, log); NAN before. */
+static double load_wander(const struct run *r)
+{
+	return r->load_n >= NOISE_MIN_PAIRS ? sqrt(r->load_ss) : NAN;
 }
 
 /*
@@ -1305,7 +1356,12 @@ static void choose_hold(struct run *r, struct level *lv, double qps)
 	long h = -1;
 	char buf[64];
 
-	if (!predict_grid(r, qps)) {
+	/* safe under the load's wander, else at least at the load itself */
+	if (hold_load(r, qps) > qps && !predict_grid(r, hold_load(r, qps))) {
+		l = limits(r);
+		h = best_hold(r, &l);
+	}
+	if (h < 0 && !predict_grid(r, qps)) {
 		l = limits(r);
 		h = best_hold(r, &l);
 	}
@@ -1595,7 +1651,7 @@ static bool move_cheaper(struct run *r)
 {
 	long h, g;
 
-	if (r->cur.stock || predict_grid(r, r->q_s))
+	if (r->cur.stock || predict_grid(r, hold_load(r, r->q_s)))
 		return false;
 	h = best_hold(r, &r->lim);
 	g = grid_index(&r->pol, &r->cur);
@@ -1642,7 +1698,7 @@ static int improve(struct run *r)
 	    r->model_from == r->idle_from &&
 	    fabs(log(r->q_s / r->idle_q)) < LOAD_CELL)
 		return 0;
-	if (predict_grid(r, r->q_s))
+	if (predict_grid(r, hold_load(r, r->q_s)))
 		return 0;
 	cur = grid_index(p, &r->cur);
 	if (cur < 0 || !isfinite(r->gpred[cur].mean))
@@ -1907,6 +1963,10 @@ struct json_object *ctl_summary_json(const struct run *r)
 	json_object_object_add(v, "trials", json_object_new_int(r->steps));
 	json_object_object_add(v, "moves", json_object_new_int(r->step_moves));
 	json_object_object_add(o, "hold_steps", v);
+	/* null until enough hold windows measured it */
+	json_object_object_add(o, "load_wander_sd",
+			       isfinite(load_wander(r)) ? jnum(load_wander(r)) :
+							  NULL);
 	json_object_object_add(o, "probes_cut",
 			       json_object_new_int(r->probe_cuts));
 	json_object_object_add(o, "drifts", json_object_new_int(r->drifts));
