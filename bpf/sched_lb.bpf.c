@@ -29,7 +29,9 @@
  * sequence loads, the CO-RE loads of the feature groups the model reads
  * (up to ~25, each feature table entry written once) and one evaluation
  * (a 7-16-1 model: ~150 multiply-adds); with no model loaded, no
- * features. `make vmbench-icount` measures it.
+ * features. The patch series marks lb_env's run queue and domain
+ * pointers trusted, so the feature loads through them are plain loads.
+ * `make vmbench-icount` measures it.
  *
  * Builds against the host's vmlinux.h, which lacks the patch's types:
  * struct sched_lb_ops is declared here (libbpf matches it to the kernel's
