@@ -24,11 +24,14 @@
  * turns it on when the kernel's BTF has it, else the BPF build of the
  * evaluator runs inline. Both give bit-identical logits.
  *
- * Cost per call: a config and a stats lookup (inlined array accesses;
- * all counters of a CPU are one map value), two sequence loads, the CO-RE loads of the feature groups the
- * model reads (up to ~25) and one evaluation (a 7-16-1 model: ~150
- * multiply-adds); with no model loaded, no features. `make vmbench`
- * measures it.
+ * Cost per call: a stats lookup (an inlined per-CPU array access: all
+ * counters of a CPU are one map value), the config read as a global, two
+ * sequence loads, the CO-RE loads of the feature groups the model reads
+ * (up to ~25, each feature table entry written once) and one evaluation
+ * (a 7-16-1 model: ~150 multiply-adds); with no model loaded, no
+ * features. The patch series marks lb_env's run queue and domain
+ * pointers trusted, so the feature loads through them are plain loads.
+ * `make vmbench-icount` measures it.
  *
  * Builds against the host's vmlinux.h, which lacks the patch's types:
  * struct sched_lb_ops is declared here (libbpf matches it to the kernel's
@@ -65,12 +68,13 @@ extern int bpf_kopt_mlp_eval(const void *model, __u32 model__sz,
 const volatile bool use_kfunc;
 const volatile __u8 cpu_node[LB_MAX_CPUS];
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct kopt_lb_cfg);
-} lb_cfg SEC(".maps");
+/*
+ * The mode, written by the loader while attached (kopt_lb_set_cfg(): key 0
+ * of this section's one-entry array map, pinned as sched_lb_cfg). A global
+ * in a section of its own rather than a map of its own: its address is a
+ * constant, so reading it needs no lookup and no NULL check.
+ */
+struct kopt_lb_cfg lb_cfg SEC(".data.lb_cfg");
 
 /* One entry: every counter of a CPU in one value, found with one lookup. */
 struct {
@@ -106,6 +110,17 @@ static __always_inline void stat_inc(struct kopt_lb_counters *st, __u32 idx)
 #define SD_FEATS                                            \
 	(FEAT(NR_BALANCE_FAILED) | FEAT(CACHE_NICE_TRIES) | \
 	 FEAT(PREFER_SIBLING))
+#define ENV_FEATS                                                            \
+	(FEAT(IMBALANCE) | FEAT(IDLE_TYPE) | FEAT(SRC_CPU) | FEAT(DST_CPU) | \
+	 FEAT(SAME_NODE) | FEAT(THROTTLED))
+
+_Static_assert((TASK_FEATS | RQ_FEATS | SD_FEATS | ENV_FEATS) ==
+		       KOPT_FEAT_BIT(KOPT_FEAT_NR) - 1,
+	       "every feature is in one group");
+_Static_assert(!(TASK_FEATS & RQ_FEATS) && !(TASK_FEATS & SD_FEATS) &&
+		       !(TASK_FEATS & ENV_FEATS) && !(RQ_FEATS & SD_FEATS) &&
+		       !(RQ_FEATS & ENV_FEATS) && !(SD_FEATS & ENV_FEATS),
+	       "no feature is in two groups");
 
 static __always_inline void task_features(__s64 *f, struct task_struct *p,
 					  struct rq *src)
@@ -158,27 +173,42 @@ static __always_inline void env_features(__s64 *f, struct lb_env *env)
 	f[KOPT_FEAT_THROTTLED] = 0;
 }
 
+/* Zeroes the entries of the features in group (a constant). */
+static __always_inline void zero_features(__s64 *f, __u64 group)
+{
+	__u32 i;
+
+#pragma unroll
+	for (i = 0; i < KOPT_FEAT_NR; i++)
+		if (group & KOPT_FEAT_BIT(i))
+			f[i] = 0;
+}
+
 /*
  * Fills f for a model reading the features in mask (0: unknown, all of
  * them), group by group: pointer chases a model does not need are the
- * bulk of the cost. Every entry is written (zero if unused): the kfunc
- * reads the whole table.
+ * bulk of the cost. Every entry is written exactly once, with its value
+ * or, for a group not read, zero: the kfunc reads the whole table (and
+ * the verifier wants all of it initialized), but zeroing it all first
+ * would store every entry a second time.
  */
 static __always_inline void build_features(__s64 *f, struct task_struct *p,
 					   struct lb_env *env, __u64 mask)
 {
-	__u32 i;
-
-	for (i = 0; i < KOPT_FEAT_NR; i++)
-		f[i] = 0;
 	if (!mask)
 		mask = ~0ULL;
 	if (mask & TASK_FEATS)
 		task_features(f, p, env->src_rq);
+	else
+		zero_features(f, TASK_FEATS);
 	if (mask & RQ_FEATS)
 		rq_features(f, env->src_rq, env->dst_rq);
+	else
+		zero_features(f, RQ_FEATS);
 	if (mask & SD_FEATS)
 		sd_features(f, env->sd);
+	else
+		zero_features(f, SD_FEATS);
 	env_features(f, env);
 }
 
@@ -380,14 +410,13 @@ SEC("struct_ops/can_migrate")
 int BPF_PROG(kopt_can_migrate, struct task_struct *p, struct lb_env *env,
 	     int cfs_decision)
 {
+	const struct kopt_lb_cfg *cfg = &lb_cfg;
 	struct kopt_lb_counters *st;
-	struct kopt_lb_cfg *cfg;
 	__u32 zero = 0;
 	int cfs_forced, ret;
 
 	st = bpf_map_lookup_elem(&lb_stats, &zero);
-	cfg = bpf_map_lookup_elem(&lb_cfg, &zero);
-	if (!st || !cfg)
+	if (!st)
 		return KOPT_LB_KEEP_CFS;
 	stat_inc(st, KOPT_LB_STAT_CALLS);
 	/* sched_task_hot is set exactly when CFS's migration is forced */

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
@@ -282,6 +283,7 @@ static int sum_stats(int fd, __u64 *out, int n)
 KOPT_TEST(vm_kpatch_kernel_has_patch)
 {
 	struct kopt_lb_support s;
+	struct btf *btf;
 	char out[8192];
 
 	SKIP_UNLESS_IN_VM();
@@ -289,6 +291,18 @@ KOPT_TEST(vm_kpatch_kernel_has_patch)
 	ASSERT_TRUE(s.tracepoint, "sched_can_migrate_task tracepoint in BTF");
 	ASSERT_TRUE(s.struct_ops, "struct bpf_struct_ops_sched_lb_ops in BTF");
 	ASSERT_TRUE(s.kfunc, "bpf_kopt_mlp_eval kfunc in BTF");
+	/* the verifier finds these by name: the policy's plain feature loads */
+	btf = btf__load_vmlinux_btf();
+	if (ASSERT_OK_PTR(btf, "load the guest's vmlinux BTF")) {
+		ASSERT_TRUE(btf__find_by_name_kind(btf, "lb_env__safe_trusted",
+						   BTF_KIND_STRUCT) > 0,
+			    "lb_env__safe_trusted in BTF");
+		ASSERT_TRUE(btf__find_by_name_kind(
+				    btf, "sched_domain__safe_trusted_or_null",
+				    BTF_KIND_STRUCT) > 0,
+			    "sched_domain__safe_trusted_or_null in BTF");
+		btf__free(btf);
+	}
 	kopt_test_run(out, sizeof(out), "%s probe --json", kopt_test_bin());
 	ASSERT_HAS(out, "sched_lb_ops struct_ops, bpf_kopt_mlp_eval",
 		   "kopt probe reports the patch");

@@ -184,7 +184,7 @@ static int pin_all(struct kopt_lb *lb, char *err, size_t errlen)
 			 kopt_lb_pin_path(KOPT_LB_PIN_LINK), strerror(errno));
 		return -errno;
 	}
-	if (pin_map(s->maps.lb_cfg, kopt_lb_pin_path(KOPT_LB_PIN_CFG), err,
+	if (pin_map(s->maps.data_lb_cfg, kopt_lb_pin_path(KOPT_LB_PIN_CFG), err,
 		    errlen) ||
 	    pin_map(s->maps.lb_stats, kopt_lb_pin_path(KOPT_LB_PIN_STATS), err,
 		    errlen))
@@ -303,7 +303,7 @@ int kopt_lb_open(struct kopt_lb **out, const struct kopt_lb_opts *o, char *err,
 	lb->kfunc = sup.kfunc && !o->no_kfunc;
 	if (load(lb, o, err, errlen))
 		goto fail;
-	if (kopt_lb_set_cfg(bpf_map__fd(lb->skel->maps.lb_cfg), o)) {
+	if (kopt_lb_set_cfg(bpf_map__fd(lb->skel->maps.data_lb_cfg), o)) {
 		snprintf(err, errlen, "writing lb_cfg failed: %s",
 			 strerror(errno));
 		goto fail;
@@ -346,7 +346,7 @@ bool kopt_lb_uses_kfunc(const struct kopt_lb *lb)
 
 int kopt_lb_cfg_fd(const struct kopt_lb *lb)
 {
-	return bpf_map__fd(lb->skel->maps.lb_cfg);
+	return bpf_map__fd(lb->skel->maps.data_lb_cfg);
 }
 
 int kopt_lb_stats_fd(const struct kopt_lb *lb)
