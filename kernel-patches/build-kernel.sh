@@ -204,8 +204,10 @@ elif [ "$rc" != 0 ]; then
 	fail_log "make bzImage (exit $rc)"
 fi
 [ -s "$src/vmlinux" ] || fail_log "make bzImage (no vmlinux)"
-# BTF is what CO-RE and fexit need: refuse a kernel without it.
-if ! readelf -S "$src/vmlinux" | grep -q '\.BTF'; then
+# BTF is what CO-RE and fexit need: refuse a kernel without it. (Not
+# `| grep -q`: grep exits at the first match, readelf then dies of
+# SIGPIPE, and pipefail fails a good kernel.)
+if ! readelf -S "$src/vmlinux" | grep '\.BTF' >/dev/null; then
 	fail_log "BTF generation (vmlinux has no .BTF section; is pahole from dwarves working?)"
 fi
 cp "$src/arch/x86/boot/bzImage" "$dir/bzImage"
