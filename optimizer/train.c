@@ -49,6 +49,7 @@ static double now_s(void)
 
 #define ROLE_IGNORE (-1)
 #define ROLE_LABEL (-2)
+#define ROLE_HOT (-3)
 #define MAX_COLS 4096
 
 struct reader {
@@ -57,7 +58,8 @@ struct reader {
 	long lineno;
 	int n_cols;
 	char *names[MAX_COLS];
-	int role[MAX_COLS]; /* feature id, ROLE_LABEL or ROLE_IGNORE */
+	int role[MAX_COLS]; /* feature id, ROLE_LABEL, ROLE_HOT or ROLE_IGNORE */
+	bool hot; /* the header has a `hot` column */
 	long cap;
 };
 
@@ -110,6 +112,9 @@ static int parse_header(struct reader *r, char *line, __u64 want, __u64 need,
 		if (!strcmp(name, r->target)) {
 			r->role[r->n_cols] = ROLE_LABEL;
 			label = true;
+		} else if (!strcmp(name, "hot")) {
+			r->role[r->n_cols] = ROLE_HOT;
+			r->hot = true;
 		} else if (id >= 0 && ((want | need) & KOPT_FEAT_BIT(id))) {
 			r->role[r->n_cols] = id;
 			ds->have |= KOPT_FEAT_BIT(id);
@@ -153,6 +158,12 @@ static int grow(struct reader *r, struct kopt_dataset *ds)
 	if (!p)
 		return -ENOMEM;
 	ds->y = p;
+	if (r->hot) {
+		p = realloc(ds->hot, cap);
+		if (!p)
+			return -ENOMEM;
+		ds->hot = p;
+	}
 	r->cap = cap;
 	return 0;
 }
@@ -213,6 +224,8 @@ static int parse_row(struct reader *r, char *p, struct kopt_dataset *ds,
 					why);
 			if (role == ROLE_LABEL)
 				ds->y[row] = v;
+			else if (role == ROLE_HOT)
+				ds->hot[row] = v != 0;
 			else
 				ds->col[role][row] = v;
 		}
@@ -315,7 +328,127 @@ void kopt_dataset_free(struct kopt_dataset *ds)
 	for (id = 0; id < KOPT_FEAT_NR; id++)
 		free(ds->col[id]);
 	free(ds->y);
+	free(ds->hot);
 	memset(ds, 0, sizeof(*ds));
+}
+
+int kopt_target_parse(const char *target, __u32 *k, char *why, size_t len)
+{
+	const char *v;
+	char *end;
+	long x;
+
+	*k = 0;
+	if (!strcmp(target, "forced") || !strcmp(target, "decision"))
+		return 0;
+	if (strncmp(target, "lookahead:", 10))
+		return kopt_errf(why, len, -EINVAL,
+				 "expected forced, decision or lookahead:K");
+	v = target + 10;
+	errno = 0;
+	x = strtol(v, &end, 10);
+	if (!*v || *end || errno || x < 1 || x > KOPT_LOOKAHEAD_MAX)
+		return kopt_errf(why, len, -EINVAL,
+				 "K '%s' is not an integer in 1..%d (rows of "
+				 "the same pid to look ahead)",
+				 v, KOPT_LOOKAHEAD_MAX);
+	*k = x;
+	return 0;
+}
+
+/* Row indices ordered by pid, then by file order. */
+static const __s64 *sort_pid;
+
+static int cmp_pid_row(const void *a, const void *b)
+{
+	long i = *(const long *)a, j = *(const long *)b;
+
+	if (sort_pid[i] != sort_pid[j])
+		return sort_pid[i] < sort_pid[j] ? -1 : 1;
+	return (i > j) - (i < j);
+}
+
+/*
+ * Labels in place (y becomes the look-ahead label), and keep[i] says
+ * whether row i stays: one pass over each pid's rows in file order, with
+ * the decisions of the next k rows counted by a sliding window.
+ */
+static void lookahead_label(struct kopt_dataset *ds, const long *idx, __u32 k,
+			    const unsigned char *dec, unsigned char *keep,
+			    long *decided, long *unknown)
+{
+	const __s64 *pid = ds->col[KOPT_FEAT_PID];
+	long n = ds->n, g, e, j, ahead;
+
+	for (g = 0; g < n; g = e) {
+		for (e = g; e < n && pid[idx[e]] == pid[idx[g]]; e++)
+			;
+		/* decisions among idx[j + 1 .. j + k] */
+		for (j = g + 1, ahead = 0; j < e && j <= g + (long)k; j++)
+			ahead += dec[idx[j]];
+		for (j = g; j < e; j++) {
+			long i = idx[j];
+
+			if (dec[i]) {
+				keep[i] = 0;
+				++*decided;
+			} else if (e - j - 1 < (long)k) {
+				keep[i] = 0;
+				++*unknown;
+			} else {
+				keep[i] = 1;
+				ds->y[i] = ahead > 0;
+			}
+			if (j + 1 < e)
+				ahead -= dec[idx[j + 1]];
+			if (j + 1 + (long)k < e)
+				ahead += dec[idx[j + 1 + k]];
+		}
+	}
+}
+
+int kopt_dataset_lookahead(struct kopt_dataset *ds, __u32 k, long *decided,
+			   long *unknown)
+{
+	long n = ds->n, i, m = 0;
+	unsigned char *keep = calloc(n, 1), *dec = malloc(n);
+	long *idx = malloc(n * sizeof(*idx));
+	int id, ret = 0;
+
+	*decided = *unknown = 0;
+	if (!ds->col[KOPT_FEAT_PID]) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!keep || !dec || !idx) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	memcpy(dec, ds->y, n);
+	for (i = 0; i < n; i++)
+		idx[i] = i;
+	sort_pid = ds->col[KOPT_FEAT_PID];
+	qsort(idx, n, sizeof(*idx), cmp_pid_row);
+	lookahead_label(ds, idx, k, dec, keep, decided, unknown);
+	ds->positives = 0;
+	for (i = 0; i < n; i++) {
+		if (!keep[i])
+			continue;
+		for (id = 0; id < KOPT_FEAT_NR; id++)
+			if (ds->col[id])
+				ds->col[id][m] = ds->col[id][i];
+		if (ds->hot)
+			ds->hot[m] = ds->hot[i];
+		ds->y[m] = ds->y[i];
+		ds->positives += ds->y[m];
+		m++;
+	}
+	ds->n = m;
+out:
+	free(keep);
+	free(dec);
+	free(idx);
+	return ret;
 }
 
 /* ---- metrics --------------------------------------------------------------- */
@@ -1024,13 +1157,19 @@ static int choose_features(const struct kopt_train_cfg *cfg,
 
 	rep->n_rank = kopt_rank_features(ds, rep->len[KOPT_TRAIN], rep->rank);
 	if (cfg->n_feat) {
-		rep->fl.n_in = cfg->n_feat;
-		memcpy(rep->fl.feature, cfg->feature,
-		       cfg->n_feat * sizeof(cfg->feature[0]));
+		for (i = 0; i < cfg->n_feat; i++)
+			if (!(cfg->exclude & KOPT_FEAT_BIT(cfg->feature[i])))
+				rep->fl.feature[rep->fl.n_in++] =
+					cfg->feature[i];
+		if (!rep->fl.n_in)
+			return kopt_errf(err, errlen, -EINVAL,
+					 "%s: no --features column left",
+					 cfg->path);
 		return 0;
 	}
 	for (i = 0; i < rep->n_rank && rep->fl.n_in < cfg->k; i++)
-		if (!rep->rank[i].excluded)
+		if (!rep->rank[i].excluded &&
+		    !(cfg->exclude & KOPT_FEAT_BIT(rep->rank[i].id)))
 			rep->fl.feature[rep->fl.n_in++] = rep->rank[i].id;
 	if (!rep->fl.n_in)
 		return kopt_errf(
@@ -1230,30 +1369,187 @@ out:
 	return ret;
 }
 
+/* The columns CFS's can_migrate_task() defines forced and decision from. */
+#define CFS_RULE_FEATS                                \
+	(KOPT_FEAT_BIT(KOPT_FEAT_NR_BALANCE_FAILED) | \
+	 KOPT_FEAT_BIT(KOPT_FEAT_CACHE_NICE_TRIES))
+
+/*
+ * CFS's own answer for the target on the test split, from the columns of
+ * can_migrate_task() (Linux 6.12 kernel/sched/fair.c): a task migrates if
+ * it is not cache hot, or if nr_balance_failed > cache_nice_tries, which
+ * forces a hot one (schedstat nr_forced_migrations). For lookahead:K, the
+ * failure count that forces it within K more failed attempts.
+ */
+static int cfs_rule(const struct kopt_dataset *ds, const char *target, __u32 k,
+		    struct kopt_train_report *rep)
+{
+	const __s64 *nbf = ds->col[KOPT_FEAT_NR_BALANCE_FAILED];
+	const __s64 *cnt = ds->col[KOPT_FEAT_CACHE_NICE_TRIES];
+	long lo = rep->lo[KOPT_TEST], n = rep->len[KOPT_TEST], i, r;
+	bool forced = !strcmp(target, "forced");
+	double *pred;
+
+	rep->rule = k	   ? "nr_balance_failed + K > cache_nice_tries" :
+		    forced ? "hot && nr_balance_failed > cache_nice_tries" :
+			     "!hot || nr_balance_failed > cache_nice_tries";
+	snprintf(rep->rule_missing, sizeof(rep->rule_missing), "%s%s%s",
+		 !k && !ds->hot ? "hot/" : "", nbf ? "" : "nr_balance_failed/",
+		 cnt ? "" : "cache_nice_tries/");
+	if (rep->rule_missing[0]) {
+		rep->rule_missing[strlen(rep->rule_missing) - 1] = '\0';
+		return 0;
+	}
+	pred = malloc(n * sizeof(*pred));
+	if (!pred)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		bool over;
+
+		r = lo + i;
+		over = nbf[r] + (__s64)k > cnt[r];
+		pred[i] = k	 ? over :
+			  forced ? ds->hot[r] && over :
+				   !ds->hot[r] || over;
+	}
+	kopt_metrics_compute(ds->y + lo, pred, 0.5, n, &rep->rule_test);
+	rep->rule_ok = true;
+	free(pred);
+	return 0;
+}
+
+static bool same_inputs(const struct kopt_train_cfg *cfg)
+{
+	__u32 i;
+
+	for (i = 0; i < cfg->n_feat; i++)
+		if (CFS_RULE_FEATS & KOPT_FEAT_BIT(cfg->feature[i]))
+			return false;
+	return cfg->n_feat > 0;
+}
+
+/*
+ * The same training without nr_balance_failed and cache_nice_tries: what
+ * the model learns beyond the rule CFS already evaluates. Its failures
+ * are reported, not returned; only -ENOMEM is.
+ */
+static int train_honest(const struct kopt_train_cfg *cfg,
+			const struct kopt_dataset *ds,
+			struct kopt_train_report *rep)
+{
+	struct kopt_train_report *h;
+	struct kopt_train_cfg c = *cfg;
+	char herr[256];
+	int ret;
+
+	if (same_inputs(cfg)) {
+		/* --features without them: the first model is the answer */
+		rep->honest = true;
+		rep->honest_n_in = rep->fl.n_in;
+		memcpy(rep->honest_feature, rep->fl.feature,
+		       sizeof(rep->honest_feature));
+		memcpy(rep->honest_test, rep->test, sizeof(rep->test));
+		return 0;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	c.exclude |= CFS_RULE_FEATS;
+	h->n = rep->n;
+	memcpy(h->lo, rep->lo, sizeof(h->lo));
+	memcpy(h->len, rep->len, sizeof(h->len));
+	memcpy(h->pos, rep->pos, sizeof(h->pos));
+	h->majority = rep->majority;
+	ret = choose_features(&c, ds, h, herr, sizeof(herr));
+	if (ret) {
+		rep->honest_why = "no input left without nr_balance_failed "
+				  "and cache_nice_tries";
+		ret = 0;
+		goto out;
+	}
+	ret = train_on(&c, ds, h, herr, sizeof(herr));
+	if (ret) {
+		rep->honest_why = "training without nr_balance_failed and "
+				  "cache_nice_tries failed";
+		ret = ret == -ENOMEM ? ret : 0;
+		goto out;
+	}
+	rep->honest = true;
+	rep->honest_n_in = h->fl.n_in;
+	memcpy(rep->honest_feature, h->fl.feature, sizeof(rep->honest_feature));
+	memcpy(rep->honest_test, h->test, sizeof(rep->test));
+out:
+	free(h);
+	return ret;
+}
+
+static int read_target(const struct kopt_train_cfg *cfg, __u32 k, __u64 want,
+		       __u64 need, struct kopt_dataset *ds,
+		       struct kopt_train_report *rep, char *err, size_t errlen)
+{
+	int ret;
+
+	ret = kopt_dataset_read(cfg->path, k ? "decision" : cfg->target, want,
+				need, ds, err, errlen);
+	if (ret)
+		return ret;
+	rep->rows_read = ds->n;
+	rep->lookahead = k;
+	if (!k)
+		return 0;
+	ret = kopt_dataset_lookahead(ds, k, &rep->dropped_decided,
+				     &rep->dropped_unknown);
+	if (ret)
+		return ret;
+	if (!ds->n)
+		return kopt_errf(err, errlen, -EINVAL,
+				 "%s: no row left for %s: of %ld rows, %ld "
+				 "have decision=1 and %ld refused ones have "
+				 "fewer than %u later rows of their pid",
+				 cfg->path, cfg->target, rep->rows_read,
+				 rep->dropped_decided, rep->dropped_unknown, k);
+	return 0;
+}
+
 int kopt_train(const struct kopt_train_cfg *cfg, struct kopt_train_report *rep,
 	       char *err, size_t errlen)
 {
 	struct kopt_dataset ds;
 	__u64 need = 0, want;
 	double t0 = now_s();
-	__u32 i;
+	char why[128];
+	__u32 i, k;
 	int ret;
 
 	memset(rep, 0, sizeof(*rep));
+	if (kopt_target_parse(cfg->target, &k, why, sizeof(why)))
+		return kopt_errf(err, errlen, -EINVAL, "target '%s': %s",
+				 cfg->target, why);
 	for (i = 0; i < cfg->n_feat; i++)
 		need |= KOPT_FEAT_BIT(cfg->feature[i]);
-	/* auto ranks every feature column the file has */
-	want = cfg->n_feat ? need : ~0ULL;
-	ret = kopt_dataset_read(cfg->path, cfg->target, want, need, &ds, err,
-				errlen);
-	if (ret)
-		return ret;
+	/* lookahead follows each pid */
+	if (k)
+		need |= KOPT_FEAT_BIT(KOPT_FEAT_PID);
+	/* auto ranks every feature column the file has; the rule its own */
+	want = cfg->n_feat ? need | CFS_RULE_FEATS : ~0ULL;
+	ret = read_target(cfg, k, want, need, &ds, rep, err, errlen);
+	if (ret) {
+		kopt_dataset_free(&ds);
+		return ret == -ENOMEM ?
+			       kopt_errf(err, errlen, ret, "%s: out of memory",
+					 cfg->path) :
+			       ret;
+	}
 	rep->load_s = now_s() - t0;
 	ret = check_classes(cfg, &ds, rep, err, errlen);
 	if (!ret)
 		ret = choose_features(cfg, &ds, rep, err, errlen);
 	if (!ret)
 		ret = train_on(cfg, &ds, rep, err, errlen);
+	if (!ret)
+		ret = cfs_rule(&ds, cfg->target, k, rep);
+	if (!ret && !k)
+		ret = train_honest(cfg, &ds, rep);
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "%s: out of memory", cfg->path);
 	kopt_dataset_free(&ds);

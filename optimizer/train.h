@@ -42,7 +42,32 @@ struct kopt_dataset {
 	__u64 have; /* KOPT_FEAT_BIT() of every feature column loaded */
 	__s64 *col[KOPT_FEAT_NR]; /* n values each, NULL if not loaded */
 	unsigned char *y; /* n labels, 0 or 1 */
+	/*
+	 * The `hot` column (task_hot()'s result, nonzero = hot) if the file
+	 * has it, else NULL: not a feature, but CFS's rule needs it.
+	 */
+	unsigned char *hot;
 };
+
+/* The longest look-ahead of --target lookahead:K. */
+#define KOPT_LOOKAHEAD_MAX 64
+
+/*
+ * A target name: "forced", "decision" or "lookahead:K" with K in
+ * 1..KOPT_LOOKAHEAD_MAX. 0 with *k set (0 for a column target), or
+ * -EINVAL with why naming the value.
+ */
+int kopt_target_parse(const char *target, __u32 *k, char *why, size_t len);
+
+/*
+ * Turns a dataset labelled by `decision` into the look-ahead target: each
+ * refused row (decision 0) gets 1 iff one of the next k rows of the same
+ * pid (in file order) has decision 1. Rows with decision 1 and refused rows
+ * with fewer than k later rows of their pid leave the dataset; their
+ * counts go to *decided and *unknown. Needs the pid column. 0 or -ENOMEM.
+ */
+int kopt_dataset_lookahead(struct kopt_dataset *ds, __u32 k, long *decided,
+			   long *unknown);
 
 /*
  * Reads path. target names the label column ("forced" or "decision").
@@ -143,8 +168,9 @@ enum kopt_which { KOPT_M_FLOAT, KOPT_M_FIXED, KOPT_M_BASELINE, KOPT_NR_M };
 
 struct kopt_train_cfg {
 	const char *path; /* dataset */
-	const char *target; /* "forced" (default) or "decision" */
+	const char *target; /* "forced" (default), "decision", "lookahead:K" */
 	__u32 n_feat; /* 0: auto, the best k by F */
+	__u64 exclude; /* KOPT_FEAT_BIT()s never used as inputs */
 	__u32 feature[KOPT_MLP_MAX_IN]; /* explicit list */
 	__u32 k; /* auto: how many */
 	__u32 n_hidden;
@@ -187,6 +213,23 @@ struct kopt_train_report {
 	double load_s, train_s, total_s;
 	struct kopt_metrics test[KOPT_NR_M]; /* on the test split */
 	struct kopt_metrics val[KOPT_NR_M]; /* on the validation split */
+	/* lookahead:K: the rows read and the rows the target drops */
+	__u32 lookahead; /* K, 0 for a column target */
+	long rows_read, dropped_decided, dropped_unknown;
+	/* CFS's own rule for the target, on the test split */
+	const char *rule; /* the rule as an expression */
+	bool rule_ok; /* false: a column it needs is absent */
+	char rule_missing[64]; /* "hot/cache_nice_tries": what is absent */
+	struct kopt_metrics rule_test;
+	/*
+	 * forced and decision: the same training without the columns CFS
+	 * defines the label from (nr_balance_failed, cache_nice_tries);
+	 * honest_why says why there is none (NULL if there is).
+	 */
+	bool honest;
+	const char *honest_why;
+	__u32 honest_n_in, honest_feature[KOPT_MLP_MAX_IN];
+	struct kopt_metrics honest_test[KOPT_NR_M];
 };
 
 /*

@@ -204,6 +204,17 @@ static const struct kopt_opt_choice targets[] = {
 	{ NULL },
 };
 
+/* --target for kopt train: the score command's choices, or lookahead:K */
+static int target_arg(const char *s, void *to, char *why, size_t len)
+{
+	__u32 k;
+
+	if (kopt_target_parse(s, &k, why, len))
+		return -EINVAL;
+	*(const char **)to = s;
+	return 0;
+}
+
 static const char *shape_of(const struct kopt_model *m, char *buf, size_t len)
 {
 	kopt_model_shape(m, buf, len);
@@ -230,6 +241,13 @@ static void train_text(const struct kopt_train_cfg *cfg,
 
 	printf("dataset %s: %ld rows, target %s (loaded in %.2f s)\n",
 	       cfg->path, r->n, cfg->target, r->load_s);
+	if (r->lookahead)
+		printf("  %s: of %ld rows read, kept the %ld refused ones "
+		       "(decision=0) with %u later rows of their pid; dropped "
+		       "%ld with decision=1 and %ld refused ones whose future "
+		       "is unknown (fewer than %u later rows of their pid)\n",
+		       cfg->target, r->rows_read, r->n, r->lookahead,
+		       r->dropped_decided, r->dropped_unknown, r->lookahead);
 	printf("splits by time, no shuffling:\n");
 	for (s = 0; s < KOPT_NR_SPLITS; s++)
 		printf("  %-10s rows %8ld..%-8ld %8ld rows %8ld positive "
@@ -285,6 +303,34 @@ static void train_text(const struct kopt_train_cfg *cfg,
 		else
 			snprintf(name, sizeof(name), "%s", model_names[s]);
 		metrics_row(name, &r->test[s]);
+	}
+	if (r->rule_ok)
+		metrics_row("CFS rule", &r->rule_test);
+	if (r->honest) {
+		metrics_row("float w/o CFS cols",
+			    &r->honest_test[KOPT_M_FLOAT]);
+		metrics_row("fixed w/o CFS cols",
+			    &r->honest_test[KOPT_M_FIXED]);
+	}
+	if (r->rule_ok && r->lookahead)
+		printf("CFS rule: predicts 1 iff %s (can_migrate_task() "
+		       "forces it within K = %u more failed balancing "
+		       "attempts)\n",
+		       r->rule, r->lookahead);
+	else if (r->rule_ok)
+		printf("CFS rule: predicts 1 iff %s (can_migrate_task())\n",
+		       r->rule);
+	else
+		printf("CFS rule: n/a (no %s column)\n", r->rule_missing);
+	if (r->honest) {
+		printf("w/o CFS cols: the same training without "
+		       "nr_balance_failed and cache_nice_tries, inputs");
+		for (i = 0; i < r->honest_n_in; i++)
+			printf("%c%s", i ? ',' : ' ',
+			       kopt_feat_name(r->honest_feature[i]));
+		printf(" (not written)\n");
+	} else if (r->honest_why) {
+		printf("w/o CFS cols: n/a (%s)\n", r->honest_why);
 	}
 	printf("wrote %s (%s, frac_bits %u, crc32 0x%08x); total %.2f s\n", out,
 	       shape, r->fixed.frac_bits, r->fixed.crc32, r->total_s);
@@ -349,6 +395,28 @@ static struct json_object *models_json(const struct kopt_metrics *m)
 	return o;
 }
 
+/* The model trained without the CFS rule's columns; null for lookahead. */
+static struct json_object *honest_json(const struct kopt_train_report *r)
+{
+	struct json_object *o, *a;
+	__u32 i;
+
+	if (!r->honest && !r->honest_why)
+		return NULL;
+	o = json_object_new_object();
+	if (!r->honest) {
+		jadd(o, "why_none", json_object_new_string(r->honest_why));
+		return o;
+	}
+	a = json_object_new_array();
+	for (i = 0; i < r->honest_n_in; i++)
+		json_object_array_add(a, json_object_new_string(kopt_feat_name(
+						 r->honest_feature[i])));
+	jadd(o, "inputs", a);
+	jadd(o, "test_metrics", models_json(r->honest_test));
+	return o;
+}
+
 /* Tolerances of the written model against the float one (test split). */
 #define TOL_BALANCED 0.02 /* balanced accuracy points */
 #define TOL_AUC 0.05
@@ -410,6 +478,17 @@ static void train_json(const struct kopt_train_cfg *cfg,
 	jadd(v, "rows", json_object_new_int64(r->n));
 	jadd(v, "target", json_object_new_string(cfg->target));
 	jadd(v, "load_s", json_object_new_double(r->load_s));
+	jadd(v, "rows_read", json_object_new_int64(r->rows_read));
+	if (r->lookahead) {
+		struct json_object *la = json_object_new_object();
+
+		jadd(la, "k", json_object_new_int(r->lookahead));
+		jadd(la, "dropped_decided",
+		     json_object_new_int64(r->dropped_decided));
+		jadd(la, "dropped_unknown_future",
+		     json_object_new_int64(r->dropped_unknown));
+		jadd(v, "lookahead", la);
+	}
 	jadd(o, "dataset", v);
 	sp = json_object_new_object();
 	for (s = 0; s < KOPT_NR_SPLITS; s++) {
@@ -450,7 +529,17 @@ static void train_json(const struct kopt_train_cfg *cfg,
 	jadd(o, "float_fixed_agreement", v);
 	jadd(o, "baseline_predicts", json_object_new_int(r->majority));
 	jadd(o, "validation_metrics", models_json(r->val));
-	jadd(o, "test_metrics", models_json(r->test));
+	v = models_json(r->test);
+	jadd(v, "cfs_rule",
+	     r->rule_ok ? kopt_metrics_json(&r->rule_test) : NULL);
+	jadd(o, "test_metrics", v);
+	v = json_object_new_object();
+	jadd(v, "predicts_1_iff", json_object_new_string(r->rule));
+	jadd(v, "available", json_object_new_boolean(r->rule_ok));
+	jadd(v, "missing_columns",
+	     r->rule_ok ? NULL : json_object_new_string(r->rule_missing));
+	jadd(o, "cfs_rule", v);
+	jadd(o, "without_cfs_columns", honest_json(r));
 	jadd(o, "output", json_object_new_string(out));
 	{
 		char warn[MAX_WARN][256];
@@ -577,8 +666,9 @@ static const char *train_epilog(void)
 		     "float model.\nTest figures estimate accuracy on later "
 		     "data from the same source; times\nare measured wall "
 		     "clock.\n\nColumns read by name (kopt collect migrations "
-		     "writes them): the target,\nforced or decision, and the "
-		     "features:\n ");
+		     "writes them): the target,\nforced or decision "
+		     "(lookahead:K reads decision and pid), hot (for CFS's "
+		     "rule)\nand the features:\n ");
 	for (__u32 id = 0; id < KOPT_FEAT_NR && n < sizeof(buf) - 64; id++) {
 		const char *f = kopt_feat_name(id);
 
@@ -600,7 +690,8 @@ int cmd_train(int argc, char **argv)
 	long k, seed;
 	const struct kopt_opts spec = {
 		.cmd = "kopt train",
-		.usage = "-i DATA.csv -o MODEL.kmlp [--target forced|decision] "
+		.usage = "-i DATA.csv -o MODEL.kmlp "
+			 "[--target forced|decision|lookahead:K] "
 			 "[--features auto|a,b,c] [-k N] [--hidden H[,H2]] "
 			 "[--seed N] [--max-iter N] [--json]",
 		.desc = "Trains the MLP that predicts TARGET (default forced) from "
@@ -610,7 +701,15 @@ int cmd_train(int argc, char **argv)
 			"fixed-point format), the last 15% test. Prints the "
 			"splits, the feature\nranking, the training and the test "
 			"figures of the float model, the\nfixed-point model it "
-			"writes and the majority baseline.",
+			"writes, the majority baseline and CFS's own rule\n"
+			"for the target (can_migrate_task(): forced iff hot "
+			"&& nr_balance_failed >\ncache_nice_tries; decision "
+			"iff !hot || that; lookahead:K iff\n"
+			"nr_balance_failed + K > cache_nice_tries). For forced "
+			"and decision it also\ntrains and tests the same model "
+			"without nr_balance_failed and\ncache_nice_tries (the "
+			"columns CFS defines those labels from); the file\n"
+			"written is the full model.",
 		.epilog = train_epilog(),
 		.opts = KOPT_OPTS(
 			KOPT_OPT_STR("input", 'i', &cfg.path, "DATA.csv",
@@ -618,10 +717,16 @@ int cmd_train(int argc, char **argv)
 			KOPT_OPT_STR("output", 'o', &out, "MODEL.kmlp",
 				     "the model to write",
 				     .flags = KOPT_OPT_REQUIRED),
-			KOPT_OPT_ENUM_NAME(
-				"target", 't', &cfg.target, targets, "TARGET",
-				"the column to predict: forced (default) or "
-				"decision"),
+			KOPT_OPT_FUNC(
+				"target", 't', target_arg, &cfg.target,
+				"TARGET",
+				"forced (default) or decision: that column; "
+				"lookahead:K (K 1..64): for a task CFS refused "
+				"to migrate (decision=0), 1 iff one of the next "
+				"K rows of the same pid has decision=1. Rows "
+				"with decision=1, and refused rows with fewer "
+				"than K later rows of their pid (future "
+				"unknown), are dropped and counted"),
 			KOPT_OPT_FUNC(
 				"features", 'F', features_arg, &cfg,
 				"auto|a,b,c",
