@@ -467,6 +467,24 @@ KOPT_TEST(train_cli_rejects)
 		{ "badk.csv", NULL, "-k 0", "-k '0'", 2 },
 		{ "badhidden.csv", NULL, "--hidden 1,2,3", "--hidden '1,2,3'",
 		  2 },
+		{ "la0.csv", NULL, "--target lookahead:0",
+		  "--target 'lookahead:0': K '0' is not an integer in 1..64",
+		  2 },
+		{ "lax.csv", NULL, "--target lookahead:x",
+		  "--target 'lookahead:x': K 'x' is not an integer", 2 },
+		{ "la65.csv", NULL, "--target lookahead:65",
+		  "--target 'lookahead:65'", 2 },
+		{ "badtarget.csv", NULL, "--target later",
+		  "--target 'later': expected forced, decision or lookahead:K",
+		  2 },
+		{ "nopid.csv", "load_avg,decision\n1,0\n",
+		  "--target lookahead:2", "no column 'pid'", 1 },
+		{ "nodecision.csv", "pid,load_avg,forced\n1,1,0\n",
+		  "--target lookahead:2", "no column 'decision' (the target)",
+		  1 },
+		{ "lahot.csv", "pid,hot,decision\n1,1,0\n2,x,1\n",
+		  "--target lookahead:2",
+		  "line 3, column 2 'hot': 'x' is not an integer", 1 },
 	};
 	char path[512], model[600], text[4096];
 	size_t i;
@@ -752,4 +770,317 @@ KOPT_TEST(train_help_lists_every_column)
 		  0, "kopt model gen --help");
 	ASSERT_FALSE(strstr(out, "until the trainer"), "no stale promise");
 	ASSERT_HAS(out, "kopt train", "points at the trainer");
+}
+
+/* ---- lookahead target and CFS's rule ------------------------------------------------ */
+
+/*
+ * Two pids interleaved, K = 2. pid 1 decides 0,0,1,0,0,0: its first two
+ * refusals see the migration ahead (1), the fourth row sees none (0), the
+ * last two have fewer than 2 later rows (unknown). pid 2 decides 1,0,0,1:
+ * its second row sees the last (1), its third has one later row (unknown).
+ */
+KOPT_TEST(train_lookahead_labels)
+{
+	static const int pid[] = { 1, 2, 1, 2, 1, 2, 1, 2, 1, 1 };
+	static const int dec[] = { 0, 1, 0, 0, 1, 0, 0, 1, 0, 0 };
+	static const int kept[] = { 0, 2, 3, 6 }, label[] = { 1, 1, 1, 0 };
+	struct kopt_dataset ds = {};
+	char path[512], text[1024], err[512] = "";
+	long decided, unknown;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/lookahead.csv", kopt_test_tmpdir());
+	snprintf(text, sizeof(text), "ts_ns,pid,load_avg,hot,decision\n");
+	for (i = 0; i < sizeof(pid) / sizeof(pid[0]); i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 "%zu,%d,%zu,%d,%d\n", 100 + i, pid[i], i, (int)i % 2,
+			 dec[i]);
+	ASSERT_OK(write_text(path, text), "write");
+	if (!ASSERT_OK(kopt_dataset_read(path, "decision", ~0ULL,
+					 KOPT_FEAT_BIT(KOPT_FEAT_PID), &ds, err,
+					 sizeof(err)),
+		       err))
+		return;
+	ASSERT_OK(kopt_dataset_lookahead(&ds, 2, &decided, &unknown), "label");
+	ASSERT_EQ(decided, 3, "rows with decision=1 dropped");
+	ASSERT_EQ(unknown, 3, "refused rows without 2 later rows dropped");
+	if (ASSERT_EQ(ds.n, 4, "rows kept")) {
+		for (i = 0; i < 4; i++) {
+			ASSERT_EQ(ds.col[KOPT_FEAT_LOAD_AVG][i], kept[i],
+				  "kept rows in file order");
+			ASSERT_EQ(ds.y[i], label[i], "label");
+			ASSERT_EQ(ds.hot[i], kept[i] % 2, "hot moves along");
+		}
+	}
+	ASSERT_EQ(ds.positives, 3, "positives");
+	kopt_dataset_free(&ds);
+
+	/* K = 1: only the very next row of the pid counts */
+	ASSERT_OK(kopt_dataset_read(path, "decision", ~0ULL,
+				    KOPT_FEAT_BIT(KOPT_FEAT_PID), &ds, err,
+				    sizeof(err)),
+		  err);
+	ASSERT_OK(kopt_dataset_lookahead(&ds, 1, &decided, &unknown), "K=1");
+	/* kept: pid 1 rows 0 (0), 2 (1), 6 (0), 8 (0); pid 2 rows 3 (0), 5 (1) */
+	ASSERT_EQ(unknown, 1, "K=1: only pid 1's last row is unknown");
+	ASSERT_EQ(ds.n, 6, "K=1 rows");
+	ASSERT_EQ(ds.positives, 2, "K=1 positives");
+	kopt_dataset_free(&ds);
+}
+
+/*
+ * A CSV where every label is CFS's rule: hot 1 on odd rows, failures 0..4
+ * against cache_nice_tries 0..2 (so nr_balance_failed == cache_nice_tries
+ * occurs: a >= in the rule would be wrong there), load_avg noise.
+ */
+static const char *write_rule_csv(const char *name, bool with_hot)
+{
+	static char path[512];
+	struct kopt_rng r;
+	int hot, nbf, cnt, over;
+	FILE *f;
+	long i;
+
+	snprintf(path, sizeof(path), "%s/%s", kopt_test_tmpdir(), name);
+	f = fopen(path, "w");
+	if (!f) {
+		ASSERT_TRUE(f != NULL, path);
+		return NULL;
+	}
+	kopt_rng_seed(&r, 11);
+	fprintf(f,
+		"ts_ns,pid,load_avg,nr_balance_failed,cache_nice_tries,%s"
+		"decision,forced\n",
+		with_hot ? "hot," : "");
+	for (i = 0; i < 2000; i++) {
+		hot = i % 2;
+		nbf = kopt_rng_uniform(&r) * 5;
+		cnt = kopt_rng_uniform(&r) * 3;
+		over = nbf > cnt;
+		fprintf(f, "%ld,%ld,%d,%d,%d,", 1000 + i, 1 + i % 7,
+			(int)(kopt_rng_uniform(&r) * 100), nbf, cnt);
+		if (with_hot)
+			fprintf(f, "%d,", hot);
+		fprintf(f, "%d,%d\n", !hot || over, hot && over);
+	}
+	fclose(f);
+	return path;
+}
+
+KOPT_TEST(train_cfs_rule)
+{
+	const char *p = write_rule_csv("rule.csv", true);
+	struct kopt_train_report *rep = calloc(1, sizeof(*rep));
+	const char *targets[] = { "forced", "decision" };
+	struct kopt_train_cfg cfg;
+	char err[512];
+	size_t t;
+
+	if (!p || !ASSERT_OK_PTR(rep, "report"))
+		goto out;
+	for (t = 0; t < 2; t++) {
+		kopt_train_defaults(&cfg);
+		cfg.target = targets[t];
+		cfg.max_eval = 40;
+		cfg.n_feat = 2;
+		cfg.feature[0] = KOPT_FEAT_LOAD_AVG;
+		cfg.feature[1] = KOPT_FEAT_NR_BALANCE_FAILED;
+		if (!train_file(p, &cfg, rep))
+			continue;
+		if (!ASSERT_TRUE(rep->rule_ok, targets[t]))
+			continue;
+		ASSERT_EQ(rep->rule_test.n, rep->len[KOPT_TEST], "test rows");
+		ASSERT_EQ(rep->rule_test.tp + rep->rule_test.tn,
+			  rep->len[KOPT_TEST], "the rule is the label");
+		ASSERT_NEAR(rep->rule_test.accuracy, 1.0, 0, "accuracy");
+		ASSERT_NEAR(rep->rule_test.f1, 1.0, 0, "F1");
+		/* the model without the rule's columns keeps load_avg only */
+		if (ASSERT_TRUE(rep->honest, "model without CFS columns")) {
+			ASSERT_EQ(rep->honest_n_in, 1, "inputs left");
+			ASSERT_EQ(rep->honest_feature[0], KOPT_FEAT_LOAD_AVG,
+				  "load_avg");
+			ASSERT_EQ(rep->honest_test[KOPT_M_FIXED].n,
+				  rep->len[KOPT_TEST], "same test split");
+		}
+		/* written model: the full one */
+		ASSERT_EQ(rep->fixed.n_in, 2, "written model keeps both");
+	}
+	/* only the rule's columns: nothing left to train without them */
+	kopt_train_defaults(&cfg);
+	cfg.max_eval = 20;
+	cfg.n_feat = 1;
+	cfg.feature[0] = KOPT_FEAT_NR_BALANCE_FAILED;
+	if (train_file(p, &cfg, rep)) {
+		ASSERT_FALSE(rep->honest, "no model without them");
+		ASSERT_HAS(rep->honest_why ?: "", "no input left", "says why");
+	}
+	/* a bad K is refused by the library too, naming it */
+	kopt_train_defaults(&cfg);
+	cfg.path = p;
+	cfg.target = "lookahead:65";
+	ASSERT_EQ(kopt_train(&cfg, rep, err, sizeof(err)), -EINVAL, "K 65");
+	ASSERT_HAS(err, "target 'lookahead:65': K '65'", "names the value");
+
+	p = write_rule_csv("rule_nohot.csv", false);
+	kopt_train_defaults(&cfg);
+	cfg.max_eval = 20;
+	if (p && train_file(p, &cfg, rep)) {
+		ASSERT_FALSE(rep->rule_ok, "no hot: no rule");
+		ASSERT_STREQ(rep->rule_missing, "hot", "names the column");
+	}
+out:
+	free(rep);
+}
+
+/*
+ * Per pid (10 of them, interleaved), occurrence j decides 1 iff j % 4 == 3.
+ * With K = 2 a refused row is 1 iff j % 4 is 1 or 2; each pid's row 398
+ * is refused with only one later row (unknown). cache_nice_tries makes
+ * the lookahead rule (nr_balance_failed + 2 > cache_nice_tries) exact.
+ */
+KOPT_TEST(train_cli_lookahead)
+{
+	struct json_object *o = NULL, *v, *d, *la;
+	char path[512], model[600];
+	long i, j;
+	FILE *f;
+	int st;
+
+	snprintf(path, sizeof(path), "%s/lookahead_cli.csv",
+		 kopt_test_tmpdir());
+	snprintf(model, sizeof(model), "%s.kmlp", path);
+	f = fopen(path, "w");
+	if (!f) {
+		ASSERT_TRUE(f != NULL, path);
+		return;
+	}
+	fprintf(f, "ts_ns,pid,load_avg,nr_balance_failed,cache_nice_tries,"
+		   "decision\n");
+	for (i = 0; i < 4000; i++) {
+		j = i / 10;
+		fprintf(f, "%ld,%ld,%ld,0,%d,%d\n", i, 100 + i % 10, j % 4,
+			j % 4 == 0 ? 5 : 1, j % 4 == 3);
+	}
+	fclose(f);
+	st = kopt_test_run(out, sizeof(out),
+			   "%s train -i %s -o %s --json --max-iter 40 "
+			   "--target lookahead:2 --features load_avg "
+			   "2>/dev/null",
+			   kopt_test_bin(), path, model);
+	ASSERT_EQ(st, 0, "kopt train --target lookahead:2");
+	o = json_tokener_parse(out);
+	if (!ASSERT_OK_PTR(o, "train JSON parses"))
+		return;
+	if (ASSERT_TRUE(json_object_object_get_ex(o, "dataset", &d),
+			"dataset")) {
+		ASSERT_EQ(jint(d, "rows_read"), 4000, "rows read");
+		ASSERT_EQ(jint(d, "rows"), 2990, "rows kept");
+		ASSERT_TRUE(json_object_object_get_ex(d, "lookahead", &la),
+			    "lookahead");
+		ASSERT_EQ(jint(la, "k"), 2, "K");
+		ASSERT_EQ(jint(la, "dropped_decided"), 1000, "decided");
+		ASSERT_EQ(jint(la, "dropped_unknown_future"), 10, "unknown");
+	}
+	if (ASSERT_TRUE(json_object_object_get_ex(o, "splits", &v), "splits")) {
+		long pos = 0;
+
+		json_object_object_foreach(v, name, sp)
+		{
+			(void)name;
+			pos += jint(sp, "positives");
+		}
+		ASSERT_EQ(pos, 1990, "labels by construction");
+	}
+	if (ASSERT_TRUE(json_object_object_get_ex(o, "test_metrics", &v),
+			"test_metrics") &&
+	    ASSERT_TRUE(json_object_object_get_ex(v, "cfs_rule", &d) && d,
+			"test_metrics.cfs_rule")) {
+		ASSERT_EQ(jint(d, "n"),
+			  2990 - 2990 * 70 / 100 - 2990 * 15 / 100,
+			  "the test split");
+		ASSERT_EQ(jint(d, "fp") + jint(d, "fn"), 0, "rule is exact");
+		ASSERT_TRUE(json_object_object_get_ex(d, "balanced_accuracy",
+						      NULL),
+			    "balanced accuracy");
+	}
+	ASSERT_TRUE(json_object_object_get_ex(o, "cfs_rule", &v), "cfs_rule");
+	ASSERT_HAS(json_object_to_json_string(v),
+		   "nr_balance_failed + K > cache_nice_tries", "the rule");
+	ASSERT_TRUE(json_object_object_get_ex(o, "without_cfs_columns", &v) &&
+			    !v,
+		    "lookahead: no second model");
+	json_object_put(o);
+
+	st = kopt_test_run(out, sizeof(out),
+			   "%s train -i %s -o %s --max-iter 40 "
+			   "--target lookahead:2 --features load_avg",
+			   kopt_test_bin(), path, model);
+	ASSERT_EQ(st, 0, "text report");
+	ASSERT_HAS(out, "dropped 1000 with decision=1 and 10 refused",
+		   "says what it dropped");
+	ASSERT_HAS(out, "CFS rule     ", "the rule's row");
+}
+
+/* the JSON of forced: rule and model without its columns; n/a named */
+KOPT_TEST(train_cli_cfs_rule_json)
+{
+	const char *p = write_rule_csv("rule_cli.csv", true);
+	struct json_object *o, *v, *h;
+	char model[600];
+
+	if (!p)
+		return;
+	snprintf(model, sizeof(model), "%s.kmlp", p);
+	o = KOPT_TEST_RUN_JSON(out, sizeof(out),
+			       "%s train -i %s -o %s --json --max-iter 30 "
+			       "2>/dev/null",
+			       kopt_test_bin(), p, model);
+	if (!o)
+		return;
+	ASSERT_TRUE(json_object_object_get_ex(o, "test_metrics", &v) &&
+			    json_object_object_get_ex(v, "cfs_rule", &h) && h,
+		    "test_metrics.cfs_rule");
+	ASSERT_TRUE(json_object_object_get_ex(o, "without_cfs_columns", &h) &&
+			    h,
+		    "without_cfs_columns");
+	if (h &&
+	    ASSERT_TRUE(json_object_object_get_ex(h, "inputs", &v), "inputs")) {
+		ASSERT_FALSE(strstr(json_object_to_json_string(v),
+				    "nr_balance_failed") ||
+				     strstr(json_object_to_json_string(v),
+					    "cache_nice_tries"),
+			     "inputs exclude the rule's columns");
+		ASSERT_TRUE(json_object_object_get_ex(h, "test_metrics", &v),
+			    "its test metrics");
+	}
+	json_object_put(o);
+
+	p = write_rule_csv("rule_cli_nohot.csv", false);
+	if (!p)
+		return;
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"%s train -i %s -o %s --max-iter 20 "
+				"--features load_avg",
+				kopt_test_bin(), p, model),
+		  0, "train without hot");
+	ASSERT_HAS(out, "CFS rule: n/a (no hot column)", "n/a, named");
+	snprintf(model, sizeof(model), "%s/norule.csv", kopt_test_tmpdir());
+	ASSERT_OK(write_text(model, "ts_ns,load_avg,forced\n"), "write");
+	for (int i = 0; i < 40; i++) {
+		FILE *f = fopen(model, "a");
+
+		if (!f)
+			break;
+		fprintf(f, "%d,%d,%d\n", i, i, i % 2);
+		fclose(f);
+	}
+	ASSERT_EQ(kopt_test_run(out, sizeof(out),
+				"%s train -i %s -o %s.kmlp --max-iter 10",
+				kopt_test_bin(), model, model),
+		  0, "train without the rule's columns");
+	ASSERT_HAS(out,
+		   "CFS rule: n/a (no hot/nr_balance_failed/cache_nice_tries "
+		   "column)",
+		   "n/a, all three named");
 }
