@@ -197,6 +197,7 @@ static int hidden_arg(const char *s, void *to, char *why, size_t len)
 #define MAX_UNITS_S KOPT_STR(KOPT_MLP_MAX_UNITS)
 #define MAX_FRAC_S KOPT_STR(KOPT_MLP_MAX_FRAC)
 #define L2_S KOPT_STR(KOPT_TRAIN_L2)
+#define LOOKAHEAD_MAX_S KOPT_STR(KOPT_LOOKAHEAD_MAX)
 
 static const struct kopt_opt_choice targets[] = {
 	{ "forced" },
@@ -721,7 +722,8 @@ int cmd_train(int argc, char **argv)
 				"target", 't', target_arg, &cfg.target,
 				"TARGET",
 				"forced (default) or decision: that column; "
-				"lookahead:K (K 1..64): for a task CFS refused "
+				"lookahead:K (K 1.." LOOKAHEAD_MAX_S
+				"): for a task CFS refused "
 				"to migrate (decision=0), 1 iff one of the next "
 				"K rows of the same pid has decision=1. Rows "
 				"with decision=1, and refused rows with fewer "
