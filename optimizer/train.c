@@ -1497,6 +1497,11 @@ static int read_target(const struct kopt_train_cfg *cfg, __u32 k, __u64 want,
 	rep->lookahead = k;
 	if (!k)
 		return 0;
+	if (!ds->col[KOPT_FEAT_PID])
+		return kopt_errf(err, errlen, -EINVAL,
+				 "%s: the header has no column 'pid': --target "
+				 "%s follows each task by its pid",
+				 cfg->path, cfg->target);
 	ret = kopt_dataset_lookahead(ds, k, &rep->dropped_decided,
 				     &rep->dropped_unknown);
 	if (ret)
@@ -1527,11 +1532,11 @@ int kopt_train(const struct kopt_train_cfg *cfg, struct kopt_train_report *rep,
 				 cfg->target, why);
 	for (i = 0; i < cfg->n_feat; i++)
 		need |= KOPT_FEAT_BIT(cfg->feature[i]);
-	/* lookahead follows each pid */
-	if (k)
-		need |= KOPT_FEAT_BIT(KOPT_FEAT_PID);
 	/* auto ranks every feature column the file has; the rule its own */
 	want = cfg->n_feat ? need | CFS_RULE_FEATS : ~0ULL;
+	/* lookahead follows each pid (read_target checks it is there) */
+	if (k)
+		want |= KOPT_FEAT_BIT(KOPT_FEAT_PID);
 	ret = read_target(cfg, k, want, need, &ds, rep, err, errlen);
 	if (ret) {
 		kopt_dataset_free(&ds);
