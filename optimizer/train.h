@@ -7,7 +7,11 @@
  * validation split, pick the fixed-point format that loses the least on the
  * validation split (by balanced accuracy, as the loss is class-balanced),
  * and measure float, fixed-point and majority-baseline models on the
- * held-out test split.
+ * held-out test split, beside CFS's own rule for the target and, for the
+ * forced and decision labels (which can_migrate_task() computes from
+ * nr_balance_failed and cache_nice_tries), the same model trained without
+ * those two columns. Targets: a label column, or lookahead:K (was a
+ * refused migration followed by one of the same pid within K rows).
  *
  * Why here (optimizer/) and not in loader/: it is learning code with no
  * BPF in it; loader/cli/train_cmd.c is the CLI on top (`kopt train`, `kopt

@@ -8,7 +8,9 @@
  * differences, the trained model's logits in BPF vs userspace bit for bit,
  * the metrics against brute force, the CSV reader's liberties (column
  * order, extra columns, CRLF, u64 wrap) and every malformed input rejected
- * with its reason and no file written.
+ * with its reason and no file written; the lookahead labels and dropped
+ * rows on files built to known answers, and CFS's rule exact on a file
+ * labelled by it.
  *
  * The 1M-row timing is not here (tests stay fast under ASan): see the
  * README for the measured figure.
