@@ -356,11 +356,10 @@ int kopt_target_parse(const char *target, __u32 *k, char *why, size_t len)
 	return 0;
 }
 
-/* Row indices ordered by pid, then by file order. */
-static const __s64 *sort_pid;
-
-static int cmp_pid_row(const void *a, const void *b)
+/* Row indices ordered by pid, then by file order (qsort_r: reentrant). */
+static int cmp_pid_row(const void *a, const void *b, void *pids)
 {
+	const __s64 *sort_pid = pids;
 	long i = *(const long *)a, j = *(const long *)b;
 
 	if (sort_pid[i] != sort_pid[j])
@@ -427,8 +426,7 @@ int kopt_dataset_lookahead(struct kopt_dataset *ds, __u32 k, long *decided,
 	memcpy(dec, ds->y, n);
 	for (i = 0; i < n; i++)
 		idx[i] = i;
-	sort_pid = ds->col[KOPT_FEAT_PID];
-	qsort(idx, n, sizeof(*idx), cmp_pid_row);
+	qsort_r(idx, n, sizeof(*idx), cmp_pid_row, ds->col[KOPT_FEAT_PID]);
 	lookahead_label(ds, idx, k, dec, keep, decided, unknown);
 	ds->positives = 0;
 	for (i = 0; i < n; i++) {
