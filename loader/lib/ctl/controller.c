@@ -958,6 +958,12 @@ static struct limits limits(struct run *r)
 	return l;
 }
 
+/* The load's measured wander within a level (sd, log); NAN before. */
+static double load_wander(const struct run *r)
+{
+	return r->load_n >= NOISE_MIN_PAIRS ? sqrt(r->load_ss) : NAN;
+}
+
 /*
  * The load a hold at qps must be safe at: Z_LOAD sds of the load's
  * measured wander above qps (see Z_LOAD). On the replayed Flink sweep,
@@ -966,18 +972,11 @@ static struct limits limits(struct run *r)
  */
 static double hold_load(const struct run *r, double qps)
 {
-	double up;
+	double sd = load_wander(r);
 
-	if (r->load_n < NOISE_MIN_PAIRS || r->pol.qps_change <= 0)
+	if (!isfinite(sd) || r->pol.qps_change <= 0)
 		return qps;
-	up = fmin(Z_LOAD * sqrt(r->load_ss), log1p(r->pol.qps_change));
-	return qps * exp(up);
-}
-
-/* The load's measured wander within a level (sd, log); NAN before. */
-static double load_wander(const struct run *r)
-{
-	return r->load_n >= NOISE_MIN_PAIRS ? sqrt(r->load_ss) : NAN;
+	return qps * exp(fmin(Z_LOAD * sd, log1p(r->pol.qps_change)));
 }
 
 /*
@@ -1352,19 +1351,16 @@ static void drift_reset(struct run *r)
 /* Holds the model's best safe setting at qps, or the fallback. */
 static void choose_hold(struct run *r, struct level *lv, double qps)
 {
-	struct limits l;
+	double qh = hold_load(r, qps);
 	long h = -1;
 	char buf[64];
 
-	/* safe under the load's wander, else at least at the load itself */
-	if (hold_load(r, qps) > qps && !predict_grid(r, hold_load(r, qps))) {
-		l = limits(r);
-		h = best_hold(r, &l);
-	}
-	if (h < 0 && !predict_grid(r, qps)) {
-		l = limits(r);
-		h = best_hold(r, &l);
-	}
+	/* safe under the load's wander, else at least at the load itself;
+	 * predict_grid() sets r->lim */
+	if (qh > qps && !predict_grid(r, qh))
+		h = best_hold(r, &r->lim);
+	if (h < 0 && !predict_grid(r, qps))
+		h = best_hold(r, &r->lim);
 	r->cur = h >= 0 ? grid_setting(&r->pol, h) : r->fallback;
 	r->q_ref = qps;
 	drift_reset(r);
