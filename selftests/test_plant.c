@@ -201,6 +201,98 @@ KOPT_TEST(plant_proto_request)
 	plant_stop(p);
 }
 
+/*
+ * A policy's other knobs travel by name in "knobs", never with stock; a
+ * policy without them sends exactly the two-knob request (above).
+ */
+KOPT_TEST(plant_proto_request_knobs)
+{
+	static const char *const names[] = { "defer_irqs", "busy_poll" };
+	static const char *const bad[] = { "a\"b", "itr_us", "" };
+	struct plant *p = start_bad("echo", 1);
+	struct plant_setting s = {
+		.itr_us = 50, .freq_mhz = 1800, .n_knobs = 2, .knobs = { 4, 0 }
+	};
+	char err[PLANT_ERR_LEN] = "";
+	struct plant_reply r = { 0 };
+
+	if (!p)
+		return;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ASSERT_EQ(plant_set_knobs(p, 1, &bad[i]), -EINVAL, bad[i]);
+	ASSERT_EQ(plant_set_knobs(p, PLANT_MAX_KNOBS + 1, names), -EINVAL,
+		  "too many knobs");
+	if (!ASSERT_OK(plant_set_knobs(p, 2, names), "set knobs"))
+		goto out;
+	plant_measure(p, &s, 10, 5, PLANT_NEED_P99, &r, err, sizeof(err));
+	ASSERT_HAS(err,
+		   "{\"itr_us\":50,\"freq_mhz\":1800,\"knobs\":"
+		   "{\"defer_irqs\":4,\"busy_poll\":0},\"seconds\":10}",
+		   "request with the knobs by name");
+	plant_stop(p);
+	p = start_bad("echo", 1);
+	if (!p || !ASSERT_OK(plant_set_knobs(p, 2, names), "set knobs"))
+		goto out;
+	s.stock = true;
+	plant_measure(p, &s, 10, 5, PLANT_NEED_P99, &r, err, sizeof(err));
+	ASSERT_HAS(err, "{\"itr_us\":null,\"freq_mhz\":null,\"seconds\":10}",
+		   "stock: no knobs");
+out:
+	if (p)
+		plant_stop(p);
+}
+
+/* The plant's side of "knobs": names and values checked, stock without. */
+KOPT_TEST(plant_parse_request_knobs)
+{
+	static const struct {
+		const char *line, *expect;
+	} bad[] = {
+		{ "{\"itr_us\": 5, \"freq_mhz\": 1, \"knobs\": 3, "
+		  "\"seconds\": 1}",
+		  "knobs: not an object" },
+		{ "{\"itr_us\": null, \"freq_mhz\": null, \"knobs\": "
+		  "{\"d\": 1}, \"seconds\": 1}",
+		  "knobs: set with itr_us null" },
+		{ "{\"itr_us\": 5, \"freq_mhz\": 1, \"knobs\": "
+		  "{\"$(id)\": 1}, \"seconds\": 1}",
+		  "is not a knob name" },
+		{ "{\"itr_us\": 5, \"freq_mhz\": 1, \"knobs\": "
+		  "{\"d\": -1}, \"seconds\": 1}",
+		  "knobs: d must be a non-negative number" },
+		{ "{\"itr_us\": 5, \"freq_mhz\": 1, \"knobs\": "
+		  "{\"d\": \"1\"}, \"seconds\": 1}",
+		  "knobs: d must be a non-negative number" },
+		{ "{\"itr_us\": 5, \"freq_mhz\": 1, \"knobs\": {\"a\": 1, "
+		  "\"b\": 1, \"c\": 1, \"d\": 1, \"e\": 1}, \"seconds\": 1}",
+		  "knobs: more than 4" },
+	};
+	struct plant_request rq = { 0 };
+	char err[PLANT_ERR_LEN];
+
+	if (!ASSERT_OK(plant_parse_request("{\"itr_us\": 5, \"freq_mhz\": "
+					   "1800, \"knobs\": {\"defer_irqs\": "
+					   "2}, \"seconds\": 10}",
+					   100, &rq, err, sizeof(err)),
+		       err))
+		return;
+	ASSERT_EQ(rq.n_knobs, 1, "one knob");
+	ASSERT_STREQ(rq.knob_names[0], "defer_irqs", "its name");
+	ASSERT_EQ(rq.knobs[0], 2, "its value");
+	ASSERT_OK(plant_parse_request("{\"itr_us\": 5, \"freq_mhz\": 1800, "
+				      "\"seconds\": 10}",
+				      100, &rq, err, sizeof(err)),
+		  err);
+	ASSERT_EQ(rq.n_knobs, 0, "a two-knob request has none");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (ASSERT_EQ(plant_parse_request(bad[i].line, 100, &rq, err,
+						  sizeof(err)),
+			      -EINVAL, bad[i].line))
+			ASSERT_HAS(err, bad[i].expect, bad[i].line);
+	}
+}
+
 KOPT_TEST(plant_proto_garbage_then_good)
 {
 	struct plant *p = start_bad("garbage", 2);

@@ -347,6 +347,30 @@ static const struct bad_case bad_cases[] = {
 	  "[optimizer] init_trials: 20 is more than trials (10)" },
 	{ "key before section", "objective = energy\n" GOOD_HEAD, true, 1,
 	  "unknown section []" },
+	/* [knob NAME]: a name reaches every plant's request */
+	{ "knob name with a quote", "[knob a\"b]\nvalues = 1\n", false, 17,
+	  "[knob a\"b]: 'a\"b' is not a knob name" },
+	{ "knob named like a request key", "[knob itr_us]\nvalues = 1\n", false,
+	  17, "'itr_us' is not a knob name" },
+	{ "knob without values", "[knob defer]\nscale = log\n", false, 17,
+	  "[knob defer] values: missing" },
+	{ "knob value listed twice", "[knob defer]\nvalues = 0, 2, 0\n", false,
+	  17, "[knob defer] values: 0 is listed twice" },
+	{ "knob negative value", "[knob defer]\nvalues = 0, -2\n", false, 17,
+	  "[knob defer] values: -2 is out of range" },
+	{ "knob unknown key", "[knob defer]\nvalues = 0\nstep = 2\n", false, 18,
+	  "[knob defer] step: unknown key" },
+	{ "knob bad safe end", "[knob defer]\nvalues = 0\nsafe = middle\n",
+	  false, 18, "[knob defer] safe: 'middle': expected low or high" },
+	{ "knob fallback not a value",
+	  "[knob defer]\nvalues = 0, 2\nfallback = 1\n", false, 18,
+	  "[knob defer] fallback: 1 is not one of values" },
+	{ "knob key twice", "[knob defer]\nvalues = 0\nvalues = 1\n", false, 18,
+	  "[knob defer] values: given twice (first on line 17)" },
+	{ "five knobs",
+	  "[knob a]\nvalues = 0\n[knob b]\nvalues = 0\n[knob c]\n"
+	  "values = 0\n[knob d]\nvalues = 0\n[knob e]\nvalues = 0\n",
+	  false, 25, "[knob e]: more than 4 [knob] sections" },
 };
 
 /* Checks one bad case: refused, naming file, line, key and reason. */
@@ -375,6 +399,42 @@ KOPT_TEST(policy_bad_inputs)
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		check_bad(&bad_cases[i], i);
 	}
+}
+
+/* [knob NAME]: values sorted, defaults, the effective policy shows it. */
+KOPT_TEST(policy_knob_sections)
+{
+	char err[KOPT_INI_ERR_LEN] = "", path[PATH_MAX];
+	struct json_object *j, *sec = NULL;
+	struct policy p = { 0 };
+
+	snprintf(path, sizeof(path), "%s/knobs.conf", kopt_test_tmpdir());
+	write_file(path, GOOD_HEAD "[knob defer_irqs]\nvalues = 8, 0, 2\n"
+				   "scale = log\n[knob busy_poll]\n"
+				   "values = 0, 50\nsafe = high\n");
+	if (!ASSERT_OK(policy_load(path, &p, err, sizeof(err)), err))
+		return;
+	ASSERT_EQ(p.n_knobs, 2, "two knobs, in the file's order");
+	ASSERT_STREQ(p.knobs[0].name, "defer_irqs", "first knob");
+	ASSERT_EQ(p.knobs[0].n_values, 3, "values");
+	ASSERT_TRUE(p.knobs[0].values[0] == 0 && p.knobs[0].values[2] == 8,
+		    "values sorted ascending");
+	ASSERT_TRUE(p.knobs[0].log && !p.knobs[0].safe_high, "scale, safe");
+	ASSERT_EQ(p.knobs[0].fallback, 0, "fallback: the safe (low) end");
+	ASSERT_TRUE(p.knobs[1].safe_high, "safe = high");
+	ASSERT_EQ(p.knobs[1].fallback, 50, "fallback: the safe (high) end");
+	j = policy_json(&p);
+	ASSERT_TRUE(json_object_object_get_ex(j, "knob defer_irqs", &sec),
+		    "effective policy has the section");
+	ASSERT_STREQ(
+		json_object_get_string(json_object_object_get(sec, "values")),
+		"0 2 8", "values as the file would give them");
+	json_object_put(j);
+	/* no [knob] section: no third knob, as before */
+	snprintf(path, sizeof(path), "%s/noknobs.conf", kopt_test_tmpdir());
+	write_file(path, GOOD_HEAD);
+	if (ASSERT_OK(policy_load(path, &p, err, sizeof(err)), err))
+		ASSERT_EQ(p.n_knobs, 0, "no knobs");
 }
 
 KOPT_TEST(policy_bad_log_levels)

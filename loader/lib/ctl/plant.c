@@ -32,6 +32,11 @@
 #include <json-c/json.h>
 
 #include "plant.h"
+#include "policy.h"
+
+_Static_assert(PLANT_MAX_KNOBS == POLICY_MAX_KNOBS &&
+		       PLANT_KNOB_NAME_LEN == POLICY_KNOB_NAME_LEN,
+	       "a policy's knobs fit a plant's");
 
 extern char **environ;
 
@@ -227,6 +232,19 @@ static int terminate(struct plant *p, int grace_ms)
 	return st;
 }
 
+int plant_set_knobs(struct plant *p, unsigned int n, const char *const *names)
+{
+	if (n > PLANT_MAX_KNOBS)
+		return -EINVAL;
+	for (unsigned int i = 0; i < n; i++)
+		if (!policy_knob_name_ok(names[i]))
+			return -EINVAL;
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(p->knob_names[i], PLANT_KNOB_NAME_LEN, "%s", names[i]);
+	p->n_knobs = n;
+	return 0;
+}
+
 int plant_restart(struct plant *p, char *err, size_t errlen)
 {
 	if (p->ops)
@@ -275,12 +293,22 @@ static int send_request(struct plant *p, const struct plant_setting *s,
 			double seconds, char *err, size_t errlen)
 {
 	struct json_object *o = json_object_new_object();
-	char line[256];
+	char line[1024];
 	size_t len, off = 0;
 	int ret = 0;
 
 	json_object_object_add(o, "itr_us", knob(s->stock, s->itr_us));
 	json_object_object_add(o, "freq_mhz", knob(s->stock, s->freq_mhz));
+	if (!s->stock && p->n_knobs) {
+		struct json_object *k = json_object_new_object();
+
+		for (unsigned int i = 0; i < p->n_knobs; i++)
+			json_object_object_add(k, p->knob_names[i],
+					       knob(false, i < s->n_knobs ?
+								   s->knobs[i] :
+								   NAN));
+		json_object_object_add(o, "knobs", k);
+	}
 	json_object_object_add(o, "seconds", knob(false, seconds));
 	len = snprintf(line, sizeof(line), "%s\n",
 		       json_object_to_json_string_ext(o,
@@ -585,6 +613,60 @@ static int request_knob(struct json_object *req, const char *key, double *out)
 	return isfinite(*out) && *out >= 0 ? 0 : -1;
 }
 
+/* The optional "knobs" object: names a policy could give, values >= 0. */
+static int request_knobs(struct json_object *req, struct plant_request *rq,
+			 char *err, size_t errlen)
+{
+	struct json_object *k = NULL;
+
+	rq->n_knobs = 0;
+	if (!json_object_object_get_ex(req, "knobs", &k) || !k)
+		return 0;
+	if (!json_object_is_type(k, json_type_object)) {
+		snprintf(err, errlen, "knobs: not an object");
+		return -EINVAL;
+	}
+	if (rq->stock && json_object_object_length(k)) {
+		snprintf(err, errlen,
+			 "knobs: set with itr_us null (the stock policy "
+			 "sets every knob)");
+		return -EINVAL;
+	}
+	for (struct json_object_iterator it = json_object_iter_begin(k),
+					 end = json_object_iter_end(k);
+	     !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		const char *name = json_object_iter_peek_name(&it);
+		struct json_object *v = json_object_iter_peek_value(&it);
+		double d;
+
+		if (rq->n_knobs == PLANT_MAX_KNOBS) {
+			snprintf(err, errlen, "knobs: more than %d",
+				 PLANT_MAX_KNOBS);
+			return -EINVAL;
+		}
+		if (!policy_knob_name_ok(name)) {
+			snprintf(err, errlen,
+				 "knobs: '%.40s' is not a knob name "
+				 "(a-z, 0-9, '_')",
+				 name);
+			return -EINVAL;
+		}
+		if (!v ||
+		    (!json_object_is_type(v, json_type_int) &&
+		     !json_object_is_type(v, json_type_double)) ||
+		    !isfinite(d = json_object_get_double(v)) || d < 0) {
+			snprintf(err, errlen,
+				 "knobs: %s must be a non-negative number",
+				 name);
+			return -EINVAL;
+		}
+		snprintf(rq->knob_names[rq->n_knobs], PLANT_KNOB_NAME_LEN, "%s",
+			 name);
+		rq->knobs[rq->n_knobs++] = d;
+	}
+	return 0;
+}
+
 int plant_parse_request(const char *line, double max_seconds,
 			struct plant_request *rq, char *err, size_t errlen)
 {
@@ -611,6 +693,8 @@ int plant_parse_request(const char *line, double max_seconds,
 		goto out;
 	}
 	rq->stock = itr == 1;
+	if (request_knobs(req, rq, err, errlen))
+		goto out;
 	if (freq == 1)
 		rq->freq_mhz = NAN; /* ITR only: frequency left as it is */
 	if (!json_object_object_get_ex(req, "seconds", &v) ||

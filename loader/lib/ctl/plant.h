@@ -6,6 +6,16 @@
  *
  *   {"itr_us": 50, "freq_mhz": 1800, "seconds": 10}   (null, null: stock)
  *
+ * and, when the policy declares knobs beside ITR and frequency ([knob
+ * NAME] sections), their values by name (never with stock):
+ *
+ *   {"itr_us": 50, "freq_mhz": 1800, "knobs": {"defer_irqs": 2},
+ *    "seconds": 10}
+ *
+ * A policy without such knobs sends no "knobs", so a plant written for
+ * two knobs keeps working; a plant that does not know a knob it is sent
+ * replies {"error": ...} and the window fails with that reason.
+ *
  * one reply:
  *
  *   {"energy_j": 866.8, "p99_us": 194.5, "p50_us": 63.9, "qps": 400000,
@@ -33,6 +43,14 @@
 #define PLANT_LINE_MAX 65536
 #define PLANT_SOURCE_LEN 16
 #define PLANT_ERR_LEN 512
+/* knobs beside ITR and frequency (policy.h's POLICY_MAX_KNOBS) */
+#define PLANT_MAX_KNOBS 4
+#define PLANT_KNOB_NAME_LEN 32
+/*
+ * The one other knob kopt's own plants turn: hard-IRQ deferral (NAPI's
+ * napi_defer_hard_irqs; `kopt plant host` writes it, the sim models it).
+ */
+#define PLANT_KNOB_DEFER_IRQS "defer_irqs"
 
 /* What a reply must carry besides energy_j, qps and seconds. */
 enum plant_need {
@@ -44,6 +62,14 @@ enum plant_need {
 struct plant_setting {
 	bool stock; /* both knobs null: the stock policy */
 	double itr_us, freq_mhz;
+	/*
+	 * The other knobs' values, in the order of the names the plant was
+	 * given (plant_set_knobs(); the policy's [knob NAME] order); 0
+	 * with stock. An in-process plant knows the names from the policy
+	 * it was made for.
+	 */
+	unsigned int n_knobs;
+	double knobs[PLANT_MAX_KNOBS];
 };
 
 struct plant_reply {
@@ -73,6 +99,8 @@ struct plant {
 	void *ctx;
 	char *cmdline; /* for messages */
 	char **argv; /* what is exec'd */
+	unsigned int n_knobs; /* names of a setting's knobs[], in order */
+	char knob_names[PLANT_MAX_KNOBS][PLANT_KNOB_NAME_LEN];
 	pid_t pid; /* 0: not running */
 	int fd; /* socket: the plant's stdin and stdout */
 	size_t len; /* bytes buffered */
@@ -87,6 +115,11 @@ struct plant *plant_start_argv(char *const argv[], const char *label, char *err,
 /* An in-process plant; label names it in messages. */
 struct plant *plant_start_ops(const struct plant_ops *ops, void *ctx,
 			      const char *label, char *err, size_t errlen);
+/*
+ * The names requests give a setting's knobs[] (n at most PLANT_MAX_KNOBS,
+ * each a policy_knob_name_ok() name). 0, or -EINVAL.
+ */
+int plant_set_knobs(struct plant *p, unsigned int n, const char *const *names);
 /* Starts the same command again (after it died or hung). */
 int plant_restart(struct plant *p, char *err, size_t errlen);
 bool plant_running(const struct plant *p);
@@ -110,6 +143,10 @@ struct plant_request {
 	double itr_us;
 	double freq_mhz; /* NAN: null beside a set itr_us (no DVFS knob) */
 	double seconds;
+	/* "knobs": names (checked like a policy's) and values >= 0 */
+	unsigned int n_knobs;
+	char knob_names[PLANT_MAX_KNOBS][PLANT_KNOB_NAME_LEN];
+	double knobs[PLANT_MAX_KNOBS];
 };
 
 /*

@@ -396,6 +396,11 @@ struct policy_parse {
 	bool bad[NR_KEYS]; /* given with a value refused (already reported) */
 	double freq_min, freq_max, freq_step;
 	int itr_scale; /* index into scale_names */
+	/* [knob NAME]: where each section and each of its keys was given */
+	int knob_line[POLICY_MAX_KNOBS];
+	int knob_key_line[POLICY_MAX_KNOBS][4]; /* knob_keys[] order */
+	bool knob_bad[POLICY_MAX_KNOBS];
+	bool knob_fallback_given[POLICY_MAX_KNOBS];
 };
 
 static bool known_section(const char *section)
@@ -651,17 +656,184 @@ static int set_value(struct policy_parse *pp, struct kopt_ini *ini, int id,
 	return -1;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* ---- [knob NAME] sections ---------------------------------------------------- */
+
+#define KNOB_PREFIX "knob "
+/* values are bounded like ITRs: any real knob's range fits */
+#define MAX_KNOB_VALUE 1e9
+
+static const char *const knob_keys[] = { "values", "scale", "safe", "fallback",
+					 NULL };
+static const char *const safe_names[] = { "low", "high", NULL };
+
+bool policy_knob_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len || len >= POLICY_KNOB_NAME_LEN || name[0] < 'a' ||
+	    name[0] > 'z')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+		      (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+			return false;
+	return strcmp(name, "itr_us") && strcmp(name, "freq_mhz") &&
+	       strcmp(name, "seconds");
+}
+
+/* The knob named by section "knob NAME", added on first sight; -1: bad. */
+static int knob_slot(struct policy_parse *pp, struct kopt_ini *ini,
+		     const char *section)
+{
+	const char *name = section + strlen(KNOB_PREFIX);
+	struct policy *p = pp->p;
+
+	while (*name == ' ')
+		name++;
+	for (unsigned int i = 0; i < p->n_knobs; i++)
+		if (!strcmp(p->knobs[i].name, name))
+			return (int)i;
+	if (!policy_knob_name_ok(name))
+		return kopt_ini_err(ini, section, NULL,
+				    "'%s' is not a knob name: 1 to %d of "
+				    "a-z, 0-9 and '_', starting with a "
+				    "letter, and not itr_us, freq_mhz or "
+				    "seconds (plants see it in requests)",
+				    name, POLICY_KNOB_NAME_LEN - 1);
+	if (p->n_knobs == POLICY_MAX_KNOBS)
+		return kopt_ini_err(ini, section, NULL,
+				    "more than %d [knob] sections",
+				    POLICY_MAX_KNOBS);
+	snprintf(p->knobs[p->n_knobs].name, POLICY_KNOB_NAME_LEN, "%s", name);
+	pp->knob_line[p->n_knobs] = ini->line;
+	return (int)p->n_knobs++;
+}
+
+static int knob_handler(struct policy_parse *pp, struct kopt_ini *ini,
+			const char *section, const char *key, const char *value)
+{
+	int k = knob_slot(pp, ini, section), id = -1, i;
+	struct policy_knob *kn;
+
+	if (k < 0)
+		return -1;
+	kn = &pp->p->knobs[k];
+	for (i = 0; knob_keys[i]; i++)
+		if (!strcmp(knob_keys[i], key))
+			id = i;
+	if (id < 0)
+		return kopt_ini_err(ini, section, key,
+				    "unknown key (a [knob NAME] has values, "
+				    "scale, safe and fallback)");
+	if (pp->knob_key_line[k][id])
+		return kopt_ini_err(ini, section, key,
+				    "given twice (first on line %d)",
+				    pp->knob_key_line[k][id]);
+	pp->knob_key_line[k][id] = ini->line;
+	switch (id) {
+	case 0:
+		if (kopt_ini_list(ini, section, key, value, 0, MAX_KNOB_VALUE,
+				  kn->values, POLICY_MAX_KNOB_VALUES,
+				  &kn->n_values))
+			goto bad;
+		return 0;
+	case 1:
+	case 2:
+		for (i = 0; (id == 1 ? scale_names : safe_names)[i]; i++)
+			if (!strcmp((id == 1 ? scale_names : safe_names)[i],
+				    value))
+				break;
+		if (!(id == 1 ? scale_names : safe_names)[i]) {
+			kopt_ini_err(ini, section, key, "'%s': expected %s",
+				     value,
+				     id == 1 ? "linear or log" : "low or high");
+			goto bad;
+		}
+		if (id == 1)
+			kn->log = i == 1;
+		else
+			kn->safe_high = i == 1;
+		return 0;
+	default:
+		if (kopt_ini_double(ini, section, key, value, 0, MAX_KNOB_VALUE,
+				    &kn->fallback))
+			goto bad;
+		pp->knob_fallback_given[k] = true;
+		return 0;
+	}
+bad:
+	pp->knob_bad[k] = true;
+	return -1;
+}
+
+/* Relations within each [knob NAME], once the file is read. */
+static int check_knobs(struct policy_parse *pp, struct kopt_ini *ini)
+{
+	struct policy *p = pp->p;
+	int ret = 0;
+
+	for (unsigned int k = 0; k < p->n_knobs; k++) {
+		struct policy_knob *kn = &p->knobs[k];
+		char section[POLICY_KNOB_NAME_LEN + 8];
+		bool found = false;
+
+		if (pp->knob_bad[k])
+			continue;
+		snprintf(section, sizeof(section), "knob %s", kn->name);
+		if (!pp->knob_key_line[k][0]) {
+			ini->line = pp->knob_line[k];
+			ret |= kopt_ini_err(ini, section, "values",
+					    "missing (the values to search, "
+					    "e.g. values = 0, 1, 2, 4)");
+			continue;
+		}
+		qsort(kn->values, kn->n_values, sizeof(double), cmp_double);
+		for (size_t i = 1; i < kn->n_values; i++)
+			if (kn->values[i] == kn->values[i - 1]) {
+				ini->line = pp->knob_key_line[k][0];
+				ret |= kopt_ini_err(ini, section, "values",
+						    "%g is listed twice",
+						    kn->values[i]);
+				break;
+			}
+		if (!pp->knob_fallback_given[k]) {
+			kn->fallback =
+				kn->values[kn->safe_high ? kn->n_values - 1 : 0];
+			continue;
+		}
+		for (size_t i = 0; i < kn->n_values; i++)
+			found |= kn->values[i] == kn->fallback;
+		if (!found) {
+			ini->line = pp->knob_key_line[k][3];
+			ret |= kopt_ini_err(ini, section, "fallback",
+					    "%g is not one of values",
+					    kn->fallback);
+		}
+	}
+	return ret;
+}
+
 static int policy_handler(struct kopt_ini *ini, const char *section,
 			  const char *key, const char *value)
 {
 	struct policy_parse *pp = ini->user;
 	int id;
 
+	if (!strncmp(section, KNOB_PREFIX, strlen(KNOB_PREFIX)))
+		return knob_handler(pp, ini, section, key, value);
 	if (!known_section(section))
 		return kopt_ini_err(ini, NULL, NULL,
 				    "unknown section [%s] (key '%s'); known: "
-				    "policy, sla, itr, freq, window, "
-				    "optimizer, trigger, guard, plant, host",
+				    "policy, sla, itr, freq, knob NAME, "
+				    "window, optimizer, trigger, guard, "
+				    "plant, host",
 				    section, key);
 	id = find_key(section, key);
 	if (id < 0)
@@ -805,13 +977,6 @@ static int check_itr(struct policy_parse *pp, struct kopt_ini *ini)
 			       "step_us",
 			       POLICY_MAX_LOG_ITR_LEVELS);
 	return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 static int freq_range(struct policy_parse *pp, struct kopt_ini *ini)
@@ -1044,6 +1209,7 @@ int policy_load(const char *path, struct policy *p, char *err, size_t errlen)
 		check_freq(pp, &ini);
 		check_optimizer(pp, &ini);
 		check_host(pp, &ini);
+		check_knobs(pp, &ini);
 	}
 	if (!pp->line[KEY_NAME])
 		default_name(p, path);
@@ -1204,6 +1370,27 @@ struct json_object *policy_json(const struct policy *p)
 			json_object_array_add(defaults,
 					      json_object_new_string(name));
 		}
+	}
+	for (unsigned int k = 0; k < p->n_knobs; k++) {
+		const struct policy_knob *kn = &p->knobs[k];
+		char name[POLICY_KNOB_NAME_LEN + 8], buf[1024];
+		size_t n = 0;
+
+		for (size_t i = 0; i < kn->n_values && n < sizeof(buf); i++)
+			n += snprintf(buf + n, sizeof(buf) - n, "%s%g",
+				      i ? " " : "", kn->values[i]);
+		sec = json_object_new_object();
+		json_object_object_add(sec, "values",
+				       json_object_new_string(buf));
+		json_object_object_add(
+			sec, "scale",
+			json_object_new_string(scale_names[kn->log]));
+		json_object_object_add(
+			sec, "safe",
+			json_object_new_string(safe_names[kn->safe_high]));
+		json_object_object_add(sec, "fallback", jdouble(kn->fallback));
+		snprintf(name, sizeof(name), "knob %s", kn->name);
+		json_object_object_add(o, name, sec);
 	}
 	json_object_object_add(o, "defaults", defaults);
 	return o;

@@ -30,6 +30,13 @@
 /* every error of a file, one "path:line: ..." line each */
 #define KOPT_INI_ERR_LEN 4096
 #define POLICY_LATENCY_LEN 1024
+/*
+ * Knobs beside ITR and frequency: [knob NAME] sections, each a list of
+ * values a plant turns by NAME (the request's "knobs" object, plant.h).
+ */
+#define POLICY_MAX_KNOBS 4
+#define POLICY_MAX_KNOB_VALUES 32
+#define POLICY_KNOB_NAME_LEN 32
 
 /*
  * Defaults of the keys a policy may leave out (every key has one but the
@@ -146,6 +153,20 @@ struct policy_sla {
 	double aim_ratio;
 };
 
+/* [knob NAME]: one more knob for the controller to search. */
+struct policy_knob {
+	char name[POLICY_KNOB_NAME_LEN]; /* [a-z][a-z0-9_]* */
+	size_t n_values;
+	double values[POLICY_MAX_KNOB_VALUES]; /* ascending, distinct */
+	bool log; /* scale = log: the optimizer sees log(1 + value) */
+	/*
+	 * safe = high: the largest value is the latency-first end (the
+	 * first trial's, like the smallest ITR); low (default): the smallest
+	 */
+	bool safe_high;
+	double fallback; /* with a fixed [guard] fallback (default: safe end) */
+};
+
 struct policy {
 	char path[PATH_MAX];
 	uint64_t given_keys; /* a bit per key (policy.c's table) set in the file */
@@ -161,6 +182,9 @@ struct policy {
 	 * the optimizer searches ITR alone and requests carry freq null.
 	 */
 	bool freq_fixed;
+	/* [knob NAME] sections, in the file's order */
+	unsigned int n_knobs;
+	struct policy_knob knobs[POLICY_MAX_KNOBS];
 	double window_s;
 	/* optimizer */
 	unsigned int trials; /* suggested settings per trigger, at most */
@@ -210,6 +234,12 @@ int policy_load(const char *path, struct policy *p, char *err, size_t errlen);
  * else is accepted.
  */
 bool policy_name_ok(const char *name);
+/*
+ * True if name can name a [knob NAME]: 1 to POLICY_KNOB_NAME_LEN - 1 of
+ * [a-z0-9_], starting with a letter, and none of the request's own keys
+ * (itr_us, freq_mhz, seconds).
+ */
+bool policy_knob_name_ok(const char *name);
 const char *policy_objective_name(enum policy_objective o);
 const char *policy_acq_name(enum policy_acq a);
 const char *policy_baseline_name(enum policy_baseline b);
