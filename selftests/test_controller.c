@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -42,6 +43,14 @@ struct fake {
 	bool load_matters; /* p99 and power grow with the load */
 	/* the load wanders: x (1 + wander sin(2 pi window / WANDER_WINDOWS)) */
 	double wander;
+	/*
+	 * A third knob (the policy's first [knob]): it saves power with
+	 * diminishing returns and costs p99 quadratically, so its best value
+	 * is inside its range; without it, a request carrying it fails.
+	 */
+	bool third;
+	unsigned int with_knob; /* requests that carried it */
+	struct plant_setting served; /* the last window's setting */
 	/* every window's setting and power, for what was held when */
 	unsigned int n_seen;
 	double seen_power[4096];
@@ -49,6 +58,16 @@ struct fake {
 
 #define TRAP_AFTER 5
 #define WANDER_WINDOWS 12
+
+static double third_power(double k)
+{
+	return -8 * k / (k + 1);
+}
+
+static double third_p99(double k)
+{
+	return 3 * k * k;
+}
 
 static double fake_power(double itr, double mhz)
 {
@@ -114,6 +133,18 @@ static int fake_reply(void *ctx, const struct plant_setting *s, double seconds,
 							WANDER_WINDOWS)));
 	scale = fk->load_matters ? qps / 100000.0 : 1;
 
+	double k = !s->stock && s->n_knobs ? s->knobs[0] : 0;
+
+	fk->served = *s;
+	if (!s->stock && s->n_knobs) {
+		if (!fk->third) {
+			++fk->windows;
+			snprintf(line, cap, "{\"error\": \"no such knob\"}");
+			return 0;
+		}
+		fk->with_knob++;
+		p99 += third_p99(k);
+	}
 	if (++fk->windows == 10 && fk->lie_at_10) {
 		snprintf(line, cap, "{\"energy_j\": -1}");
 		return 0;
@@ -127,8 +158,8 @@ static int fake_reply(void *ctx, const struct plant_setting *s, double seconds,
 		 "{\"energy_j\": %.6f, \"p99_us\": %.3f, \"p50_us\": %.3f, "
 		 "\"qps\": %d, \"seconds\": %g, \"source\": \"sim\", "
 		 "\"stock_energy_j\": %.6f}",
-		 fake_power(itr, mhz) * seconds, p99, p99 / 3, qps, seconds,
-		 fake_power(50, 2900) * seconds);
+		 (fake_power(itr, mhz) + third_power(k)) * seconds, p99,
+		 p99 / 3, qps, seconds, fake_power(50, 2900) * seconds);
 	return 0;
 }
 
@@ -418,6 +449,92 @@ KOPT_TEST(controller_holds_through_load_wander)
 	ASSERT_LT(fabs(sd / (0.15 / sqrt(2)) - 1), 0.3, "wander measured");
 	ASSERT_LT(outside, 0.005, "holds keep the SLA through the wander");
 	ASSERT_GT(jget(sum, "saving_vs_stock"), 0.05, "still saves");
+	json_object_put(sum);
+out:
+	free(pol);
+}
+
+/*
+ * Three knobs: the policy declares one more ([knob defer]); the model
+ * spans all three and the controller holds the third inside its range,
+ * where the grid's best is, and every request carries it by name.
+ */
+KOPT_TEST(controller_searches_a_third_knob)
+{
+	static const double values[] = { 0, 1, 2, 4, 8 };
+	struct policy *pol = calloc(1, sizeof(*pol));
+	struct fake fk = { .third = true };
+	struct json_object *sum;
+	double itr, mhz, k, best = INFINITY, best_k = NAN;
+
+	if (!ASSERT_OK_PTR(pol, "calloc") ||
+	    !load_policy(pol, "memcached-sla500.conf"))
+		goto out;
+	pol->n_knobs = 1;
+	pol->knobs[0] = (struct policy_knob){ .name = "defer",
+					      .n_values = 5,
+					      .log = true };
+	memcpy(pol->knobs[0].values, values, sizeof(values));
+	for (itr = pol->itr_min_us; itr <= pol->itr_max_us;
+	     itr += pol->itr_step_us)
+		for (size_t f = 0; f < pol->n_freqs; f++)
+			for (size_t v = 0; v < 5; v++) {
+				double p = fake_power(itr, pol->freqs_mhz[f]) +
+					   third_power(values[v]);
+
+				if (fake_p99(itr, pol->freqs_mhz[f]) +
+						    third_p99(values[v]) <
+					    pol->sla.bound_us &&
+				    p < best) {
+					best = p;
+					best_k = values[v];
+				}
+			}
+	sum = run_fake(pol, &fk, 3600);
+	if (!sum)
+		goto out;
+	ASSERT_EQ(jget(sum, "failed_windows"), 0, "failed windows");
+	/* where the hour ended: a hold (steps move it after the decision) */
+	itr = fk.served.itr_us;
+	mhz = fk.served.freq_mhz;
+	k = fk.served.knobs[0];
+	ASSERT_TRUE(!fk.served.stock && fk.served.n_knobs == 1,
+		    "the last window carried the knob");
+	printf("three knobs: held ITR %g us, %g MHz, defer %g: %.2f W; the "
+	       "grid's best %.2f W at defer %g; %u of %u requests carried "
+	       "it\n",
+	       itr, mhz, k, fake_power(itr, mhz) + third_power(k), best, best_k,
+	       fk.with_knob, fk.windows);
+	ASSERT_GT(k, 0, "the third knob is used");
+	ASSERT_LT(fake_p99(itr, mhz) + third_p99(k), pol->sla.bound_us,
+		  "held meets the SLA");
+	ASSERT_LT(fake_power(itr, mhz) + third_power(k), best * 1.05,
+		  "held within 5% of the best of the 3-D grid");
+	ASSERT_GT(fk.with_knob, fk.windows / 2, "requests carry the knob");
+	json_object_put(sum);
+out:
+	free(pol);
+}
+
+/* A plant that does not know a policy's knob fails its windows, saying so. */
+KOPT_TEST(controller_plant_without_the_knob)
+{
+	struct policy *pol = calloc(1, sizeof(*pol));
+	struct fake fk = {};
+	struct json_object *sum;
+
+	if (!ASSERT_OK_PTR(pol, "calloc") ||
+	    !load_policy(pol, "memcached-sla500.conf"))
+		goto out;
+	pol->n_knobs = 1;
+	pol->knobs[0] = (struct policy_knob){ .name = "defer", .n_values = 1 };
+	sum = run_fake(pol, &fk, 600);
+	if (!sum)
+		goto out;
+	ASSERT_GT(jget(sum, "failed_windows"), 0, "its windows fail");
+	ASSERT_HAS(json_object_get_string(
+			   json_object_object_get(sum, "first_error")),
+		   "no such knob", "with the plant's reason");
 	json_object_put(sum);
 out:
 	free(pol);

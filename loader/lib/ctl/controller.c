@@ -311,20 +311,32 @@ static bool same_setting(const struct plant_setting *a,
 {
 	if (a->stock || b->stock)
 		return a->stock == b->stock;
+	if (a->n_knobs != b->n_knobs)
+		return false;
+	for (unsigned int i = 0; i < a->n_knobs; i++)
+		if (a->knobs[i] != b->knobs[i])
+			return false;
 	/* without a DVFS knob both frequencies are NAN: equal */
 	return a->itr_us == b->itr_us &&
 	       (a->freq_mhz == b->freq_mhz ||
 		(isnan(a->freq_mhz) && isnan(b->freq_mhz)));
 }
 
-static void setting_str(const struct plant_setting *s, char *buf, size_t len)
+static void setting_str(const struct run *r, const struct plant_setting *s,
+			char *buf, size_t len)
 {
+	size_t n;
+
 	if (s->stock)
-		snprintf(buf, len, "stock");
+		n = snprintf(buf, len, "stock");
 	else if (isnan(s->freq_mhz))
-		snprintf(buf, len, "ITR %g us", s->itr_us);
+		n = snprintf(buf, len, "ITR %g us", s->itr_us);
 	else
-		snprintf(buf, len, "ITR %g us, %g MHz", s->itr_us, s->freq_mhz);
+		n = snprintf(buf, len, "ITR %g us, %g MHz", s->itr_us,
+			     s->freq_mhz);
+	for (unsigned int i = 0; i < s->n_knobs && n < len; i++)
+		n += snprintf(buf + n, len - n, ", %s %g", r->pol.knobs[i].name,
+			      s->knobs[i]);
 }
 
 static bool simulated(const struct run *r)
@@ -454,12 +466,24 @@ static void log_header(struct run *r)
 		fprintf(r->log,
 			"# source=replay: measured sweeps replayed (kopt plant "
 			"replay); see policies/data/README.md\n");
-	fprintf(r->log,
-		"# figures come from the plant; the source column says "
-		"which are simulated (sim), measured or estimated\n"
-		"t_s,seconds,trigger,phase,itr_us,freq_mhz,energy_j,"
-		"objective,p50_us,p99_us,throughput,qps,sla_ok,"
-		"stock_energy_j,oracle_energy_j,source,latency_source,error\n");
+	fprintf(r->log, "# figures come from the plant; the source column says "
+			"which are simulated (sim), measured or estimated\n"
+			"t_s,seconds,trigger,phase,itr_us,freq_mhz,energy_j,"
+			"objective,p50_us,p99_us,throughput,qps,sla_ok,"
+			"stock_energy_j,oracle_energy_j,source,latency_source");
+	/* a policy's other knobs: a column each, before the error (last) */
+	for (unsigned int i = 0; i < r->pol.n_knobs; i++)
+		fprintf(r->log, ",knob_%s", r->pol.knobs[i].name);
+	fprintf(r->log, ",error\n");
+}
+
+static void log_knobs(struct run *r, const struct plant_setting *s)
+{
+	for (unsigned int i = 0; i < r->pol.n_knobs; i++)
+		if (s->stock || i >= s->n_knobs)
+			fprintf(r->log, ",stock");
+		else
+			fprintf(r->log, ",%g", s->knobs[i]);
 }
 
 static void csv_num(FILE *f, double v)
@@ -500,11 +524,15 @@ static void log_row(struct run *r, const struct plant_setting *s, enum phase ph,
 		csv_num(f, w->r.stock_energy_j);
 		fputc(',', f);
 		csv_num(f, w->r.oracle_energy_j);
-		fprintf(f, ",%s,%s,\n", w->r.source, w->r.latency_source);
+		fprintf(f, ",%s,%s", w->r.source, w->r.latency_source);
+		log_knobs(r, s);
+		fprintf(f, ",\n");
 		fflush(f); /* a long run's log is followed while it runs */
 		return;
 	}
-	fprintf(f, ",,,,,,,,,,,\"");
+	fprintf(f, ",,,,,,,,,,");
+	log_knobs(r, s);
+	fprintf(f, ",\"");
 	for (; *err; err++) {
 		if (*err == '"')
 			fputc('"', f); /* CSV doubles quotes */
@@ -530,7 +558,7 @@ static void tell_window(struct run *r, enum phase ph,
 		.failed = r->failed,
 		.label = label(r),
 	};
-	setting_str(s, r->st.setting, sizeof(r->st.setting));
+	setting_str(r, s, r->st.setting, sizeof(r->st.setting));
 }
 
 const struct ctl_status *ctl_last_status(const struct run *r)
@@ -696,20 +724,69 @@ static double itr_level(const struct policy *p, size_t k)
 	return p->itr_min_us + k * p->itr_step_us;
 }
 
-/* Settings the controller chooses among: every ITR level x frequency. */
+static size_t freq_levels(const struct policy *p)
+{
+	return p->freq_fixed ? 1 : p->n_freqs;
+}
+
+/*
+ * Settings the controller chooses among: every ITR level x frequency x
+ * the values of each [knob NAME]; the index counts ITR fastest, then
+ * frequency, then the knobs in the policy's order.
+ */
 static size_t grid_size(const struct policy *p)
 {
-	return itr_levels(p) * (p->freq_fixed ? 1 : p->n_freqs);
+	size_t n = itr_levels(p) * freq_levels(p);
+
+	for (unsigned int i = 0; i < p->n_knobs; i++)
+		n *= p->knobs[i].n_values;
+	return n;
 }
 
 static struct plant_setting grid_setting(const struct policy *p, size_t g)
 {
-	size_t k = g % itr_levels(p), f = g / itr_levels(p);
+	size_t k = g % itr_levels(p), f;
+	struct plant_setting s;
 
-	return (struct plant_setting){
+	g /= itr_levels(p);
+	f = g % freq_levels(p);
+	g /= freq_levels(p);
+	s = (struct plant_setting){
 		.itr_us = itr_level(p, k),
 		.freq_mhz = p->freq_fixed ? NAN : p->freqs_mhz[f],
+		.n_knobs = p->n_knobs,
 	};
+	for (unsigned int i = 0; i < p->n_knobs; i++) {
+		s.knobs[i] = p->knobs[i].values[g % p->knobs[i].n_values];
+		g /= p->knobs[i].n_values;
+	}
+	return s;
+}
+
+/*
+ * The latency-first corner: the smallest ITR at the highest frequency,
+ * every other knob at its safe end (the SafeOpt seed a monotone plant
+ * makes safe).
+ */
+static long grid_corner(const struct policy *p)
+{
+	size_t g = (freq_levels(p) - 1) * itr_levels(p);
+	size_t mult = itr_levels(p) * freq_levels(p);
+
+	for (unsigned int i = 0; i < p->n_knobs; i++) {
+		const struct policy_knob *kn = &p->knobs[i];
+
+		if (kn->safe_high)
+			g += (kn->n_values - 1) * mult;
+		mult *= kn->n_values;
+	}
+	return (long)g;
+}
+
+/* A knob's value as the model sees it. */
+static double knob_coord(const struct policy_knob *kn, double v)
+{
+	return kn->log ? log1p(v) : v;
 }
 
 /* The grid index of s; -1 if s is not on the grid (stock, say). */
@@ -727,7 +804,7 @@ static long grid_index(const struct policy *p, const struct plant_setting *s)
 /* knobs, then log load */
 static size_t model_dims(const struct policy *p)
 {
-	return (p->freq_fixed ? 1 : 2) + 1;
+	return (p->freq_fixed ? 1 : 2) + p->n_knobs + 1;
 }
 
 /*
@@ -757,10 +834,18 @@ static void to_model(const struct policy *p, const struct plant_setting *s,
 	x[d++] = p->itr_log ? log1p(s->itr_us) : s->itr_us;
 	if (!p->freq_fixed)
 		x[d++] = s->freq_mhz;
+	for (unsigned int i = 0; i < p->n_knobs; i++)
+		x[d++] = knob_coord(&p->knobs[i], s->knobs[i]);
 	x[d] = load_coord(p, qps);
 }
 
-static void model_space(const struct run *r, struct bo_space *sp, double *logs)
+/* The knobs' values as the model sees them (bo_new copies them). */
+struct knob_coords {
+	double v[POLICY_MAX_KNOBS][POLICY_MAX_KNOB_VALUES];
+};
+
+static void model_space(const struct run *r, struct bo_space *sp, double *logs,
+			struct knob_coords *kc)
 {
 	const struct policy *p = &r->pol;
 	size_t d = 0;
@@ -790,6 +875,18 @@ static void model_space(const struct run *r, struct bo_space *sp, double *logs)
 			.values = p->freqs_mhz,
 			.n_values = p->n_freqs,
 		};
+	for (unsigned int i = 0; i < p->n_knobs; i++) {
+		const struct policy_knob *kn = &p->knobs[i];
+
+		for (size_t k = 0; k < kn->n_values; k++)
+			kc->v[i][k] = knob_coord(kn, kn->values[k]);
+		sp->dims[d++] = (struct bo_dim){
+			.name = kn->name,
+			.kind = BO_DIM_LIST,
+			.values = kc->v[i],
+			.n_values = kn->n_values,
+		};
+	}
 	sp->dims[d++] = (struct bo_dim){
 		.name = "log_qps",
 		.kind = BO_DIM_CONTINUOUS,
@@ -816,6 +913,7 @@ static int model_rebuild(struct run *r, double ctx_qps)
 	size_t from = r->model_from, d = model_dims(&r->pol);
 	double lo = load_coord(&r->pol, ctx_qps), hi = lo;
 	double *logs = NULL, x[BO_MAX_DIMS];
+	struct knob_coords kc;
 	struct bo_space sp;
 	struct bo_opts o;
 	char err[256];
@@ -838,7 +936,7 @@ static int model_rebuild(struct run *r, double ctx_qps)
 		if (!logs)
 			return -ENOMEM;
 	}
-	model_space(r, &sp, logs);
+	model_space(r, &sp, logs, &kc);
 	bo_opts_init(&o);
 	o.seed = r->pol.seed;
 	o.acq = BO_ACQ_CEI; /* a constraint model beside the objective's */
@@ -986,6 +1084,12 @@ static double hold_load(const struct run *r, double qps)
  * Trials stay within TRUST of such a setting: exploration expands from
  * what is known to be safe, and the model is not trusted far from data.
  */
+static double knob_range(const struct policy_knob *kn)
+{
+	return kn->n_values > 1 ? kn->values[kn->n_values - 1] - kn->values[0] :
+				  1;
+}
+
 static void near_data(struct run *r, double qps)
 {
 	const struct policy *p = &r->pol;
@@ -1011,6 +1115,9 @@ static void near_data(struct run *r, double qps)
 			if (!p->freq_fixed)
 				d = fmax(d, fabs(s.freq_mhz - o->s.freq_mhz) /
 						    frange);
+			for (unsigned int k = 0; k < p->n_knobs; k++)
+				d = fmax(d, fabs(s.knobs[k] - o->s.knobs[k]) /
+						    knob_range(&p->knobs[k]));
 			if (d == 0)
 				r->gmeasured[g] = true;
 			if (bo_cons(p, o->cons) < r->lim.bound &&
@@ -1174,7 +1281,7 @@ static long next_trial(struct run *r, double qps, bool first, bool expand)
 	int ret = predict_grid(r, qps);
 
 	if (ret == -ENOENT)
-		return first ? (long)(grid_size(p) - itr_levels(p)) : -1;
+		return first ? grid_corner(p) : -1;
 	if (ret)
 		return -1;
 	h = best_hold(r, &r->lim);
@@ -1200,7 +1307,7 @@ static long next_trial(struct run *r, double qps, bool first, bool expand)
 		 * highest frequency; the SafeOpt seed a monotone plant makes
 		 * safe), once. Measured and still over: nothing is safe here.
 		 */
-		long c = (long)(grid_size(p) - itr_levels(p));
+		long c = grid_corner(p);
 
 		return r->gmeasured[c] ? -1 : c;
 	}
@@ -1371,7 +1478,7 @@ static void choose_hold(struct run *r, struct level *lv, double qps)
 	} else {
 		r->moves++;
 	}
-	setting_str(&r->cur, buf, sizeof(buf));
+	setting_str(r, &r->cur, buf, sizeof(buf));
 	pr_debug("run: at t=%gs, qps %.0f: %s %s (%u trials; SLA metric "
 		 "limit %.4g, noise %.3g)\n",
 		 r->t_s, qps, lv ? "holding" : "moved to", buf,
@@ -1840,7 +1947,23 @@ static struct json_object *jnum(double v)
 	return kopt_json_num(v, "%.6g");
 }
 
-static struct json_object *setting_json(const struct plant_setting *s)
+/* {NAME: value} of a setting's other knobs; NULL: none */
+static struct json_object *knobs_json(const struct run *r,
+				      const struct plant_setting *s)
+{
+	struct json_object *o;
+
+	if (s->stock || !s->n_knobs)
+		return NULL;
+	o = json_object_new_object();
+	for (unsigned int i = 0; i < s->n_knobs; i++)
+		json_object_object_add(o, r->pol.knobs[i].name,
+				       jnum(s->knobs[i]));
+	return o;
+}
+
+static struct json_object *setting_json(const struct run *r,
+					const struct plant_setting *s)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -1848,6 +1971,8 @@ static struct json_object *setting_json(const struct plant_setting *s)
 	json_object_object_add(o, "itr_us", s->stock ? NULL : jnum(s->itr_us));
 	json_object_object_add(o, "freq_mhz",
 			       s->stock ? NULL : jnum(s->freq_mhz));
+	if (r->pol.n_knobs)
+		json_object_object_add(o, "knobs", knobs_json(r, s));
 	return o;
 }
 
@@ -1869,7 +1994,7 @@ static struct json_object *levels_json(const struct run *r)
 				       json_object_new_boolean(lv->converged));
 		json_object_object_add(o, "met_aim",
 				       json_object_new_boolean(lv->have_best));
-		json_object_object_add(o, "chosen", setting_json(&lv->best));
+		json_object_object_add(o, "chosen", setting_json(r, &lv->best));
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -1989,7 +2114,7 @@ struct json_object *ctl_status_json(const struct run *r)
 	json_object_object_add(o, "trials", json_object_new_int(trials));
 	json_object_object_add(o, "phase",
 			       json_object_new_string(phase_names[r->phase]));
-	setting_str(&r->cur, set, sizeof(set));
+	setting_str(r, &r->cur, set, sizeof(set));
 	if (!lv)
 		snprintf(why, sizeof(why),
 			 "measuring the host as it is before the first "
@@ -2011,7 +2136,7 @@ struct json_object *ctl_status_json(const struct run *r)
 			 "%u trial(s)%s",
 			 lv->t_s, lv->cause, lv->qps, lv->trials,
 			 lv->have_best ? "" : "; no trial met the aim");
-	v = setting_json(&r->cur);
+	v = setting_json(r, &r->cur);
 	json_object_object_add(v, "text", json_object_new_string(set));
 	json_object_object_add(v, "why", json_object_new_string(why));
 	json_object_object_add(o, "held", v);
@@ -2040,7 +2165,7 @@ static void print_levels(const struct run *r, FILE *f)
 		const struct level *lv = &r->lv[i];
 		char buf[64];
 
-		setting_str(&lv->best, buf, sizeof(buf));
+		setting_str(r, &lv->best, buf, sizeof(buf));
 		fprintf(f, "  %7.0f  %-8s %10.0f  %6u  %s%s\n", lv->t_s,
 			lv->cause, lv->qps, lv->trials, buf,
 			lv->have_best ? "" : " (no trial met the aim)");
@@ -2166,6 +2291,9 @@ int ctl_table_save(const struct run *r, const char *path, char *err, size_t len)
 		if (!r->pol.freq_fixed)
 			json_object_object_add(o, "freq_mhz",
 					       jnum(b->s.freq_mhz));
+		if (r->pol.n_knobs)
+			json_object_object_add(o, "knobs",
+					       knobs_json(r, &b->s));
 		json_object_object_add(o, "qps", jnum(b->qps));
 		json_object_object_add(o, "obj", jnum(b->obj));
 		json_object_object_add(o, "cons", jnum(b->cons));
@@ -2224,6 +2352,49 @@ static bool table_num(struct json_object *o, const char *path, size_t i,
 		return false;
 	}
 	return true;
+}
+
+/*
+ * An observation's other knobs: exactly the policy's, each one of its
+ * values (anything else is a table for other knobs). 0, or -EINVAL.
+ */
+static int table_knobs(struct json_object *o, const char *path, size_t i,
+		       const struct policy *p, struct plant_setting *s,
+		       char *err, size_t len)
+{
+	struct json_object *k = NULL;
+
+	s->n_knobs = p->n_knobs;
+	if (!p->n_knobs)
+		return 0;
+	if (!json_object_object_get_ex(o, "knobs", &k) ||
+	    !json_object_is_type(k, json_type_object) ||
+	    json_object_object_length(k) != (int)p->n_knobs) {
+		snprintf(err, len,
+			 "%s: observations[%zu].knobs: missing, not an "
+			 "object or not the policy's %u knobs",
+			 path, i, p->n_knobs);
+		return -EINVAL;
+	}
+	for (unsigned int n = 0; n < p->n_knobs; n++) {
+		const struct policy_knob *kn = &p->knobs[n];
+		bool found = false;
+
+		if (!table_num(k, path, i, kn->name, kn->values[0],
+			       kn->values[kn->n_values - 1], &s->knobs[n], err,
+			       len))
+			return -EINVAL;
+		for (size_t v = 0; v < kn->n_values; v++)
+			found |= kn->values[v] == s->knobs[n];
+		if (!found) {
+			snprintf(err, len,
+				 "%s: observations[%zu].knobs.%s: %g is not "
+				 "one of the policy's values",
+				 path, i, kn->name, s->knobs[n]);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 static bool table_str(struct json_object *j, const char *path, const char *key,
@@ -2323,6 +2494,8 @@ int ctl_table_load(struct run *r, const char *path, char *err, size_t len)
 			goto out;
 		if (p->freq_fixed)
 			b->s.freq_mhz = NAN;
+		if (table_knobs(o, path, i, p, &b->s, err, len))
+			goto out;
 		if (!json_object_object_get_ex(o, "hold", &h) ||
 		    !json_object_is_type(h, json_type_boolean)) {
 			snprintf(err, len,
@@ -2392,6 +2565,19 @@ struct run *ctl_new(const struct policy *pol, const struct ctl_opts *o,
 		.itr_us = r->pol.fallback_itr_us,
 		.freq_mhz = r->pol.fallback_freq_mhz,
 	};
+	if (!r->fallback.stock) {
+		r->fallback.n_knobs = r->pol.n_knobs;
+		for (unsigned int i = 0; i < r->pol.n_knobs; i++)
+			r->fallback.knobs[i] = r->pol.knobs[i].fallback;
+	}
+	if (plant && r->pol.n_knobs) {
+		const char *names[POLICY_MAX_KNOBS];
+
+		for (unsigned int i = 0; i < r->pol.n_knobs; i++)
+			names[i] = r->pol.knobs[i].name;
+		/* names a policy accepted are names a plant accepts */
+		plant_set_knobs(plant, r->pol.n_knobs, names);
+	}
 	/* start where the host is: the stock policy */
 	r->cur = (struct plant_setting){ .stock = true };
 	r->last_safe = r->fallback;
