@@ -9,8 +9,8 @@
  *
  *  - Load is an input, not a reset. One pair of GPs (optimizer/bo.h:
  *    energy, and log p99 or the throughput shortfall) over (ITR,
- *    frequency, log load) learns from every trial and, sparsely, from
- *    hold windows. At each decision the whole knob grid is scored at the
+ *    frequency, every [knob NAME] the policy declares, log load) learns
+ *    from every trial and, sparsely, from hold windows. At each decision the whole knob grid is scored at the
  *    current load (one blocked solve); a load the model knows costs no
  *    trial or a few (SEEN_TRIALS), a new one at most the policy's
  *    trials.
@@ -19,11 +19,11 @@
  *    metric is a window's noise (Z_TRIAL) inside the SLA, and within
  *    TRUST of a setting measured within the SLA near this load, so the
  *    safe set grows from the known-safe ones (the very first trial is the
- *    latency-first corner: smallest ITR, highest frequency). Of the safe
- *    settings, the potential minimizers are tried, most uncertain first,
- *    until none could beat the best hold by converge_tol, or the best
- *    hold, measured at this load, has not improved by converge_tol in
- *    converge_trials trials.
+ *    latency-first corner: smallest ITR, highest frequency, every other
+ *    knob at its safe end). Of the safe settings, the potential
+ *    minimizers are tried, most uncertain first, until none could beat
+ *    the best hold by converge_tol, or the best hold, measured at this
+ *    load, has not improved by converge_tol in converge_trials trials.
  *  - Steps from a hold. A search is short (converge_trials) and its
  *    model may know little at a new load, so a steady hold tries, every
  *    STEP_S, one unmeasured setting next to the safe ones whose predicted
@@ -65,7 +65,8 @@
  * plant's "source" ("sim" figures are simulated and say so everywhere).
  *
  * Cost: one plant round trip per window; per decision or trial, one
- * scoring of the grid (a few ms for 900 settings and 240 observations);
+ * scoring of the grid (a few ms for 900 settings and 240 observations;
+ * each [knob] multiplies the settings by its number of values);
  * per hold window one prediction; per STEP_S of a hold one scoring of
  * the grid, unless nothing was learnt since a look found no step.
  * The model keeps at most MODEL_MAX_OBS
