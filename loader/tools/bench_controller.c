@@ -59,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -310,7 +311,14 @@ static int static_setting(struct bench_case *c)
 		c->static_set = (struct plant_setting){
 			.itr_us = sb.itr_us,
 			.freq_mhz = sb.freq_mhz,
+			.n_knobs = c->pol.n_knobs,
 		};
+		/* the sim's one other knob is defer_irqs (plant_sim.h) */
+		for (unsigned int i = 0; i < c->pol.n_knobs; i++)
+			c->static_set.knobs[i] =
+				strcmp(c->pol.knobs[i].name, SIM_DEFER_KNOB) ?
+					c->pol.knobs[i].fallback :
+					sb.defer;
 		c->static_found = true;
 	} else if (c->sc.plant == SCENARIO_REPLAY &&
 		   !replay_oracle(&c->table, c->peak_qps, &c->sla, &rb)) {
@@ -395,6 +403,8 @@ static int new_plant(struct bench_case *c, unsigned int seed,
 					   sizeof(err));
 	if (ret)
 		pr_warn("bench controller: %s: %s\n", c->sc.name, err);
+	else
+		labplant_set_knobs(lp, &c->pol);
 	return ret;
 }
 
@@ -660,6 +670,11 @@ static bool same_setting(const struct plant_setting *a,
 {
 	if (a->stock || b->stock)
 		return a->stock == b->stock;
+	if (a->n_knobs != b->n_knobs)
+		return false;
+	for (unsigned int i = 0; i < a->n_knobs; i++)
+		if (a->knobs[i] != b->knobs[i])
+			return false;
 	return a->itr_us == b->itr_us && a->freq_mhz == b->freq_mhz;
 }
 
@@ -713,12 +728,20 @@ static struct plant_setting random_setting(const struct policy *p,
 		1;
 	size_t k = (size_t)(lab_uniform(rng) * levels);
 	size_t f = (size_t)(lab_uniform(rng) * p->n_freqs);
-
-	return (struct plant_setting){
+	struct plant_setting s = {
 		.itr_us = p->itr_min_us +
 			  (k < levels ? k : levels - 1) * p->itr_step_us,
 		.freq_mhz = p->freqs_mhz[f < p->n_freqs ? f : p->n_freqs - 1],
+		.n_knobs = p->n_knobs,
 	};
+
+	for (unsigned int i = 0; i < p->n_knobs; i++) {
+		size_t n = p->knobs[i].n_values;
+		size_t v = (size_t)(lab_uniform(rng) * n);
+
+		s.knobs[i] = p->knobs[i].values[v < n ? v : n - 1];
+	}
+	return s;
 }
 
 /* One trigger: measure the current setting, `trials` random ones, pick. */
@@ -792,11 +815,15 @@ static int run_random(struct bench_case *c, unsigned int seed, double duration,
 		.stock = p->fallback_stock,
 		.itr_us = p->fallback_itr_us,
 		.freq_mhz = p->fallback_freq_mhz,
+		.n_knobs = p->fallback_stock ? 0 : p->n_knobs,
 	};
 	struct plant_setting cur = { .stock = true };
 	uint64_t rng = lab_mix64(p->seed * 0x9e3779b97f4a7c15ULL + seed);
 	char err[PLANT_ERR_LEN];
 	int ret = 0;
+
+	for (unsigned int i = 0; i < fallback.n_knobs; i++)
+		fallback.knobs[i] = p->knobs[i].fallback;
 
 	b.plant = plant_start_ops(&labplant_ops, lp, c->sc.name, err,
 				  sizeof(err));
@@ -1449,6 +1476,12 @@ int cmd_bench_controller(int argc, char **argv)
 
 	if (ret)
 		return ret < 0 ? KOPT_EXIT_OK : ret;
+	/* --logs DIR: made if missing, refused before hours of runs */
+	if (o.logs && mkdir(o.logs, 0755) && errno != EEXIST) {
+		pr_warn("bench controller: --logs %s: %s\n", o.logs,
+			strerror(errno));
+		return KOPT_EXIT_USAGE;
+	}
 	if (find_dir(&o, dir, sizeof(dir))) {
 		pr_warn("bench controller: no scenario folder (looked for "
 			"%s); give --dir\n",

@@ -265,7 +265,10 @@ static int to_request(const char *line, struct lab_request *rq, char *err,
 	*rq = (struct lab_request){ .stock = pr.stock,
 				    .itr_us = pr.itr_us,
 				    .freq_mhz = pr.freq_mhz,
-				    .seconds = pr.seconds };
+				    .seconds = pr.seconds,
+				    .n_knobs = pr.n_knobs };
+	memcpy(rq->knob_names, pr.knob_names, sizeof(rq->knob_names));
+	memcpy(rq->knobs, pr.knobs, sizeof(rq->knobs));
 	return 0;
 }
 
@@ -314,6 +317,19 @@ static int ops_reply(void *ctx, const struct plant_setting *s, double seconds,
 	char why[256];
 	struct lab_window w;
 
+	for (unsigned int i = 0; !s->stock && i < s->n_knobs; i++) {
+		if (i >= lp->n_knobs) {
+			snprintf(err, errlen,
+				 "in-process plant: a setting with %u knobs, "
+				 "names for %u",
+				 s->n_knobs, lp->n_knobs);
+			return -EINVAL;
+		}
+		memcpy(rq.knob_names[i], lp->knob_names[i],
+		       PLANT_KNOB_NAME_LEN);
+		rq.knobs[i] = s->knobs[i];
+		rq.n_knobs = i + 1;
+	}
 	/* what a remote plant would answer, validated the same way */
 	if (labplant_window(lp, &rq, &w, why, sizeof(why)))
 		labplant_error_line(lp, why, line, cap);
@@ -325,6 +341,14 @@ static int ops_reply(void *ctx, const struct plant_setting *s, double seconds,
 const struct plant_ops labplant_ops = { .reply = ops_reply };
 
 /* ---- the SLA of a policy ------------------------------------------------------------ */
+
+void labplant_set_knobs(struct labplant *lp, const struct policy *pol)
+{
+	lp->n_knobs = pol->n_knobs;
+	for (unsigned int i = 0; i < pol->n_knobs; i++)
+		snprintf(lp->knob_names[i], PLANT_KNOB_NAME_LEN, "%s",
+			 pol->knobs[i].name);
+}
 
 void labplant_sla_of(const struct policy *pol, struct sim_sla *sla)
 {

@@ -34,6 +34,9 @@ struct labplant {
 	bool latency; /* replies carry p50/p99, else throughput */
 	const char *source; /* "sim" or "replay" */
 	bool record; /* keep every window in rec[] */
+	/* names of an in-process request's knobs[] (labplant_set_knobs) */
+	unsigned int n_knobs;
+	char knob_names[PLANT_MAX_KNOBS][PLANT_KNOB_NAME_LEN];
 	struct lab_window *rec;
 	size_t n_rec, cap_rec;
 };
@@ -80,6 +83,8 @@ void labplant_error_line(const struct labplant *lp, const char *msg, char *line,
 int labplant_serve(struct labplant *lp, FILE *in, FILE *out);
 
 struct policy;
+/* In this process, a setting's knobs[] are the policy's [knob NAME]s. */
+void labplant_set_knobs(struct labplant *lp, const struct policy *pol);
 /* The SLA a policy keeps, as the oracle's. */
 void labplant_sla_of(const struct policy *pol, struct sim_sla *sla);
 

@@ -563,6 +563,13 @@ int replay_window(struct replay *r, const struct lab_request *rq,
 	double e, l99, l50, q, tp, e_stock, e_oracle;
 	int oracle_err = -ENOENT;
 
+	if (!rq->stock && rq->n_knobs) {
+		snprintf(err, errlen,
+			 "knob %s: the measured sweep has no such knob (it "
+			 "was measured over ITR and frequency only)",
+			 rq->knob_names[0]);
+		return -EINVAL;
+	}
 	if (!rq->stock && isnan(rq->freq_mhz)) {
 		snprintf(err, errlen,
 			 "itr_us and freq_mhz must both be set, or both null "

@@ -34,6 +34,19 @@
  *   rtt = base + 2 (rx + msg_kcycles / f), p99 = rtt + 0.9 d; one core
  *   is busy n h + npkts s + msg_kcycles / f per round trip. Small r
  *   drowns the core in interrupts, large r waits: the "V".
+ * Hard-IRQ deferral ([defer], the request's knob "defer_irqs", NAPI's
+ *   napi_defer_hard_irqs: optional): with d > 0, after an interrupt the
+ *   queue is polled again every r by a timer instead of re-arming the
+ *   interrupt, until d polls in a row find nothing. A poll interval is
+ *   empty with p0 = exp(-lam r); a polling run lasts E = (1 - p0^d) /
+ *   ((1 - p0) p0^d) polls (runs of d empties). A cycle is T = 1 / lam +
+ *   r + E r: one interrupt (cost h) and E polls (cost poll_frac h each,
+ *   no IRQ entry and exit); arrivals while polling wait U(0, r) like
+ *   those behind the ITR timer, so q = lam r (1 + E) / (1 + lam r (1 +
+ *   E)) and b = (1 + lam r (1 + E)) / (1 + E). Under load it trades
+ *   interrupts for cheaper polls; at low load its empty polls are
+ *   wake-ups that buy nothing: the best d moves with the load. d = 0 is
+ *   the model above exactly.
  * Power, per serving core (others in the deep state):
  *   busy    P_b = core_static_w + core_dyn_w (f / fmax)^dyn_exp
  *   idle gaps average g = (1 - rho) / i; with exponential gaps the share
@@ -127,7 +140,15 @@ static const struct param_desc param_table[] = {
 
 #define NR_PARAMS (sizeof(param_table) / sizeof(param_table[0]))
 /* the keys outside the table, tracked in the same seen[] array */
-enum { KEY_KIND = NR_PARAMS, KEY_REPORT, KEY_FREQS, KEY_CURVE, NR_SIM_KEYS };
+enum {
+	KEY_KIND = NR_PARAMS,
+	KEY_REPORT,
+	KEY_FREQS,
+	KEY_CURVE,
+	KEY_DEFERS,
+	KEY_POLL_FRAC,
+	NR_SIM_KEYS
+};
 
 struct sim_parse {
 	struct sim_params *p;
@@ -137,17 +158,16 @@ struct sim_parse {
 static int find_param(const char *section, const char *key)
 {
 	static const char *const extra[][2] = {
-		{ "workload", "kind" },
-		{ "workload", "report" },
-		{ "hardware", "freqs_mhz" },
-		{ "load", "curve" },
+		{ "workload", "kind" },	     { "workload", "report" },
+		{ "hardware", "freqs_mhz" }, { "load", "curve" },
+		{ "defer", "values" },	     { "defer", "poll_frac" },
 	};
 
 	for (size_t i = 0; i < NR_PARAMS; i++)
 		if (!strcmp(param_table[i].section, section) &&
 		    !strcmp(param_table[i].key, key))
 			return i;
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
 		if (!strcmp(extra[i][0], section) && !strcmp(extra[i][1], key))
 			return NR_PARAMS + i;
 	return -1;
@@ -194,6 +214,13 @@ static int sim_handler(struct kopt_ini *ini, const char *section,
 	case KEY_FREQS:
 		return kopt_ini_list(ini, section, key, value, 1, 1e5,
 				     p->freqs_mhz, SIM_MAX_FREQS, &p->n_freqs);
+	case KEY_DEFERS:
+		p->has_defer = true;
+		return kopt_ini_list(ini, section, key, value, 0, 64, p->defers,
+				     SIM_MAX_DEFERS, &p->n_defers);
+	case KEY_POLL_FRAC:
+		return kopt_ini_double(ini, section, key, value, 0, 1,
+				       &p->poll_frac);
 	case KEY_CURVE:
 		if (kopt_ini_list(ini, section, key, value, 0, 10, p->curve,
 				  SIM_HOURS, &n))
@@ -229,6 +256,36 @@ static int check_freqs(struct kopt_ini *ini, struct sim_parse *sp)
 	return 0;
 }
 
+/* [defer]: both keys or neither; values ascending from 0, whole numbers. */
+static int check_defers(struct kopt_ini *ini, struct sim_parse *sp)
+{
+	struct sim_params *p = sp->p;
+
+	if (!sp->line[KEY_DEFERS] && !sp->line[KEY_POLL_FRAC]) {
+		p->n_defers = 1; /* no such knob: never deferred */
+		p->defers[0] = 0;
+		return 0;
+	}
+	if (!sp->line[KEY_DEFERS] || !sp->line[KEY_POLL_FRAC])
+		return kopt_ini_err(ini, "defer",
+				    sp->line[KEY_DEFERS] ? "poll_frac" :
+							   "values",
+				    "missing ([defer] needs values and "
+				    "poll_frac)");
+	if (p->workload != SIM_OPEN)
+		return kopt_ini_err(ini, "defer", "values",
+				    "only an open workload models deferral");
+	ini->line = sp->line[KEY_DEFERS];
+	for (size_t i = 0; i < p->n_defers; i++)
+		if (p->defers[i] != floor(p->defers[i]) ||
+		    (i && p->defers[i] <= p->defers[i - 1]) ||
+		    (!i && p->defers[i] != 0))
+			return kopt_ini_err(ini, "defer", "values",
+					    "whole numbers, strictly "
+					    "ascending from 0");
+	return 0;
+}
+
 static int check_params(struct kopt_ini *ini, struct sim_parse *sp)
 {
 	struct sim_params *p = sp->p;
@@ -255,6 +312,8 @@ static int check_params(struct kopt_ini *ini, struct sim_parse *sp)
 	if (p->workload == SIM_PINGPONG && p->report != SIM_REPORT_LATENCY)
 		return kopt_ini_err(ini, "workload", "report",
 				    "a ping-pong reports latency");
+	if (check_defers(ini, sp))
+		return -1;
 	return check_freqs(ini, sp);
 }
 
@@ -305,11 +364,12 @@ static double core_power(const struct sim_params *p, double freq_mhz,
 	       wakes;
 }
 
-/* Tail of the waiting time for the ITR timer; `tail` = 0.01 or 0.5. */
-static double itr_wait(double lam, double r, double tail)
+/*
+ * Tail of the waiting time for the ITR (or poll) timer; `tail` = 0.01 or
+ * 0.5; q: the share of requests that wait U(0, r) for it.
+ */
+static double itr_wait(double q, double r, double tail)
 {
-	double q = lam * r / (1 + lam * r);
-
 	return q > tail ? r * (1 - tail / q) : 0;
 }
 
@@ -320,32 +380,60 @@ static double queue_wait(double S, double rho, double tail)
 	return x > 1 ? S * log(x) / (1 - rho) : 0;
 }
 
+/*
+ * Polls in one polling run of deferral d: the expected wait for d empty
+ * intervals in a row (the plain ITR model when d = 0 or nothing arrives).
+ */
+static double defer_polls(double lam, double r, double d)
+{
+	double p0 = exp(-lam * r), pd;
+
+	if (d <= 0 || lam <= 0 || r <= 0)
+		return 0;
+	if (p0 >= 1)
+		return d;
+	pd = pow(p0, d);
+	if (pd < 1e-12)
+		return 1e12; /* busy enough that the run never ends */
+	return (1 - pd) / ((1 - p0) * pd);
+}
+
 static void eval_open(const struct sim_params *p, const struct world_cond *c,
-		      double r, double f, struct sim_point *o)
+		      double r, double f, double d, struct sim_point *o)
 {
 	double qps = c->qps;
 	double lam = qps / p->cores / US_PER_S;
 	double s = (p->req_kcycles * 1e3 / f + p->req_fixed_us) * c->svc_scale;
 	double h = p->irq_kcycles * 1e3 / f + p->irq_fixed_us;
-	double irq = lam > 0 ? 1 / (r + 1 / lam) : 0;
-	double b = lam * r + 1, S = s + h / b, rho = lam * S;
+	double E = defer_polls(lam, r, d);
+	double cyc = lam > 0 ? 1 / lam + r + E * r : INFINITY;
+	/* requests per cycle, and events (interrupts and polls) per second */
+	double n = lam > 0 ? lam * cyc : 1, irq = lam > 0 ? 1 / cyc : 0;
+	double ev = irq * (1 + E);
+	/* requests per event that finds any (empty polls carry none) */
+	double b = fmax(n / (1 + E * (1 - exp(-lam * r))), 1);
+	double S = lam > 0 ? s + (h + E * p->poll_frac * h) / n : s;
+	double rho = lam * S;
+	double lr = lam * r * (1 + E);
+	double q = lr / (1 + lr);
 
 	o->util = rho < 1 ? rho : 1;
 	o->irq_rate = irq * US_PER_S;
 	o->saturated = rho >= p->sat_util;
 	o->ops = rho < p->sat_util ? qps : qps * p->sat_util / rho;
 	o->throughput = o->ops;
-	o->power_w = p->uncore_w + p->cores * core_power(p, f, rho, irq) +
-		     c->extra_w;
+	/* every poll is a timer wake-up like an interrupt's */
+	o->power_w =
+		p->uncore_w + p->cores * core_power(p, f, rho, ev) + c->extra_w;
 	if (o->saturated) {
 		o->p99_us = p->sat_p99_us;
 		o->p50_us = p->sat_p99_us / 2;
 		return;
 	}
-	o->p99_us = p->base_us + s + h + itr_wait(lam, r, 0.01) +
+	o->p99_us = p->base_us + s + h + itr_wait(q, r, 0.01) +
 		    (b - 1 + Z99 * sqrt(b - 1)) * s + queue_wait(S, rho, 0.01);
-	o->p50_us = p->base_us + s + h + itr_wait(lam, r, 0.5) +
-		    (b - 1) / 2 * s + queue_wait(S, rho, 0.5);
+	o->p50_us = p->base_us + s + h + itr_wait(q, r, 0.5) + (b - 1) / 2 * s +
+		    queue_wait(S, rho, 0.5);
 }
 
 static void eval_pingpong(const struct sim_params *p,
@@ -388,17 +476,25 @@ static void nominal(double qps, struct world_cond *c)
 	};
 }
 
-void sim_eval_at(const struct sim_params *p, const struct world_cond *cond,
-		 double itr_us, double freq_mhz, struct sim_point *out)
+void sim_eval_defer(const struct sim_params *p, const struct world_cond *cond,
+		    double itr_us, double freq_mhz, double defer,
+		    struct sim_point *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->itr_us = itr_us;
 	out->freq_mhz = freq_mhz;
+	out->defer = defer;
 	if (p->workload == SIM_PINGPONG)
 		eval_pingpong(p, cond, itr_us, freq_mhz, out);
 	else
-		eval_open(p, cond, itr_us, freq_mhz, out);
+		eval_open(p, cond, itr_us, freq_mhz, defer, out);
 	out->j_per_op = out->ops > 0 ? out->power_w / out->ops : INFINITY;
+}
+
+void sim_eval_at(const struct sim_params *p, const struct world_cond *cond,
+		 double itr_us, double freq_mhz, struct sim_point *out)
+{
+	sim_eval_defer(p, cond, itr_us, freq_mhz, 0, out);
 }
 
 void sim_eval(const struct sim_params *p, double qps, double itr_us,
@@ -464,15 +560,19 @@ int sim_oracle_at(const struct sim_params *p, const struct world_cond *cond,
 	bool found = false;
 	double r;
 
-	for (size_t i = 0; i < p->n_freqs; i++) {
-		for (r = p->itr_min_us; r <= p->itr_max_us + 1e-9;
-		     r += p->itr_step_us) {
-			sim_eval_at(p, cond, r, p->freqs_mhz[i], &pt);
-			if (!sim_meets(sla, cond->qps, &pt))
-				continue;
-			if (!found || sim_cost(p, &pt) < sim_cost(p, best))
-				*best = pt;
-			found = true;
+	for (size_t d = 0; d < p->n_defers; d++) {
+		for (size_t i = 0; i < p->n_freqs; i++) {
+			for (r = p->itr_min_us; r <= p->itr_max_us + 1e-9;
+			     r += p->itr_step_us) {
+				sim_eval_defer(p, cond, r, p->freqs_mhz[i],
+					       p->defers[d], &pt);
+				if (!sim_meets(sla, cond->qps, &pt))
+					continue;
+				if (!found ||
+				    sim_cost(p, &pt) < sim_cost(p, best))
+					*best = pt;
+				found = true;
+			}
 		}
 	}
 	return found ? 0 : -ENOENT;
@@ -538,7 +638,7 @@ void sim_world_of(const struct sim_params *p, struct world_spec *w)
 #define ORACLE_COST 0.01
 
 struct cand {
-	double itr, freq, cost;
+	double itr, freq, defer, cost;
 };
 
 struct oracle_slot {
@@ -621,7 +721,7 @@ static void fill_slot(const struct sim *s, const struct world_cond *centre,
 	struct sim_sla loose = scaled_sla(&s->sla, 1);
 	struct sim_sla tight = scaled_sla(&s->sla, -1);
 	size_t levels = grid_itrs(p), n = 0, kept = 0;
-	struct cand *c = malloc(levels * p->n_freqs * sizeof(*c));
+	struct cand *c = malloc(levels * p->n_freqs * p->n_defers * sizeof(*c));
 	double best_tight = INFINITY, limit;
 	struct sim_point pt;
 
@@ -631,14 +731,18 @@ static void fill_slot(const struct sim *s, const struct world_cond *centre,
 	slot->scan = true;
 	if (!c)
 		return; /* out of memory: full scans, slower but exact */
-	for (size_t i = 0; i < p->n_freqs; i++) {
+	for (size_t j = 0; j < p->n_defers * p->n_freqs; j++) {
+		size_t i = j % p->n_freqs, d = j / p->n_freqs;
+
 		for (size_t k = 0; k < levels; k++) {
 			double r = p->itr_min_us + k * p->itr_step_us;
 
-			sim_eval_at(p, centre, r, p->freqs_mhz[i], &pt);
+			sim_eval_defer(p, centre, r, p->freqs_mhz[i],
+				       p->defers[d], &pt);
 			if (!sim_meets(&loose, centre->qps, &pt))
 				continue;
 			c[n++] = (struct cand){ r, p->freqs_mhz[i],
+						p->defers[d],
 						sim_cost(p, &pt) };
 			if (sim_meets(&tight, centre->qps, &pt))
 				best_tight = fmin(best_tight, sim_cost(p, &pt));
@@ -707,8 +811,8 @@ int sim_oracle_cached(struct sim *s, const struct world_cond *cond,
 		if (found &&
 		    slot->cand[i].cost > sim_cost(p, best) * (1 + ORACLE_COST))
 			break;
-		sim_eval_at(p, cond, slot->cand[i].itr, slot->cand[i].freq,
-			    &pt);
+		sim_eval_defer(p, cond, slot->cand[i].itr, slot->cand[i].freq,
+			       slot->cand[i].defer, &pt);
 		if (!sim_meets(&s->sla, cond->qps, &pt) ||
 		    (found && sim_cost(p, &pt) >= sim_cost(p, best)))
 			continue;
@@ -785,14 +889,56 @@ static double snap_freq(const struct sim_params *p, double f)
 	return best;
 }
 
+static double snap_defer(const struct sim_params *p, double d)
+{
+	double best = p->defers[0];
+
+	for (size_t i = 1; i < p->n_defers; i++)
+		if (fabs(p->defers[i] - d) < fabs(best - d))
+			best = p->defers[i];
+	return best;
+}
+
+/* The request's defer_irqs (0 when it has none); -EINVAL: another knob. */
+static int request_defer(const struct sim_params *p,
+			 const struct lab_request *rq, double *d, char *err,
+			 size_t errlen)
+{
+	*d = 0;
+	for (unsigned int i = 0; i < rq->n_knobs; i++) {
+		if (strcmp(rq->knob_names[i], SIM_DEFER_KNOB) ||
+		    !p->has_defer) {
+			snprintf(err, errlen,
+				 "knob %s: the simulated server has no such "
+				 "knob (%s)",
+				 rq->knob_names[i],
+				 p->has_defer ? "it has " SIM_DEFER_KNOB :
+						"its params have no [defer]");
+			return -EINVAL;
+		}
+		if (rq->knobs[i] > p->defers[p->n_defers - 1] + 1) {
+			snprintf(err, errlen,
+				 "knob %s: %g is outside what the simulated "
+				 "NIC driver accepts (0..%g)",
+				 SIM_DEFER_KNOB, rq->knobs[i],
+				 p->defers[p->n_defers - 1]);
+			return -EINVAL;
+		}
+		*d = snap_defer(p, rq->knobs[i]);
+	}
+	return 0;
+}
+
 /* Real NICs and cpufreq round to what they support; so does the sim. */
 static int check_setting(const struct sim_params *p,
 			 const struct lab_request *rq, char *err, size_t errlen)
 {
-	double fmin = p->freqs_mhz[0], fmax = fmax_mhz(p);
+	double fmin = p->freqs_mhz[0], fmax = fmax_mhz(p), d;
 
 	if (rq->stock)
 		return 0;
+	if (request_defer(p, rq, &d, err, errlen))
+		return -EINVAL;
 	if (rq->itr_us < p->itr_min_us - p->itr_step_us ||
 	    rq->itr_us > p->itr_max_us + p->itr_step_us) {
 		snprintf(err, errlen,
@@ -839,6 +985,7 @@ static void fill_truth(const struct sim *s, const struct lab_request *rq,
 	w->stock = rq->stock;
 	w->itr_us = rq->stock ? NAN : pt->itr_us;
 	w->freq_mhz = rq->stock ? NAN : pt->freq_mhz;
+	w->defer = rq->stock ? NAN : pt->defer;
 	w->power_w = pt->power_w;
 	w->true_p50_us = pt->p50_us;
 	w->true_p99_us = pt->p99_us;
@@ -856,17 +1003,20 @@ int sim_window(struct sim *s, const struct lab_request *rq,
 	struct world_cond c;
 	double e, l99, l50, q, tp, e_stock, e_oracle, grow;
 	int ret, oracle_err;
+	double d = 0;
 
 	ret = check_setting(p, rq, err, errlen);
 	if (ret)
 		return ret;
+	if (!rq->stock)
+		request_defer(p, rq, &d, err, errlen);
 	world_window(&s->world, s->t_s, rq->seconds, &c);
 	sim_eval_stock_at(p, &c, &stock);
 	if (rq->stock)
 		pt = stock;
 	else
-		sim_eval_at(p, &c, snap_itr(p, rq->itr_us),
-			    snap_freq(p, rq->freq_mhz), &pt);
+		sim_eval_defer(p, &c, snap_itr(p, rq->itr_us),
+			       snap_freq(p, rq->freq_mhz), d, &pt);
 	oracle_err = sim_oracle_cached(s, &c, &best);
 
 	/*
@@ -900,7 +1050,9 @@ int sim_window(struct sim *s, const struct lab_request *rq,
 	w->oracle_w = NAN;
 	w->oracle_itr_us = NAN;
 	w->oracle_freq_mhz = NAN;
+	w->oracle_defer = NAN;
 	if (!oracle_err) {
+		w->oracle_defer = best.defer;
 		w->oracle_w = counterfactual_w(s, &best, &pt);
 		w->oracle_itr_us = best.itr_us;
 		w->oracle_freq_mhz = best.freq_mhz;

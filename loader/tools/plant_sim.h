@@ -17,9 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plant.h"
 #include "world.h"
 
 #define SIM_MAX_FREQS 64
+#define SIM_MAX_DEFERS 16
+/* the request's name of the [defer] knob (plant.h, "knobs") */
+#define SIM_DEFER_KNOB PLANT_KNOB_DEFER_IRQS
 #define SIM_HOURS WORLD_HOURS
 
 enum sim_workload {
@@ -57,6 +61,15 @@ struct sim_params {
 	double itr_min_us, itr_max_us, itr_step_us;
 	size_t n_freqs;
 	double freqs_mhz[SIM_MAX_FREQS]; /* ascending */
+	/*
+	 * [defer]: hard-IRQ deferral (NAPI's napi_defer_hard_irqs), the
+	 * values it accepts (none given: 0 alone, no such knob) and what
+	 * a timer poll costs next to an interrupt
+	 */
+	bool has_defer;
+	size_t n_defers;
+	double defers[SIM_MAX_DEFERS]; /* ascending, from 0 */
+	double poll_frac;
 	/* the stock policy: adaptive ITR and a utilization governor */
 	double stock_itr_us; /* mean delay the adaptive ITR settles on */
 	double stock_itr_swing_us; /* extra delay its swings add to p99 */
@@ -71,7 +84,7 @@ struct sim_params {
 
 /* A noise-free evaluation of one setting at one offered load. */
 struct sim_point {
-	double itr_us, freq_mhz;
+	double itr_us, freq_mhz, defer;
 	double power_w;
 	double p50_us, p99_us;
 	double ops; /* completed requests (round trips) per second */
@@ -126,6 +139,10 @@ void sim_world_of(const struct sim_params *p, struct world_spec *w);
  */
 void sim_eval_at(const struct sim_params *p, const struct world_cond *cond,
 		 double itr_us, double freq_mhz, struct sim_point *out);
+/* The same with `defer` empty polls before hard IRQs come back ([defer]). */
+void sim_eval_defer(const struct sim_params *p, const struct world_cond *cond,
+		    double itr_us, double freq_mhz, double defer,
+		    struct sim_point *out);
 void sim_eval_stock_at(const struct sim_params *p,
 		       const struct world_cond *cond, struct sim_point *out);
 /* Exhaustive search of the grid at these conditions; -ENOENT if none. */

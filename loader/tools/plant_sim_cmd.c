@@ -146,6 +146,9 @@ static struct json_object *point_json(const struct sim_params *p,
 	} else {
 		json_object_object_add(o, "itr_us", jnum(pt->itr_us));
 		json_object_object_add(o, "freq_mhz", jnum(pt->freq_mhz));
+		if (p->has_defer)
+			json_object_object_add(o, SIM_DEFER_KNOB,
+					       jnum(pt->defer));
 	}
 	json_object_object_add(o, "power_w", jnum(pt->power_w));
 	json_object_object_add(o, "p99_us", jnum(pt->p99_us));
@@ -174,6 +177,10 @@ static void print_oracle_row(const struct sim_params *p, int hour, double qps,
 	       st->itr_us, st->freq_mhz, cs * cost_unit(p), st->p99_us);
 	if (err)
 		printf("no setting meets the SLA\n");
+	else if (p->has_defer) /* the third knob, when the server has it */
+		printf("%5.0f %5.0f %5.0f %8.2f %8.1f | %5.1f%%\n", b->itr_us,
+		       b->freq_mhz, b->defer, sim_cost(p, b) * cost_unit(p),
+		       b->p99_us, 100 * (1 - sim_cost(p, b) / cs));
 	else
 		printf("%5.0f %5.0f %8.2f %8.1f | %5.1f%%\n", b->itr_us,
 		       b->freq_mhz, sim_cost(p, b) * cost_unit(p), b->p99_us,
@@ -192,9 +199,10 @@ static int oracle(const struct sim_params *p, const struct sim_opts *o)
 	if (!kopt_env.json)
 		printf("(simulated) oracle for %s, %s\n"
 		       "hour        qps |  ITR  freq  %s  p99(us) |  ITR  "
-		       "freq  %s  p99(us) | saving\n",
+		       "freq %s %s  p99(us) | saving\n",
 		       p->path, "stock policy vs best setting meeting the SLA",
 		       p->workload == SIM_PINGPONG ? "mJ/op  " : "power_W",
+		       p->has_defer ? " defer" : "",
 		       p->workload == SIM_PINGPONG ? "mJ/op  " : "power_W");
 	for (int h = 0; h < nrows; h++) {
 		struct json_object *row = json_object_new_object();

@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plant.h"
+
 #define WORLD_HOURS 24
 #define WORLD_DAY_S 86400.0
 #define WORLD_MAX_LEVELS 64
@@ -152,6 +154,10 @@ struct sim_sla {
 struct lab_request {
 	bool stock; /* both knobs null */
 	double itr_us, freq_mhz, seconds;
+	/* other knobs by name (the request's "knobs") */
+	unsigned int n_knobs;
+	char knob_names[PLANT_MAX_KNOBS][PLANT_KNOB_NAME_LEN];
+	double knobs[PLANT_MAX_KNOBS];
 };
 
 /*
@@ -167,11 +173,12 @@ struct lab_window {
 	struct world_cond cond;
 	bool stock;
 	double itr_us, freq_mhz; /* the setting applied (snapped); stock: NAN */
+	double defer; /* the sim's defer_irqs applied (0: none) */
 	double power_w, true_p50_us, true_p99_us, true_throughput;
 	double util; /* busy share of a serving core (NAN: unknown) */
 	double stock_w; /* the stock policy's power at these conditions */
 	bool oracle_ok; /* some setting meets the SLA at these conditions */
-	double oracle_w, oracle_itr_us, oracle_freq_mhz;
+	double oracle_w, oracle_itr_us, oracle_freq_mhz, oracle_defer;
 };
 
 #endif /* KOPT_TOOLS_WORLD_H */
