@@ -464,6 +464,70 @@ KOPT_TEST(plant_sim_published_gap)
 		    "about 30% saved at p99 < 200 us");
 }
 
+/*
+ * Hard-IRQ deferral ([defer], sim-memcached-defer.params): at 0 the
+ * model without it exactly; its best value moves with the load (none at
+ * a night's load, some at the peak); a request names it or is refused.
+ */
+KOPT_TEST(plant_sim_defer_knob)
+{
+	struct sim_sla sla = { .kind = SIM_SLA_P99, .bound = 200 };
+	struct lab_request rq = { .itr_us = 50,
+				  .freq_mhz = 2000,
+				  .seconds = 10,
+				  .n_knobs = 1,
+				  .knob_names = { "defer_irqs" },
+				  .knobs = { 4 } };
+	struct sim_params p = { 0 }, plain = { 0 };
+	struct sim_point a, b, night, peak;
+	struct sim *s = calloc(1, sizeof(*s));
+	struct world_cond c = { .drift = 1, .svc_scale = 1 };
+	struct lab_window w;
+	char err[256] = "";
+
+	if (!ASSERT_OK_PTR(s, "alloc") ||
+	    !load_params("sim-memcached-defer.params", &p) ||
+	    !load_params("sim-memcached.params", &plain))
+		goto out;
+	ASSERT_TRUE(p.has_defer && !plain.has_defer, "[defer] read");
+	for (double q = 50000; q <= 800000; q *= 2) {
+		c.qps = c.base_qps = q;
+		sim_eval_defer(&p, &c, 60, 2000, 0, &a);
+		sim_eval_at(&plain, &c, 60, 2000, &b);
+		ASSERT_TRUE(a.power_w == b.power_w && a.p99_us == b.p99_us,
+			    "defer 0: the plain model");
+	}
+	c.qps = c.base_qps = 120000;
+	ASSERT_OK(sim_oracle_at(&p, &c, &sla, &night), "oracle at night");
+	c.qps = c.base_qps = 776000;
+	ASSERT_OK(sim_oracle_at(&p, &c, &sla, &peak), "oracle at the peak");
+	printf("oracle at p99 < 200 us: defer %g at 120k req/s, %g at 776k\n",
+	       night.defer, peak.defer);
+	ASSERT_EQ(night.defer, 0, "no deferral at a night's load");
+	ASSERT_GT(peak.defer, 0, "deferral at the peak");
+	if (!ASSERT_OK(sim_init(s, &p, &(struct sim_setup){ .seed = 1 }),
+		       "init"))
+		goto out;
+	if (ASSERT_OK(sim_window(s, &rq, &w, err, sizeof(err)), err))
+		ASSERT_EQ(w.defer, 4, "the window ran defer_irqs 4");
+	snprintf(rq.knob_names[0], sizeof(rq.knob_names[0]), "busy_poll");
+	ASSERT_EQ(sim_window(s, &rq, &w, err, sizeof(err)), -EINVAL,
+		  "another knob");
+	ASSERT_HAS(err, "knob busy_poll: the simulated server has no such",
+		   "refused by name");
+	sim_fini(s);
+	snprintf(rq.knob_names[0], sizeof(rq.knob_names[0]), "defer_irqs");
+	if (!ASSERT_OK(sim_init(s, &plain, &(struct sim_setup){ .seed = 1 }),
+		       "init"))
+		goto out;
+	ASSERT_EQ(sim_window(s, &rq, &w, err, sizeof(err)), -EINVAL,
+		  "no [defer]");
+	ASSERT_HAS(err, "its params have no [defer]", "says why");
+	sim_fini(s);
+out:
+	free(s);
+}
+
 KOPT_TEST(plant_sim_deterministic)
 {
 	struct lab_request rq = { .itr_us = 300,
@@ -755,6 +819,34 @@ KOPT_TEST(plant_sim_params_errors)
 	fclose(f);
 	if (ASSERT_ERR(sim_params_load(path, &p, err, sizeof(err)), "short"))
 		ASSERT_HAS(err, "missing", "missing key");
+	/* [defer]: both keys, whole values ascending from 0 */
+	{
+		static const struct {
+			const char *sed, *expect;
+		} cases[] = {
+			{ "s/^values = 0 1/values = 1/",
+			  "[defer] values: whole numbers, strictly ascending "
+			  "from 0" },
+			{ "s/^values = 0 1 2/values = 0 1.5 2/",
+			  "[defer] values: whole numbers" },
+			{ "/^poll_frac/d", "[defer] poll_frac: missing" },
+		};
+		char src[PATH_MAX];
+
+		repo_path(src, sizeof(src),
+			  "policies/sim-memcached-defer.params");
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			if (!ASSERT_OK(kopt_test_run(NULL, 0,
+						     "sed '%s' %s > %s",
+						     cases[i].sed, src, path),
+				       "write"))
+				continue;
+			if (ASSERT_ERR(sim_params_load(path, &p, err,
+						       sizeof(err)),
+				       cases[i].sed))
+				ASSERT_HAS(err, cases[i].expect, cases[i].sed);
+		}
+	}
 }
 
 /* `kopt plant sim` speaks the protocol and survives bad requests. */
