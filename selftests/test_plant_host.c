@@ -163,6 +163,60 @@ out:
 	hp_teardown(&e);
 }
 
+/*
+ * A policy's third knob by name: defer_irqs is napi_defer_hard_irqs,
+ * held for the window, journaled and restored; another name, or a value
+ * the interface does not take, is refused and changes nothing.
+ */
+KOPT_TEST(plant_host_defer_knob)
+{
+	struct json_object *r[4] = {};
+	static char out[16384];
+	char held[64];
+	struct hp_env e;
+	int st, n, i;
+
+	if (!hp_setup(&e))
+		return;
+	st = kopt_test_run(
+		out, sizeof(out),
+		"{ echo '{\"itr_us\":50,\"freq_mhz\":null,\"knobs\":"
+		"{\"defer_irqs\":3},\"seconds\":1.5}'; "
+		"sleep 0.7; ip netns exec %s cat "
+		"/sys/class/net/kph0/napi_defer_hard_irqs > %s/defer-held; "
+		"echo '{\"itr_us\":50,\"freq_mhz\":null,\"knobs\":"
+		"{\"busy_poll\":3},\"seconds\":1}'; "
+		"echo '{\"itr_us\":50,\"freq_mhz\":null,\"knobs\":"
+		"{\"defer_irqs\":2.5},\"seconds\":1}'; } | "
+		"KOPT_STATE_DIR=%s ip netns exec %s %s plant host --ifname kph0 "
+		"--coalesce sw --server 10.77.8.2:%d --rate 1000 --no-bpf "
+		"2>/dev/null",
+		e.a, kopt_test_tmpdir(), e.state, e.a, kopt_test_bin(), e.port);
+	ASSERT_EQ(st, 0, "plant exit status");
+	n = parse_lines(out, r, 4);
+	if (!ASSERT_EQ(n, 3, "three replies"))
+		goto out;
+	ASSERT_GT(jd(r[0], "energy_j"), 0, "the window with the knob ran");
+	ASSERT_EQ(kopt_test_run(held, sizeof(held), "cat %s/defer-held",
+				kopt_test_tmpdir()),
+		  0, "read during the window");
+	ASSERT_EQ(strtol(held, NULL, 10), 3, "defer_irqs held at 3");
+	ASSERT_HAS(js(r[1], "error"), "knob busy_poll: this plant turns",
+		   "an unknown knob refused");
+	ASSERT_HAS(js(r[2], "error"), "2.5 is not a whole number",
+		   "a fraction refused");
+	ASSERT_EQ(kopt_test_run(held, sizeof(held),
+				"ip netns exec %s cat "
+				"/sys/class/net/kph0/napi_defer_hard_irqs",
+				e.a),
+		  0, "read after the run");
+	ASSERT_EQ(strtol(held, NULL, 10), 0, "restored after the run");
+out:
+	for (i = 0; i < 4; i++)
+		json_object_put(r[i]);
+	hp_teardown(&e);
+}
+
 KOPT_TEST(plant_host_bad_input_changes_nothing)
 {
 	static char out[8192];

@@ -98,6 +98,9 @@ struct host_plant {
 	struct host_opts o;
 	struct actuator itr, freq;
 	bool have_freq;
+	/* the request's "knobs": defer_irqs (napi_defer_hard_irqs) */
+	struct actuator defer;
+	bool have_defer;
 	struct energy_meter *meter;
 	struct loadgen *lg;
 	struct nic *nic;
@@ -244,9 +247,47 @@ static int check_limits(const struct host_plant *h,
 	return -ERANGE;
 }
 
+/*
+ * The request's other knobs: defer_irqs alone, within what the
+ * interface takes. Checked before anything is changed.
+ */
+static int check_knobs(struct host_plant *h, const struct plant_request *rq,
+		       char *err, size_t len)
+{
+	long lo, hi, step;
+
+	for (unsigned int i = 0; i < rq->n_knobs; i++) {
+		if (strcmp(rq->knob_names[i], PLANT_KNOB_DEFER_IRQS)) {
+			snprintf(err, len,
+				 "knob %s: this plant turns ITR, frequency "
+				 "and " PLANT_KNOB_DEFER_IRQS
+				 " (napi_defer_hard_irqs), nothing else",
+				 rq->knob_names[i]);
+			return -EOPNOTSUPP;
+		}
+		if (!h->have_defer) {
+			snprintf(err, len, "knob " PLANT_KNOB_DEFER_IRQS ": %s",
+				 h->defer.why);
+			return -EOPNOTSUPP;
+		}
+		act_range(&h->defer, &lo, &hi, &step);
+		if (rq->knobs[i] != floor(rq->knobs[i]) || rq->knobs[i] < lo ||
+		    rq->knobs[i] > hi) {
+			snprintf(err, len,
+				 "knob " PLANT_KNOB_DEFER_IRQS
+				 ": %g is not a whole number in %ld..%ld",
+				 rq->knobs[i], lo, hi);
+			return -ERANGE;
+		}
+	}
+	return 0;
+}
+
 static int apply(struct host_plant *h, const struct plant_request *rq,
 		 char *err, size_t len)
 {
+	int ret;
+
 	if (rq->stock) {
 		/* the stock policy is what the host had before kopt */
 		if (state_restore(false)) {
@@ -265,10 +306,18 @@ static int apply(struct host_plant *h, const struct plant_request *rq,
 			 h->o.cpus ? h->freq.why : "no --cpus given");
 		return -EOPNOTSUPP;
 	}
+	ret = check_knobs(h, rq, err, len);
+	if (ret)
+		return ret;
 	if (act_set(&h->itr, lround(rq->itr_us))) {
 		snprintf(err, len, "%s", h->itr.why);
 		return -EIO;
 	}
+	for (unsigned int i = 0; i < rq->n_knobs; i++)
+		if (act_set(&h->defer, lround(rq->knobs[i]))) {
+			snprintf(err, len, "%s", h->defer.why);
+			return -EIO;
+		}
 	if (!isnan(rq->freq_mhz) &&
 	    act_set(&h->freq, lround(rq->freq_mhz * 1000))) {
 		snprintf(err, len, "%s", h->freq.why);
@@ -787,6 +836,9 @@ static int open_knobs(struct host_plant *h)
 			h->pol.itr_min_us, h->pol.itr_max_us, h->itr.skip_lo,
 			h->itr.skip_hi, h->itr.driver, h->itr.skip_why,
 			h->itr.skip_hi);
+	/* a request's defer_irqs; only read now, written when asked for */
+	h->have_defer = !act_probe(&h->defer, ACT_SW_COALESCE, h->o.ifname,
+				   "napi-defer-hard-irqs");
 	if (h->o.cpus &&
 	    act_probe(&h->freq, ACT_CPUFREQ, h->o.cpus, "freq-khz"))
 		pr_warn("plant host: no DVFS knob: %s; frequency requests "
