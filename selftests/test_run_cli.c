@@ -284,3 +284,72 @@ KOPT_TEST_TIMEOUT(run_cli_log_flushed_per_window, 60)
 	waitpid(pid, &st, 0);
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "run exit 0");
 }
+
+/*
+ * A policy with a third knob end to end: the sim plant gets defer_irqs
+ * by name, the log has its column and uses more than one value, the hold
+ * table carries it, and a two-knob policy refuses that table; on the
+ * host plant, --check refuses a knob the host cannot turn.
+ */
+KOPT_TEST(run_cli_third_knob)
+{
+	static char out[OUT_CAP];
+	char pol[PATH_MAX], two[PATH_MAX], log[PATH_MAX], table[PATH_MAX];
+	char bad[PATH_MAX];
+	int st;
+
+	repo_path(pol, sizeof(pol), "policies/memcached-defer-sla200.conf");
+	repo_path(two, sizeof(two), "policies/memcached-sla200.conf");
+	snprintf(log, sizeof(log), "%s/knob3.csv", kopt_test_tmpdir());
+	snprintf(table, sizeof(table), "%s/knob3.json", kopt_test_tmpdir());
+	st = kopt_test_run(out, OUT_CAP,
+			   "%s run --policy %s --plant sim --duration 7200 "
+			   "--log %s --save-table %s",
+			   kopt_test_bin(), pol, log, table);
+	if (!ASSERT_EQ(st, 0, out))
+		return;
+	ASSERT_EQ(kopt_test_run(out, OUT_CAP,
+				"grep -v '^#' %s | head -1 | "
+				"grep -c ',knob_defer_irqs,error$'",
+				log),
+		  0, "the log has the knob's column before error");
+	/* the values tried: more than one, every one of the policy's */
+	st = kopt_test_run(out, OUT_CAP,
+			   "grep -v '^#' %s | awk -F, 'NR > 1 && $5 != "
+			   "\"stock\" { v[$(NF - 1)] = 1 } END { for (k in v) "
+			   "print k }' | sort -n | tr '\\n' ' '",
+			   log);
+	ASSERT_EQ(st, 0, out);
+	printf("defer_irqs values in the log: %s\n", out);
+	ASSERT_TRUE(matches(out, "^([0-9]+ )+$"), "numbers only");
+	{
+		char *save = NULL, *tok;
+		int n = 0;
+
+		for (tok = strtok_r(out, " ", &save); tok;
+		     tok = strtok_r(NULL, " ", &save), n++)
+			ASSERT_TRUE(matches(tok, "^(0|1|2|4|8|16)$"), tok);
+		ASSERT_GE(n, 2, "more than one value of the third knob");
+	}
+	ASSERT_EQ(kopt_test_run(out, OUT_CAP,
+				"grep -c '\"defer_irqs\":' %s",
+				table),
+		  0, "the table carries the knob");
+	ASSERT_REFUSES(1, "the policy declares no knob beside ITR",
+		       "%s run --policy %s --plant sim --duration 600 "
+		       "--warm-start %s",
+		       kopt_test_bin(), two, table);
+	snprintf(bad, sizeof(bad), "%s/busy.conf", kopt_test_tmpdir());
+	st = kopt_test_run(
+		out, OUT_CAP,
+		"printf '[sla]\\nbound_us = 500\\n[freq]\\n"
+		"list_mhz = none\\n[host]\\ninterface = lo\\n"
+		"coalesce = sw\\n[knob busy_poll]\\nvalues = 0, 50\\n' "
+		"> %s && %s run --check --policy %s --plant host",
+		bad, kopt_test_bin(), bad);
+	ASSERT_NEQ(st, 0, "not ready");
+	ASSERT_HAS(out,
+		   "FAIL [knob busy_poll]: the host plant turns defer_irqs "
+		   "(napi_defer_hard_irqs) beside ITR and frequency",
+		   "--check names the knob it cannot turn");
+}

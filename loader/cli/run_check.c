@@ -42,6 +42,7 @@
 #include "energy.h"
 #include "hwtstamp.h"
 #include "latency_src.h"
+#include "plant.h"
 #include "policy.h"
 #include "srvlat.h"
 #include "state.h"
@@ -318,6 +319,19 @@ static void check_host(struct checks *cs, const struct policy *p,
 			   h->coalesce ? ACT_SW_COALESCE : ACT_NIC_COALESCE,
 			   h->ifname,
 			   h->coalesce ? "gro-flush-usecs" : "rx-usecs");
+	}
+	/* the policy's other knobs: defer_irqs is all the host plant turns */
+	for (unsigned int i = 0; i < p->n_knobs; i++) {
+		if (strcmp(p->knobs[i].name, PLANT_KNOB_DEFER_IRQS))
+			add(cs, "knob", false,
+			    "[knob %s]: the host plant turns " PLANT_KNOB_DEFER_IRQS
+			    " (napi_defer_hard_irqs) "
+			    "beside ITR and frequency, nothing else",
+			    p->knobs[i].name);
+		else if (!h->agent[0] && h->ifname[0] &&
+			 if_nametoindex(h->ifname))
+			check_knob(cs, "defer knob", ACT_SW_COALESCE, h->ifname,
+				   "napi-defer-hard-irqs");
 	}
 	if (!h->agent[0] && !p->freq_fixed) {
 		if (!h->cpus[0])

@@ -2366,6 +2366,14 @@ static int table_knobs(struct json_object *o, const char *path, size_t i,
 	struct json_object *k = NULL;
 
 	s->n_knobs = p->n_knobs;
+	if (!p->n_knobs && json_object_object_get_ex(o, "knobs", &k) && k) {
+		snprintf(err, len,
+			 "%s: observations[%zu].knobs: the policy declares "
+			 "no knob beside ITR and frequency (a table for "
+			 "other knobs)",
+			 path, i);
+		return -EINVAL;
+	}
 	if (!p->n_knobs)
 		return 0;
 	if (!json_object_object_get_ex(o, "knobs", &k) ||
