@@ -331,8 +331,7 @@ KOPT_TEST(run_cli_third_knob)
 			ASSERT_TRUE(matches(tok, "^(0|1|2|4|8|16)$"), tok);
 		ASSERT_GE(n, 2, "more than one value of the third knob");
 	}
-	ASSERT_EQ(kopt_test_run(out, OUT_CAP,
-				"grep -c '\"defer_irqs\":' %s",
+	ASSERT_EQ(kopt_test_run(out, OUT_CAP, "grep -c '\"defer_irqs\":' %s",
 				table),
 		  0, "the table carries the knob");
 	ASSERT_REFUSES(1, "the policy declares no knob beside ITR",
