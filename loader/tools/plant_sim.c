@@ -879,24 +879,20 @@ static double snap_itr(const struct sim_params *p, double itr)
 	return p->itr_min_us + k * p->itr_step_us;
 }
 
-static double snap_freq(const struct sim_params *p, double f)
+/* The value of list[0..n) nearest to v (a knob snaps to what it takes). */
+static double nearest(const double *list, size_t n, double v)
 {
-	double best = p->freqs_mhz[0];
+	double best = list[0];
 
-	for (size_t i = 1; i < p->n_freqs; i++)
-		if (fabs(p->freqs_mhz[i] - f) < fabs(best - f))
-			best = p->freqs_mhz[i];
+	for (size_t i = 1; i < n; i++)
+		if (fabs(list[i] - v) < fabs(best - v))
+			best = list[i];
 	return best;
 }
 
-static double snap_defer(const struct sim_params *p, double d)
+static double snap_freq(const struct sim_params *p, double f)
 {
-	double best = p->defers[0];
-
-	for (size_t i = 1; i < p->n_defers; i++)
-		if (fabs(p->defers[i] - d) < fabs(best - d))
-			best = p->defers[i];
-	return best;
+	return nearest(p->freqs_mhz, p->n_freqs, f);
 }
 
 /* The request's defer_irqs (0 when it has none); -EINVAL: another knob. */
@@ -924,7 +920,7 @@ static int request_defer(const struct sim_params *p,
 				 p->defers[p->n_defers - 1]);
 			return -EINVAL;
 		}
-		*d = snap_defer(p, rq->knobs[i]);
+		*d = nearest(p->defers, p->n_defers, rq->knobs[i]);
 	}
 	return 0;
 }
