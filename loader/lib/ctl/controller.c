@@ -35,10 +35,11 @@
  *    request may ask for any number of seconds, so every plant does it.
  *  - Noise-aware holds, triggers and guard. The window-to-window noise
  *    of the SLA metric is measured (a trial's two parts, consecutive hold
- *    windows) and a hold keeps Z_HOLD of it below the SLA (at least the
- *    policy's aim). The load is smoothed and a change must last
- *    LOAD_PERSIST windows, but a jump the held setting is not known to
- *    serve safely puts the fallback in place for the very next window.
+ *    windows, never across a load jump) and a hold keeps Z_HOLD of it
+ *    below the SLA (at least the policy's aim). The load is smoothed
+ *    and a change must last LOAD_PERSIST windows, but a jump the held
+ *    setting is not known to serve safely puts the fallback in place
+ *    for the very next window.
  *    The guard reverts to the fallback on a clear breach (one window
  *    Z_CLEAR noise sds over, or GUARD_RUN in a row), not on one noisy
  *    window. A two-sided CUSUM of the held setting's residuals against
@@ -51,6 +52,11 @@
  *    around the level's is measured, and a hold (and every move or step
  *    from it) must be predicted safe Z_LOAD of its sds above the load,
  *    at most qps_change above (past that the trigger decides again).
+ *
+ *  - Never dearer than stock by choice. Where the stock fallback was
+ *    measured within the hold limit at this load and the search found
+ *    nothing the model expects IMPROVE_GAIN cheaper, stock is held (and
+ *    steps from it go on), not a dearer grid setting.
  *
  * A decision that needs no trial is a move; one that does is a
  * re-optimization, reported as a level with its trials.
@@ -234,13 +240,20 @@ struct run {
 	unsigned int steps, step_moves; /* hold-time improvement trials */
 	/* the last look for a step found none: the model and load it saw */
 	size_t idle_nobs, idle_from;
-	double idle_q;
+	double idle_q, idle_hold;
 	double over_s_explore, over_s_other; /* plant time over the SLA */
 	double energy_j, stock_j, oracle_j;
 	unsigned int n_stock, n_oracle; /* windows with each baseline */
 	bool stock_from_windows; /* baseline: measured stock windows */
 	double stock_rate; /* their W or J/op, at the last trigger */
 	bool have_stock_rate;
+	/*
+	 * The last stock window: its objective, SLA metric (model units)
+	 * and load (stock_obj NAN: none yet); and whether the stock policy
+	 * is held because it was the cheapest safe hold (stock_hold())
+	 */
+	double stock_obj, stock_cons, stock_q;
+	bool stock_chosen;
 	char source[PLANT_SOURCE_LEN];
 	bool source_mixed;
 	char first_error[PLANT_ERR_LEN]; /* of the first failed window */
@@ -608,6 +621,9 @@ static void account(struct run *r, const struct plant_setting *s, enum phase ph,
 		/* a measured stock window is the baseline from now on */
 		r->stock_rate = w->obj;
 		r->have_stock_rate = isfinite(w->obj);
+		r->stock_obj = w->obj;
+		r->stock_cons = bo_cons(&r->pol, w->cons);
+		r->stock_q = w->r.qps;
 	}
 	stock = stock_baseline(r, w);
 	if (isfinite(stock)) {
@@ -1378,14 +1394,22 @@ static bool seen_before(const struct run *r, double qps)
 
 /*
  * The spread between two windows at one setting (a trial's two parts,
- * consecutive hold windows): the noise the SLA metric has.
+ * consecutive hold windows): the noise the SLA metric has. Not across a
+ * load jump (more than qps_change between the two): that difference is
+ * the load's. On the replayed sweep at p99 < 200 us one pair across a
+ * step from 400k to 600k req/s made the noise 0.2 (log) for the next
+ * quarter hour, so the one setting predicted safe under that limit, the
+ * latency-first corner, was held at the new load (dearer than stock).
  */
-static void note_noise(struct run *r, double *prev, double c)
+static void note_noise(struct run *r, double *prev, double *prev_q, double c,
+		       double q)
 {
-	double d = c - *prev;
+	double d = c - *prev, dq = log(q / *prev_q);
 
 	*prev = c;
-	if (!isfinite(d))
+	*prev_q = q;
+	if (!isfinite(d) ||
+	    (r->pol.qps_change > 0 && !(fabs(dq) <= log1p(r->pol.qps_change))))
 		return;
 	r->noise_ss = r->noise_n ? NOISE_ALPHA * d * d / 2 +
 					   (1 - NOISE_ALPHA) * r->noise_ss :
@@ -1405,7 +1429,7 @@ static int trial(struct run *r, struct level *lv, const struct plant_setting *s,
 	double probe = r->pol.window_s * PROBE_FRAC;
 	double rest = r->pol.window_s - probe;
 	struct outcome w;
-	double prev;
+	double prev, prev_q;
 	int ret = run_window(r, s, PH_EXPLORE, probe, &w);
 
 	if (ret)
@@ -1423,11 +1447,13 @@ static int trial(struct run *r, struct level *lv, const struct plant_setting *s,
 		return ret;
 	}
 	prev = bo_cons(&r->pol, w.cons);
+	prev_q = w.r.qps;
 	ret = run_window(r, s, PH_EXPLORE, rest, &w);
 	if (!ret) {
 		observe(r, s, &w, false);
 		/* two windows at one setting: their difference is noise */
-		note_noise(r, &prev, bo_cons(&r->pol, w.cons));
+		note_noise(r, &prev, &prev_q, bo_cons(&r->pol, w.cons),
+			   w.r.qps);
 	}
 	return ret;
 }
@@ -1456,10 +1482,45 @@ static void drift_reset(struct run *r)
 	r->bias_n = 0;
 }
 
-/* Holds the model's best safe setting at qps, or the fallback. */
+/*
+ * The stock policy as a hold at qps: its objective if a stock window was
+ * measured at about this load (half of qps_change) within the hold
+ * limit and stock is the fallback; NAN otherwise. The model's grid can
+ * hold nothing better than stock where it knows little: on the replayed
+ * sweep at p99 < 200 us, the one setting it held safe at a new load (the
+ * latency-first corner) used more than stock for hours.
+ */
+static double stock_hold(const struct run *r, double qps,
+			 const struct limits *l)
+{
+	if (!r->fallback.stock || !isfinite(r->stock_obj) ||
+	    !(r->stock_q > 0) ||
+	    load_dist(&r->pol, r->stock_q, qps) >
+		    log1p(r->pol.qps_change) / 2 ||
+	    !(r->stock_cons <= l->hold))
+		return NAN;
+	return r->stock_obj;
+}
+
+/* The held setting's objective as the last grid prediction has it. */
+static double held_obj(const struct run *r)
+{
+	long g;
+
+	if (r->cur.stock)
+		return r->stock_chosen ? stock_hold(r, r->q_s, &r->lim) : NAN;
+	g = grid_index(&r->pol, &r->cur);
+	return g >= 0 ? r->gpred[g].mean : NAN;
+}
+
+/*
+ * Holds the model's best safe setting at qps, or the stock policy where
+ * that was measured safe here and is IMPROVE_GAIN cheaper after trials
+ * at this load, or the fallback.
+ */
 static void choose_hold(struct run *r, struct level *lv, double qps)
 {
-	double qh = hold_load(r, qps);
+	double qh = hold_load(r, qps), so;
 	long h = -1;
 	char buf[64];
 
@@ -1470,6 +1531,15 @@ static void choose_hold(struct run *r, struct level *lv, double qps)
 	if (h < 0 && !predict_grid(r, qps))
 		h = best_hold(r, &r->lim);
 	r->cur = h >= 0 ? grid_setting(&r->pol, h) : r->fallback;
+	/*
+	 * stock only after trials here found nothing cheaper: without one,
+	 * nothing near this load is measured for steps to start from
+	 */
+	so = lv && lv->trials ? stock_hold(r, qps, &r->lim) : NAN;
+	r->stock_chosen = isfinite(so) &&
+			  (h < 0 || so < r->gpred[h].mean * (1 - IMPROVE_GAIN));
+	if (r->stock_chosen)
+		r->cur = r->fallback;
 	r->q_ref = qps;
 	drift_reset(r);
 	r->far_windows = 0;
@@ -1559,6 +1629,7 @@ static int decide(struct run *r, const char *cause)
 		if (ret) {
 			/* a failed window: hold the last setting that met the SLA */
 			r->cur = r->last_safe;
+			r->stock_chosen = false;
 			lv->best = r->cur;
 			r->q_ref = qps;
 			return 0;
@@ -1609,6 +1680,7 @@ static bool guard(struct run *r, const struct outcome *w,
 	}
 	ban(r, &r->cur, w->r.qps);
 	r->cur = r->fallback;
+	r->stock_chosen = false;
 	r->guard_reverts++;
 	pr_info("run: guard: %u window(s) broke the SLA at t=%gs; reverted "
 		"to the fallback and re-deciding\n",
@@ -1725,6 +1797,7 @@ static const char *load_moved(struct run *r, double q, const struct limits *l)
 	    (!predict_cur(r, q, &pr) || ucb_cons(&pr) > l->trial)) {
 		r->q_s = q;
 		r->cur = r->fallback;
+		r->stock_chosen = false;
 		return "load";
 	}
 	r->far_windows = dev > log1p(p->qps_change) ? r->far_windows + 1 : 0;
@@ -1753,16 +1826,19 @@ static const char *load_moved(struct run *r, double q, const struct limits *l)
  */
 static bool move_cheaper(struct run *r)
 {
-	long h, g;
+	double here;
+	long h;
 
-	if (r->cur.stock || predict_grid(r, hold_load(r, r->q_s)))
+	if ((r->cur.stock && !r->stock_chosen) ||
+	    predict_grid(r, hold_load(r, r->q_s)))
 		return false;
 	h = best_hold(r, &r->lim);
-	g = grid_index(&r->pol, &r->cur);
-	if (h < 0 || g < 0 ||
-	    r->gpred[h].mean >= r->gpred[g].mean * (1 - IMPROVE_GAIN))
+	here = held_obj(r);
+	if (h < 0 || !isfinite(here) ||
+	    r->gpred[h].mean >= here * (1 - IMPROVE_GAIN))
 		return false;
 	r->cur = grid_setting(&r->pol, h);
+	r->stock_chosen = false;
 	r->moves++;
 	drift_reset(r);
 	return true;
@@ -1792,22 +1868,25 @@ static int improve(struct run *r)
 	const struct policy *p = &r->pol;
 	struct plant_setting s, safe = r->cur;
 	double best = INFINITY, here;
-	long arg = -1, cur;
+	long arg = -1;
 	int ret;
 
-	if (done(r) || r->cur.stock)
+	if (done(r) || (r->cur.stock && !r->stock_chosen))
 		return 0;
-	/* nothing learnt and no load change since the last look found none */
+	/*
+	 * nothing learnt, no load change and no looser hold limit (the noise
+	 * estimate falls back after a spike) since the last look found none
+	 */
 	if (r->idle_q > 0 && r->nobs == r->idle_nobs &&
 	    r->model_from == r->idle_from &&
-	    fabs(log(r->q_s / r->idle_q)) < LOAD_CELL)
+	    fabs(log(r->q_s / r->idle_q)) < LOAD_CELL &&
+	    limits(r).hold <= r->idle_hold + limits(r).noise / 4)
 		return 0;
 	if (predict_grid(r, hold_load(r, r->q_s)))
 		return 0;
-	cur = grid_index(p, &r->cur);
-	if (cur < 0 || !isfinite(r->gpred[cur].mean))
+	here = held_obj(r);
+	if (!isfinite(here))
 		return 0;
-	here = r->gpred[cur].mean;
 	for (size_t g = 0; g < grid_size(p); g++) {
 		const struct bo_pred *pr = &r->gpred[g];
 
@@ -1826,6 +1905,7 @@ static int improve(struct run *r)
 		r->idle_nobs = r->nobs;
 		r->idle_from = r->model_from;
 		r->idle_q = r->q_s;
+		r->idle_hold = r->lim.hold;
 		return 0;
 	}
 	s = grid_setting(p, arg);
@@ -1841,6 +1921,7 @@ static int improve(struct run *r)
 static const char *hold(struct run *r, int *fatal)
 {
 	double start = r->t_s, head[HEADROOM_WINDOWS], prev = NAN;
+	double prev_q = NAN;
 	double last_look = r->t_s, last_step = r->t_s;
 	unsigned int viol = 0, n = 0;
 	bool warned = false;
@@ -1860,7 +1941,8 @@ static const char *hold(struct run *r, int *fatal)
 			continue; /* keep holding the last safe setting */
 		}
 		observe(r, &r->cur, &w, true);
-		note_noise(r, &prev, bo_cons(&r->pol, w.cons));
+		note_noise(r, &prev, &prev_q, bo_cons(&r->pol, w.cons),
+			   w.r.qps);
 		l = limits(r);
 		if (guard(r, &w, &l, &viol, &warned)) {
 			/*
@@ -1888,7 +1970,7 @@ static const char *hold(struct run *r, int *fatal)
 		 */
 		if (r->t_s - last_look >= RETRY_S) {
 			last_look = r->t_s;
-			if (r->cur.stock)
+			if (r->cur.stock && !r->stock_chosen)
 				return "retry";
 			if (move_cheaper(r)) {
 				viol = n = 0;
@@ -2089,6 +2171,9 @@ struct json_object *ctl_summary_json(const struct run *r)
 	json_object_object_add(o, "load_wander_sd",
 			       isfinite(load_wander(r)) ? jnum(load_wander(r)) :
 							  NULL);
+	/* the SLA metric's window noise it measured (sd; log us or ratio) */
+	json_object_object_add(o, "sla_noise_sd",
+			       r->noise_n ? jnum(sqrt(r->noise_ss)) : NULL);
 	json_object_object_add(o, "probes_cut",
 			       json_object_new_int(r->probe_cuts));
 	json_object_object_add(o, "drifts", json_object_new_int(r->drifts));
@@ -2590,6 +2675,7 @@ struct run *ctl_new(const struct policy *pol, const struct ctl_opts *o,
 	/* start where the host is: the stock policy */
 	r->cur = (struct plant_setting){ .stock = true };
 	r->last_safe = r->fallback;
+	r->stock_obj = NAN;
 	stop_requested = 0;
 	log_header(r);
 	return r;
