@@ -14,8 +14,8 @@
 #                        instructions (Debian's 6.12 kernel on QEMU's icount
 #                        clock): build/vmbench-collector-icount.json
 #   make experiment-migrations
-#                        the forced-migration experiment (collect, train,
-#                        score live, time enforce vs stock CFS); results in
+#                        the migration experiment (collect, train every target,
+#                        score live; enforce vs stock CFS on icount); results in
 #                        build/experiment-migrations/results.{json,md}
 
 KOPT_VM_TIMEOUT ?= 900
@@ -40,8 +40,10 @@ vmrun: | $(VM_DEPS_STAMP)
 	$(Q)KOPT_VM_TIMEOUT=$(KOPT_VM_TIMEOUT) \
 		kernel-patches/vm-run.sh -- /bin/sh -c "$$CMD"
 
-# The forced-migration experiment (kernel-patches/experiment-migrations.sh):
-# collect, train, score live in the kernel, time enforce vs stock CFS.
+# The migration experiment (kernel-patches/experiment-migrations.sh): a
+# TCG guest collects, trains every target and scores live in the kernel;
+# a second guest on the icount clock runs enforce vs stock CFS.
+# KOPT_VM_EXP_TIMEOUT limits each guest.
 .PHONY: experiment-migrations
 experiment-migrations: $(BINS) | $(VM_DEPS_STAMP)
 	$(Q)kernel-patches/build-kernel.sh >/dev/null

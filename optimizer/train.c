@@ -563,6 +563,111 @@ void kopt_metrics_constant_n(long pos, long n, int pred, struct kopt_metrics *m)
 	m->auc = pos == 0 || pos == n ? NAN : 0.5;
 }
 
+/*
+ * The paired bootstrap. Why hand-written: Debian packages no C library
+ * with a bootstrap (GSL has the random numbers, not the resampling, and
+ * kopt does not link it); the resampling is a loop over rows, each row
+ * one of eight cells (label, a's prediction, b's prediction), with the
+ * project's seeded generator (model.h) so the interval is reproducible.
+ */
+static void cells_metrics(const long cell[8], int shift, struct kopt_metrics *m)
+{
+	int c;
+
+	memset(m, 0, sizeof(*m));
+	for (c = 0; c < 8; c++) {
+		bool label = c & 4, pred = (c >> shift) & 1;
+
+		m->n += cell[c];
+		if (label && pred)
+			m->tp += cell[c];
+		else if (label)
+			m->fn += cell[c];
+		else if (pred)
+			m->fp += cell[c];
+		else
+			m->tn += cell[c];
+	}
+	kopt_metrics_finish(m);
+}
+
+/* a minus b for each figure, from the cell counts */
+static void cells_diff(const long cell[8], double out[KOPT_NR_D])
+{
+	struct kopt_metrics ma, mb;
+
+	cells_metrics(cell, 1, &ma);
+	cells_metrics(cell, 0, &mb);
+	out[KOPT_D_ACC] = ma.accuracy - mb.accuracy;
+	out[KOPT_D_BAL] = ma.balanced_accuracy - mb.balanced_accuracy;
+	out[KOPT_D_F1] = ma.f1 - mb.f1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+int kopt_paired_bootstrap(const unsigned char *y, const unsigned char *a,
+			  const unsigned char *b, long n, long reps,
+			  unsigned long seed, struct kopt_paired_diff *d)
+{
+	double *boot[KOPT_NR_D] = { 0 }, diff[KOPT_NR_D];
+	long cell[8] = { 0 }, bc[8], i, r, m[KOPT_NR_D] = { 0 };
+	unsigned char *row_cell = malloc(n ? n : 1);
+	struct kopt_rng rng;
+	int k, ret = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->n = n;
+	d->reps = reps;
+	d->seed = seed;
+	for (k = 0; k < KOPT_NR_D; k++) {
+		boot[k] = malloc((reps ? reps : 1) * sizeof(double));
+		if (!boot[k])
+			ret = -ENOMEM;
+	}
+	if (!row_cell || ret) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		row_cell[i] = (!!y[i]) << 2 | (!!a[i]) << 1 | !!b[i];
+		cell[row_cell[i]]++;
+		d->a_only += !!a[i] == !!y[i] && !!b[i] != !!y[i];
+		d->b_only += !!b[i] == !!y[i] && !!a[i] != !!y[i];
+	}
+	cells_diff(cell, d->diff);
+	kopt_rng_seed(&rng, seed);
+	for (r = 0; r < reps && n; r++) {
+		memset(bc, 0, sizeof(bc));
+		for (i = 0; i < n; i++)
+			bc[row_cell[kopt_rng_u64(&rng) % n]]++;
+		cells_diff(bc, diff);
+		for (k = 0; k < KOPT_NR_D; k++) {
+			if (isnan(diff[k]))
+				d->undefined[k]++;
+			else
+				boot[k][m[k]++] = diff[k];
+		}
+	}
+	for (k = 0; k < KOPT_NR_D; k++) {
+		d->lo[k] = d->hi[k] = NAN;
+		if (!m[k])
+			continue;
+		qsort(boot[k], m[k], sizeof(double), cmp_double);
+		d->lo[k] = boot[k][(long)floor(0.025 * (m[k] - 1))];
+		d->hi[k] = boot[k][(long)ceil(0.975 * (m[k] - 1))];
+	}
+out:
+	for (k = 0; k < KOPT_NR_D; k++)
+		free(boot[k]);
+	free(row_cell);
+	return ret;
+}
+
 /* ---- feature ranking ---------------------------------------------------------- */
 
 static const char *identifies(__u32 id)
@@ -1367,6 +1472,37 @@ out:
 	return ret;
 }
 
+/*
+ * The written (fixed-point) model against the rule's predictions on the
+ * test split, row by row: is it better than what CFS already computes?
+ */
+static int vs_rule(const struct kopt_dataset *ds, struct kopt_train_report *rep,
+		   const double *rule_pred)
+{
+	long lo = rep->lo[KOPT_TEST], n = rep->len[KOPT_TEST], i;
+	unsigned char *a = malloc(n ? n : 1), *b = malloc(n ? n : 1);
+	double *z = malloc((n ? n : 1) * sizeof(double));
+	struct kopt_mlp *mlp = malloc(sizeof(*mlp));
+	int ret = -ENOMEM;
+
+	if (!a || !b || !z || !mlp)
+		goto out;
+	kopt_model_to_mlp(&rep->fixed, mlp);
+	kopt_fixed_logits(mlp, ds, lo, n, z);
+	for (i = 0; i < n; i++) {
+		a[i] = z[i] >= rep->fixed.threshold;
+		b[i] = rule_pred[i] >= 0.5;
+	}
+	ret = kopt_paired_bootstrap(ds->y + lo, a, b, n, KOPT_BOOT_REPS,
+				    KOPT_BOOT_SEED, &rep->vs_rule);
+out:
+	free(a);
+	free(b);
+	free(z);
+	free(mlp);
+	return ret;
+}
+
 /* The columns CFS's can_migrate_task() defines forced and decision from. */
 #define CFS_RULE_FEATS                                \
 	(KOPT_FEAT_BIT(KOPT_FEAT_NR_BALANCE_FAILED) | \
@@ -1387,6 +1523,7 @@ static int cfs_rule(const struct kopt_dataset *ds, const char *target, __u32 k,
 	long lo = rep->lo[KOPT_TEST], n = rep->len[KOPT_TEST], i, r;
 	bool forced = !strcmp(target, "forced");
 	double *pred;
+	int ret;
 
 	rep->rule = k	   ? "nr_balance_failed + K > cache_nice_tries" :
 		    forced ? "hot && nr_balance_failed > cache_nice_tries" :
@@ -1412,8 +1549,9 @@ static int cfs_rule(const struct kopt_dataset *ds, const char *target, __u32 k,
 	}
 	kopt_metrics_compute(ds->y + lo, pred, 0.5, n, &rep->rule_test);
 	rep->rule_ok = true;
+	ret = vs_rule(ds, rep, pred);
 	free(pred);
-	return 0;
+	return ret;
 }
 
 static bool same_inputs(const struct kopt_train_cfg *cfg)

@@ -113,6 +113,38 @@ void kopt_metrics_constant(const unsigned char *y, long n, int pred,
 void kopt_metrics_constant_n(long pos, long n, int pred,
 			     struct kopt_metrics *m);
 
+/* The three figures a paired comparison reports, in this order. */
+enum kopt_diff_metric { KOPT_D_ACC, KOPT_D_BAL, KOPT_D_F1, KOPT_NR_D };
+
+/*
+ * Predictor a minus predictor b on the same rows: the rows only one of
+ * them gets right (McNemar's discordant pairs), and for accuracy,
+ * balanced accuracy and F1 the difference with a 95% percentile interval
+ * from a paired bootstrap (rows resampled with replacement, both
+ * predictors scored on the same resample).
+ */
+struct kopt_paired_diff {
+	long n, a_only, b_only; /* rows; right by a alone; by b alone */
+	long reps; /* bootstrap resamples */
+	unsigned long seed;
+	double diff[KOPT_NR_D]; /* on the rows themselves; NAN if undefined */
+	double lo[KOPT_NR_D], hi[KOPT_NR_D]; /* 95% interval; NAN if none */
+	long undefined[KOPT_NR_D]; /* resamples where it was undefined */
+};
+
+#define KOPT_BOOT_REPS 2000
+#define KOPT_BOOT_SEED 21
+
+/*
+ * Fills d for predictions a[i], b[i] (0/1) against y[i], i < n. 0, or
+ * -ENOMEM. A resample where a figure is undefined for either predictor
+ * (F1 with no positive predicted or labelled) is left out of that
+ * figure's interval and counted in d->undefined.
+ */
+int kopt_paired_bootstrap(const unsigned char *y, const unsigned char *a,
+			  const unsigned char *b, long n, long reps,
+			  unsigned long seed, struct kopt_paired_diff *d);
+
 /* ---- feature ranking --------------------------------------------------------- */
 
 /* One feature column of the ranking. */
@@ -225,6 +257,8 @@ struct kopt_train_report {
 	bool rule_ok; /* false: a column it needs is absent */
 	char rule_missing[64]; /* "hot/cache_nice_tries": what is absent */
 	struct kopt_metrics rule_test;
+	/* the fixed-point model minus the rule, paired on the test split */
+	struct kopt_paired_diff vs_rule;
 	/*
 	 * forced and decision: the same training without the columns CFS
 	 * defines the label from (nr_balance_failed, cache_nice_tries);

@@ -909,6 +909,20 @@ KOPT_TEST(train_cfs_rule)
 		}
 		/* written model: the full one */
 		ASSERT_EQ(rep->fixed.n_in, 2, "written model keeps both");
+		/* paired against the rule: the same rows, its difference */
+		ASSERT_EQ(rep->vs_rule.n, rep->len[KOPT_TEST], "paired rows");
+		ASSERT_NEAR(rep->vs_rule.diff[KOPT_D_ACC],
+			    rep->test[KOPT_M_FIXED].accuracy -
+				    rep->rule_test.accuracy,
+			    1e-12, "model minus rule");
+		ASSERT_EQ(rep->vs_rule.b_only,
+			  rep->len[KOPT_TEST] - (rep->test[KOPT_M_FIXED].tp +
+						 rep->test[KOPT_M_FIXED].tn),
+			  "the exact rule is right wherever the model errs");
+		ASSERT_LE(rep->vs_rule.lo[KOPT_D_ACC],
+			  rep->vs_rule.diff[KOPT_D_ACC], "CI low");
+		ASSERT_GE(rep->vs_rule.hi[KOPT_D_ACC],
+			  rep->vs_rule.diff[KOPT_D_ACC], "CI high");
 	}
 	/* only the rule's columns: nothing left to train without them */
 	kopt_train_defaults(&cfg);
@@ -935,6 +949,58 @@ KOPT_TEST(train_cfs_rule)
 	}
 out:
 	free(rep);
+}
+
+/*
+ * The paired bootstrap against the normal approximation for paired
+ * proportions: a is right on every row, b wrong on 100 of 1000, so the
+ * accuracy difference is 0.1 with standard error sqrt(100 - 100^2 / 1000)
+ * / 1000 = 0.0095 (interval about [0.081, 0.119]); identical predictors
+ * give [0, 0]; one row apart is no difference; the seed fixes it.
+ */
+KOPT_TEST(train_paired_bootstrap)
+{
+	unsigned char y[1000], a[1000], b[1000];
+	struct kopt_paired_diff d = { 0 }, e = { 0 };
+	double se = sqrt(100 - 100.0 * 100 / 1000) / 1000;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		y[i] = i % 3 == 0;
+		a[i] = y[i];
+		b[i] = i % 10 == 5 ? !y[i] : y[i];
+	}
+	if (!ASSERT_OK(kopt_paired_bootstrap(y, a, b, 1000, 2000, 7, &d),
+		       "bootstrap"))
+		return;
+	ASSERT_EQ(d.a_only, 100, "right by a alone");
+	ASSERT_EQ(d.b_only, 0, "right by b alone");
+	ASSERT_NEAR(d.diff[KOPT_D_ACC], 0.1, 1e-12, "accuracy difference");
+	ASSERT_NEAR(d.lo[KOPT_D_ACC], 0.1 - 1.96 * se, 0.004, "low end");
+	ASSERT_NEAR(d.hi[KOPT_D_ACC], 0.1 + 1.96 * se, 0.004, "high end");
+	ASSERT_GT(d.lo[KOPT_D_BAL], 0, "balanced: a better, outside the CI");
+	ASSERT_GT(d.lo[KOPT_D_F1], 0, "F1: a better, outside the CI");
+	/* same seed, same interval; swapped, the mirror image */
+	kopt_paired_bootstrap(y, a, b, 1000, 2000, 7, &e);
+	ASSERT_NEAR(e.lo[KOPT_D_ACC], d.lo[KOPT_D_ACC], 0, "reproducible");
+	kopt_paired_bootstrap(y, b, a, 1000, 2000, 7, &e);
+	ASSERT_NEAR(e.hi[KOPT_D_ACC], -d.lo[KOPT_D_ACC], 1e-12, "mirrored");
+	/* identical predictors: nothing to tell apart */
+	kopt_paired_bootstrap(y, a, a, 1000, 500, 7, &e);
+	ASSERT_NEAR(e.lo[KOPT_D_ACC], 0, 0, "identical: low 0");
+	ASSERT_NEAR(e.hi[KOPT_D_ACC], 0, 0, "identical: high 0");
+	/* one row apart: the interval holds 0 */
+	memcpy(b, a, sizeof(b));
+	b[4] = !y[4];
+	kopt_paired_bootstrap(y, a, b, 1000, 2000, 7, &e);
+	ASSERT_LE(e.lo[KOPT_D_ACC], 0, "one row: 0 inside (low)");
+	ASSERT_GE(e.hi[KOPT_D_ACC], 0, "one row: 0 inside (high)");
+	/* no positives anywhere: F1 undefined in every resample */
+	memset(y, 0, sizeof(y));
+	memset(a, 0, sizeof(a));
+	kopt_paired_bootstrap(y, a, a, 1000, 100, 7, &e);
+	ASSERT_EQ(e.undefined[KOPT_D_F1], 100, "F1 undefined, counted");
+	ASSERT_TRUE(isnan(e.lo[KOPT_D_F1]), "F1: no interval");
 }
 
 /*
@@ -1011,6 +1077,20 @@ KOPT_TEST(train_cli_lookahead)
 	ASSERT_TRUE(json_object_object_get_ex(o, "cfs_rule", &v), "cfs_rule");
 	ASSERT_HAS(json_object_to_json_string(v),
 		   "nr_balance_failed + K > cache_nice_tries", "the rule");
+	if (ASSERT_TRUE(json_object_object_get_ex(o, "model_minus_cfs_rule",
+						  &v) &&
+				v,
+			"model_minus_cfs_rule") &&
+	    ASSERT_TRUE(json_object_object_get_ex(v, "accuracy", &d),
+			"its accuracy")) {
+		ASSERT_TRUE(json_object_object_get_ex(d, "ci_low", NULL) &&
+				    json_object_object_get_ex(d, "ci_high",
+							      NULL),
+			    "with a CI");
+		ASSERT_EQ(jint(v, "rows"),
+			  2990 - 2990 * 70 / 100 - 2990 * 15 / 100,
+			  "paired on the test split");
+	}
 	ASSERT_TRUE(json_object_object_get_ex(o, "without_cfs_columns", &v) &&
 			    !v,
 		    "lookahead: no second model");

@@ -232,6 +232,23 @@ static bool is_input(const struct kopt_train_report *r, __u32 id)
 	return false;
 }
 
+/* fixed model minus the rule, with its 95% paired bootstrap interval */
+static void print_vs_rule(const struct kopt_paired_diff *d)
+{
+	static const char *const names[KOPT_NR_D] = { "accuracy", "balanced",
+						      "F1" };
+	int k;
+
+	printf("model - CFS rule (fixed point, %ld test rows; %ld right only "
+	       "by the model, %ld only by the rule; 95%% paired bootstrap, "
+	       "%ld resamples, seed %lu):",
+	       d->n, d->a_only, d->b_only, d->reps, d->seed);
+	for (k = 0; k < KOPT_NR_D; k++)
+		printf("%s %s %+.4f [%+.4f, %+.4f]", k ? "," : "", names[k],
+		       d->diff[k], d->lo[k], d->hi[k]);
+	printf("\n");
+}
+
 static void train_text(const struct kopt_train_cfg *cfg,
 		       const struct kopt_train_report *r, const char *out)
 {
@@ -323,6 +340,8 @@ static void train_text(const struct kopt_train_cfg *cfg,
 		       r->rule);
 	else
 		printf("CFS rule: n/a (no %s column)\n", r->rule_missing);
+	if (r->rule_ok)
+		print_vs_rule(&r->vs_rule);
 	if (r->honest) {
 		printf("w/o CFS cols: the same training without "
 		       "nr_balance_failed and cache_nice_tries, inputs");
@@ -397,6 +416,38 @@ static struct json_object *models_json(const struct kopt_metrics *m)
 }
 
 /* The model trained without the CFS rule's columns; null for lookahead. */
+static const char *const diff_names[KOPT_NR_D] = { "accuracy",
+						   "balanced_accuracy", "f1" };
+
+/* model minus CFS's rule on the test split, paired; null without a rule */
+static struct json_object *vs_rule_json(const struct kopt_train_report *r)
+{
+	const struct kopt_paired_diff *d = &r->vs_rule;
+	struct json_object *o, *v;
+	int k;
+
+	if (!r->rule_ok)
+		return NULL;
+	o = json_object_new_object();
+	jadd(o, "rows", json_object_new_int64(d->n));
+	jadd(o, "model_right_rule_wrong", json_object_new_int64(d->a_only));
+	jadd(o, "rule_right_model_wrong", json_object_new_int64(d->b_only));
+	jadd(o, "interval",
+	     json_object_new_string("95% paired bootstrap percentile"));
+	jadd(o, "bootstrap_resamples", json_object_new_int64(d->reps));
+	jadd(o, "bootstrap_seed", json_object_new_int64(d->seed));
+	for (k = 0; k < KOPT_NR_D; k++) {
+		v = json_object_new_object();
+		jadd(v, "diff", jnum(d->diff[k]));
+		jadd(v, "ci_low", jnum(d->lo[k]));
+		jadd(v, "ci_high", jnum(d->hi[k]));
+		jadd(v, "undefined_resamples",
+		     json_object_new_int64(d->undefined[k]));
+		jadd(o, diff_names[k], v);
+	}
+	return o;
+}
+
 static struct json_object *honest_json(const struct kopt_train_report *r)
 {
 	struct json_object *o, *a;
@@ -540,6 +591,7 @@ static void train_json(const struct kopt_train_cfg *cfg,
 	jadd(v, "missing_columns",
 	     r->rule_ok ? NULL : json_object_new_string(r->rule_missing));
 	jadd(o, "cfs_rule", v);
+	jadd(o, "model_minus_cfs_rule", vs_rule_json(r));
 	jadd(o, "without_cfs_columns", honest_json(r));
 	jadd(o, "output", json_object_new_string(out));
 	{
