@@ -50,9 +50,6 @@ struct fake {
 	 */
 	bool third;
 	unsigned int with_knob; /* requests that carried it */
-	/* the stock policy uses CHEAP_STOCK_W: less than any grid setting */
-	bool cheap_stock;
-	unsigned int stock_served;
 	struct plant_setting served; /* the last window's setting */
 	/* every window's setting and power, for what was held when */
 	unsigned int n_seen;
@@ -60,7 +57,6 @@ struct fake {
 };
 
 #define TRAP_AFTER 5
-#define CHEAP_STOCK_W 42.0
 #define WANDER_WINDOWS 12
 
 static double third_power(double k)
@@ -162,14 +158,8 @@ static int fake_reply(void *ctx, const struct plant_setting *s, double seconds,
 		 "{\"energy_j\": %.6f, \"p99_us\": %.3f, \"p50_us\": %.3f, "
 		 "\"qps\": %d, \"seconds\": %g, \"source\": \"sim\", "
 		 "\"stock_energy_j\": %.6f}",
-		 (s->stock && fk->cheap_stock ?
-			  CHEAP_STOCK_W :
-			  fake_power(itr, mhz) + third_power(k)) *
-			 seconds,
-		 p99, p99 / 3, qps, seconds,
-		 (fk->cheap_stock ? CHEAP_STOCK_W : fake_power(50, 2900)) *
-			 seconds);
-	fk->stock_served += s->stock;
+		 (fake_power(itr, mhz) + third_power(k)) * seconds, p99,
+		 p99 / 3, qps, seconds, fake_power(50, 2900) * seconds);
 	return 0;
 }
 
@@ -577,35 +567,6 @@ KOPT_TEST(controller_noise_not_across_a_load_jump)
 	       "has none)\n",
 	       sd);
 	ASSERT_LT(sd, 0.01, "the load step is not noise");
-	json_object_put(sum);
-out:
-	free(pol);
-}
-
-/*
- * Stock is a hold too: where it was measured within the SLA at this load
- * and every setting the model can hold is dearer, the stock policy is
- * held after the search, not a dearer grid setting.
- */
-KOPT_TEST(controller_holds_stock_when_cheaper)
-{
-	struct policy *pol = calloc(1, sizeof(*pol));
-	struct fake fk = { .cheap_stock = true };
-	struct json_object *sum;
-
-	if (!ASSERT_OK_PTR(pol, "calloc") ||
-	    !load_policy(pol, "memcached-sla500.conf"))
-		goto out;
-	sum = run_fake(pol, &fk, 3600);
-	if (!sum)
-		goto out;
-	printf("stock cheaper than the grid: %u of %u windows stock, saving "
-	       "vs stock %.3f\n",
-	       fk.stock_served, fk.windows, jget(sum, "saving_vs_stock"));
-	ASSERT_GT(fk.stock_served, fk.windows / 2, "stock held");
-	ASSERT_TRUE(fk.served.stock, "stock at the end");
-	ASSERT_GT(jget(sum, "saving_vs_stock"), -0.1,
-		  "not far dearer than stock");
 	json_object_put(sum);
 out:
 	free(pol);

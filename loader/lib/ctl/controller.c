@@ -53,11 +53,6 @@
  *    from it) must be predicted safe Z_LOAD of its sds above the load,
  *    at most qps_change above (past that the trigger decides again).
  *
- *  - Never dearer than stock by choice. Where the stock fallback was
- *    measured within the hold limit at this load and the search found
- *    nothing the model expects IMPROVE_GAIN cheaper, stock is held (and
- *    steps from it go on), not a dearer grid setting.
- *
  * A decision that needs no trial is a move; one that does is a
  * re-optimization, reported as a level with its trials.
  * A window whose reply is invalid (or a plant that hangs or dies) fails
@@ -240,20 +235,13 @@ struct run {
 	unsigned int steps, step_moves; /* hold-time improvement trials */
 	/* the last look for a step found none: the model and load it saw */
 	size_t idle_nobs, idle_from;
-	double idle_q, idle_hold;
+	double idle_q;
 	double over_s_explore, over_s_other; /* plant time over the SLA */
 	double energy_j, stock_j, oracle_j;
 	unsigned int n_stock, n_oracle; /* windows with each baseline */
 	bool stock_from_windows; /* baseline: measured stock windows */
 	double stock_rate; /* their W or J/op, at the last trigger */
 	bool have_stock_rate;
-	/*
-	 * The last stock window: its objective, SLA metric (model units)
-	 * and load (stock_obj NAN: none yet); and whether the stock policy
-	 * is held because it was the cheapest safe hold (stock_hold())
-	 */
-	double stock_obj, stock_cons, stock_q;
-	bool stock_chosen;
 	char source[PLANT_SOURCE_LEN];
 	bool source_mixed;
 	char first_error[PLANT_ERR_LEN]; /* of the first failed window */
@@ -621,9 +609,6 @@ static void account(struct run *r, const struct plant_setting *s, enum phase ph,
 		/* a measured stock window is the baseline from now on */
 		r->stock_rate = w->obj;
 		r->have_stock_rate = isfinite(w->obj);
-		r->stock_obj = w->obj;
-		r->stock_cons = bo_cons(&r->pol, w->cons);
-		r->stock_q = w->r.qps;
 	}
 	stock = stock_baseline(r, w);
 	if (isfinite(stock)) {
@@ -1482,45 +1467,10 @@ static void drift_reset(struct run *r)
 	r->bias_n = 0;
 }
 
-/*
- * The stock policy as a hold at qps: its objective if a stock window was
- * measured at about this load (half of qps_change) within the hold
- * limit and stock is the fallback; NAN otherwise. The model's grid can
- * hold nothing better than stock where it knows little: on the replayed
- * sweep at p99 < 200 us, the one setting it held safe at a new load (the
- * latency-first corner) used more than stock for hours.
- */
-static double stock_hold(const struct run *r, double qps,
-			 const struct limits *l)
-{
-	if (!r->fallback.stock || !isfinite(r->stock_obj) ||
-	    !(r->stock_q > 0) ||
-	    load_dist(&r->pol, r->stock_q, qps) >
-		    log1p(r->pol.qps_change) / 2 ||
-	    !(r->stock_cons <= l->hold))
-		return NAN;
-	return r->stock_obj;
-}
-
-/* The held setting's objective as the last grid prediction has it. */
-static double held_obj(const struct run *r)
-{
-	long g;
-
-	if (r->cur.stock)
-		return r->stock_chosen ? stock_hold(r, r->q_s, &r->lim) : NAN;
-	g = grid_index(&r->pol, &r->cur);
-	return g >= 0 ? r->gpred[g].mean : NAN;
-}
-
-/*
- * Holds the model's best safe setting at qps, or the stock policy where
- * that was measured safe here and is IMPROVE_GAIN cheaper after trials
- * at this load, or the fallback.
- */
+/* Holds the model's best safe setting at qps, or the fallback. */
 static void choose_hold(struct run *r, struct level *lv, double qps)
 {
-	double qh = hold_load(r, qps), so;
+	double qh = hold_load(r, qps);
 	long h = -1;
 	char buf[64];
 
@@ -1531,15 +1481,6 @@ static void choose_hold(struct run *r, struct level *lv, double qps)
 	if (h < 0 && !predict_grid(r, qps))
 		h = best_hold(r, &r->lim);
 	r->cur = h >= 0 ? grid_setting(&r->pol, h) : r->fallback;
-	/*
-	 * stock only after trials here found nothing cheaper: without one,
-	 * nothing near this load is measured for steps to start from
-	 */
-	so = lv && lv->trials ? stock_hold(r, qps, &r->lim) : NAN;
-	r->stock_chosen = isfinite(so) &&
-			  (h < 0 || so < r->gpred[h].mean * (1 - IMPROVE_GAIN));
-	if (r->stock_chosen)
-		r->cur = r->fallback;
 	r->q_ref = qps;
 	drift_reset(r);
 	r->far_windows = 0;
@@ -1629,7 +1570,6 @@ static int decide(struct run *r, const char *cause)
 		if (ret) {
 			/* a failed window: hold the last setting that met the SLA */
 			r->cur = r->last_safe;
-			r->stock_chosen = false;
 			lv->best = r->cur;
 			r->q_ref = qps;
 			return 0;
@@ -1680,7 +1620,6 @@ static bool guard(struct run *r, const struct outcome *w,
 	}
 	ban(r, &r->cur, w->r.qps);
 	r->cur = r->fallback;
-	r->stock_chosen = false;
 	r->guard_reverts++;
 	pr_info("run: guard: %u window(s) broke the SLA at t=%gs; reverted "
 		"to the fallback and re-deciding\n",
@@ -1797,7 +1736,6 @@ static const char *load_moved(struct run *r, double q, const struct limits *l)
 	    (!predict_cur(r, q, &pr) || ucb_cons(&pr) > l->trial)) {
 		r->q_s = q;
 		r->cur = r->fallback;
-		r->stock_chosen = false;
 		return "load";
 	}
 	r->far_windows = dev > log1p(p->qps_change) ? r->far_windows + 1 : 0;
@@ -1826,19 +1764,16 @@ static const char *load_moved(struct run *r, double q, const struct limits *l)
  */
 static bool move_cheaper(struct run *r)
 {
-	double here;
-	long h;
+	long h, g;
 
-	if ((r->cur.stock && !r->stock_chosen) ||
-	    predict_grid(r, hold_load(r, r->q_s)))
+	if (r->cur.stock || predict_grid(r, hold_load(r, r->q_s)))
 		return false;
 	h = best_hold(r, &r->lim);
-	here = held_obj(r);
-	if (h < 0 || !isfinite(here) ||
-	    r->gpred[h].mean >= here * (1 - IMPROVE_GAIN))
+	g = grid_index(&r->pol, &r->cur);
+	if (h < 0 || g < 0 ||
+	    r->gpred[h].mean >= r->gpred[g].mean * (1 - IMPROVE_GAIN))
 		return false;
 	r->cur = grid_setting(&r->pol, h);
-	r->stock_chosen = false;
 	r->moves++;
 	drift_reset(r);
 	return true;
@@ -1868,25 +1803,22 @@ static int improve(struct run *r)
 	const struct policy *p = &r->pol;
 	struct plant_setting s, safe = r->cur;
 	double best = INFINITY, here;
-	long arg = -1;
+	long arg = -1, cur;
 	int ret;
 
-	if (done(r) || (r->cur.stock && !r->stock_chosen))
+	if (done(r) || r->cur.stock)
 		return 0;
-	/*
-	 * nothing learnt, no load change and no looser hold limit (the noise
-	 * estimate falls back after a spike) since the last look found none
-	 */
+	/* nothing learnt and no load change since the last look found none */
 	if (r->idle_q > 0 && r->nobs == r->idle_nobs &&
 	    r->model_from == r->idle_from &&
-	    fabs(log(r->q_s / r->idle_q)) < LOAD_CELL &&
-	    limits(r).hold <= r->idle_hold + limits(r).noise / 4)
+	    fabs(log(r->q_s / r->idle_q)) < LOAD_CELL)
 		return 0;
 	if (predict_grid(r, hold_load(r, r->q_s)))
 		return 0;
-	here = held_obj(r);
-	if (!isfinite(here))
+	cur = grid_index(p, &r->cur);
+	if (cur < 0 || !isfinite(r->gpred[cur].mean))
 		return 0;
+	here = r->gpred[cur].mean;
 	for (size_t g = 0; g < grid_size(p); g++) {
 		const struct bo_pred *pr = &r->gpred[g];
 
@@ -1905,7 +1837,6 @@ static int improve(struct run *r)
 		r->idle_nobs = r->nobs;
 		r->idle_from = r->model_from;
 		r->idle_q = r->q_s;
-		r->idle_hold = r->lim.hold;
 		return 0;
 	}
 	s = grid_setting(p, arg);
@@ -1970,7 +1901,7 @@ static const char *hold(struct run *r, int *fatal)
 		 */
 		if (r->t_s - last_look >= RETRY_S) {
 			last_look = r->t_s;
-			if (r->cur.stock && !r->stock_chosen)
+			if (r->cur.stock)
 				return "retry";
 			if (move_cheaper(r)) {
 				viol = n = 0;
@@ -2675,7 +2606,6 @@ struct run *ctl_new(const struct policy *pol, const struct ctl_opts *o,
 	/* start where the host is: the stock policy */
 	r->cur = (struct plant_setting){ .stock = true };
 	r->last_safe = r->fallback;
-	r->stock_obj = NAN;
 	stop_requested = 0;
 	log_header(r);
 	return r;
