@@ -189,25 +189,22 @@ train_json() { # FILE
 	echo '}, "enforce": {"target": "'"$enforce_target"'", "workloads": {'
 	sep=
 	for n in "${names[@]}"; do
-		echo "$sep\"$n\": {\"off\": ["
-		sep2=
-		for f in enforce/time-"$n"-off-*.json; do
-			r=${f##*-}
-			r=${r%.json}
-			echo "$sep2"
-			run_row "$n" off "$r"
-			sep2=,
+		echo "$sep\"$n\": {"
+		sep3=
+		for arm in off enforce; do
+			echo "$sep3\"$arm\": ["
+			sep2=
+			for f in enforce/time-"$n"-"$arm"-*.json; do
+				r=${f##*-}
+				r=${r%.json}
+				echo "$sep2"
+				run_row "$n" "$arm" "$r"
+				sep2=,
+			done
+			echo ']'
+			sep3=,
 		done
-		echo '], "enforce": ['
-		sep2=
-		for f in enforce/time-"$n"-enforce-*.json; do
-			r=${f##*-}
-			r=${r%.json}
-			echo "$sep2"
-			run_row "$n" enforce "$r"
-			sep2=,
-		done
-		echo ']}'
+		echo '}'
 		sep=,
 	done
 	echo '}}}'
