@@ -665,19 +665,6 @@ static int base_window(struct base_run *b, const struct plant_setting *s,
 	return push_window(b->tr, explore) ? -1 : 0;
 }
 
-static bool same_setting(const struct plant_setting *a,
-			 const struct plant_setting *b)
-{
-	if (a->stock || b->stock)
-		return a->stock == b->stock;
-	if (a->n_knobs != b->n_knobs)
-		return false;
-	for (unsigned int i = 0; i < a->n_knobs; i++)
-		if (a->knobs[i] != b->knobs[i])
-			return false;
-	return a->itr_us == b->itr_us && a->freq_mhz == b->freq_mhz;
-}
-
 static int run_static(struct bench_case *c, double duration,
 		      struct labplant *lp, struct trace *tr)
 {
@@ -791,7 +778,8 @@ static int random_hold(struct base_run *b, struct plant_setting *cur,
 		if (ret)
 			continue;
 		viol = w.sla_ok ? 0 : viol + 1;
-		if (viol >= p->guard_windows && !same_setting(cur, fallback)) {
+		if (viol >= p->guard_windows &&
+		    !plant_setting_same(cur, fallback)) {
 			*cur = *fallback;
 			return 0;
 		}
@@ -811,19 +799,11 @@ static int run_random(struct bench_case *c, unsigned int seed, double duration,
 {
 	const struct policy *p = &c->pol;
 	struct base_run b = { p, NULL, tr, need_of(p), 0, duration };
-	struct plant_setting fallback = {
-		.stock = p->fallback_stock,
-		.itr_us = p->fallback_itr_us,
-		.freq_mhz = p->fallback_freq_mhz,
-		.n_knobs = p->fallback_stock ? 0 : p->n_knobs,
-	};
+	struct plant_setting fallback = ctl_fallback_setting(p);
 	struct plant_setting cur = { .stock = true };
 	uint64_t rng = lab_mix64(p->seed * 0x9e3779b97f4a7c15ULL + seed);
 	char err[PLANT_ERR_LEN];
 	int ret = 0;
-
-	for (unsigned int i = 0; i < fallback.n_knobs; i++)
-		fallback.knobs[i] = p->knobs[i].fallback;
 
 	b.plant = plant_start_ops(&labplant_ops, lp, c->sc.name, err,
 				  sizeof(err));

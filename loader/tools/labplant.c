@@ -317,19 +317,16 @@ static int ops_reply(void *ctx, const struct plant_setting *s, double seconds,
 	char why[256];
 	struct lab_window w;
 
-	for (unsigned int i = 0; !s->stock && i < s->n_knobs; i++) {
-		if (i >= lp->n_knobs) {
-			snprintf(err, errlen,
-				 "in-process plant: a setting with %u knobs, "
-				 "names for %u",
-				 s->n_knobs, lp->n_knobs);
-			return -EINVAL;
-		}
-		memcpy(rq.knob_names[i], lp->knob_names[i],
-		       PLANT_KNOB_NAME_LEN);
-		rq.knobs[i] = s->knobs[i];
-		rq.n_knobs = i + 1;
+	if (!s->stock && s->n_knobs > lp->n_knobs) {
+		snprintf(err, errlen,
+			 "in-process plant: a setting with %u knobs, names "
+			 "for %u",
+			 s->n_knobs, lp->n_knobs);
+		return -EINVAL;
 	}
+	rq.n_knobs = s->stock ? 0 : s->n_knobs;
+	memcpy(rq.knob_names, lp->knob_names, sizeof(rq.knob_names));
+	memcpy(rq.knobs, s->knobs, sizeof(rq.knobs));
 	/* what a remote plant would answer, validated the same way */
 	if (labplant_window(lp, &rq, &w, why, sizeof(why)))
 		labplant_error_line(lp, why, line, cap);

@@ -925,15 +925,20 @@ static int request_defer(const struct sim_params *p,
 	return 0;
 }
 
-/* Real NICs and cpufreq round to what they support; so does the sim. */
+/*
+ * Real NICs and cpufreq round to what they support; so does the sim.
+ * *d: the request's defer_irqs, snapped (0 for stock or none).
+ */
 static int check_setting(const struct sim_params *p,
-			 const struct lab_request *rq, char *err, size_t errlen)
+			 const struct lab_request *rq, double *d, char *err,
+			 size_t errlen)
 {
-	double fmin = p->freqs_mhz[0], fmax = fmax_mhz(p), d;
+	double fmin = p->freqs_mhz[0], fmax = fmax_mhz(p);
 
+	*d = 0;
 	if (rq->stock)
 		return 0;
-	if (request_defer(p, rq, &d, err, errlen))
+	if (request_defer(p, rq, d, err, errlen))
 		return -EINVAL;
 	if (rq->itr_us < p->itr_min_us - p->itr_step_us ||
 	    rq->itr_us > p->itr_max_us + p->itr_step_us) {
@@ -999,13 +1004,11 @@ int sim_window(struct sim *s, const struct lab_request *rq,
 	struct world_cond c;
 	double e, l99, l50, q, tp, e_stock, e_oracle, grow;
 	int ret, oracle_err;
-	double d = 0;
+	double d;
 
-	ret = check_setting(p, rq, err, errlen);
+	ret = check_setting(p, rq, &d, err, errlen);
 	if (ret)
 		return ret;
-	if (!rq->stock)
-		request_defer(p, rq, &d, err, errlen);
 	world_window(&s->world, s->t_s, rq->seconds, &c);
 	sim_eval_stock_at(p, &c, &stock);
 	if (rq->stock)

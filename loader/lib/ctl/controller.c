@@ -10,10 +10,10 @@
  *  - Load is an input, not a reset. One pair of GPs (optimizer/bo.h:
  *    energy, and log p99 or the throughput shortfall) over (ITR,
  *    frequency, every [knob NAME] the policy declares, log load) learns
- *    from every trial and, sparsely, from hold windows. At each decision the whole knob grid is scored at the
- *    current load (one blocked solve); a load the model knows costs no
- *    trial or a few (SEEN_TRIALS), a new one at most the policy's
- *    trials.
+ *    from every trial and, sparsely, from hold windows. At each
+ *    decision the whole knob grid is scored at the current load (one
+ *    blocked solve); a load the model knows costs no trial or a few
+ *    (SEEN_TRIALS), a new one at most the policy's trials.
  *  - Safe exploration (after SafeOpt / safe BO). A trial is only made
  *    where the upper confidence bound (BETA posterior sds) on the SLA
  *    metric is a window's noise (Z_TRIAL) inside the SLA, and within
@@ -307,22 +307,6 @@ static void window_done(struct run *r, enum phase ph)
 }
 
 /* ---- small helpers ---------------------------------------------------------- */
-
-static bool same_setting(const struct plant_setting *a,
-			 const struct plant_setting *b)
-{
-	if (a->stock || b->stock)
-		return a->stock == b->stock;
-	if (a->n_knobs != b->n_knobs)
-		return false;
-	for (unsigned int i = 0; i < a->n_knobs; i++)
-		if (a->knobs[i] != b->knobs[i])
-			return false;
-	/* without a DVFS knob both frequencies are NAN: equal */
-	return a->itr_us == b->itr_us &&
-	       (a->freq_mhz == b->freq_mhz ||
-		(isnan(a->freq_mhz) && isnan(b->freq_mhz)));
-}
 
 static void setting_str(const struct run *r, const struct plant_setting *s,
 			char *buf, size_t len)
@@ -797,7 +781,7 @@ static long grid_index(const struct policy *p, const struct plant_setting *s)
 	for (size_t g = 0; g < grid_size(p); g++) {
 		struct plant_setting t = grid_setting(p, g);
 
-		if (same_setting(&t, s))
+		if (plant_setting_same(&t, s))
 			return (long)g;
 	}
 	return -1;
@@ -987,7 +971,7 @@ static unsigned int cell_count(const struct run *r,
 	unsigned int n = 0;
 
 	for (size_t i = r->model_from; i < r->nobs; i++)
-		n += same_setting(&r->obs[i].s, s) &&
+		n += plant_setting_same(&r->obs[i].s, s) &&
 		     load_dist(&r->pol, r->obs[i].qps, qps) < LOAD_CELL;
 	return n;
 }
@@ -1202,7 +1186,7 @@ static bool banned(const struct run *r, const struct plant_setting *s,
 
 		if (b->until_s <= r->t_s || qps * slack < b->qps)
 			continue;
-		if (same_setting(s, &b->s))
+		if (plant_setting_same(s, &b->s))
 			return true;
 	}
 	return false;
@@ -1609,7 +1593,7 @@ static bool guard(struct run *r, const struct outcome *w,
 	clear = bo_cons(&r->pol, w->cons) > l->bound + Z_CLEAR * l->noise;
 	if (!(*viol >= GUARD_RUN || (clear && *viol >= r->pol.guard_windows)))
 		return false;
-	if (same_setting(&r->cur, &r->fallback)) {
+	if (plant_setting_same(&r->cur, &r->fallback)) {
 		/* nothing safer to go to: keep it, say so once */
 		if (!*warned)
 			pr_warn("run: the fallback setting breaks the SLA at "
@@ -2141,8 +2125,8 @@ struct json_object *ctl_status_json(const struct run *r)
 			 "searching since t=%.0fs (trigger '%s' at %.0f qps): "
 			 "%u trial(s) so far",
 			 lv->t_s, lv->cause, lv->qps, lv->trials);
-	else if (same_setting(&r->cur, &r->fallback) &&
-		 !same_setting(&r->cur, &lv->best))
+	else if (plant_setting_same(&r->cur, &r->fallback) &&
+		 !plant_setting_same(&r->cur, &lv->best))
 		snprintf(why, sizeof(why),
 			 "the policy's fallback: the guard or a load jump "
 			 "put it in place after the choice at t=%.0fs",
@@ -2572,6 +2556,20 @@ static enum plant_need need_of(const struct policy *p)
 	return p->sla.pct == POLICY_P99 ? PLANT_NEED_P99 : PLANT_NEED_P50;
 }
 
+struct plant_setting ctl_fallback_setting(const struct policy *p)
+{
+	struct plant_setting s = {
+		.stock = p->fallback_stock,
+		.itr_us = p->fallback_itr_us,
+		.freq_mhz = p->fallback_freq_mhz,
+		.n_knobs = p->fallback_stock ? 0 : p->n_knobs,
+	};
+
+	for (unsigned int i = 0; i < s.n_knobs; i++)
+		s.knobs[i] = p->knobs[i].fallback;
+	return s;
+}
+
 /* `kopt plant sim ...` of this very binary, with the policy's SLA. */
 struct run *ctl_new(const struct policy *pol, const struct ctl_opts *o,
 		    struct plant *plant, FILE *log)
@@ -2585,16 +2583,7 @@ struct run *ctl_new(const struct policy *pol, const struct ctl_opts *o,
 	r->plant = plant;
 	r->log = log;
 	r->need = need_of(&r->pol);
-	r->fallback = (struct plant_setting){
-		.stock = r->pol.fallback_stock,
-		.itr_us = r->pol.fallback_itr_us,
-		.freq_mhz = r->pol.fallback_freq_mhz,
-	};
-	if (!r->fallback.stock) {
-		r->fallback.n_knobs = r->pol.n_knobs;
-		for (unsigned int i = 0; i < r->pol.n_knobs; i++)
-			r->fallback.knobs[i] = r->pol.knobs[i].fallback;
-	}
+	r->fallback = ctl_fallback_setting(&r->pol);
 	if (plant && r->pol.n_knobs) {
 		const char *names[POLICY_MAX_KNOBS];
 
@@ -2633,7 +2622,7 @@ int ctl_loop(struct run *r)
 		 * The guard or a load jump put the fallback in place: it runs
 		 * for a window (and measures the load) before any trial.
 		 */
-		if (cause && same_setting(&r->cur, &r->fallback) &&
+		if (cause && plant_setting_same(&r->cur, &r->fallback) &&
 		    run_window(r, &r->cur, PH_MEASURE, r->pol.window_s, &w) < 0)
 			return KOPT_EXIT_FAIL;
 	}

@@ -49,6 +49,11 @@ struct ctl_opts {
  */
 struct run *ctl_new(const struct policy *pol, const struct ctl_opts *o,
 		    struct plant *plant, FILE *log);
+/*
+ * The setting the guard falls back to: the stock policy, or the policy's
+ * [guard] fallback ITR and frequency with every [knob]'s fallback.
+ */
+struct plant_setting ctl_fallback_setting(const struct policy *p);
 /* Runs until the duration or a stop request; a kopt_exit code. */
 int ctl_loop(struct run *r);
 /* Where r stands after its last window (valid in on_window and after). */

@@ -232,6 +232,22 @@ static int terminate(struct plant *p, int grace_ms)
 	return st;
 }
 
+bool plant_setting_same(const struct plant_setting *a,
+			const struct plant_setting *b)
+{
+	if (a->stock || b->stock)
+		return a->stock == b->stock;
+	if (a->n_knobs != b->n_knobs)
+		return false;
+	for (unsigned int i = 0; i < a->n_knobs; i++)
+		if (a->knobs[i] != b->knobs[i])
+			return false;
+	/* without a DVFS knob both frequencies are NAN: equal */
+	return a->itr_us == b->itr_us &&
+	       (a->freq_mhz == b->freq_mhz ||
+		(isnan(a->freq_mhz) && isnan(b->freq_mhz)));
+}
+
 int plant_set_knobs(struct plant *p, unsigned int n, const char *const *names)
 {
 	if (n > PLANT_MAX_KNOBS)

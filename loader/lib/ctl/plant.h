@@ -107,6 +107,13 @@ struct plant {
 	char buf[PLANT_LINE_MAX];
 };
 
+/*
+ * True if a and b are the same setting: both stock, or the same ITR,
+ * frequency (NAN alike: no DVFS knob) and other knobs.
+ */
+bool plant_setting_same(const struct plant_setting *a,
+			const struct plant_setting *b);
+
 /* `sh -c CMDLINE`. NULL with err filled if it cannot be started. */
 struct plant *plant_start_cmd(const char *cmdline, char *err, size_t errlen);
 /* argv[0] is a path; label names it in messages. */

@@ -420,19 +420,28 @@ static int find_key(const char *section, const char *key)
 	return -1;
 }
 
+/* The index of value in a NULL-ended names[]; -1 if it is not there. */
+static int name_index(const char *const *names, const char *value)
+{
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(names[i], value))
+			return i;
+	return -1;
+}
+
 static int set_enum(struct kopt_ini *ini, const struct key_desc *d,
 		    const char *value, void *dst)
 {
 	char opts[128] = "";
+	int i = name_index(d->names, value);
 
-	for (int i = 0; d->names[i]; i++) {
-		if (!strcmp(d->names[i], value)) {
-			*(int *)dst = i;
-			return 0;
-		}
+	if (i >= 0) {
+		*(int *)dst = i;
+		return 0;
+	}
+	for (i = 0; d->names[i]; i++)
 		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts),
 			 "%s%s", i ? ", " : "", d->names[i]);
-	}
 	return kopt_ini_err(ini, d->section, d->key, "'%s' is not one of: %s",
 			    value, opts);
 }
@@ -719,15 +728,13 @@ static int knob_slot(struct policy_parse *pp, struct kopt_ini *ini,
 static int knob_handler(struct policy_parse *pp, struct kopt_ini *ini,
 			const char *section, const char *key, const char *value)
 {
-	int k = knob_slot(pp, ini, section), id = -1, i;
+	int k = knob_slot(pp, ini, section), id, i;
 	struct policy_knob *kn;
 
 	if (k < 0)
 		return -1;
 	kn = &pp->p->knobs[k];
-	for (i = 0; knob_keys[i]; i++)
-		if (!strcmp(knob_keys[i], key))
-			id = i;
+	id = name_index(knob_keys, key);
 	if (id < 0)
 		return kopt_ini_err(ini, section, key,
 				    "unknown key (a [knob NAME] has values, "
@@ -746,11 +753,8 @@ static int knob_handler(struct policy_parse *pp, struct kopt_ini *ini,
 		return 0;
 	case 1:
 	case 2:
-		for (i = 0; (id == 1 ? scale_names : safe_names)[i]; i++)
-			if (!strcmp((id == 1 ? scale_names : safe_names)[i],
-				    value))
-				break;
-		if (!(id == 1 ? scale_names : safe_names)[i]) {
+		i = name_index(id == 1 ? scale_names : safe_names, value);
+		if (i < 0) {
 			kopt_ini_err(ini, section, key, "'%s': expected %s",
 				     value,
 				     id == 1 ? "linear or log" : "low or high");
