@@ -264,6 +264,32 @@ $(KCOST_BIN): $(OBJ)/loader/tools/kcost/mlp_kcost.o \
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -no-pie -o $@ $^
 
+# kopt-swar-proto (loader/tools/swar/): a measured prototype of a
+# lane-pair evaluator (include/kopt/mlp_swar.h), not part of `all`:
+# `make swar-proto`, then loader/tools/swar/count.sh.
+SWAR_BIN    := $(BUILD)/kopt-swar-proto
+
+$(BUILD)/kcost-obj/swar_%.o: loader/tools/swar/swar_%.c \
+			      $(wildcard include/kopt/*.h) | $(BUILD)/.build-ok
+	$(call msg,CC-KERN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(KCOST_CFLAGS) $(call inc_for,$<) -MMD -MP -c $< -o $@
+
+$(SWAR_BIN): $(OBJ)/loader/tools/swar/swar_proto.o \
+	     $(BUILD)/kcost-obj/swar_eval.o $(BUILD)/kcost-obj/swar_eval32.o \
+	     $(BUILD)/libkopt.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -no-pie -o $@ $^ $(LDLIBS)
+
+# the same header on garbage models, sanitized, against a plain loop
+$(BUILD)/kopt-swar-garbage: loader/tools/swar/swar_garbage.c \
+			    $(wildcard include/kopt/*.h) | $(BUILD)/.build-ok
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) -O1 -g -std=gnu11 $(WARN) $(SAN) -Iinclude $< -o $@
+
+.PHONY: swar-proto
+swar-proto: $(SWAR_BIN) $(BUILD)/kopt-swar-garbage
+
 # The test build: the same sources with ASan/UBSan, a sanitized kopt and
 # kopt-lab for CLI tests, and the test runner.
 $(BUILD)/test/kopt: $(call objs,$(TOBJ),loader/cli/main.c $(CLI_SRCS)) \
