@@ -1021,11 +1021,13 @@ static unsigned int cell_count(const struct run *r,
 	return n;
 }
 
-/*
- * A valid window at a grid setting becomes an observation; hold windows
- * only until their (setting, load) cell has HOLD_OBS_PER_CELL, so a long
- * hold neither swamps the model nor makes it slow.
- */
+/* The fallback's windows measured the load q (within qps_change). */
+static bool fb_near(const struct run *r, double q)
+{
+	return fabs(log(q / r->fb_q)) <=
+	       log1p(fmax(r->pol.qps_change, LOAD_CELL));
+}
+
 /*
  * The fallback's SLA metric near the load (model units): the mean of its
  * windows since the load last moved by qps_change. The model does not
@@ -1039,8 +1041,7 @@ static void note_fallback(struct run *r, const struct plant_setting *s,
 	if (!plant_setting_same(s, &r->fallback) || !isfinite(c) ||
 	    !(w->r.qps > 0))
 		return;
-	if (!r->fb_n || !(fabs(log(w->r.qps / r->fb_q)) <=
-			  log1p(fmax(r->pol.qps_change, LOAD_CELL)))) {
+	if (!r->fb_n || !fb_near(r, w->r.qps)) {
 		r->fb_n = 0;
 		r->fb_cons = 0;
 		r->fb_q = w->r.qps;
@@ -1052,13 +1053,16 @@ static void note_fallback(struct run *r, const struct plant_setting *s,
 /* note_fallback()'s figure if it is of a load near qps, else NAN. */
 static double fallback_cons(const struct run *r, double qps)
 {
-	if (r->fb_n < FB_MIN_WINDOWS ||
-	    !(fabs(log(qps / r->fb_q)) <=
-	      log1p(fmax(r->pol.qps_change, LOAD_CELL))))
+	if (r->fb_n < FB_MIN_WINDOWS || !fb_near(r, qps))
 		return NAN;
 	return r->fb_cons;
 }
 
+/*
+ * A valid window at a grid setting becomes an observation; hold windows
+ * only until their (setting, load) cell has HOLD_OBS_PER_CELL, so a long
+ * hold neither swamps the model nor makes it slow.
+ */
 static void observe(struct run *r, const struct plant_setting *s,
 		    const struct outcome *w, bool hold)
 {
@@ -1342,6 +1346,17 @@ static long best_hold_if(const struct run *r, const struct limits *l,
 static long best_hold(const struct run *r, const struct limits *l)
 {
 	return best_hold_if(r, l, false);
+}
+
+/* best_hold_if() margin window noise sds inside the last prediction's
+ * hold limit */
+static long best_hold_within(const struct run *r, double margin,
+			     bool need_fresh)
+{
+	struct limits l = r->lim;
+
+	l.hold -= margin * l.noise;
+	return best_hold_if(r, &l, need_fresh);
 }
 
 /*
@@ -1628,19 +1643,12 @@ static long hold_candidate(struct run *r, double qps, double margin,
 			   bool need_fresh)
 {
 	double qh = hold_load(r, qps);
-	struct limits l;
 	long h = -1;
 
-	if (qh > qps && !predict_grid_near(r, qh, qps)) {
-		l = r->lim;
-		l.hold -= margin * l.noise;
-		h = best_hold_if(r, &l, need_fresh);
-	}
-	if (h < 0 && !predict_grid(r, qps)) {
-		l = r->lim;
-		l.hold -= margin * l.noise;
-		h = best_hold_if(r, &l, need_fresh);
-	}
+	if (qh > qps && !predict_grid_near(r, qh, qps))
+		h = best_hold_within(r, margin, need_fresh);
+	if (h < 0 && !predict_grid(r, qps))
+		h = best_hold_within(r, margin, need_fresh);
 	return h;
 }
 
@@ -1665,7 +1673,7 @@ static bool last_ok(const struct run *r, const struct plant_setting *s,
  * if it is clearly safer than the fallback (see FB_MIN_WINDOWS) and its
  * newest measurement here kept the SLA; with need_fresh, measured so
  * since the last breach. -1: none. Uses the last grid prediction, which
- * must be of qps.
+ * must be of qps (hold_candidate() leaves it so when it finds none).
  */
 static long rescue_hold(struct run *r, double qps, bool need_fresh)
 {
@@ -1712,7 +1720,7 @@ static int verify_hold(struct run *r, struct level **lvp, const char *cause,
 		int ret;
 
 		/* nothing safe to hold: perhaps one safer than the fallback */
-		if (h < 0 && !predict_grid(r, qps))
+		if (h < 0)
 			h = rescue_hold(r, qps, false);
 		if (h < 0)
 			return 0;
@@ -1740,7 +1748,7 @@ static void choose_hold(struct run *r, struct level *lv, double qps)
 	long h = hold_candidate(r, qps, 0, true);
 	char buf[64];
 
-	if (h < 0 && !predict_grid(r, qps)) {
+	if (h < 0) {
 		h = rescue_hold(r, qps, true);
 		r->rescues += h >= 0;
 	}
@@ -1793,6 +1801,22 @@ static bool no_gain(struct run *r, double qps, double *best,
 	return ++*stale >= r->pol.converge_trials;
 }
 
+/* Trials a decision at qps may make: SEEN_TRIALS at a load seen before. */
+static unsigned int trial_budget(const struct run *r, bool seen)
+{
+	return seen && SEEN_TRIALS < r->pol.trials ? SEEN_TRIALS :
+						     r->pol.trials;
+}
+
+/* A window of a decision failed: hold the last setting that met the SLA. */
+static void hold_last_safe(struct run *r, struct level *lv, double qps)
+{
+	r->cur = r->last_safe;
+	if (lv)
+		lv->best = r->cur;
+	r->q_ref = qps;
+}
+
 /*
  * One decision at the current load: safe trials while the model is
  * unsure (a re-optimization, logged as a level), then the hold. A
@@ -1817,11 +1841,8 @@ static int decide(struct run *r, const char *cause)
 			lv = new_level(r, cause, qps);
 			if (!lv || measure_stock(r))
 				return -1;
-			budget = seen_before(r, qps) && has_hold(r) ?
-					 SEEN_TRIALS :
-					 r->pol.trials;
-			budget = budget < r->pol.trials ? budget :
-							  r->pol.trials;
+			budget = trial_budget(r, seen_before(r, qps) &&
+							 has_hold(r));
 		}
 		if (lv->trials >= budget || no_gain(r, qps, &best, &stale))
 			break;
@@ -1833,10 +1854,7 @@ static int decide(struct run *r, const char *cause)
 		if (ret < 0)
 			return -1;
 		if (ret) {
-			/* a failed window: hold the last setting that met the SLA */
-			r->cur = r->last_safe;
-			lv->best = r->cur;
-			r->q_ref = qps;
+			hold_last_safe(r, lv, qps);
 			return 0;
 		}
 		qps = r->q_s;
@@ -1844,17 +1862,12 @@ static int decide(struct run *r, const char *cause)
 	if (lv)
 		lv->converged = lv->trials < budget;
 	if (!lv)
-		budget = seen_before(r, qps) ? SEEN_TRIALS : r->pol.trials;
-	ret = verify_hold(r, &lv, cause, qps,
-			  budget < r->pol.trials ? budget : r->pol.trials,
-			  &safe);
+		budget = trial_budget(r, seen_before(r, qps));
+	ret = verify_hold(r, &lv, cause, qps, budget, &safe);
 	if (ret < 0)
 		return -1;
 	if (ret) {
-		r->cur = r->last_safe;
-		if (lv)
-			lv->best = r->cur;
-		r->q_ref = qps;
+		hold_last_safe(r, lv, qps);
 		return 0;
 	}
 	choose_hold(r, lv, qps);
