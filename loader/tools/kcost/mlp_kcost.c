@@ -26,34 +26,12 @@
 #include <string.h>
 
 #include "kopt/mlp_fixed.h"
+#include "kcost_inputs.h"
 #include "mlp_kcost.h"
 
 #define MAX_COUNT 1000000
 
-static __u64 rng = 0x9e3779b97f4a7c15ULL;
-
-/* xorshift64*: a fixed sequence, the same on every machine */
-static __u64 next_u64(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545f4914f6cdd1dULL;
-}
-
-static __s64 feature(const char *dataset)
-{
-	__u64 u;
-
-	if (!strcmp(dataset, "zero"))
-		return 0;
-	u = next_u64();
-	if (!strcmp(dataset, "small"))
-		return (__s64)(u % 2001) - 1000;
-	/* wide: a random magnitude, then a random sign (in __u64) */
-	u = next_u64() >> (u % 64);
-	return (__s64)(next_u64() & 1 ? 0 - u : u);
-}
+static __u64 rng = KOPT_KCOST_SEED;
 
 static int read_model(const char *path, struct kopt_mlp *m)
 {
@@ -107,7 +85,7 @@ int main(int argc, char **argv)
 		return 2;
 	for (k = 0; k < count; k++) {
 		for (i = 0; i < KOPT_FEAT_NR; i++)
-			feat[i] = feature(argv[2]);
+			feat[i] = kopt_kcost_feature(&rng, argv[2]);
 		l1 = l2 = 0;
 		st1 = kopt_kcost_eval(&m, feat, &l1);
 		st2 = kopt_kcost_eval_ref(&m, feat, &l2);

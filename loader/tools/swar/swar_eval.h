@@ -20,9 +20,6 @@ struct kopt_swar;
 /* include/kopt/mlp_fixed.h's kopt_mlp_eval(m, feat, by feature) */
 int kopt_swar_kcost_old(const struct kopt_mlp *m, const __s64 *feat,
 			__s32 *logit);
-/* include/kopt/mlp_fixed8.h's kopt_mlp8_eval(m, feat): the same logits */
-int kopt_swar_kcost_old8(const struct kopt_mlp *m, const __s64 *feat,
-			 __s32 *logit);
 /* include/kopt/mlp_swar.h's kopt_swar_eval(m, feat) */
 int kopt_swar_kcost_new(const struct kopt_swar *m, const __s64 *feat,
 			__s32 *logit);

@@ -12,16 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kcost/kcost_inputs.h"
 #include "kopt/mlp_swar.h"
 
 static __u64 rng = 0x243f6a8885a308d3ULL;
 
 static __u64 next_u64(void)
 {
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545f4914f6cdd1dULL;
+	return kopt_kcost_next(&rng);
 }
 
 /* The definition, one value at a time. */

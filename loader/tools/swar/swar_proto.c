@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "kopt/mlp_swar.h"
+#include "kcost/kcost_inputs.h"
 #include "model.h"
 #include "train.h"
 #include "swar_eval.h"
@@ -394,28 +395,12 @@ static __s32 swar_ref(const struct swar_model *m, const __s64 *feat)
 
 /* ---- inputs ----------------------------------------------------------------- */
 
-static __u64 rng = 0x9e3779b97f4a7c15ULL;
+/* the sequence of loader/tools/kcost/ (kcost_inputs.h) */
+static __u64 rng = KOPT_KCOST_SEED;
 
-/* xorshift64*: the sequence loader/tools/kcost/ uses */
 static __u64 next_u64(void)
 {
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545f4914f6cdd1dULL;
-}
-
-static __s64 kcost_feature(const char *dataset)
-{
-	__u64 u;
-
-	if (!strcmp(dataset, "zero"))
-		return 0;
-	u = next_u64();
-	if (!strcmp(dataset, "small"))
-		return (__s64)(u % 2001) - 1000;
-	u = next_u64() >> (u % 64);
-	return (__s64)(next_u64() & 1 ? 0 - u : u);
+	return kopt_kcost_next(&rng);
 }
 
 static double unif(void)
@@ -510,7 +495,7 @@ static int cmd_count(int argc, char **argv)
 	static struct kopt_swar sw;
 	__s64 feat[32] = { 0 };
 	long count, k, bad = 0;
-	__s32 l1, l2, l3, l4, l5;
+	__s32 l1, l2, l3, l4;
 	int i, st1, st2;
 
 	if (argc != 5)
@@ -518,17 +503,16 @@ static int cmd_count(int argc, char **argv)
 	count = atol(argv[4]);
 	if (make_float(argv[2], &f) || both(&f, 8, &old, &sm, &sw))
 		return 2;
-	rng = 0x9e3779b97f4a7c15ULL; /* the feature tables of kcost */
+	rng = KOPT_KCOST_SEED; /* the feature tables of kcost */
 	for (k = 0; k < count; k++) {
 		for (i = 0; i < KOPT_FEAT_NR; i++)
-			feat[i] = kcost_feature(argv[3]);
+			feat[i] = kopt_kcost_feature(&rng, argv[3]);
 		l1 = l2 = 0;
 		st1 = kopt_swar_kcost_old(&old, feat, &l1);
-		st1 |= kopt_swar_kcost_old8(&old, feat, &l5);
 		st2 = kopt_swar_kcost_new(&sw, feat, &l2);
 		st2 |= kopt_swar_kcost_new32(&sw, feat, &l4);
 		l3 = swar_ref(&sm, feat);
-		if (st1 || st2 || l2 != l3 || l4 != l3 || l5 != l1) {
+		if (st1 || st2 || l2 != l3 || l4 != l3) {
 			if (!bad)
 				fprintf(stderr,
 					"evaluation %ld: status %d %d, logit "
